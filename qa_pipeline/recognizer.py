@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from qa_pipeline.hooks import Hook
 from qa_pipeline.types import Word
 
 
@@ -41,4 +42,6 @@ class Recognizer(Protocol):
     @property
     def model_id(self) -> str: ...
 
-    def transcribe(self, clips: Sequence[AudioClip]) -> list[ClipText]: ...
+    def transcribe(self, clips: Sequence[AudioClip], hook: Hook | None = None) -> list[ClipText]:
+        """``hook("asr", done, total)`` may be called as clips are finished (progress display)."""
+        ...
