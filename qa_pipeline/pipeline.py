@@ -1,0 +1,143 @@
+"""The batch path: one recording in, a transcript or a finished, scored report out.
+
+``transcribe_call`` decodes the audio once, finds speech per channel, sends only the
+speech to the recognizer and assembles role-labelled utterances. ``audit_call`` adds
+the rule checks and the score. Both return complete values; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qa_pipeline.activity import analyse_call
+from qa_pipeline.audio import CallAudio, load_call_audio
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.hooks import Hook, call_hook
+from qa_pipeline.recognizer import AudioClip, Recognizer
+from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
+from qa_pipeline.utterances import build_utterance, clip_bounds_s, cut_clip
+
+if TYPE_CHECKING:
+    from qa_pipeline.policy import Policy
+
+
+@dataclass(frozen=True, eq=False)
+class _SpeechClip:
+    """A speech span of one channel and the padded clip cut around it."""
+
+    channel: int
+    span: Span
+    clip_start_s: float
+    clip: AudioClip
+
+
+def meta_path_for(audio_path: Path) -> Path:
+    """``NAME.meta.json`` beside ``NAME.wav`` (the telephony sidecar)."""
+    return audio_path.with_name(audio_path.name.rsplit(".", 1)[0] + ".meta.json")
+
+
+def find_meta(audio_path: Path) -> CallMeta | None:
+    """The sidecar metadata of a recording, or None when there is none."""
+    path = meta_path_for(Path(audio_path))
+    return CallMeta.load(path) if path.is_file() else None
+
+
+def transcribe_audio(
+    audio: CallAudio,
+    call_id: str,
+    recognizer: Recognizer,
+    options: PipelineOptions,
+    hook: Hook | None = None,
+) -> Transcript:
+    """Role-labelled utterances of already decoded audio."""
+    call_hook(hook, "vad", 0, len(audio.channels))
+    activity = analyse_call(audio, options)
+    call_hook(hook, "vad", len(audio.channels), len(audio.channels))
+    pieces = _speech_clips(audio, activity, options)
+    results = recognizer.transcribe([p.clip for p in pieces], hook=hook) if pieces else []
+    utterances: list[Utterance] = []
+    for piece, result in zip(pieces, results):
+        role = activity[piece.channel].role
+        utterance = build_utterance(piece.span, piece.channel, role, piece.clip_start_s, result)
+        if utterance is not None:
+            utterances.append(utterance)
+    utterances.sort(key=lambda u: (u.start_s, u.channel))
+    return Transcript(
+        call_id=call_id,
+        duration_s=audio.duration_s,
+        sample_rate_hz=audio.source_rate_hz,
+        channels=audio.source_channels,
+        utterances=tuple(utterances),
+        activity=activity,
+    )
+
+
+def transcribe_call(
+    audio_path: Path,
+    meta: CallMeta | None,
+    recognizer: Recognizer,
+    options: PipelineOptions = PipelineOptions(),
+    hook: Hook | None = None,
+) -> Transcript:
+    """Decode ``audio_path`` and transcribe it; raises AudioFormatError on bad input."""
+    audio_path = Path(audio_path)
+    audio = load_call_audio(audio_path, options.audio)
+    # Announces the decoded length (ms) so a progress display can decide to show itself.
+    length_ms = int(audio.duration_s * 1000)
+    call_hook(hook, "audio", length_ms, length_ms)
+    call_id = (meta.call_id if meta else None) or audio_path.stem
+    return transcribe_audio(audio, call_id, recognizer, options, hook)
+
+
+def score_transcript(
+    transcript: Transcript,
+    meta: CallMeta,
+    policy: "Policy",
+    model_id: str = "",
+    final: bool = True,
+    incomplete: bool = False,
+) -> CallReport:
+    """Run every check of ``policy`` on a transcript and score it (batch and live share this)."""
+    from qa_pipeline.rules import CallContext, run_checks
+    from qa_pipeline.scoring import score_checks
+
+    checks = run_checks(CallContext(transcript, meta, final=final), policy)
+    card = score_checks(checks, policy)
+    return CallReport(
+        transcript=transcript,
+        meta=meta,
+        checks=checks,
+        score=card.score,
+        policy_id=policy.policy_id,
+        model_id=model_id,
+        incomplete=incomplete,
+    )
+
+
+def audit_call(
+    audio_path: Path,
+    meta: CallMeta | None,
+    policy: "Policy",
+    options: PipelineOptions,
+    recognizer: Recognizer,
+    hook: Hook | None = None,
+) -> CallReport:
+    """Transcribe, check and score one call."""
+    meta = meta or CallMeta()
+    transcript = transcribe_call(audio_path, meta, recognizer, options, hook)
+    return score_transcript(transcript, meta, policy, recognizer.model_id)
+
+
+def _speech_clips(
+    audio: CallAudio, activity: tuple[ChannelActivity, ...], options: PipelineOptions
+) -> list[_SpeechClip]:
+    pieces = []
+    for channel in activity:
+        samples = audio.channels[channel.channel]
+        for span in channel.speech:
+            bounds = clip_bounds_s(span, options.vad.pad_ms, audio.duration_s)
+            clip = cut_clip(samples, audio.sample_rate_hz, bounds)
+            pieces.append(_SpeechClip(channel.channel, span, bounds.start_s, clip))
+    return pieces
