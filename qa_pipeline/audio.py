@@ -1,0 +1,239 @@
+"""Read call recordings and live PCM streams into float32 channels at the analysis rate.
+
+``load_call_audio`` decodes a file once (WAV PCM / G.711 mu-law / A-law, FLAC, OGG, MP3 via
+soundfile), checks it, splits it into role-labelled channels and resamples them with soxr.
+Every problem with the file becomes one ``AudioFormatError`` naming the file; no soundfile
+traceback escapes. ``decode_stream_bytes`` and ``StreamResampler`` serve the live path.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from qa_pipeline.config import AudioOptions
+from qa_pipeline.errors import AudioFormatError
+from qa_pipeline.types import Role
+
+STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
+_RAW_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
+_BYTES_PER_SAMPLE = {"pcm16": 2, "mulaw": 1, "alaw": 1}
+# WAV format tags libsndfile decodes (PCM, ADPCM, float, A-law, mu-law, GSM, G.721, extensible).
+_KNOWN_WAV_TAGS = frozenset({0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0xFFFE})
+_SOXR_QUALITY = "HQ"
+
+
+@dataclass(frozen=True, eq=False)
+class CallAudio:
+    """A decoded call: one float32 mono array in [-1, 1] per output channel."""
+
+    source: str
+    source_rate_hz: int
+    source_channels: int
+    sample_rate_hz: int
+    channels: tuple[np.ndarray, ...]
+    roles: tuple[Role, ...]
+
+    @property
+    def duration_s(self) -> float:
+        if not self.channels:
+            return 0.0
+        return len(self.channels[0]) / self.sample_rate_hz
+
+
+def load_call_audio(path: str | Path, options: AudioOptions = AudioOptions()) -> CallAudio:
+    """Decode ``path`` into role-labelled channels at ``options.target_rate_hz``.
+
+    Raises ``AudioFormatError(problem, str(path))`` for anything we cannot read.
+    """
+    path = Path(path)
+    source = str(path)
+    _check_file(path)
+    data, rate_hz = _decode(path, options)
+    mixed, roles = _split_channels(data, options, source)
+    channels = tuple(_resample(ch, rate_hz, options.target_rate_hz) for ch in mixed)
+    return CallAudio(
+        source=source,
+        source_rate_hz=rate_hz,
+        source_channels=data.shape[1],
+        sample_rate_hz=options.target_rate_hz,
+        channels=channels,
+        roles=roles,
+    )
+
+
+def _check_file(path: Path) -> None:
+    source = str(path)
+    if not path.exists():
+        raise AudioFormatError("audio file not found", source)
+    if not path.is_file():
+        raise AudioFormatError("not a regular file", source)
+    try:
+        size_bytes = path.stat().st_size
+    except OSError as exc:
+        raise AudioFormatError(f"cannot read audio file ({exc.strerror})", source) from None
+    if size_bytes == 0:
+        raise AudioFormatError("audio file is empty (0 bytes)", source)
+
+
+def _decode(path: Path, options: AudioOptions) -> tuple[np.ndarray, int]:
+    """All frames as float32 (frames, channels), and the file's sample rate."""
+    source = str(path)
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate_hz = handle.samplerate
+            _check_layout(rate_hz, handle.channels, options, source)
+            data = handle.read(dtype="float32", always_2d=True)
+    except sf.LibsndfileError as exc:
+        raise AudioFormatError(_explain(path, exc.code, exc.error_string), source) from None
+    except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFormatError(f"cannot decode audio ({exc})", source) from None
+    except OSError as exc:
+        raise AudioFormatError(f"cannot read audio file ({exc.strerror or exc})", source) from None
+    if data.shape[0] == 0:
+        raise AudioFormatError("audio has no samples (valid header, zero length)", source)
+    return data, rate_hz
+
+
+def _explain(path: Path, code: int, detail: str) -> str:
+    """Plain words for a libsndfile failure."""
+    tag = _wav_format_tag(path)
+    if tag is not None and tag not in _KNOWN_WAV_TAGS:
+        return f"unsupported audio codec (WAV format tag 0x{tag:04X}); use PCM, mu-law or A-law"
+    lowered = detail.lower()
+    if "format not recognised" in lowered:
+        if path.stat().st_size < 64:
+            return "not an audio file, or its header is truncated"
+        return "not a recognised audio file (expected WAV, FLAC, OGG or MP3)"
+    if "unimplemented" in lowered or "unsupported" in lowered or "not supported" in lowered:
+        return "unsupported audio codec"
+    if "malformed" in lowered or "truncated" in lowered or "short" in lowered or "invalid" in lowered:
+        return "corrupt or truncated audio header"
+    if "system error" in lowered:
+        return "cannot read audio file (permission or I/O error)"
+    return f"cannot decode audio ({' '.join(detail.split()) or f'libsndfile error {code}'})"
+
+
+def _wav_format_tag(path: Path) -> int | None:
+    """The WAVE ``fmt `` format tag, if the file is a RIFF/WAVE file whose fmt chunk we can see."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    offset = 12
+    while offset + 10 <= len(head):
+        chunk_id = head[offset : offset + 4]
+        (chunk_size,) = struct.unpack_from("<I", head, offset + 4)
+        if chunk_id == b"fmt ":
+            return struct.unpack_from("<H", head, offset + 8)[0]
+        offset += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _check_layout(rate_hz: int, n_channels: int, options: AudioOptions, source: str) -> None:
+    if not options.min_rate_hz <= rate_hz <= options.max_rate_hz:
+        raise AudioFormatError(
+            f"sample rate {rate_hz} Hz is outside the supported "
+            f"{options.min_rate_hz}-{options.max_rate_hz} Hz",
+            source,
+        )
+    if n_channels > options.max_channels:
+        raise AudioFormatError(
+            f"{n_channels} channels; at most {options.max_channels} are supported "
+            "(stereo agent/customer or mono)",
+            source,
+        )
+
+
+def _split_channels(
+    data: np.ndarray, options: AudioOptions, source: str
+) -> tuple[tuple[np.ndarray, ...], tuple[Role, ...]]:
+    n_channels = data.shape[1]
+    if n_channels == 1 or options.channel_mode == "mono":
+        mixed = data.mean(axis=1, dtype=np.float32) if n_channels > 1 else data[:, 0]
+        return (np.ascontiguousarray(mixed, dtype=np.float32),), (Role.MIXED,)
+    if n_channels > len(options.channel_roles):
+        raise AudioFormatError(
+            f"{n_channels} channels but only {len(options.channel_roles)} channel roles configured",
+            source,
+        )
+    channels = tuple(np.ascontiguousarray(data[:, i], dtype=np.float32) for i in range(n_channels))
+    return channels, tuple(options.channel_roles[:n_channels])
+
+
+def _resample(samples: np.ndarray, in_rate_hz: int, out_rate_hz: int) -> np.ndarray:
+    if in_rate_hz == out_rate_hz:
+        return samples
+    out = soxr.resample(samples, in_rate_hz, out_rate_hz, quality=_SOXR_QUALITY)
+    return np.clip(out, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def decode_stream_bytes(data: bytes, encoding: str, channels: int) -> np.ndarray:
+    """Interleaved raw stream bytes -> float32 array of shape (frames, channels).
+
+    ``encoding`` is "pcm16" (little-endian), "mulaw" or "alaw". Raises ``ValueError`` for an
+    unknown encoding or a byte count that is not a whole number of frames.
+    """
+    if encoding not in _RAW_SUBTYPES:
+        raise ValueError(f"encoding must be one of {STREAM_ENCODINGS}, not {encoding!r}")
+    if channels < 1:
+        raise ValueError("channels must be >= 1")
+    frame_bytes = _BYTES_PER_SAMPLE[encoding] * channels
+    if len(data) % frame_bytes:
+        raise ValueError(
+            f"{len(data)} bytes is not a whole number of {encoding} frames "
+            f"({frame_bytes} bytes each for {channels} channel(s))"
+        )
+    if not data:
+        return np.zeros((0, channels), dtype=np.float32)
+    # The rate does not change the decoding of raw samples; soundfile just requires one.
+    decoded, _ = sf.read(
+        io.BytesIO(data),
+        format="RAW",
+        subtype=_RAW_SUBTYPES[encoding],
+        endian="LITTLE",
+        samplerate=8000,
+        channels=channels,
+        dtype="float32",
+        always_2d=True,
+    )
+    return decoded
+
+
+class StreamResampler:
+    """Chunk-by-chunk resampling of one mono stream (soxr); identity when the rates match."""
+
+    def __init__(self, in_rate_hz: int, out_rate_hz: int) -> None:
+        if in_rate_hz <= 0 or out_rate_hz <= 0:
+            raise ValueError("sample rates must be positive")
+        self.in_rate_hz = in_rate_hz
+        self.out_rate_hz = out_rate_hz
+        self._stream = (
+            None
+            if in_rate_hz == out_rate_hz
+            else soxr.ResampleStream(in_rate_hz, out_rate_hz, 1, dtype="float32", quality=_SOXR_QUALITY)
+        )
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """Resample the next chunk; output may lag the input by the filter delay."""
+        chunk = np.ascontiguousarray(samples, dtype=np.float32)
+        if chunk.ndim != 1:
+            raise ValueError("StreamResampler takes 1-D mono samples")
+        if self._stream is None:
+            return chunk
+        return self._stream.resample_chunk(chunk)
+
+    def flush(self) -> np.ndarray:
+        """The samples still held in the filter; call once at the end of the stream."""
+        if self._stream is None:
+            return np.zeros(0, dtype=np.float32)
+        return self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
