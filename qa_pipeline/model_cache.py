@@ -143,6 +143,7 @@ def _is_ready(target: Path, sha256: str) -> bool:
 def _join_and_publish(source: ModelSource, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; the published model is shared read-only
         size_bytes = _join_parts(source, staging / "model.bin")
         for side in source.side_files:
             _copy_traversable(side, staging / side.name)
