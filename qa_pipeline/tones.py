@@ -1,0 +1,214 @@
+"""Signal facts the rules need besides speech: the disconnect tone and hold music.
+
+``find_disconnect_tone`` finds the busy tone (a single frequency switched on and off) that
+replaces a party's channel after it hangs up and runs to the end of the recording.
+``classify_sound`` tells speech from music and tones inside one VAD span, so hold music never
+reaches ASR nor counts as customer talk.
+
+Both work on spectra of short frames computed with numpy (no heavy dependency). Times are
+seconds from the start of the samples passed in (a trailing live buffer: add its offset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from qa_pipeline.config import ToneOptions
+from qa_pipeline.types import Span
+
+SOUND_KINDS = ("speech", "music", "tone")
+
+_HOP_S = 0.010
+_TONE_FRAME_S = 0.100  # 10 Hz resolution: the busy tone's energy stays within +-tolerance
+_TONE_MIN_DBFS = -40.0  # busy tones are sent at about -20 dBFS; line noise sits near -55
+_PERIOD_TOLERANCE = 0.3  # burst length and spacing may deviate this share from the cadence
+_CLASS_FRAME_S = 0.032
+_CLASS_LAG_S = 0.100
+_ACTIVE_DB_BELOW_PEAK = 30.0
+# Cosine similarity of log spectra 100 ms apart: speech (changing phones and pitch) stays
+# below ~0.5, sustained musical notes and chords sit above ~0.8.
+_MUSIC_MIN_STATIONARITY = 0.65
+_TONE_MIN_PEAK_SHARE = 0.85
+_BLOCK_FRAMES = 2048
+
+
+@dataclass(frozen=True)
+class _Burst:
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def find_disconnect_tone(
+    samples: np.ndarray, sample_rate_hz: int, options: ToneOptions = ToneOptions()
+) -> Span | None:
+    """The busy-tone stretch that runs to the end of ``samples``, or None.
+
+    The span starts at the onset of the first burst of the final unbroken on/off cadence
+    and ends at the end of the samples.
+    """
+    x = _mono(samples, sample_rate_hz)
+    duration_s = len(x) / sample_rate_hz
+    on = _tone_frames(x, sample_rate_hz, options)
+    bursts = _bursts(on, duration_s)
+    chain = _final_cadence(bursts, duration_s, options)
+    if chain is None:
+        return None
+    onset_s = _refine_onset(x, sample_rate_hz, chain[0].start_s, options)
+    return Span(onset_s, duration_s)
+
+
+def _mono(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    if sample_rate_hz <= 0:
+        raise ValueError("sample_rate_hz must be positive")
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected 1-D mono samples, got shape {x.shape}")
+    return x
+
+
+def _frame_spectra(
+    x: np.ndarray, sample_rate_hz: int, frame_s: float
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Power spectra of Hann frames every 10 ms, in blocks; yields (freqs_hz, power[frames, bins]).
+
+    Frame k is centred on sample k * hop, so frame times line up with hop times.
+    """
+    frame_len = int(round(frame_s * sample_rate_hz))
+    hop = int(round(_HOP_S * sample_rate_hz))
+    padded = np.pad(x, (frame_len // 2, frame_len - frame_len // 2))
+    n_frames = max(0, (len(x) + hop - 1) // hop)
+    window = np.hanning(frame_len).astype(np.float32)
+    freqs_hz = np.fft.rfftfreq(frame_len, 1.0 / sample_rate_hz)
+    view = np.lib.stride_tricks.sliding_window_view(padded, frame_len)[::hop][:n_frames]
+    for first in range(0, len(view), _BLOCK_FRAMES):
+        block = view[first : first + _BLOCK_FRAMES] * window
+        yield freqs_hz, np.abs(np.fft.rfft(block, axis=1)) ** 2
+
+
+def _tone_frames(x: np.ndarray, sample_rate_hz: int, options: ToneOptions) -> np.ndarray:
+    """Per 10 ms hop: does the frame around it carry the tone (energy share and level)?"""
+    parts = []
+    window_gain = 0.375  # mean of hann^2: turns summed power into RMS power
+    for freqs_hz, power in _frame_spectra(x, sample_rate_hz, _TONE_FRAME_S):
+        in_band = np.abs(freqs_hz - options.frequency_hz) <= options.tolerance_hz
+        total = power[:, 1:].sum(axis=1) + 1e-20
+        band = power[:, in_band].sum(axis=1)
+        frame_len = 2 * (power.shape[1] - 1)
+        band_dbfs = 10 * np.log10(2 * band / (frame_len**2 * window_gain) + 1e-20)
+        parts.append((band / total >= options.min_energy_share) & (band_dbfs >= _TONE_MIN_DBFS))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _bursts(on: np.ndarray, duration_s: float) -> list[_Burst]:
+    if not on.any():
+        return []
+    edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return [_Burst(s * _HOP_S, min(e * _HOP_S, duration_s)) for s, e in zip(starts, ends)]
+
+
+def _final_cadence(
+    bursts: list[_Burst], duration_s: float, options: ToneOptions
+) -> list[_Burst] | None:
+    """The last run of bursts that keeps the on/off cadence and reaches the end, or None."""
+    if not bursts:
+        return None
+    period_s = options.on_s + options.off_s
+    slack_s = _PERIOD_TOLERANCE * period_s
+    last = bursts[-1]
+    if duration_s - last.end_s > options.off_s + slack_s:
+        return None  # the tone must continue to the end of the recording
+    # The final burst may be cut short by the end of the recording.
+    if not _burst_ok(last, options) and not (
+        duration_s - last.end_s < _HOP_S * 2 and last.duration_s < options.on_s * (1 + _PERIOD_TOLERANCE)
+    ):
+        return None
+    chain = [last]
+    for burst in reversed(bursts[:-1]):
+        gap_s = chain[0].start_s - burst.start_s
+        if not (_burst_ok(burst, options) and abs(gap_s - period_s) <= slack_s):
+            break
+        chain.insert(0, burst)
+    complete = sum(_burst_ok(b, options) for b in chain)
+    if len(chain) < options.min_bursts or complete < 1:
+        return None
+    return chain
+
+
+def _burst_ok(burst: _Burst, options: ToneOptions) -> bool:
+    """A burst lasting about ``on_s``; the 100 ms analysis frame widens it by up to ~0.1 s."""
+    low = options.on_s * (1 - _PERIOD_TOLERANCE)
+    high = options.on_s * (1 + _PERIOD_TOLERANCE) + _TONE_FRAME_S
+    return low <= burst.duration_s <= high
+
+
+def _refine_onset(x: np.ndarray, sample_rate_hz: int, coarse_s: float, options: ToneOptions) -> float:
+    """Sharpen the first burst's onset to 10 ms using the tone band's envelope."""
+    lo = max(0, int((coarse_s - _TONE_FRAME_S) * sample_rate_hz))
+    hi = min(len(x), int((coarse_s + 2 * _TONE_FRAME_S) * sample_rate_hz))
+    segment = x[lo:hi].astype(np.float64)
+    if len(segment) < 2:
+        return coarse_s
+    spectrum = np.fft.rfft(segment)
+    freqs_hz = np.fft.rfftfreq(len(segment), 1.0 / sample_rate_hz)
+    spectrum[np.abs(freqs_hz - options.frequency_hz) > options.tolerance_hz * 2] = 0
+    band = np.fft.irfft(spectrum, len(segment))
+    hop = int(_HOP_S * sample_rate_hz)
+    n_hops = len(band) // hop
+    if n_hops == 0:
+        return coarse_s
+    level = np.sqrt(np.mean(band[: n_hops * hop].reshape(n_hops, hop) ** 2, axis=1))
+    above = np.flatnonzero(level >= 0.5 * level.max())
+    return lo / sample_rate_hz + float(above[0]) * _HOP_S
+
+
+def classify_sound(samples: np.ndarray, sample_rate_hz: int) -> str:
+    """"speech", "music" or "tone" for the samples of one VAD span.
+
+    Tone: one spectral peak holds nearly all the energy. Music: the spectrum stays put from
+    one 100 ms to the next (held notes and chords); speech changes phone and pitch faster.
+    """
+    x = _mono(samples, sample_rate_hz)
+    lag = int(round(_CLASS_LAG_S / _HOP_S))
+    if len(x) < int((_CLASS_LAG_S + 2 * _CLASS_FRAME_S) * sample_rate_hz):
+        return "speech"
+    log_spectra, levels_db, peak_shares = _band_log_spectra(x, sample_rate_hz)
+    active = levels_db >= levels_db.max() - _ACTIVE_DB_BELOW_PEAK
+    if float(np.median(peak_shares[active])) >= _TONE_MIN_PEAK_SHARE:
+        return "tone"
+    both = active[lag:] & active[:-lag]
+    if not both.any():
+        return "speech"
+    a, b = log_spectra[lag:][both], log_spectra[:-lag][both]
+    cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
+    return "music" if float(np.median(cosine)) >= _MUSIC_MIN_STATIONARITY else "speech"
+
+
+def is_music(samples: np.ndarray, sample_rate_hz: int) -> bool:
+    """True when one VAD span is music (e.g. hold music), not speech or a tone."""
+    return classify_sound(samples, sample_rate_hz) == "music"
+
+
+def _band_log_spectra(x: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hop: mean-removed log power spectrum in the telephone band, level (dB), peak share."""
+    logs, levels, shares = [], [], []
+    for freqs_hz, power in _frame_spectra(x, sample_rate_hz, _CLASS_FRAME_S):
+        band = power[:, (freqs_hz >= 250.0) & (freqs_hz <= 3500.0)] + 1e-12
+        total = band.sum(axis=1)
+        peak = band.argmax(axis=1)
+        rows = np.arange(len(band))
+        near = sum(band[rows, np.clip(peak + d, 0, band.shape[1] - 1)] for d in (-2, -1, 0, 1, 2))
+        log_band = np.log(band)
+        logs.append(log_band - log_band.mean(axis=1, keepdims=True))
+        levels.append(10 * np.log10(total))
+        shares.append(near / total)
+    return np.concatenate(logs), np.concatenate(levels), np.concatenate(shares)
+
