@@ -254,7 +254,9 @@ def _write_json(report: ReportDict, out: TextIO, audio_path: Path | None) -> Non
 def _write_html(report: ReportDict, out: TextIO, audio_path: Path | None) -> None:
     from qa_pipeline.report_html import render_html
 
-    out.write(render_html(report, audio_path=audio_path))
+    name = getattr(out, "name", None)
+    html_dir = Path(name).resolve().parent if isinstance(name, str) and not name.startswith("<") else None
+    out.write(render_html(report, audio_path=audio_path, html_dir=html_dir))
 
 
 WRITERS: dict[str, Callable[[ReportDict, TextIO, Path | None], None]] = {

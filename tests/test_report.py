@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from qa_pipeline.report import (
     render_audit_text,
     write_report,
 )
+from qa_pipeline.report_html import Marked, highlight, render_html
 from qa_pipeline.types import Role, Transcript, Utterance
 
 
@@ -143,3 +147,119 @@ def test_audit_text_coloured_on_a_terminal() -> None:
 )
 def test_describe_check(name: str, check: dict[str, Any], expected: str) -> None:
     assert describe_check(name, check) == expected
+
+
+# ---------------------------------------------------------------- HTML page
+
+
+class PageParser(HTMLParser):
+    """Collects start tags with their attributes, and all text data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def with_class(self, tag: str, cls: str) -> list[dict[str, str]]:
+        return [a for t, a in self.tags if t == tag and cls in a.get("class", "").split()]
+
+
+def parse(page: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(page)
+    return parser
+
+
+def html_of(report: dict[str, Any], **kwargs: Any) -> str:
+    out = io.StringIO()
+    write_report(report, "html", out, **kwargs)
+    return out.getvalue()
+
+
+def test_html_timeline_has_one_bar_per_utterance_linked_to_the_transcript() -> None:
+    page = parse(html_of(make_report()))
+    bars = page.with_class("rect", "utt-bar")
+    items = page.with_class("li", "utt")
+    assert len(bars) == len(items) == 4
+    assert [b["data-utterance"] for b in bars] == [i["id"] for i in items] == ["u0", "u1", "u2", "u3"]
+    assert [float(b["data-start"]) for b in bars] == [1.14, 7.9, 14.3, 62.2]
+    assert ["agent" in b["class"] for b in bars] == [True, False, True, True]
+
+
+def test_html_findings_link_to_their_time_and_utterance() -> None:
+    page = parse(html_of(make_report()))
+    (row,) = page.with_class("tr", "finding")
+    assert row["data-start"] == "14.300" and row["data-utterance"] == "u2"
+    (mark,) = page.with_class("g", "finding-mark")
+    assert mark["data-start"] == "14.300"
+    (violation,) = page.with_class("li", "violation")
+    assert violation["id"] == "u2"
+    assert [a["href"] for t, a in page.tags if t == "a" and "badge" in a.get("class", "")] == ["#f0"]
+    (hold,) = page.with_class("g", "hold")
+    assert hold["data-start"] == "20.000"
+
+
+def test_html_escapes_text_and_masks_numbers() -> None:
+    page_text = html_of(make_report())
+    page = parse(page_text)
+    assert not [t for t, _ in page.tags if t == "b"]  # the customer's "<b>" stays text
+    assert "我的手机是*******5678，<b>卡</b>被冻结了" in "".join(page.text)
+    assert "13812345678" not in page_text
+
+
+def test_html_highlights_the_evidence_inside_the_utterance() -> None:
+    page_text = html_of(make_report())
+    assert '<mark class="sev-major">不行</mark>。' in page_text
+
+
+def test_html_has_no_external_resources() -> None:
+    page = parse(html_of(make_report(), audio_path=None))
+    for tag, attrs in page.tags:
+        assert tag not in ("link", "iframe", "img")
+        for name in ("src", "href", "xlink:href", "action"):
+            value = attrs.get(name, "")
+            assert not value.startswith(("http:", "https:", "//")), (tag, attrs)
+    assert [a for t, a in page.tags if t == "script" and "src" in a] == []
+    assert "http:" not in html_of(make_report()) and "https:" not in html_of(make_report())
+
+
+def test_html_embeds_small_audio_and_links_big_audio(tmp_path: Path) -> None:
+    audio = tmp_path / "calls" / "call 1.wav"
+    audio.parent.mkdir()
+    audio.write_bytes(b"RIFF0000WAVEdata")
+    page = parse(render_html(make_report(), audio_path=audio))
+    (player,) = [a for t, a in page.tags if t == "audio"]
+    assert player["src"] == "data:audio/wav;base64," + base64.b64encode(b"RIFF0000WAVEdata").decode()
+    linked = parse(render_html(make_report(), audio_path=audio, html_dir=tmp_path / "out", max_embed_bytes=4))
+    (player,) = [a for t, a in linked.tags if t == "audio"]
+    assert player["src"] == "../calls/call%201.wav"
+
+
+def test_html_writer_links_audio_relative_to_the_output_file(tmp_path: Path) -> None:
+    audio = tmp_path / "call.wav"
+    audio.write_bytes(b"RIFF")
+    (tmp_path / "reports").mkdir()
+    with open(tmp_path / "reports" / "r.html", "w", encoding="utf-8") as out:
+        write_report(make_report(), "html", out, audio)
+    assert 'src="data:audio/wav;base64,UklGRg=="' in (tmp_path / "reports" / "r.html").read_text()
+
+
+def test_html_without_audio_says_so_and_keeps_checks() -> None:
+    page = parse(html_of(make_report()))
+    assert not [t for t, _ in page.tags if t == "audio"]
+    assert "未附音频 (no audio given)" in page.text
+    assert len(page.with_class("li", "check")) == 8
+    assert len(page.with_class("li", "fail")) == 2
+
+
+def test_highlight_escapes_and_skips_overlaps() -> None:
+    evidence = ({"start_s": 0, "end_s": 1, "text": "<不行>", "phrase": "不行"},)
+    finding = Marked(0, "forbidden_phrases", "major", "m", 0.0, 1.0, 0, evidence)
+    assert highlight("说<不行>吧", [finding]) == '说<mark class="sev-major">&lt;不行&gt;</mark>吧'
+    assert highlight("不行", [finding]) == "不行"  # the whole utterance: the bubble border shows it
