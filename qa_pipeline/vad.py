@@ -60,13 +60,13 @@ class _Hysteresis:
 
     def __init__(self, options: VadOptions) -> None:
         self._opt = options
-        self._frame_s = options.frame_ms / 1000.0
+        self._frame_ms = options.frame_ms
         window_frames = max(1, round(options.start_window_ms / options.frame_ms))
         self._window: deque[_Frame] = deque(maxlen=window_frames)
         self._needed = max(1, math.ceil(options.start_ratio * window_frames - 1e-9))
         self._end_frames = max(1, math.ceil(options.end_silence_ms / options.frame_ms))
         self._min_frames = math.ceil(options.min_utterance_ms / options.frame_ms - 1e-9)
-        self._max_frames = max(2, int(options.max_utterance_s / self._frame_s))
+        self._max_frames = max(2, int(options.max_utterance_s * 1000 / options.frame_ms))
         self._frames: list[_Frame] = []  # the open utterance, from its first voiced frame
         self._started = False
 
@@ -99,6 +99,9 @@ class _Hysteresis:
         self._started = False
         return self._maybe_start()
 
+    def _time_s(self, frame_index: int) -> float:
+        return frame_index * self._frame_ms / 1000.0
+
     def _silence_run(self) -> int:
         run = 0
         for f in reversed(self._frames):
@@ -116,14 +119,14 @@ class _Hysteresis:
     def _maybe_start(self) -> list[VadEvent]:
         if self._frames and not self._started and self._extent_frames() >= self._min_frames:
             self._started = True
-            return [VadEvent("start", self._frames[0].index * self._frame_s)]
+            return [VadEvent("start", self._time_s(self._frames[0].index))]
         return []
 
     def _emit(self, frames: list[_Frame]) -> list[VadEvent]:
         """Close an utterance made of ``frames`` (first one voiced)."""
         last = max(i for i, f in enumerate(frames) if f.voiced)
-        start_s = frames[0].index * self._frame_s
-        end_s = (frames[last].index + 1) * self._frame_s
+        start_s = self._time_s(frames[0].index)
+        end_s = self._time_s(frames[last].index + 1)
         events: list[VadEvent] = []
         if last + 1 < self._min_frames:
             return events  # too short: never announced, silently dropped
