@@ -72,6 +72,16 @@ def pipeline_texts(recognizer, clip_lists: list[list[AudioClip]]) -> list[str]:
     return texts
 
 
+def across_files(recognizer, items: list[Item], clip_lists: list[list[AudioClip]]) -> list[str]:
+    """Mode (c): one transcribe() call per subset, so clips of different files share windows."""
+    texts = [""] * len(items)
+    for subset in dict.fromkeys(item.subset for item in items):
+        indices = [k for k, item in enumerate(items) if item.subset == subset]
+        for k, text in zip(indices, pipeline_texts(recognizer, [clip_lists[k] for k in indices])):
+            texts[k] = text
+    return texts
+
+
 def report(title: str, tallies: dict[str, dict[str, Tally]], seconds: dict[str, float]) -> None:
     modes = list(tallies)
     print(f"\n{title}")
@@ -91,7 +101,7 @@ def main() -> None:
     parser.add_argument("--subset", choices=SUBSETS)
     parser.add_argument("--limit", type=int, help="at most N files per subset")
     parser.add_argument("--across", action="store_true", help="also pack clips across files (mode c)")
-    parser.add_argument("--gaps", default="", help="comma-separated pack_gap_s values for (b)/(c)")
+    parser.add_argument("--gaps", default="", help="comma-separated pack_gap_s values for (c)")
     parser.add_argument("--window", type=float, default=None, help="pack_window_s override")
     args = parser.parse_args()
 
@@ -107,19 +117,13 @@ def main() -> None:
     hyps: dict[str, list[str]] = {}
     seconds: dict[str, float] = {}
     hyps["a plain"], seconds["a plain"] = timed(lambda: [plain_text(recognizer, s) for s in audio])
+    label = f"b pipeline g{recognizer.options.pack_gap_s:g}"
+    hyps[label], seconds[label] = timed(lambda: [pipeline_texts(recognizer, [c])[0] for c in clip_lists])
     gaps = [float(g) for g in args.gaps.split(",") if g] or [recognizer.options.pack_gap_s]
-    for gap_s in gaps:
+    for gap_s in gaps if args.across else []:
         packer = make_recognizer(pack_gap_s=gap_s, **overrides)
-        label = f"gap {gap_s:g}"
-        hyps[f"b {label}"], seconds[f"b {label}"] = timed(lambda: [pipeline_texts(packer, [c])[0] for c in clip_lists])
-        if args.across:
-            for subset in dict.fromkeys(i.subset for i in items):
-                idx = [k for k, i in enumerate(items) if i.subset == subset]
-                texts, spent = timed(lambda: pipeline_texts(packer, [clip_lists[k] for k in idx]))
-                hyps.setdefault(f"c {label}", [""] * len(items))
-                for k, text in zip(idx, texts):
-                    hyps[f"c {label}"][k] = text
-                seconds[f"c {label}"] = seconds.get(f"c {label}", 0.0) + spent
+        label = f"c across g{gap_s:g}"
+        hyps[label], seconds[label] = timed(lambda: across_files(packer, items, clip_lists))
 
     tallies: dict[str, dict[str, Tally]] = {}
     for mode, texts in hyps.items():
