@@ -9,6 +9,7 @@ traceback escapes. ``decode_stream_bytes`` and ``StreamResampler`` serve the liv
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ import soxr
 from qa_pipeline.config import AudioOptions
 from qa_pipeline.errors import AudioFormatError
 from qa_pipeline.types import Role
+
+logger = logging.getLogger(__name__)
 
 STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
 _RAW_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
@@ -102,22 +105,29 @@ def _decode(path: Path, options: AudioOptions) -> tuple[np.ndarray, int]:
 
 
 def _explain(path: Path, code: int, detail: str) -> str:
-    """Plain words for a libsndfile failure."""
+    """Plain words for a libsndfile failure (its own wording goes to the debug log)."""
+    logger.debug("libsndfile error %d on %s: %s", code, path, detail)
     tag = _wav_format_tag(path)
     if tag is not None and tag not in _KNOWN_WAV_TAGS:
         return f"unsupported audio codec (WAV format tag 0x{tag:04X}); use PCM, mu-law or A-law"
     lowered = detail.lower()
-    if "format not recognised" in lowered:
+    if "unimplemented" in lowered or "unsupported" in lowered or "not supported" in lowered:
+        return "unsupported audio codec"
+    if "system error" in lowered:
+        return "cannot read audio file (permission or I/O error)"
+    if "format not recognised" in lowered and not _looks_like_riff(path):
         if path.stat().st_size < 64:
             return "not an audio file, or its header is truncated"
         return "not a recognised audio file (expected WAV, FLAC, OGG or MP3)"
-    if "unimplemented" in lowered or "unsupported" in lowered or "not supported" in lowered:
-        return "unsupported audio codec"
-    if "malformed" in lowered or "truncated" in lowered or "short" in lowered or "invalid" in lowered:
-        return "corrupt or truncated audio header"
-    if "system error" in lowered:
-        return "cannot read audio file (permission or I/O error)"
-    return f"cannot decode audio ({' '.join(detail.split()) or f'libsndfile error {code}'})"
+    return "corrupt or truncated audio header"
+
+
+def _looks_like_riff(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) in (b"RIFF", b"RF64")
+    except OSError:
+        return False
 
 
 def _wav_format_tag(path: Path) -> int | None:
