@@ -16,13 +16,16 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 __all__ = [
+    "IndexedForm",
     "Tokenizer",
     "chinese_digits",
     "chinese_quantity",
+    "index_match_form",
     "is_cjk",
     "match_form",
     "normalize_display",
@@ -41,8 +44,7 @@ _SMALL_UNITS = ("", "十", "百", "千")
 _BIG_UNITS = ("", "万", "亿", "万亿")
 # After these a number is an amount (五千元, 三十万), even with three or more digits.
 _AMOUNT_UNITS = "元块万亿千百角"
-_NUMBER = re.compile(r"(\d+)(?:\.(\d+))?(%?)")
-_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.(\d+))?(%?)")
 _SPACE_RUN = re.compile(r"\s+")
 
 
@@ -173,9 +175,9 @@ def chinese_quantity(value: int) -> str:
 
 
 def _number_to_zh(match: re.Match[str], source: str) -> str:
-    whole, fraction, percent = match.group(1), match.group(2), match.group(3)
+    whole, fraction, percent = match.group(1).replace(",", ""), match.group(2), match.group(3)
     after = source[match.end() : match.end() + 1]
-    if fraction is None and not percent and len(whole) >= 3:
+    if fraction is None and not percent and len(whole) >= 3 and "," not in match.group(1):
         is_amount = after != "" and after in _AMOUNT_UNITS and not whole.startswith("0")
         if not is_amount:
             return chinese_digits(whole)
@@ -185,14 +187,51 @@ def _number_to_zh(match: re.Match[str], source: str) -> str:
     return ("百分之" + head) if percent else head
 
 
-def _numbers_to_zh(text: str) -> str:
-    text = _THOUSANDS_COMMA.sub("", text)
-    return _NUMBER.sub(lambda m: _number_to_zh(m, text), text)
-
-
 def _is_dropped(char: str) -> bool:
     category = unicodedata.category(char)
-    return category[0] in "PZC" or (category[0] == "S" and char != "%")
+    return category[0] in "PZC" or category[0] == "S"
+
+
+@dataclass(frozen=True)
+class IndexedForm:
+    """A match form with, for each of its characters, the span of display text it came from."""
+
+    text: str
+    display: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def display_span(self, start: int, end: int) -> tuple[int, int]:
+        """Display-text offsets covering match-form characters ``start:end``."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValueError(f"bad span {start}:{end} for a form of {len(self.text)} chars")
+        return self.starts[start], self.ends[end - 1]
+
+
+def index_match_form(display: str) -> IndexedForm:
+    """The match form of an already display-normalised text, keeping the way back to it."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for number in _NUMBER.finditer(display):
+        _append_plain(display, pos, number.start(), chars, starts, ends)
+        for char in _number_to_zh(number, display):
+            chars.append(char)
+            starts.append(number.start())
+            ends.append(number.end())
+        pos = number.end()
+    _append_plain(display, pos, len(display), chars, starts, ends)
+    return IndexedForm("".join(chars), display, tuple(starts), tuple(ends))
+
+
+def _append_plain(display, start, end, chars, starts, ends) -> None:
+    for i in range(start, end):
+        char = display[i]
+        if not _is_dropped(char):
+            chars.append(char.lower())
+            starts.append(i)
+            ends.append(i + 1)
 
 
 def match_form(text: str) -> str:
@@ -201,9 +240,7 @@ def match_form(text: str) -> str:
     >>> match_form("工号2046号，年利率3.6%，额度30万元。")
     '工号二零四六号年利率百分之三点六额度三十万元'
     """
-    display = normalize_display(text)
-    spelled = _numbers_to_zh(display)
-    return "".join(c for c in spelled if not _is_dropped(c) and c != "%").lower()
+    return index_match_form(normalize_display(text)).text
 
 
 class Tokenizer:
