@@ -278,6 +278,10 @@ class ResultStore:
             params.append(_check_date(date))
         return {name: rate for name, rate in self._db.execute(sql + " GROUP BY name ORDER BY name", params)}
 
+    def check_names(self) -> list[str]:
+        """Every check name ever stored, sorted (the export's check columns)."""
+        return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM checks ORDER BY name")]
+
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
