@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile as sf
 from rich.console import Console
 
 from qa_pipeline.report import (
@@ -263,3 +267,41 @@ def test_highlight_escapes_and_skips_overlaps() -> None:
     finding = Marked(0, "forbidden_phrases", "major", "m", 0.0, 1.0, 0, evidence)
     assert highlight("说<不行>吧", [finding]) == '说<mark class="sev-major">&lt;不行&gt;</mark>吧'
     assert highlight("不行", [finding]) == "不行"  # the whole utterance: the bubble border shows it
+
+
+@pytest.mark.browser
+def test_html_click_seeks_audio_in_real_chromium(tmp_path: Path) -> None:
+    """In headless Chromium: clicking a finding or a timeline bar seeks the embedded audio there."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("QA_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required (QA_REQUIRE_BROWSER is set) but not installed")
+        pytest.skip("chromium not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    audio = tmp_path / "call.wav"
+    sample_rate_hz = 8000
+    tone = 0.1 * np.sin(2 * np.pi * 440 * np.arange(20 * sample_rate_hz) / sample_rate_hz)
+    sf.write(audio, tone.astype(np.float32), sample_rate_hz, subtype="PCM_16")
+    page_path = tmp_path / "report.html"
+    with open(page_path, "w", encoding="utf-8") as out:
+        write_report(make_report(), "html", out, audio)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_path.as_uri())
+            page.wait_for_function("document.getElementById('audio').readyState >= 1")
+            assert page.evaluate("document.getElementById('audio').duration") == pytest.approx(20.0, abs=0.01)
+            page.click("tr.finding")
+            page.wait_for_function("Math.abs(document.getElementById('audio').currentTime - 14.1) < 0.05")
+            assert "flash" in page.get_attribute("#u2", "class")
+            page.click("rect.utt-bar[data-utterance='u1']")
+            page.wait_for_function("Math.abs(document.getElementById('audio').currentTime - 7.7) < 0.3")
+            page.wait_for_function("parseFloat(document.getElementById('playhead').getAttribute('x1')) > 64")
+            page.check("#only-violations")
+            assert page.is_hidden("#u0") and page.is_visible("#u2")
+            assert [url for url in requests if not url.startswith(("file:", "data:"))] == []
+        finally:
+            browser.close()
