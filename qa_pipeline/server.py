@@ -1,0 +1,461 @@
+"""The live monitoring server: ingest WebSockets, one shared ASR worker, the supervisor console.
+
+``create_app`` builds a FastAPI app; nothing starts on import. The server owns the sockets,
+admission control (``max_calls``), the bounded ASR queue and the batching of clips from every
+live call into one ``Recognizer.transcribe`` call (cf. sherpa-onnx streaming_server). Each
+call's logic lives in a ``LiveSession``, which knows nothing of the network.
+
+Back-pressure instead of memory growth: when ASR falls behind, the queue fills, the ingest
+handlers stop reading their sockets (TCP pushes back on the sender), and the console shows
+each call's lag. Closed utterances are never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.errors import StreamProtocolError
+from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message
+from qa_pipeline.recognizer import ClipText, Recognizer
+from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, StreamStart, UtteranceClosed, parse_party
+
+if TYPE_CHECKING:
+    from qa_pipeline.policy import Policy
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED = 1003
+CLOSE_INVALID = 1007
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_FULL = 1013
+_CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_COOKIE = "qa_console"
+_CONSOLE_FILES = {"console.js": "text/javascript", "console.css": "text/css"}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``qa serve`` decides once at start-up."""
+
+    ingest_token: str
+    console_token: str
+    db_path: Path = Path("results.sqlite")
+    max_calls: int = 4
+    max_message_bytes: int = 256 * 1024
+    # Clips waiting for ASR across all calls; when full, ingest stops reading its sockets.
+    max_queued_clips: int = 64
+    # One transcribe() call takes at most this many clips / seconds of speech.
+    batch_max_clips: int = 16
+    batch_max_audio_s: float = 56.0
+    start_timeout_s: float = 10.0
+    idle_timeout_s: float = 30.0
+    status_every_s: float = 1.0
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+    live: LiveOptions = field(default_factory=LiveOptions)
+
+    def __post_init__(self) -> None:
+        if not self.ingest_token or not self.console_token:
+            raise ValueError("both tokens must be non-empty")
+        if self.ingest_token == self.console_token:
+            raise ValueError("the ingest and console tokens must differ")
+        if self.max_calls < 1 or self.max_queued_clips < 1 or self.batch_max_clips < 1:
+            raise ValueError("max_calls, max_queued_clips and batch_max_clips must be >= 1")
+
+
+class _Refused(Exception):
+    """Close the ingest stream with this code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class _Queued:
+    call: LiveCall
+    event: UtteranceClosed
+
+
+class LiveServer:
+    """The state behind the app: live calls, the ASR queue and worker, the store, the console hub."""
+
+    def __init__(self, config: ServerConfig, recognizer: Recognizer, policy: "Policy",
+                 store_factory: Callable[[Path], Any] | None = None) -> None:
+        self.config = config
+        self.recognizer = recognizer
+        self.policy = policy
+        self.calls: dict[str, LiveCall] = {}
+        self.hub = ConsoleHub()
+        self.ready = False
+        self.recent: deque[dict[str, Any]] = deque(maxlen=50)
+        self._store_factory = store_factory or _open_store
+        self._store: Any = None
+        self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-asr")
+        self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
+        self._queue: asyncio.Queue[_Queued] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue(maxsize=self.config.max_queued_clips)
+        self._store = await loop.run_in_executor(self._store_pool, self._store_factory, self.config.db_path)
+        self.recent.extend(await loop.run_in_executor(self._store_pool, self._load_recent))
+        load = getattr(self.recognizer, "load", None)
+        if callable(load):
+            await loop.run_in_executor(self._asr_pool, load)
+        self._tasks = [asyncio.create_task(self._asr_worker()), asyncio.create_task(self._status_loop())]
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._store is not None:
+            await asyncio.get_running_loop().run_in_executor(self._store_pool, self._store.close)
+        self._asr_pool.shutdown(wait=False, cancel_futures=True)
+        self._store_pool.shutdown(wait=True)
+
+    @property
+    def accepting(self) -> bool:
+        return self.ready and len(self.calls) < self.config.max_calls
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    async def ingest(self, ws: WebSocket, call_id: str) -> None:
+        await ws.accept()
+        if not _token_ok(_bearer(ws.headers.get("authorization")), self.config.ingest_token):
+            await ws.close(CLOSE_POLICY, "unauthorized: missing or wrong ingest token")
+            return
+        try:
+            self._admit(call_id)
+        except _Refused as refused:
+            await ws.close(refused.code, refused.reason)
+            return
+        self.calls[call_id] = call = LiveCall(call_id)  # reserved before the first await
+        try:
+            await self._run_call(ws, call)
+        finally:
+            self.calls.pop(call_id, None)
+
+    def _admit(self, call_id: str) -> None:
+        if not _CALL_ID_RE.match(call_id):
+            raise _Refused(CLOSE_POLICY, "bad call id: use 1-80 letters, digits, '.', '_' or '-'")
+        if not self.ready:
+            raise _Refused(CLOSE_FULL, "server is starting: the model is not loaded yet, try again later")
+        if call_id in self.calls:
+            raise _Refused(CLOSE_POLICY, f"call {call_id} is already streaming")
+        if len(self.calls) >= self.config.max_calls:
+            raise _Refused(CLOSE_FULL, f"server full: {len(self.calls)} of {self.config.max_calls} calls in progress, try again later")
+
+    async def _run_call(self, ws: WebSocket, call: LiveCall) -> None:
+        sender = asyncio.create_task(_send_loop(ws, call.outbox))
+        incomplete, refused = True, None
+        try:
+            await self._start_session(ws, call)
+            incomplete = not await self._receive_loop(ws, call)
+        except _Refused as error:
+            refused = error
+        except StreamProtocolError as error:
+            refused = _Refused(CLOSE_INVALID, error.one_line())
+        except WebSocketDisconnect:
+            pass
+        if refused is not None:
+            logger.info("call %s: closing: %s", call.call_id, refused.reason)
+        if call.session is not None and call.session.audio_s > 0:
+            await self._finish_call(call, incomplete)
+        await call.outbox.put(None)
+        await asyncio.wait([sender], timeout=5.0)
+        code, reason = (refused.code, refused.reason) if refused else (CLOSE_NORMAL, "call scored")
+        try:
+            await ws.close(code, reason[:120])
+        except RuntimeError:
+            pass  # the client is gone already
+
+    async def _start_session(self, ws: WebSocket, call: LiveCall) -> None:
+        try:
+            message = await asyncio.wait_for(ws.receive(), self.config.start_timeout_s)
+        except asyncio.TimeoutError:
+            raise _Refused(CLOSE_POLICY, f"no start message within {self.config.start_timeout_s:.0f} s") from None
+        _raise_if_disconnect(message)
+        start = StreamStart.from_message(call.call_id, self._json(message, call.call_id))
+        call.session = LiveSession(start, self.policy, self.config.options, self.recognizer.model_id, self.config.live)
+        self.hub.publish(call.started_message())
+        call.send({"type": "accepted", "call_id": call.call_id})
+
+    async def _receive_loop(self, ws: WebSocket, call: LiveCall) -> bool:
+        """Returns True when the client ended the call with {"type": "end"}."""
+        session = call.session
+        while True:
+            try:
+                message = await asyncio.wait_for(ws.receive(), self.config.idle_timeout_s)
+            except asyncio.TimeoutError:
+                raise _Refused(CLOSE_POLICY, f"no data for {self.config.idle_timeout_s:.0f} s") from None
+            _raise_if_disconnect(message)
+            data = message.get("bytes")
+            if data is not None:
+                self._check_size(len(data))
+                await self._dispatch(call, session.push_audio(data))
+                continue
+            control = self._json(message, call.call_id)
+            kind = control.get("type")
+            if kind == "end":
+                return True
+            if kind == "hangup":
+                await self._dispatch(call, session.hangup(parse_party(control, call.call_id)))
+            elif kind == "start":
+                raise _Refused(CLOSE_POLICY, "start sent twice")
+            else:
+                raise _Refused(CLOSE_UNSUPPORTED, f"unknown message type {kind!r}")
+
+    def _json(self, message: dict[str, Any], call_id: str) -> dict[str, Any]:
+        text = message.get("text")
+        if text is None:
+            raise _Refused(CLOSE_POLICY, "expected a JSON text message")
+        self._check_size(len(text.encode("utf-8")))
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _Refused(CLOSE_INVALID, f"malformed JSON: {exc.msg} at char {exc.pos}") from None
+        if not isinstance(value, dict):
+            raise _Refused(CLOSE_INVALID, "a control message must be a JSON object")
+        return value
+
+    def _check_size(self, size: int) -> None:
+        if size > self.config.max_message_bytes:
+            raise _Refused(CLOSE_TOO_BIG, f"message of {size} bytes exceeds {self.config.max_message_bytes}")
+
+    async def _dispatch(self, call: LiveCall, events: list[LiveEvent]) -> None:
+        for event in events:
+            if isinstance(event, UtteranceClosed):
+                call.queued(event.utterance_id)
+                await self._queue.put(_Queued(call, event))
+            else:
+                self._publish(call, event)
+
+    def _publish(self, call: LiveCall, event: LiveEvent) -> None:
+        message = event_message(call.call_id, event)
+        if message is None:
+            return
+        call.remember(message)
+        call.send(message)
+        self.hub.publish(message)
+
+    async def _finish_call(self, call: LiveCall, incomplete: bool) -> None:
+        await self._dispatch(call, call.session.finish())
+        await call.drained.wait()
+        report = call.session.final_report(incomplete=incomplete)
+        loop = asyncio.get_running_loop()
+        row_id = await loop.run_in_executor(self._store_pool, self._record, call.session, report)
+        summary = finished_message(report, row_id)
+        self.recent.appendleft(summary)
+        self.hub.publish(summary)
+        call.send({**summary, "type": "scored"})
+
+    # -- ASR --------------------------------------------------------------------------------
+
+    async def _asr_worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            audio_s = batch[0].event.clip.duration_s
+            while len(batch) < self.config.batch_max_clips and not self._queue.empty():
+                item = self._queue.get_nowait()
+                batch.append(item)
+                audio_s += item.event.clip.duration_s
+                if audio_s >= self.config.batch_max_audio_s:
+                    break
+            texts = await loop.run_in_executor(self._asr_pool, self._transcribe, [q.event.clip for q in batch])
+            for item, text in zip(batch, texts):
+                events = item.call.session.accept_text(item.event.utterance_id, text)
+                item.call.transcribed(item.event.utterance_id)
+                for event in events:
+                    self._publish(item.call, event)
+
+    def _transcribe(self, clips: list[Any]) -> list[ClipText]:
+        try:
+            return self.recognizer.transcribe(clips)
+        except Exception:  # one bad batch must not stop every live call
+            logger.exception("ASR failed on a batch of %d clips; their text is left empty", len(clips))
+            return [ClipText("") for _ in clips]
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.status_every_s)
+            now = time.monotonic()
+            self.hub.publish({"type": "status", "calls": [c.status(now) for c in self.calls.values() if c.session and not c.session.finished]})
+
+    # -- store ------------------------------------------------------------------------------
+
+    def _record(self, session: LiveSession, report: Any) -> int | None:
+        from qa_pipeline.store import CallKey
+
+        key = CallKey(session.audio_sha256, self.policy.policy_id, self.recognizer.model_id)
+        self._store.record_result(key, report.to_dict(), f"live:{session.call_id}", session.meta)
+        rows = list(self._store.iter_calls(latest_only=False, keys=[key]))
+        return rows[-1].row_id if rows else None
+
+    def _load_recent(self) -> list[dict[str, Any]]:
+        calls = [c for c in self._store.iter_calls() if c.report is not None]
+        return [finished_message_from_row(c) for c in reversed(calls[-20:])]
+
+    def report_dict(self, row_id: int) -> dict[str, Any] | None:
+        call = self._store.get_call(row_id)
+        return None if call is None or call.report is None else dict(call.report)
+
+    async def report_html(self, row_id: int) -> str | None:
+        from qa_pipeline.report_html import render_html
+
+        loop = asyncio.get_running_loop()
+        report = await loop.run_in_executor(self._store_pool, self.report_dict, row_id)
+        return None if report is None else render_html(report)
+
+
+def finished_message_from_row(call: Any) -> dict[str, Any]:
+    report = call.report or {}
+    return {
+        "type": "finished", "call_id": call.call_id, "agent_id": call.agent_id, "score": call.score,
+        "incomplete": bool(report.get("incomplete")), "duration_s": call.duration_s,
+        "alerts": len(report.get("findings") or ()), "report_url": f"/v1/reports/{call.row_id}",
+    }
+
+
+def _open_store(path: Path) -> Any:
+    from qa_pipeline.store import ResultStore
+
+    return ResultStore(path)
+
+
+async def _send_loop(ws: WebSocket, outbox: "asyncio.Queue[dict[str, Any] | None]") -> None:
+    while True:
+        message = await outbox.get()
+        if message is None:
+            return
+        try:
+            await ws.send_text(json.dumps(message, ensure_ascii=False))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the client left; the call is still scored
+
+
+def _raise_if_disconnect(message: dict[str, Any]) -> None:
+    if message.get("type") == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _token_ok(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+# -- the app ------------------------------------------------------------------------------------
+
+
+def create_app(config: ServerConfig, recognizer: Recognizer, policy: "Policy",
+               store_factory: Callable[[Path], Any] | None = None) -> FastAPI:
+    """The FastAPI app; the model loads and the store opens when the app starts (lifespan)."""
+    server = LiveServer(config, recognizer, policy, store_factory)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.stop()
+
+    app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.server = server
+    _add_routes(app, server)
+    return app
+
+
+def _console_token(request_or_ws: Request | WebSocket) -> str | None:
+    return (
+        _bearer(request_or_ws.headers.get("authorization"))
+        or request_or_ws.query_params.get("token")
+        or request_or_ws.cookies.get(_COOKIE)
+    )
+
+
+def _add_routes(app: FastAPI, server: LiveServer) -> None:
+    token = server.config.console_token
+    unauthorized = JSONResponse({"detail": "unauthorized: console token required"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        ok = server.accepting
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    @app.websocket("/v1/calls/{call_id}/stream")
+    async def ingest(ws: WebSocket, call_id: str) -> None:
+        await server.ingest(ws, call_id)
+
+    @app.get("/")
+    async def console(request: Request) -> Response:
+        given = _console_token(request)
+        if not _token_ok(given, token):
+            return unauthorized
+        page = resources.files("qa_pipeline").joinpath("console", "index.html").read_text(encoding="utf-8")
+        response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    @app.get("/console/{name}")
+    async def console_file(name: str, request: Request) -> Response:
+        if not _token_ok(_console_token(request), token):
+            return unauthorized
+        if name not in _CONSOLE_FILES:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        body = resources.files("qa_pipeline").joinpath("console", name).read_text(encoding="utf-8")
+        return Response(body, media_type=_CONSOLE_FILES[name])
+
+    @app.get("/v1/calls")
+    async def calls(request: Request) -> JSONResponse:
+        if not _token_ok(_console_token(request), token):
+            return unauthorized
+        return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
+
+    @app.get("/v1/reports/{row_id}")
+    async def report(row_id: int, request: Request) -> Response:
+        if not _token_ok(_console_token(request), token):
+            return unauthorized
+        page = await server.report_html(row_id)
+        if page is None:
+            return JSONResponse({"detail": "no such report"}, status_code=404)
+        return HTMLResponse(page)
+
+    @app.websocket("/v1/console/events")
+    async def console_events(ws: WebSocket) -> None:
+        await ws.accept()
+        if not _token_ok(_console_token(ws), token):
+            await ws.close(CLOSE_POLICY, "unauthorized: console token required")
+            return
+        await server.hub.serve(ws, server.calls.values(), server.recent)

@@ -1,0 +1,248 @@
+"""End-to-end tests of the live server: a real uvicorn process on loopback, real WebSockets.
+
+The server process uses a fake recognizer (every clip reads "这个不行，你错了。") so these tests
+run in seconds; the real model drives the same path in test_console_browser.py and
+test_streaming.py. The store is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from qa_pipeline.store import ResultStore
+from qa_pipeline.tap import TapRefused, load_recording, start_message, tap_call
+from qa_pipeline.types import CallMeta
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+INGEST, CONSOLE = "ingest-test-token", "console-test-token"
+
+# The server process: the real app with a fake recognizer standing in for Whisper.
+SERVER_SCRIPT = r"""
+import sys, time, uvicorn
+from pathlib import Path
+from qa_pipeline.policy import load_policy
+from qa_pipeline.recognizer import ClipText
+from qa_pipeline.server import ServerConfig, create_app
+from qa_pipeline.types import Word
+
+class FakeRecognizer:
+    model_id = "fake-asr"
+    def __init__(self, delay_s):
+        self.delay_s = delay_s
+    def transcribe(self, clips, hook=None):
+        time.sleep(self.delay_s)
+        words = (Word("这个", 0.0, 0.3), Word("不行", 0.3, 0.6), Word("，", 0.6, 0.6),
+                 Word("你", 0.6, 0.8), Word("错了", 0.8, 1.1), Word("。", 1.1, 1.1))
+        return [ClipText("这个不行，你错了。", words) for _ in clips]
+
+port, db, max_calls, delay_s = int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+config = ServerConfig(ingest_token="ingest-test-token", console_token="console-test-token", db_path=db,
+                      max_calls=max_calls, idle_timeout_s=5.0, max_message_bytes=64 * 1024)
+app = create_app(config, FakeRecognizer(delay_s), load_policy(None))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmp: Path, max_calls: int = 2, delay_s: float = 0.0) -> None:
+        self.port = _free_port()
+        self.db = tmp / "results.sqlite"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(tmp / "server.log", "w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.db), str(max_calls), str(delay_s)],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        self.log.seek(0)
+        raise RuntimeError("server did not start:\n" + self.log.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+    def stored(self) -> list:
+        with ResultStore(self.db) as store:
+            return list(store.iter_calls(latest_only=False))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("live"))
+    yield srv
+    srv.stop()
+
+
+def _tap(server, name: str, call_id: str, speed: float = 50.0, **kwargs):
+    recording = load_recording(SAMPLES / f"{name}.wav")
+    meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
+    return asyncio.run(tap_call(server.url, kwargs.pop("token", INGEST), recording, meta, call_id, speed, **kwargs))
+
+
+async def _raw_stream(server, call_id: str, messages: list, token: str | None = INGEST, hold_s: float = 0.0):
+    """Send ``messages`` (str or bytes) and return (close code, close reason)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = server.url.replace("http://", "ws://") + f"/v1/calls/{call_id}/stream"
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        try:
+            for message in messages:
+                await ws.send(message)
+            await asyncio.sleep(hold_s)
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code, closed.rcvd.reason
+    return ws.close_code, ws.close_reason
+
+
+def _start(**overrides) -> str:
+    message = {"type": "start", "agent_id": "6619", "direction": "inbound",
+               "sample_rate_hz": 8000, "channels": 2, "encoding": "pcm16"}
+    return json.dumps({**message, **overrides})
+
+
+def test_healthz_needs_no_token_and_tells_nothing(server):
+    response = httpx.get(server.url + "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/", "/console/console.js", "/v1/calls", "/v1/reports/1"])
+def test_console_endpoints_refuse_without_the_console_token(server, path):
+    assert httpx.get(server.url + path).status_code == 401
+    assert httpx.get(server.url + path, headers={"Authorization": f"Bearer {INGEST}"}).status_code == 401
+
+
+def test_console_page_sets_a_cookie_that_opens_the_assets(server):
+    with httpx.Client(base_url=server.url) as client:
+        page = client.get("/", params={"token": CONSOLE})
+        assert page.status_code == 200 and 'id="transcript"' in page.text
+        assert client.get("/console/console.js").status_code == 200  # via the cookie
+        assert client.get("/v1/calls").json()["type"] == "snapshot"
+
+
+def test_console_events_socket_refuses_a_wrong_token(server):
+    async def run():
+        url = server.url.replace("http://", "ws://") + "/v1/console/events?token=" + INGEST
+        async with websockets.connect(url) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+        return closed.value.rcvd
+
+    rcvd = asyncio.run(run())
+    assert rcvd.code == 1008 and "unauthorized" in rcvd.reason
+
+
+@pytest.mark.parametrize("token", [None, "wrong", CONSOLE])
+def test_ingest_refuses_without_the_ingest_token(server, token):
+    code, reason = asyncio.run(_raw_stream(server, "auth-test", [_start()], token=token))
+    assert code == 1008 and "unauthorized" in reason
+    assert not [c for c in server.stored() if c.call_id == "auth-test"]
+
+
+def test_tap_a_sample_call_receives_alerts_and_stores_the_report(server):
+    result = _tap(server, "dev_call_04", "e2e-04")
+    alerts = result.of_type("alert")
+    forbidden = [a for a in alerts if a["check"] == "forbidden_phrases"]
+    assert forbidden, alerts
+    assert {a["phrase"] for a in forbidden} <= {"不行", "你错了"}
+    # Alerts come from agent utterances only: the customer said the same words (fake ASR).
+    utterances = result.of_type("utterance")
+    agent_spans = [(u["start_s"], u["end_s"]) for u in utterances if u["role"] == "agent"]
+    assert all(any(s - 0.05 <= a["start_s"] <= e + 0.05 for s, e in agent_spans) for a in forbidden)
+    scored = result.scored
+    assert scored["incomplete"] is False and scored["report_url"]
+    assert result.close_code == 1000
+    [stored] = [c for c in server.stored() if c.call_id == "e2e-04"]
+    assert stored.ok and stored.key.model_id == "fake-asr"
+    assert abs(stored.duration_s - 74.0) < 0.1
+    report = stored.report
+    assert report["incomplete"] is False
+    assert report["checks"]["forbidden_phrases"]["passed"] is False
+    assert report["checks"]["hangup"]["hangup_by"] == "customer"  # signalled by the tap (meta)
+    assert len(report["utterances"]) == len(utterances)
+    page = httpx.get(server.url + scored["report_url"], headers={"Authorization": f"Bearer {CONSOLE}"})
+    assert page.status_code == 200 and "你错了" in page.text
+
+
+def test_client_vanishing_mid_call_leaves_a_scored_incomplete_call(server):
+    with pytest.raises(TapRefused):
+        _tap(server, "dev_call_01", "drop-01", speed=20.0, stop_after_s=30.0)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not [c for c in server.stored() if c.call_id == "drop-01"]:
+        time.sleep(0.2)
+    [stored] = [c for c in server.stored() if c.call_id == "drop-01"]
+    assert stored.report["incomplete"] is True
+    assert 25.0 <= stored.duration_s <= 31.0
+    assert stored.report["utterances"], "utterances before the drop are kept"
+
+
+@pytest.mark.parametrize(
+    "messages, code, reason",
+    [
+        (["{not json"], 1007, "malformed JSON"),
+        ([b"\x00\x01"], 1008, "expected a JSON text message"),
+        ([json.dumps({"type": "end"})], 1007, "first message must be"),
+        ([_start(sample_rate_hz=44100)], 1007, "sample_rate_hz"),
+        ([_start(encoding="opus")], 1007, "encoding"),
+        ([_start(channels=3)], 1007, "channels"),
+        ([_start(), json.dumps({"type": "mute"})], 1003, "unknown message type 'mute'"),
+        ([_start(), json.dumps({"type": "hangup", "party": "nobody"})], 1007, "hangup party"),
+        ([_start(), b"\x00" * (64 * 1024 + 2)], 1009, "exceeds"),
+        ([_start(), _start()], 1008, "start sent twice"),
+    ],
+)
+def test_malformed_streams_are_closed_with_a_reason(server, messages, code, reason):
+    got_code, got_reason = asyncio.run(_raw_stream(server, "bad-stream", messages))
+    assert got_code == code
+    assert reason in got_reason
+
+
+def test_bad_streams_do_not_disturb_a_good_call_and_admission_is_enforced(server):
+    async def run():
+        good = asyncio.create_task(asyncio.to_thread(_tap, server, "dev_call_10", "good-10", 15.0))
+        await asyncio.sleep(0.5)
+        bad = await _raw_stream(server, "bad-during-good", [_start(), json.dumps({"type": "mute"})])
+        # Two live calls at most: the good one plus one holding a slot; a third is refused.
+        holder = asyncio.create_task(_raw_stream(server, "holder", [_start()], hold_s=2.0))
+        await asyncio.sleep(0.5)
+        full = await _raw_stream(server, "third", [_start()])
+        return await good, bad, full, await holder
+
+    good, bad, full, holder = asyncio.run(run())
+    assert bad[0] == 1003
+    assert full[0] == 1013 and "server full" in full[1]
+    assert good.scored is not None and good.scored["incomplete"] is False
+    assert holder[0] in (1000, 1008)  # ended by the idle timeout or scored as incomplete
