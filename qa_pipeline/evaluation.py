@@ -11,13 +11,26 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from rapidfuzz.distance import Levenshtein
 from rich.console import Console
 from rich.table import Table
 
-HIT_TOLERANCE_S = 0.5
-HOLD_EDGE_TOLERANCE_S = 3.0
-LONG_HOLD_S = 60.0
+from qa_pipeline.errors import MetaError
+from qa_pipeline.eval_metrics import (
+    HIT_TOLERANCE_S,
+    HOLD_EDGE_TOLERANCE_S,
+    LONG_HOLD_S,
+    CharErrors,
+    HitCounts,
+    only_long_holds,
+    char_errors,
+    hit_counts,
+    holds_match,
+    is_agent_speech,
+    long_hold_counts,
+    pair_count,
+    spans_meet,
+)
+
 AGREEMENT_BAR = 0.95
 HANGUP_PARTIES = ("agent", "customer", "unknown")
 
@@ -59,28 +72,6 @@ class Outcome:
     expected: Any
     predicted: Any
     agreed: bool
-
-
-@dataclass(frozen=True)
-class HitCounts:
-    """Matched, predicted and labelled hits (phrases or holds) over a set of calls."""
-
-    matched: int = 0
-    predicted: int = 0
-    expected: int = 0
-
-    @property
-    def precision(self) -> float | None:
-        return self.matched / self.predicted if self.predicted else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.matched / self.expected if self.expected else None
-
-    def __add__(self, other: "HitCounts") -> "HitCounts":
-        return HitCounts(
-            self.matched + other.matched, self.predicted + other.predicted, self.expected + other.expected
-        )
 
 
 @dataclass(frozen=True)
@@ -130,21 +121,6 @@ class CheckAgreement:
 
 
 @dataclass(frozen=True)
-class CharErrors:
-    """Character edits against reference characters (match form), summed over calls."""
-
-    edits: int = 0
-    reference_chars: int = 0
-
-    @property
-    def cer(self) -> float | None:
-        return self.edits / self.reference_chars if self.reference_chars else None
-
-    def __add__(self, other: "CharErrors") -> "CharErrors":
-        return CharErrors(self.edits + other.edits, self.reference_chars + other.reference_chars)
-
-
-@dataclass(frozen=True)
 class EvalResult:
     calls: tuple[str, ...]
     checks: tuple[CheckAgreement, ...]
@@ -178,87 +154,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-# ------------------------------------------------------------------ matching
-
-
-def _span(item: Mapping[str, Any]) -> tuple[float, float]:
-    return float(item["start_s"]), float(item["end_s"])
-
-
-def spans_meet(a: Mapping[str, Any], b: Mapping[str, Any], tolerance_s: float) -> bool:
-    """The two time spans overlap once each is widened by ``tolerance_s``."""
-    (a_start, a_end), (b_start, b_end) = _span(a), _span(b)
-    return a_start <= b_end + tolerance_s and b_start <= a_end + tolerance_s
-
-
-def holds_match(a: Mapping[str, Any], b: Mapping[str, Any], tolerance_s: float = HOLD_EDGE_TOLERANCE_S) -> bool:
-    (a_start, a_end), (b_start, b_end) = _span(a), _span(b)
-    return abs(a_start - b_start) <= tolerance_s and abs(a_end - b_end) <= tolerance_s
-
-
-def pair_count(
-    predicted: Sequence[Mapping[str, Any]],
-    expected: Sequence[Mapping[str, Any]],
-    matches: Callable[[Mapping[str, Any], Mapping[str, Any]], bool],
-) -> int:
-    """How many one-to-one pairs (each item used once) ``matches`` allows, greedily in time order."""
-    free = sorted(predicted, key=lambda p: float(p["start_s"]))
-    count = 0
-    for truth in sorted(expected, key=lambda t: float(t["start_s"])):
-        partner = next((p for p in free if matches(p, truth)), None)
-        if partner is not None:
-            free.remove(partner)
-            count += 1
-    return count
-
-
-def is_agent_speech(
-    hit: Mapping[str, Any], utterances: Sequence[Mapping[str, Any]], tolerance_s: float = HIT_TOLERANCE_S
-) -> bool:
-    """The hit's role when given, else whether its midpoint falls in an agent utterance (± tolerance)."""
-    if hit.get("role"):
-        return hit["role"] == "agent"
-    start_s, end_s = _span(hit)
-    middle_s = (start_s + end_s) / 2
-    return any(
-        u.get("role") == "agent" and float(u["start_s"]) - tolerance_s <= middle_s <= float(u["end_s"]) + tolerance_s
-        for u in utterances
-    )
-
-
-def hit_counts(
-    predicted: Sequence[Mapping[str, Any]],
-    expected: Sequence[Mapping[str, Any]],
-    utterances: Sequence[Mapping[str, Any]],
-    tolerance_s: float = HIT_TOLERANCE_S,
-) -> HitCounts:
-    agent_hits = [h for h in predicted if is_agent_speech(h, utterances, tolerance_s)]
-    matched = pair_count(agent_hits, expected, lambda p, t: spans_meet(p, t, tolerance_s))
-    return HitCounts(matched, len(predicted), len(expected))
-
-
-def long_hold_counts(predicted: Sequence[Mapping[str, Any]], expected: Sequence[Mapping[str, Any]]) -> HitCounts:
-    long_predicted = [h for h in predicted if _span(h)[1] - _span(h)[0] > LONG_HOLD_S]
-    return HitCounts(pair_count(long_predicted, expected, holds_match), len(long_predicted), len(expected))
-
-
-def char_errors(reference: str, hypothesis: str) -> CharErrors:
-    """Edits from ``hypothesis`` to ``reference``, both in match form (no punctuation, numerals spelt)."""
-    from qa_pipeline.text import match_form
-
-    ref, hyp = match_form(reference), match_form(hypothesis)
-    return CharErrors(Levenshtein.distance(ref, hyp), len(ref))
-
-
 # ------------------------------------------------------------------ per-check outcomes
 
 
-def _checks(report: Mapping[str, Any]) -> Mapping[str, Any]:
-    return report.get("checks") or {}
-
-
 def _check(report: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    return _checks(report).get(name) or {}
+    return (report.get("checks") or {}).get(name) or {}
 
 
 def _outcome(call: str, expected: Any, predicted: Any) -> Outcome:
@@ -290,11 +190,15 @@ def _phrase_outcome(
     hits = list(_check(report, check_name).get("hits") or [])
     counts = hit_counts(hits, label, report.get("utterances") or [])
     agreed = counts.matched == counts.predicted == counts.expected
+    return Outcome(call, _brief_hits(label), _brief_hits(hits), agreed), counts
 
-    def brief(items: Sequence[Mapping[str, Any]]) -> list[str]:
-        return [f"{i.get('phrase', '?')}@{float(i['start_s']):.1f}" for i in items]
 
-    return Outcome(call, brief(label), brief(hits), agreed), counts
+def _brief_hits(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [f"{i.get('phrase', '?')}@{float(i['start_s']):.1f}" for i in items]
+
+
+def _brief_spans(items: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [f"{float(h['start_s']):.1f}-{float(h['end_s']):.1f}" for h in items]
 
 
 def complaint_outcome(call: str, expected: Mapping[str, Any], report: Mapping[str, Any]) -> Outcome:
@@ -330,12 +234,7 @@ def hold_outcome(
     predicted = list(_check(report, "hold").get("holds") or [])
     counts = long_hold_counts(predicted, label)
     agreed = counts.matched == counts.predicted == counts.expected
-
-    def brief(items: Sequence[Mapping[str, Any]]) -> list[str]:
-        return [f"{float(h['start_s']):.1f}-{float(h['end_s']):.1f}" for h in items]
-
-    long_predicted = [h for h in predicted if _span(h)[1] - _span(h)[0] > LONG_HOLD_S]
-    return Outcome(call, brief(label), brief(long_predicted), agreed), counts
+    return Outcome(call, _brief_spans(label), _brief_spans(only_long_holds(predicted)), agreed), counts
 
 
 def duration_outcome(call: str, expected: Mapping[str, Any], report: Mapping[str, Any]) -> Outcome:
@@ -383,8 +282,6 @@ CHECK_ORDER = (
 
 def evaluate(pairs: Iterable[EvalPair], bar: float = AGREEMENT_BAR) -> EvalResult:
     """Agreement of every check with the labels over ``pairs``, hang-up confusion and CER per role."""
-    from qa_pipeline.errors import MetaError
-
     pairs = list(pairs)
     if not pairs:
         raise ValueError("evaluate needs at least one labelled call")
@@ -470,7 +367,7 @@ def format_eval_text(result: EvalResult, width: int = 120) -> str:
 
 def _confusion_table(confusion: Mapping[str, Mapping[str, int]]) -> Table:
     predicted = list(dict.fromkeys(p for row in confusion.values() for p in row))
-    table = Table(title="hang-up confusion (rows: label, columns: predicted)", title_justify="left")
+    table = Table(title="hang-up confusion", title_justify="left")
     table.add_column("label \\ predicted")
     for party in predicted:
         table.add_column(party, justify="right")
@@ -480,21 +377,7 @@ def _confusion_table(confusion: Mapping[str, Mapping[str, int]]) -> Table:
 
 
 __all__ = [
-    "AGREEMENT_BAR",
-    "CharErrors",
-    "CheckAgreement",
-    "DEFINITIONS",
-    "EvalPair",
-    "EvalResult",
-    "HitCounts",
-    "Outcome",
-    "char_errors",
-    "evaluate",
-    "format_eval_text",
-    "hit_counts",
-    "holds_match",
-    "is_agent_speech",
-    "long_hold_counts",
-    "pair_count",
-    "spans_meet",
+    "AGREEMENT_BAR", "CharErrors", "CheckAgreement", "DEFINITIONS", "EvalPair", "EvalResult", "HitCounts",
+    "Outcome", "char_errors", "evaluate", "format_eval_text", "hit_counts", "holds_match", "is_agent_speech",
+    "long_hold_counts", "pair_count", "spans_meet",
 ]
