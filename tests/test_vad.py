@@ -17,6 +17,11 @@ RATE_HZ = 16000
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
+def edges(spans) -> list[float]:
+    """Span edges as a flat list (start, end, start, end, ...) for pytest.approx."""
+    return [t for s in spans for t in (s.start_s, s.end_s)]
+
+
 def render(samples: np.ndarray, options: VadOptions = VadOptions()) -> str:
     return "".join("#" if v else "." for v in voiced_frames(samples, RATE_HZ, options))
 
@@ -132,7 +137,7 @@ def test_other_webrtcvad_rates_find_the_same_utterance(rate_hz):
     import soxr
 
     x = soxr.resample(scene(), RATE_HZ, rate_hz).astype(np.float32)
-    assert speech_spans(x, rate_hz) == pytest.approx([Span(1.98, 3.6), Span(4.5, 5.1)], abs=0.031)
+    assert edges(speech_spans(x, rate_hz)) == pytest.approx(edges([Span(1.98, 3.6), Span(4.5, 5.1)]), abs=0.031)
 
 
 def test_bad_arguments_raise_value_error():

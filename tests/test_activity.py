@@ -1,0 +1,77 @@
+"""analyse_channel / analyse_call: tone first, then VAD, then hold music split off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.signals import busy_tone, chords, line_noise, place, speech_like
+
+from qa_pipeline.activity import analyse_call, analyse_channel
+from qa_pipeline.audio import load_call_audio
+from qa_pipeline.config import PipelineOptions, ToneOptions, VadOptions
+from qa_pipeline.types import Role, Span
+
+RATE_HZ = 16000
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def edges(spans) -> list[float]:
+    """Span edges as a flat list (start, end, start, end, ...) for pytest.approx."""
+    return [t for s in spans for t in (s.start_s, s.end_s)]
+
+
+def customer_channel():
+    """speech 0.5-2.5 s, hold music 4.0-34.0 s (cut by VAD into pieces), speech 36.0-38.0 s,
+    then the busy tone from 39.0 s to the end (42.0 s)."""
+    x = line_noise(42.0)
+    x = place(x, speech_like(2.0, seed=1), 0.5)
+    x = place(x, chords(30.0), 4.0)
+    x = place(x, speech_like(2.0, seed=2), 36.0)
+    return place(x, busy_tone(3.0), 39.0)
+
+
+def test_channel_parts_speech_music_and_tone():
+    activity = analyse_channel(customer_channel(), RATE_HZ, 1, Role.CUSTOMER, VadOptions(), ToneOptions())
+    assert (activity.channel, activity.role) == (1, Role.CUSTOMER)
+    assert edges(activity.speech) == pytest.approx(edges([Span(0.5, 2.5), Span(36.0, 38.0)]), abs=0.031)
+    assert len(activity.music) == 1  # the VAD pieces of the music are joined again
+    assert activity.music[0].start_s == pytest.approx(4.0, abs=0.031)
+    assert activity.music[0].end_s == pytest.approx(34.0, abs=0.5)  # the last chord fades out
+    assert edges(activity.tone) == pytest.approx(edges([Span(39.0, 42.0)]), abs=0.015)
+
+
+def test_tone_is_kept_out_of_speech_even_right_after_a_word():
+    x = place(line_noise(8.0), speech_like(3.0), 1.0)
+    x = place(x, busy_tone(4.0), 4.0)
+    activity = analyse_channel(x, RATE_HZ, 0, Role.AGENT, VadOptions(), ToneOptions())
+    assert edges(activity.speech) == pytest.approx(edges([Span(1.0, 4.0)]), abs=0.031)
+    assert edges(activity.tone) == pytest.approx(edges([Span(4.0, 8.0)]), abs=0.015)
+    assert activity.music == ()
+
+
+# Truth of dev_call_10 (agent hangs up: tone on ch0 from 58.384 s; last agent turn 55.644-57.184 s).
+def test_real_call_with_agent_hangup():
+    audio = load_call_audio(SAMPLES / "dev_call_10.wav")
+    agent, customer = analyse_call(audio, PipelineOptions())
+    assert (agent.role, customer.role) == (Role.AGENT, Role.CUSTOMER)
+    assert edges(agent.tone) == pytest.approx(edges([Span(58.384, audio.duration_s)]), abs=0.03)
+    assert customer.tone == ()
+    assert edges(agent.speech[-1:]) == pytest.approx(edges([Span(55.644, 57.184)]), abs=0.1)
+    assert agent.music == customer.music == ()
+
+
+# Truth turn starts of dev_call_04 (no tone, no hold).
+DEV_CALL_04_STARTS = {
+    Role.AGENT: [0.41, 14.713, 20.389, 38.108, 49.14, 55.954, 62.526, 72.076],
+    Role.CUSTOMER: [7.067, 18.085, 31.065, 43.891, 53.59, 60.097, 68.22],
+}
+
+
+def test_real_call_every_turn_start_is_found_within_a_tenth_of_a_second():
+    audio = load_call_audio(SAMPLES / "dev_call_04.wav")
+    for activity in analyse_call(audio, PipelineOptions()):
+        assert activity.tone == () and activity.music == ()
+        starts = [s.start_s for s in activity.speech]
+        for truth_s in DEV_CALL_04_STARTS[activity.role]:
+            assert min(abs(s - truth_s) for s in starts) <= 0.1, (activity.role, truth_s)
