@@ -27,7 +27,7 @@ import numpy as np
 
 from qa_pipeline.audio import StreamResampler, decode_stream_bytes
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.errors import StreamProtocolError
+from qa_pipeline.errors import MetaError, StreamProtocolError
 from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import (
     CallMeta,
@@ -123,6 +123,8 @@ class StreamStart:
             meta = CallMeta.from_dict({"call_id": call_id, **meta_fields}, source)
         except ValueError as exc:
             raise StreamProtocolError(f"bad start message: {exc}", source) from None
+        except MetaError as exc:
+            raise StreamProtocolError(f"bad start message: {exc.problem}", source) from None
         return cls(meta, fmt)
 
 

@@ -1,0 +1,181 @@
+"""LiveSession: the live path reaches what the batch path reaches, driven synchronously.
+
+Signal tests compare the live per-channel activity (speech, tone, music spans) with the batch
+``analyse_call`` on the same sample files, fed in uneven chunks that split sample frames.
+Logic tests use a fake recognizer; the marked replay test runs the real model and asserts the
+final findings equal ``audit_call``'s.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_pipeline.activity import analyse_call
+from qa_pipeline.audio import load_call_audio
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.errors import StreamProtocolError
+from qa_pipeline.recognizer import ClipText
+from qa_pipeline.streaming import (
+    Alert,
+    HangupSeen,
+    LiveSession,
+    StreamFormat,
+    StreamStart,
+    UtteranceClosed,
+    UtteranceFinal,
+    _History,
+    replay,
+    stream_chunks,
+)
+from qa_pipeline.tap import load_recording
+from qa_pipeline.types import CallMeta, Direction, Party, Role, Word
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+OPTIONS = PipelineOptions()
+
+
+class FixedRecognizer:
+    """Every clip reads the same words."""
+
+    model_id = "fixed"
+
+    def __init__(self, text: str, words: tuple[Word, ...] = ()) -> None:
+        self.text, self.words, self.calls = text, words, 0
+
+    def transcribe(self, clips, hook=None):
+        self.calls += 1
+        return [ClipText(self.text, self.words) for _ in clips]
+
+
+def _session(name: str, policy=None) -> tuple[LiveSession, bytes]:
+    recording = load_recording(SAMPLES / f"{name}.wav")
+    meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
+    start = StreamStart(meta, recording.format)
+    return LiveSession(start, policy, OPTIONS, "test"), recording.data
+
+
+def _uneven_chunks(data: bytes, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    chunks, pos = [], 0
+    while pos < len(data):
+        step = rng.randint(1, 4001)  # odd sizes split 16-bit stereo frames
+        chunks.append(data[pos : pos + step])
+        pos += step
+    return chunks
+
+
+# -- the start message -----------------------------------------------------------------------
+
+
+def test_start_message_becomes_meta_and_format():
+    start = StreamStart.from_message("c1", {
+        "type": "start", "agent_id": "6619", "direction": "outbound", "sample_rate_hz": 8000,
+        "channels": 2, "encoding": "mulaw", "queue": "cards"})
+    assert start.meta == CallMeta(call_id="c1", agent_id="6619", direction=Direction.OUTBOUND, queue="cards")
+    assert start.format == StreamFormat(8000, 2, "mulaw")
+    assert start.format.frame_bytes == 2
+
+
+@pytest.mark.parametrize(
+    "message, problem",
+    [
+        ({"type": "hello"}, "first message must be"),
+        ({"type": "start", "sample_rate_hz": 44100, "channels": 2, "encoding": "pcm16"}, "sample_rate_hz must be 8000 or 16000"),
+        ({"type": "start", "sample_rate_hz": "8000", "channels": 2, "encoding": "pcm16"}, "sample_rate_hz must be an integer"),
+        ({"type": "start", "sample_rate_hz": 8000, "channels": 0, "encoding": "pcm16"}, "channels must be 1 or 2"),
+        ({"type": "start", "sample_rate_hz": 8000, "channels": 1, "encoding": "g729"}, "encoding must be one of"),
+        ({"type": "start", "sample_rate_hz": 8000, "channels": 1, "encoding": "pcm16", "direction": "sideways"}, "Direction"),
+    ],
+)
+def test_bad_start_messages_name_the_call_and_the_problem(message, problem):
+    with pytest.raises(StreamProtocolError) as error:
+        StreamStart.from_message("c9", message)
+    assert problem in error.value.one_line()
+    assert error.value.one_line().startswith("call c9: ")
+    assert "\n" not in error.value.one_line()
+
+
+# -- signal: live activity == batch activity --------------------------------------------------
+
+
+@pytest.mark.parametrize("name, seed", [("dev_call_01", 1), ("dev_call_04", 2), ("dev_call_10", 3)])
+def test_live_activity_equals_batch_activity(name, seed, monkeypatch):
+    monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])  # signal only, no rules
+    session, data = _session(name)
+    closed = []
+    for chunk in _uneven_chunks(data, seed):
+        closed += [e for e in session.push_audio(chunk) if isinstance(e, UtteranceClosed)]
+    events = session.finish()
+    closed += [e for e in events if isinstance(e, UtteranceClosed)]
+    batch = analyse_call(load_call_audio(SAMPLES / f"{name}.wav", OPTIONS.audio), OPTIONS)
+    live = session._transcript().activity
+    assert [a.role for a in live] == [Role.AGENT, Role.CUSTOMER]
+    for b, l in zip(batch, live):
+        assert len(l.speech) == len(b.speech)
+        for ls, bs in zip(l.speech, b.speech):
+            assert ls.start_s == pytest.approx(bs.start_s, abs=1e-6)
+            assert ls.end_s == pytest.approx(bs.end_s, abs=1e-6)
+        assert len(l.tone) == len(b.tone)
+        for lt, bt in zip(l.tone, b.tone):
+            assert lt.start_s == pytest.approx(bt.start_s, abs=0.02)
+        assert l.music == b.music
+    # Every speech span went to ASR exactly once, with the batch padding.
+    assert sorted((e.channel, e.span.start_s) for e in closed) == sorted(
+        (a.channel, s.start_s) for a in live for s in a.speech)
+    for event in closed:
+        assert event.clip.duration_s == pytest.approx(event.span.duration_s + 0.3, abs=0.02)
+    assert session.audio_s == pytest.approx(load_call_audio(SAMPLES / f"{name}.wav").duration_s)
+
+
+def test_tone_on_the_agent_channel_reports_the_agent_hanging_up(monkeypatch):
+    monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
+    session, data = _session("dev_call_10")  # agent hangs up: busy tone on ch0 from 58.39 s
+    events = []
+    for chunk in stream_chunks(data, 2, 0.02, 8000):
+        events += session.push_audio(chunk)
+    [hangup] = [e for e in events if isinstance(e, HangupSeen)]
+    assert hangup.party == Party.AGENT and hangup.method == "tone"
+    assert hangup.time_s == pytest.approx(58.39, abs=0.02)
+    # No utterance of the agent channel reaches into the tone.
+    assert all(e.span.end_s <= 58.39 for e in events if isinstance(e, UtteranceClosed) and e.channel == 0)
+
+
+def test_history_keeps_a_bounded_window_addressable_by_time():
+    history = _History(1000, keep_s=2.0)
+    full = np.arange(10_000, dtype=np.float32)
+    rng = random.Random(5)
+    pos = 0
+    while pos < len(full):
+        step = rng.randint(1, 2500)
+        history.append(full[pos : pos + step])
+        pos = min(pos + step, len(full))
+        start_s, tail = history.tail(1.5)
+        assert np.array_equal(tail, full[max(0, pos - 1500) : pos])
+        assert start_s == max(0, pos - 1500) / 1000
+    offset_s, window = history.window(8.5)
+    assert offset_s == 8.5 and np.array_equal(window, full[8500:])
+    offset_s, window = history.window(1.0)  # older than kept: starts at the oldest kept sample
+    assert offset_s >= 6.0 and np.array_equal(window, full[int(offset_s * 1000):])
+    assert len(history._buf) == 4000
+
+
+# -- protocol ----------------------------------------------------------------------------------
+
+
+def test_session_protocol_misuse_is_a_value_error(monkeypatch):
+    monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
+    session, data = _session("dev_call_04")
+    closed = [e for e in session.push_audio(data[: 8000 * 4 * 10]) if isinstance(e, UtteranceClosed)]
+    assert closed, "the first 10 s hold a closed utterance"
+    with pytest.raises(ValueError):
+        session.accept_text(10_000, ClipText("x"))
+    session.finish()
+    with pytest.raises(ValueError):
+        session.push_audio(b"\x00\x00\x00\x00")
+    assert session.pending_ids
+    with pytest.raises(ValueError):
+        session.final_report()
