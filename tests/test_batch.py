@@ -6,6 +6,7 @@ SQLite file; the real pipeline runs in the few ``model`` tests at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -242,3 +243,93 @@ def test_kill_minus_9_then_rerun_stores_every_call_exactly_once(tmp_path):
     assert all(status == "ok" for _, status, _ in rows)
     assert {r[0]: r[2] for r in rows} == {str(p.resolve()): expected_score(p) for p in paths}
 
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+# Runs the real ``qa`` app; registers the batch commands itself only until cli.py does.
+_QA = textwrap.dedent("""
+    import sys
+    from qa_pipeline import batch_cli, cli
+    names = {c.name for c in cli.app.registered_commands}
+    for name, function in (("batch", batch_cli.batch_command), ("report", batch_cli.report_command),
+                           ("export", batch_cli.export_command)):
+        if name not in names:
+            cli.app.command(name)(function)
+    sys.argv = ["qa", *sys.argv[1:]]
+    cli.main()
+""")
+
+
+def run_qa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _QA, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def _filled_db(tmp_path: Path) -> Path:
+    make_calls(tmp_path / "calls", 3)
+    (tmp_path / "calls" / "bad.wav").write_bytes(b"nope" * 10)
+    db = tmp_path / "r.sqlite"
+    with ResultStore(db) as store:
+        run_batch(discover_calls(tmp_path / "calls"), store, LocalEngine(workers=1), FakeScorerFactory())
+    return db
+
+
+def test_qa_report_and_export_write_their_files(tmp_path):
+    db = _filled_db(tmp_path)
+    report = run_qa("report", "--db", str(db), "--date", "2024-11-04", "--out", str(tmp_path / "d.html"))
+    assert report.returncode == 0, report.stderr
+    # bad.wav has no metadata, so it belongs to the day it was scored, not to 2024-11-04.
+    assert report.stderr.strip() == f"wrote {tmp_path / 'd.html'} (3 calls)"
+    assert 'id="agents"' in (tmp_path / "d.html").read_text(encoding="utf-8")
+    export = run_qa("export", "--db", str(db), "--format", "jsonl")
+    assert export.returncode == 0, export.stderr
+    records = [json.loads(line) for line in export.stdout.splitlines()]
+    assert sorted(r["status"] for r in records) == ["failed", "ok", "ok", "ok"]
+    csv_out = run_qa("export", "--db", str(db), "--format", "csv", "--out", str(tmp_path / "x.csv"))
+    assert csv_out.returncode == 0 and len((tmp_path / "x.csv").read_text().splitlines()) == 5
+
+
+@pytest.mark.parametrize("args,message", [
+    (("report", "--db", "{tmp}/missing.sqlite"), "error: {tmp}/missing.sqlite: results store not found"),
+    (("export", "--db", "{db}", "--date", "4.11.2024"), "error: --date must be YYYY-MM-DD, not '4.11.2024'"),
+    (("batch", "{tmp}/no_such_dir", "--db", "{tmp}/b.sqlite"), "error: {tmp}/no_such_dir: not a directory or a .csv manifest"),
+    (("batch", "{tmp}/calls", "--db", "{tmp}/calls/day0/call_000.wav"),
+     "error: {tmp}/calls/day0/call_000.wav: cannot open results store: file is not a database"),
+])
+def test_bad_command_input_is_one_line_and_exit_2(tmp_path, args, message):
+    db = _filled_db(tmp_path)
+    result = run_qa(*(a.format(tmp=tmp_path, db=db) for a in args))
+    assert result.returncode == 2
+    assert result.stderr.strip() == message.format(tmp=tmp_path)
+
+
+@pytest.mark.model
+def test_qa_batch_on_real_calls_with_a_corrupt_one_then_rerun(tmp_path, samples_dir):
+    import shutil
+
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for name in ("dev_call_04", "dev_call_10"):
+        for suffix in (".wav", ".meta.json"):
+            shutil.copy(samples_dir / f"{name}{suffix}", calls / f"{name}{suffix}")
+    (calls / "truncated.wav").write_bytes((samples_dir / "dev_call_10.wav").read_bytes()[:30])
+    db = tmp_path / "results.sqlite"
+    first = run_qa("batch", str(calls), "--db", str(db), "--workers", "2")
+    assert first.returncode == 3, first.stderr
+    failed_lines = [line for line in first.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed_lines) == 1 and failed_lines[0].startswith(f"failed: {calls / 'truncated.wav'}: ")
+    with ResultStore(db) as store:
+        by_name = {Path(c.source).name: c for c in store.iter_calls()}
+        assert store.integrity_ok()
+    assert {n: c.status for n, c in by_name.items()} == {
+        "dev_call_04.wav": "ok", "dev_call_10.wav": "ok", "truncated.wav": "failed"}
+    assert by_name["truncated.wav"].error == failed_lines[0][len("failed: "):]
+    report = by_name["dev_call_04.wav"].report
+    assert report["agent_id"] == "6619" and report["checks"]["closing"]["passed"] is False  # no closing
+    assert by_name["dev_call_10.wav"].report["checks"]["greeting"]["passed"] is True
+    again = run_qa("batch", str(calls), "--db", str(db), "--workers", "2")
+    assert again.returncode == 3
+    assert "3 calls found, 2 already scored" in again.stderr
+    with ResultStore(db) as store:
+        assert store.count() == 3
