@@ -44,6 +44,9 @@ class MatchOptions:
     min_similarity: float = 0.8
     # Accept any reading of a heteronym when comparing pinyin.
     heteronyms: bool = True
+    # Merge the sounds Mandarin speakers and ASR confuse most (zh/z, ch/c, sh/s, -ng/-n), as
+    # Chinese input methods' 模糊音 do: 鹰航 meets 银行, 新陈 meets 星辰.
+    fuzzy_pinyin: bool = True
 
     def __post_init__(self) -> None:
         if self.short_max_chars < 1:
@@ -84,9 +87,18 @@ class IndexedText:
     syllables: tuple[str, ...]  # one toneless syllable (or the char itself) per form char
     codes: str  # one code character per syllable, for rapidfuzz
     readings: tuple[frozenset[str], ...]  # every reading of each form char (heteronyms)
+    fuzzy_codes: str  # codes of the syllables with confusable sounds merged
+    fuzzy_readings: tuple[frozenset[str], ...]
+
+    def codes_for(self, options: "MatchOptions") -> str:
+        return self.fuzzy_codes if options.fuzzy_pinyin else self.codes
+
+    def readings_for(self, options: "MatchOptions") -> tuple[frozenset[str], ...]:
+        return self.fuzzy_readings if options.fuzzy_pinyin else self.readings
 
 
 _SYLLABLE_CODES: dict[str, str] = {}
+_READINGS_KEPT = 2
 
 
 def _code(syllable: str) -> str:
@@ -102,7 +114,8 @@ def _readings(char: str) -> frozenset[str]:
     from pypinyin import Style, pinyin
 
     found = pinyin(char, style=Style.NORMAL, heteronym=True, errors=lambda s: [[c] for c in s])
-    return frozenset(found[0]) if found else frozenset({char})
+    # only the two commonest readings: rare ones (不 fu, 还 fu) would make everything match
+    return frozenset(found[0][:_READINGS_KEPT]) if found else frozenset({char})
 
 
 def _syllables(form: str) -> tuple[str, ...]:
@@ -114,6 +127,21 @@ def _syllables(form: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_RETROFLEX = (("zh", "z"), ("ch", "c"), ("sh", "s"))
+
+
+@lru_cache(maxsize=4096)
+def fuzzy_syllable(syllable: str) -> str:
+    """A syllable with retroflex initials and -ng finals merged: zhang -> zan, ying -> yin."""
+    for retroflex, plain in _RETROFLEX:
+        if syllable.startswith(retroflex):
+            syllable = plain + syllable[2:]
+            break
+    if syllable.endswith("ng") and len(syllable) > 2:
+        syllable = syllable[:-1]
+    return syllable
+
+
 @lru_cache(maxsize=4096)
 def index_text(display: str) -> IndexedText:
     """Prepare a display-normalised text for matching (cached: phrases and texts repeat)."""
@@ -121,7 +149,9 @@ def index_text(display: str) -> IndexedText:
     syllables = _syllables(form.text)
     codes = "".join(_code(s) for s in syllables)
     readings = tuple(_readings(c) | {s} for c, s in zip(form.text, syllables))
-    return IndexedText(form, syllables, codes, readings)
+    fuzzy_codes = "".join(_code(fuzzy_syllable(s)) for s in syllables)
+    fuzzy_readings = tuple(frozenset(fuzzy_syllable(r) for r in rs) for rs in readings)
+    return IndexedText(form, syllables, codes, readings, fuzzy_codes, fuzzy_readings)
 
 
 @lru_cache(maxsize=4096)
@@ -134,28 +164,29 @@ def _to_match(text: IndexedText, phrase: str, start: int, end: int, similarity: 
     return PhraseMatch(phrase, text.form.display[d_start:d_end], d_start, d_end, similarity)
 
 
-def _exact_positions(text: IndexedText, pattern: IndexedText, heteronyms: bool) -> Iterable[int]:
+def _exact_positions(text: IndexedText, pattern: IndexedText, options: MatchOptions) -> Iterable[int]:
     size = len(pattern.form.text)
+    codes, target = text.codes_for(options), pattern.codes_for(options)
+    readings, wanted = text.readings_for(options), pattern.readings_for(options)
     for start in range(len(text.form.text) - size + 1):
         if text.form.text[start : start + size] == pattern.form.text:
             yield start
-        elif text.codes[start : start + size] == pattern.codes:
+        elif codes[start : start + size] == target:
             yield start
-        elif heteronyms and all(
-            text.readings[start + k] & pattern.readings[k] for k in range(size)
-        ):
+        elif options.heteronyms and all(readings[start + k] & wanted[k] for k in range(size)):
             yield start
 
 
 def _best_fuzzy(
-    text: IndexedText, pattern: IndexedText, blocked: Sequence[bool]
+    text: IndexedText, pattern: IndexedText, blocked: Sequence[bool], options: MatchOptions
 ) -> tuple[int, int, float] | None:
     """Best (start, end, similarity) of a long phrase over characters and pinyin codes."""
     size = len(pattern.form.text)
     length = len(text.form.text)
     best: tuple[int, int, float] | None = None
     best_rank = (-1.0, 0)
-    for source, target in ((text.form.text, pattern.form.text), (text.codes, pattern.codes)):
+    pairs = ((text.form.text, pattern.form.text), (text.codes_for(options), pattern.codes_for(options)))
+    for source, target in pairs:
         masked = "".join("\x00" if blocked[i] else c for i, c in enumerate(source))
         alignment = fuzz.partial_ratio_alignment(target, masked)
         if alignment is None or alignment.score <= 0:
@@ -183,7 +214,7 @@ def find_phrases(display: str, phrase: str, options: MatchOptions) -> list[Phras
     if size <= options.short_max_chars or len(text.form.text) < size:
         found = []
         last_end = -1
-        for start in _exact_positions(text, pattern, options.heteronyms):
+        for start in _exact_positions(text, pattern, options):
             if start >= last_end:
                 found.append(_to_match(text, phrase, start, start + size, 1.0))
                 last_end = start + size
@@ -191,7 +222,7 @@ def find_phrases(display: str, phrase: str, options: MatchOptions) -> list[Phras
     found = []
     blocked = [False] * len(text.form.text)
     while True:
-        best = _best_fuzzy(text, pattern, blocked)
+        best = _best_fuzzy(text, pattern, blocked, options)
         if best is None or best[2] < options.min_similarity:
             break
         start, end, similarity = best

@@ -96,3 +96,16 @@ def test_options_validated() -> None:
         MatchOptions(min_similarity=0.0)
     with pytest.raises(ValueError):
         MatchOptions(short_max_chars=0)
+
+
+def test_fuzzy_pinyin_merges_confusable_sounds() -> None:
+    # real Whisper output for 星辰银行信用卡中心 on dev_call_07: ying/yin and -ng/-n merged
+    assert find_phrase("新陈鹰航行用卡中心", "星辰银行", OPTIONS) is not None
+    strict = MatchOptions(fuzzy_pinyin=False)
+    assert find_phrase("新陈鹰航行用卡中心", "星辰银行", strict) is None
+
+
+@pytest.mark.parametrize("heard", ["可以提前还款吗", "很高兴为您服，很好"])
+def test_rare_heteronym_readings_do_not_match(heard: str) -> None:
+    # 还 can be read fu and 不 fu; 行 heng ~ 很 hen: such rare readings must not produce 不行
+    assert find_phrase(heard, "不行", OPTIONS) is None

@@ -54,7 +54,7 @@ def test_policy_id_follows_file_bytes(policy_dir: Path) -> None:
         ("policy.toml", "hold_limit_s = 60.0", "hold_limit_s = -5.0", "must be between"),
         ("policy.toml", "max_rings = 3", "max_rings = \"three\"", "must be an integer"),
         ("policy.toml", "overtalk_s = 1.0", "overtalk_sec = 1.0", "unknown key 'overtalk_sec'"),
-        ("phrases.toml", 'hello = ["您好"]', 'hello = "您好"', "must be a list of non-empty strings"),
+        ("phrases.toml", 'agent_id_markers = ["号", "工号"]', 'agent_id_markers = "号"', "must be a list of non-empty strings"),
         ("phrases.toml", 'phrase = "不行"', 'phrase = "不行"\nseverity = "high"', "unknown key 'severity'"),
         ("policy.toml", "min_similarity = 0.8", "min_similarity = 0.8 0.9", "invalid TOML"),
     ],
