@@ -86,12 +86,11 @@ def transcribe(
     recognizer = make_recognizer(options.asr)
     with contextlib.contextmanager(progress_hook)() as hook:
         transcript = guarded(lambda: transcribe_call(call, call_meta, recognizer, options, hook))
-    if not no_mask:
-        transcript = mask_transcript(transcript)
     if format is TranscriptFormat.json:
-        typer.echo(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2))
+        shown = transcript if no_mask else mask_transcript(transcript)
+        typer.echo(json.dumps(shown.to_dict(), ensure_ascii=False, indent=2))
     else:
-        typer.echo(format_transcript_text(transcript), nl=False)
+        typer.echo(format_transcript_text(transcript, mask_pii=not no_mask), nl=False)
 
 
 @app.command()
@@ -108,7 +107,6 @@ def audit(
     no_mask: bool = NoMaskOpt,
 ) -> None:
     """Check one call against the service standard: evidence for every check, and a score."""
-    from qa_pipeline.pii import mask_report_dict
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.policy import load_policy
     from qa_pipeline.report import write_report
@@ -120,12 +118,12 @@ def audit(
     recognizer = make_recognizer(options.asr)
     with contextlib.contextmanager(progress_hook)() as hook:
         report = guarded(lambda: audit_call(call, call_meta, loaded_policy, options, recognizer, hook))
-    data = report.to_dict() if no_mask else mask_report_dict(report.to_dict())
+    data = report.to_dict()
     if out is None:
-        write_report(data, format.value, sys.stdout, audio_path=call)
+        write_report(data, format.value, sys.stdout, audio_path=call, mask_pii=not no_mask)
         return
     with open(out, "w", encoding="utf-8") as handle:
-        write_report(data, format.value, handle, audio_path=call)
+        write_report(data, format.value, handle, audio_path=call, mask_pii=not no_mask)
     typer.echo(f"wrote {out}", err=True)
 
 
