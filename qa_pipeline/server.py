@@ -45,6 +45,7 @@ CLOSE_UNSUPPORTED = 1003
 CLOSE_INVALID = 1007
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
 CLOSE_FULL = 1013
 _CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _COOKIE = "qa_console"
@@ -65,6 +66,8 @@ class ServerConfig:
     # One transcribe() call takes at most this many clips / seconds of speech.
     batch_max_clips: int = 16
     batch_max_audio_s: float = 56.0
+    # Pack clips of different voices (calls, channels) into one Whisper window: faster, less accurate.
+    mix_voices: bool = False
     start_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0
     status_every_s: float = 1.0
@@ -184,7 +187,11 @@ class LiveServer:
         if refused is not None:
             logger.info("call %s: closing: %s", call.call_id, refused.reason)
         if call.session is not None and call.session.audio_s > 0:
-            await self._finish_call(call, incomplete)
+            try:
+                await self._finish_call(call, incomplete)
+            except Exception:  # one call's failure is reported to its client, the server goes on
+                logger.exception("call %s: scoring or storing failed", call.call_id)
+                refused = _Refused(CLOSE_INTERNAL, "server error while scoring the call; see the server log")
         await call.outbox.put(None)
         await asyncio.wait([sender], timeout=5.0)
         code, reason = (refused.code, refused.reason) if refused else (CLOSE_NORMAL, "call scored")
@@ -286,19 +293,32 @@ class LiveServer:
                 audio_s += item.event.clip.duration_s
                 if audio_s >= self.config.batch_max_audio_s:
                     break
-            texts = await loop.run_in_executor(self._asr_pool, self._transcribe, [q.event.clip for q in batch])
+            texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
             for item, text in zip(batch, texts):
                 events = item.call.session.accept_text(item.event.utterance_id, text)
                 item.call.transcribed(item.event.utterance_id)
                 for event in events:
                     self._publish(item.call, event)
 
-    def _transcribe(self, clips: list[Any]) -> list[ClipText]:
-        try:
-            return self.recognizer.transcribe(clips)
-        except Exception:  # one bad batch must not stop every live call
-            logger.exception("ASR failed on a batch of %d clips; their text is left empty", len(clips))
-            return [ClipText("") for _ in clips]
+    def _transcribe(self, batch: list[_Queued]) -> list[ClipText]:
+        """Texts for a batch, one recognizer call per voice (call and channel) unless mixing is allowed.
+
+        A packed Whisper window that switches voices was seen to lose text (see pipeline.py).
+        """
+        groups: dict[Any, list[int]] = {}
+        for index, item in enumerate(batch):
+            key = None if self.config.mix_voices else (item.call.call_id, item.event.channel)
+            groups.setdefault(key, []).append(index)
+        texts: list[ClipText] = [ClipText("")] * len(batch)
+        for indices in groups.values():
+            try:
+                results = self.recognizer.transcribe([batch[i].event.clip for i in indices])
+            except Exception:  # one bad batch must not stop every live call
+                logger.exception("ASR failed on %d clips; their text is left empty", len(indices))
+                continue
+            for index, result in zip(indices, results):
+                texts[index] = result
+        return texts
 
     async def _status_loop(self) -> None:
         while True:

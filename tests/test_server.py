@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from qa_pipeline.store import ResultStore
-from qa_pipeline.tap import TapRefused, load_recording, start_message, tap_call
+from qa_pipeline.tap import TapRefused, load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,6 +133,12 @@ def _start(**overrides) -> str:
     return json.dumps({**message, **overrides})
 
 
+def test_tap_with_a_wrong_token_fails_with_the_close_reason(server):
+    with pytest.raises(TapRefused) as refused:
+        _tap(server, "dev_call_04", "tap-wrong-token", token="nope")
+    assert "1008" in refused.value.one_line() and "unauthorized" in refused.value.one_line()
+
+
 def test_healthz_needs_no_token_and_tells_nothing(server):
     response = httpx.get(server.url + "/healthz")
     assert response.status_code == 200
@@ -198,8 +204,8 @@ def test_tap_a_sample_call_receives_alerts_and_stores_the_report(server):
 
 
 def test_client_vanishing_mid_call_leaves_a_scored_incomplete_call(server):
-    with pytest.raises(TapRefused):
-        _tap(server, "dev_call_01", "drop-01", speed=20.0, stop_after_s=30.0)
+    dropped = _tap(server, "dev_call_01", "drop-01", speed=20.0, stop_after_s=30.0)
+    assert dropped.scored is None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not [c for c in server.stored() if c.call_id == "drop-01"]:
         time.sleep(0.2)

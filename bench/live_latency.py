@@ -1,0 +1,150 @@
+"""Live latency: K concurrent calls tapped at real-time speed into a real ``qa serve`` process.
+
+For every K it prints p50/p95 of
+- alert latency: arrival of a phrase alert (forbidden phrase, unauthorized promise) minus the end
+  of the offending utterance in audio time (tap start + utterance end / speed);
+- final-utterance latency: arrival of an utterance's final text minus its end in audio time;
+and the largest K that keeps up (p95 final-utterance latency <= --keep-up-s, default 2.0 s).
+Target: p95 alert latency <= 1.5 s with 4 concurrent stereo calls on 2 cores, default model.
+
+    python bench/live_latency.py --ks 1,2,4 [--calls ../shared/calls] [--limit-s 60] [--beam-size 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from qa_pipeline.tap import Recording, load_recording, tap_call
+from qa_pipeline.types import CallMeta
+
+REPO = Path(__file__).resolve().parents[1]
+INGEST, CONSOLE = "bench-ingest-token", "bench-console-token"
+PHRASE_CHECKS = {"forbidden_phrases", "unauthorized_promise"}
+
+SERVER_SCRIPT = r"""
+import sys, uvicorn
+from dataclasses import replace
+from pathlib import Path
+from qa_pipeline.asr import FasterWhisperRecognizer
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.policy import load_policy
+from qa_pipeline.server import ServerConfig, create_app
+
+options = PipelineOptions()
+options = replace(options, asr=replace(options.asr, beam_size=int(sys.argv[4])))
+config = ServerConfig(ingest_token="bench-ingest-token", console_token="bench-console-token",
+                      db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options)
+app = create_app(config, FasterWhisperRecognizer(options.asr), load_policy(None))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_server(db: Path, max_calls: int, beam_size: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), str(beam_size)],
+                            cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def _load_calls(calls_dir: Path, limit_s: float | None) -> list[tuple[str, Recording, CallMeta]]:
+    calls = []
+    for wav in sorted(calls_dir.glob("*.wav")):
+        recording = load_recording(wav)
+        if limit_s is not None:
+            keep = int(limit_s * recording.format.sample_rate_hz) * recording.format.frame_bytes
+            recording = dataclasses.replace(recording, data=recording.data[:keep])
+        meta_path = wav.with_name(wav.stem + ".meta.json")
+        calls.append((wav.stem, recording, CallMeta.load(meta_path) if meta_path.exists() else CallMeta()))
+    if not calls:
+        raise SystemExit(f"no .wav files in {calls_dir}")
+    return calls
+
+
+async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[float], list[float], int]:
+    alert_lat: list[float] = []
+    utt_lat: list[float] = []
+
+    def collector(started: list[float]):
+        def on_message(message: dict, arrived_s: float) -> None:
+            if message.get("type") == "alert" and message.get("check") in PHRASE_CHECKS:
+                alert_lat.append(arrived_s - (started[0] + message["ref_end_s"] / speed))
+            elif message.get("type") == "utterance":
+                utt_lat.append(arrived_s - (started[0] + message["end_s"] / speed))
+        return on_message
+
+    async def one(i: int) -> None:
+        name, recording, meta = calls[i % len(calls)]
+        started = [time.monotonic()]
+        await asyncio.sleep(i * 0.37)  # calls do not start in lock-step
+        started[0] = time.monotonic()
+        await tap_call(url, INGEST, recording, meta, f"bench-k{k}-{i}-{name}", speed, on_message=collector(started))
+
+    await asyncio.gather(*(one(i) for i in range(k)))
+    return alert_lat, utt_lat, k
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=Path, default=REPO.parent / "shared" / "calls")
+    parser.add_argument("--ks", default="1,2,4")
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--limit-s", type=float, default=None, help="stream only the first N s of each call")
+    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--keep-up-s", type=float, default=2.0)
+    args = parser.parse_args()
+    ks = [int(k) for k in args.ks.split(",")]
+    calls = _load_calls(args.calls, args.limit_s)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size)
+        try:
+            print(f"{len(calls)} recordings from {args.calls}, speed {args.speed}x, beam {args.beam_size}")
+            print(f"{'K':>3} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8}")
+            best = 0
+            for k in ks:
+                alert_lat, utt_lat, _ = asyncio.run(_run_k(url, calls, k, args.speed))
+                keeps_up = _pct(utt_lat, 0.95) <= args.keep_up_s
+                best = k if keeps_up else best
+                print(f"{k:>3} {len(alert_lat):>6} {_pct(alert_lat, .5):>8.2f}s {_pct(alert_lat, .95):>8.2f}s "
+                      f"{len(utt_lat):>5} {_pct(utt_lat, .5):>7.2f}s {_pct(utt_lat, .95):>7.2f}s"
+                      f"{'' if keeps_up else '  (falls behind)'}")
+            print(f"largest K keeping up (p95 final-utterance latency <= {args.keep_up_s} s): {best}")
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
+
+if __name__ == "__main__":
+    main()
