@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Generator, Iterator, Mapping, Protocol, Sequence
 
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
@@ -28,7 +28,7 @@ from qa_pipeline.types import CallMeta, CallReport
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg"})
-#: A worker process that dies twice on the same call gets that call recorded as failed.
+#: A Ray actor that dies twice on the same call gets that call recorded as failed.
 MAX_WORKER_DEATHS_PER_CALL = 2
 
 
@@ -257,48 +257,51 @@ class LocalEngine:
     cpu_threads: int = 0  # per worker; 0 = split the cores
 
     def run(self, jobs: Sequence[tuple[int, CallJob]], factory: ScorerFactory) -> Iterator[CallOutcome]:
-        threads = self.cpu_threads or threads_per_worker(self.workers)
+        # Never more workers (models) than calls; the cores are split among those that run.
+        workers = max(1, min(self.workers, len(jobs)))
+        threads = self.cpu_threads or threads_per_worker(workers)
         pending = list(jobs)
-        deaths: dict[int, int] = {}
         while pending:
-            pending = yield from self._run_pool(pending, factory, threads, deaths)
-            for index, job in [p for p in pending if deaths.get(p[0], 0) >= MAX_WORKER_DEATHS_PER_CALL]:
-                error = f"{job.audio_path}: the worker process died while scoring this call"
-                yield CallOutcome(index, None, _meta_or_none(job), error, 0.0)
-            pending = [p for p in pending if deaths.get(p[0], 0) < MAX_WORKER_DEATHS_PER_CALL]
+            suspects, pending = yield from _run_pool(pending, factory, workers, threads)
+            if suspects:
+                log.warning("a worker process died; retrying the %d calls it may have held one by one",
+                            len(suspects))
+            for item in suspects:  # alone in a fresh worker: a call that still kills it is the culprit
+                crashed, _ = yield from _run_pool([item], factory, 1, threads)
+                for index, job in crashed:
+                    error = f"{job.audio_path}: the worker process died while scoring this call"
+                    yield CallOutcome(index, None, _meta_or_none(job), error, 0.0)
 
-    def _run_pool(self, pending: list[tuple[int, CallJob]], factory: ScorerFactory, threads: int,
-                  deaths: dict[int, int]) -> Iterator[CallOutcome]:
-        """Run until done or until a worker dies; returns the jobs still to run."""
-        queue = list(reversed(pending))
-        in_flight: dict[Future[CallOutcome], tuple[int, CallJob]] = {}
-        pool = ProcessPoolExecutor(self.workers, get_context("spawn"), _init_worker, (factory, threads))
-        try:
-            while queue or in_flight:
-                while queue and len(in_flight) < 2 * self.workers:
-                    item = queue.pop()
-                    in_flight[pool.submit(_score_in_worker, *item)] = item
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        return self._after_crash(item, in_flight, queue, deaths)
-                    yield outcome
-            return []
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
-    @staticmethod
-    def _after_crash(item: tuple[int, CallJob], in_flight: Mapping[Future[CallOutcome], tuple[int, CallJob]],
-                     queue: list[tuple[int, CallJob]], deaths: dict[int, int]) -> list[tuple[int, CallJob]]:
-        # Every call in flight is suspect; each retries until it has seen MAX_WORKER_DEATHS_PER_CALL.
-        suspects = [item, *in_flight.values()]
-        for index, _job in suspects:
-            deaths[index] = deaths.get(index, 0) + 1
-        log.warning("a worker process died; restarting the pool (%d calls in flight)", len(suspects))
-        return suspects + list(reversed(queue))
+_Item = tuple[int, CallJob]
+
+
+def _run_pool(pending: list[_Item], factory: ScorerFactory, workers: int,
+              threads: int) -> Generator[CallOutcome, None, tuple[list[_Item], list[_Item]]]:
+    """Run jobs until all are done or a worker dies; returns (calls in flight at the death, calls not begun)."""
+    queue = list(reversed(pending))
+    in_flight: dict[Future[CallOutcome], _Item] = {}
+    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, (factory, threads))
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < 2 * workers:
+                item = queue.pop()
+                in_flight[pool.submit(_score_in_worker, *item)] = item
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = []
+            for future in finished:
+                item = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken.append(item)
+                    continue
+                yield outcome
+            if broken:
+                return broken + list(in_flight.values()), list(reversed(queue))
+        return [], []
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the driver --------------------------------------------------------------------------------

@@ -30,8 +30,9 @@ from qa_pipeline.errors import QAError
 
 log = logging.getLogger(__name__)
 
-#: Calls queued on each actor beyond the one it is scoring, so it never waits for the driver.
-_PER_ACTOR_IN_FLIGHT = 2
+#: One call at a time per actor, so an actor's death points at exactly one call (the round trip to
+#: the driver costs milliseconds against seconds of scoring).
+_PER_ACTOR_IN_FLIGHT = 1
 
 
 class ScorerActor:
