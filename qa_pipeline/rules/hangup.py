@@ -1,0 +1,49 @@
+"""Who ended the call: metadata first, then the disconnect tone, never a guess."""
+
+from __future__ import annotations
+
+from qa_pipeline.policy import Policy
+from qa_pipeline.rules.base import CallContext, hangup_tone, register
+from qa_pipeline.types import CheckResult, Evidence, Finding, Party, Role, Severity
+
+
+@register
+class HangupCheck:
+    name = "hangup"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        if not context.final:
+            return CheckResult(self.name, None, {"hangup_by": Party.UNKNOWN.value, "method": "none"})
+        by, method, evidence = self._who(context)
+        details = {"hangup_by": by.value, "method": method}
+        if by == Party.UNKNOWN:
+            finding = Finding(
+                "hangup.unknown",
+                Severity.INFO,
+                "who hung up is unknown (no metadata, no disconnect tone): needs human review",
+            )
+            return CheckResult(self.name, None, details, (finding,))
+        if by == Party.AGENT:
+            finding = Finding(
+                "hangup.agent_first",
+                Severity.CRITICAL,
+                f"the agent hung up before the customer ({method})",
+                evidence,
+            )
+            return CheckResult(self.name, False, details, (finding,))
+        return CheckResult(self.name, True, details)
+
+    @staticmethod
+    def _who(context: CallContext) -> tuple[Party, str, tuple[Evidence, ...]]:
+        meta_by = context.meta.hangup_by
+        if meta_by is not None and meta_by != Party.UNKNOWN:
+            end_s = context.transcript.duration_s
+            return meta_by, "metadata", (Evidence(end_s, end_s, f"metadata: hangup_by={meta_by.value}"),)
+        tone = hangup_tone(context.transcript)
+        if tone is not None:
+            role, span = tone
+            party = {Role.AGENT: Party.AGENT, Role.CUSTOMER: Party.CUSTOMER}.get(role, Party.UNKNOWN)
+            if party != Party.UNKNOWN:
+                text = f"disconnect tone on the {role.value} channel"
+                return party, "tone", (Evidence(span.start_s, span.end_s, text, role),)
+        return Party.UNKNOWN, "none", ()

@@ -1,0 +1,139 @@
+"""Mandated script: the greeting (您好 · bank · agent ID · 很高兴为您服务) and the closing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from qa_pipeline.matching import find_phrases
+from qa_pipeline.policy import Policy
+from qa_pipeline.rules.base import (
+    CallContext,
+    Hit,
+    agent_utterances,
+    find_in,
+    register,
+    utterance_evidence,
+)
+from qa_pipeline.text import chinese_digits, index_match_form, match_form
+from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
+
+ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
+_NUMERALS = "零一二三四五六七八九幺两"
+# Words before 银行 that do not name a bank (我行, 手机银行, ...).
+_NOT_A_BANK = ("我", "本", "贵", "手机", "网上", "电话", "你们", "其他", "对方", "各大", "哪个", "什么")
+_MIN_CUSTOMER_TURN_S = 1.0
+
+
+def opening_turn(context: CallContext, policy: Policy) -> tuple[Utterance, ...]:
+    """The agent's first turn: agent utterances until the customer takes the floor,
+    within ``greeting_window_s`` of agent speech."""
+    window_s = policy.thresholds.greeting_window_s
+    utterances = sorted(context.transcript.utterances, key=lambda u: u.start_s)
+    opening: list[Utterance] = []
+    spoken_s = 0.0
+    for utterance in utterances:
+        if utterance.role == Role.CUSTOMER:
+            if opening and utterance.duration_s >= _MIN_CUSTOMER_TURN_S:
+                break
+            continue
+        if spoken_s >= window_s:
+            break
+        opening.append(utterance)
+        spoken_s += utterance.duration_s
+    return tuple(opening)
+
+
+def _unify_digits(form: str) -> str:
+    return form.replace("幺", "一").replace("两", "二")
+
+
+def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy: Policy) -> bool:
+    text = _unify_digits("".join(match_form(u.text) for u in opening))
+    if not (agent_id and agent_id.isdigit()):
+        markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
+        numerals = f"[{_NUMERALS}]{{3,6}}"
+        pattern = rf"(?<![{_NUMERALS}]){numerals}(?:{markers})|(?:{markers}){numerals}"
+        return re.search(pattern, text) is not None
+    spoken = chinese_digits(agent_id)
+    if len(spoken) < 4:
+        return bool(find_phrases(text, spoken, replace(policy.matching, short_max_chars=len(spoken))))
+    # an ID of 4+ digits may have one digit misheard; the window must still be (almost) all digits
+    loose = replace(policy.matching, short_max_chars=3, min_similarity=1 - 1 / len(spoken))
+    return any(
+        sum(c in _NUMERALS for c in m.matched) >= len(spoken) - 1
+        for m in find_phrases(text, spoken, loose)
+    )
+
+
+def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
+    names = [form for bank in policy.banks for form in bank.spoken_forms]
+    if find_in(opening, names, policy):
+        return True
+    if not policy.any_bank:
+        return False
+    for utterance in opening:
+        form = index_match_form(utterance.text).text
+        for suffix in policy.bank_suffixes:
+            for match in find_phrases(form, suffix, policy.matching):
+                before = form[: match.start_char]
+                if len(before) >= 2 and not before.endswith(_NOT_A_BANK):
+                    return True
+    return False
+
+
+@register
+class GreetingCheck:
+    name = "greeting"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        opening = opening_turn(context, policy)
+        if not opening:
+            passed = None if not context.final else False
+            details = {"present": False, "compliant": False, "missing": list(ELEMENTS)}
+            findings = () if passed is None else (
+                Finding("greeting.missing", Severity.MAJOR, "the agent never spoke: no greeting"),
+            )
+            return CheckResult(self.name, passed, details, findings)
+        found = {
+            "您好": bool(find_in(opening, policy.greeting_hello, policy)),
+            "bank": _bank_found(opening, policy),
+            "agent_id": _agent_id_found(opening, context.meta.agent_id, policy),
+            "很高兴为您服务": bool(find_in(opening, policy.greeting_service, policy)),
+        }
+        missing = [e for e in ELEMENTS if not found[e]]
+        present = len(missing) < len(ELEMENTS)
+        details = {"present": present, "compliant": not missing, "missing": missing}
+        findings = ()
+        if missing:
+            evidence = tuple(utterance_evidence(u) for u in opening)
+            message = (
+                "no greeting in the agent's opening turn"
+                if not present
+                else "greeting lacks: " + "、".join("银行名" if m == "bank" else "工号" if m == "agent_id" else m for m in missing)
+            )
+            findings = (Finding("greeting.missing", Severity.MAJOR, message, evidence),)
+        return CheckResult(self.name, not missing, details, findings)
+
+
+@register
+class ClosingCheck:
+    name = "closing"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        if not context.final:
+            return CheckResult(self.name, None, {"present": None})
+        direction = context.meta.direction
+        if direction == Direction.OUTBOUND:
+            phrases = policy.closing_outbound
+        elif direction == Direction.INBOUND:
+            phrases = policy.closing_inbound
+        else:
+            phrases = policy.closing_inbound + policy.closing_outbound
+        last = agent_utterances(context.transcript)[-policy.thresholds.closing_last_utterances :]
+        hits: list[Hit] = find_in(last, phrases, policy)
+        if hits:
+            return CheckResult(self.name, True, {"present": True})
+        evidence = tuple(utterance_evidence(u) for u in last[-1:])
+        finding = Finding("closing.missing", Severity.MAJOR, "no closing phrase at the end of the call", evidence)
+        return CheckResult(self.name, False, {"present": False}, (finding,))

@@ -1,0 +1,146 @@
+"""Service conduct: comfort after a complaint, thanks for feedback, identity verification."""
+
+from __future__ import annotations
+
+from qa_pipeline.policy import Policy
+from qa_pipeline.rules.base import (
+    CallContext,
+    Hit,
+    agent_turns,
+    agent_utterances,
+    customer_utterances,
+    find_in,
+    first_hit,
+    register,
+    utterance_evidence,
+)
+from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
+
+
+def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple[Utterance, ...]]:
+    """The next ``count`` agent turns starting after ``start_s``."""
+    turns = [t for t in agent_turns(context.transcript) if t[0].start_s > start_s]
+    return turns[:count]
+
+
+def _answered(
+    context: CallContext, cue: Hit, phrases: tuple[str, ...], policy: Policy
+) -> tuple[bool | None, Hit | None]:
+    """Whether the agent said one of ``phrases`` within the allowed turns after a cue.
+
+    None while a live call has not yet had those turns.
+    """
+    count = policy.thresholds.comfort_within_turns
+    turns = _turns_after(context, cue.utterance.start_s, count)
+    for turn in turns:
+        hit = first_hit(turn, phrases, policy)
+        if hit is not None:
+            return True, hit
+    if not context.final and len(turns) < count:
+        return None, None
+    return False, None
+
+
+def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
+    """One cue per complaining customer utterance."""
+    cues: list[Hit] = []
+    for hit in find_in(customer_utterances(context.transcript), policy.complaint_cues, policy):
+        if not cues or cues[-1].utterance is not hit.utterance:
+            cues.append(hit)
+    return cues
+
+
+def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict], list[Finding]]:
+    cues = policy.suggestion_cues + policy.praise_cues
+    records, findings = [], []
+    seen: set[int] = set()
+    for cue in find_in(customer_utterances(context.transcript), cues, policy):
+        if id(cue.utterance) in seen:
+            continue
+        seen.add(id(cue.utterance))
+        thanked, _ = _answered(context, cue, policy.thanks_phrases, policy)
+        evidence = cue.evidence
+        records.append({"start_s": round(evidence.start_s, 3), "text": cue.match.matched, "thanked": thanked})
+        if thanked is False:
+            message = f"customer gave feedback ({cue.match.phrase}) and the agent did not thank them"
+            findings.append(Finding("complaint_handling.feedback_not_thanked", Severity.MINOR, message, (evidence,)))
+    return records, findings
+
+
+@register
+class ComplaintHandlingCheck:
+    name = "complaint_handling"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        feedback, findings = _feedback_findings(context, policy)
+        complaints = []
+        outcomes: list[bool | None] = []
+        for cue in _complaint_cues(context, policy):
+            comforted, comfort = _answered(context, cue, policy.comfort_phrases, policy)
+            outcomes.append(comforted)
+            evidence = cue.evidence
+            complaints.append(
+                {
+                    "start_s": round(evidence.start_s, 3),
+                    "end_s": round(evidence.end_s, 3),
+                    "text": cue.utterance.text,
+                    "comforted": comforted,
+                }
+            )
+            if comforted is False:
+                findings.append(
+                    Finding(
+                        "complaint_handling.no_comfort",
+                        Severity.MAJOR,
+                        "customer complained and the agent did not comfort them",
+                        (evidence,),
+                    )
+                )
+        if not complaints:
+            comforted_all: bool | None = None
+        elif False in outcomes:
+            comforted_all = False
+        elif None in outcomes:
+            comforted_all = None
+        else:
+            comforted_all = True
+        details = {
+            "complaint": bool(complaints),
+            "comforted": comforted_all,
+            "complaints": complaints,
+            "feedback": feedback,
+        }
+        return CheckResult(self.name, comforted_all, details, tuple(findings))
+
+
+@register
+class IdentityVerificationCheck:
+    name = "identity_verification"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        trigger = first_hit(customer_utterances(context.transcript), policy.identity_triggers, policy)
+        if trigger is None:
+            return CheckResult(self.name, None, {"required": False, "verified": None})
+        agent = agent_utterances(context.transcript)
+        details_hit = first_hit(agent, policy.account_detail_phrases, policy)
+        cutoff_s = details_hit.utterance.start_s if details_hit else float("inf")
+        before = tuple(u for u in agent if u.start_s <= cutoff_s)
+        verification = first_hit(before, policy.verification_phrases, policy)
+        if verification is not None and (
+            details_hit is None
+            or verification.utterance.start_s < cutoff_s
+            or verification.match.start_char < details_hit.match.start_char
+        ):
+            return CheckResult(self.name, True, {"required": True, "verified": True})
+        if details_hit is None and not context.final:
+            return CheckResult(self.name, None, {"required": True, "verified": None})
+        evidence = (trigger.evidence,) + ((details_hit.evidence,) if details_hit else ())
+        if details_hit is None and agent:
+            evidence += (utterance_evidence(agent[-1]),)
+        message = (
+            "account details given before the caller's identity was verified"
+            if details_hit
+            else "the customer asked about account data and the agent never verified their identity"
+        )
+        finding = Finding("identity_verification.missing", Severity.MAJOR, message, evidence)
+        return CheckResult(self.name, False, {"required": True, "verified": False}, (finding,))

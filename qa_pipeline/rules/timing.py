@@ -1,0 +1,180 @@
+"""Timing and acoustics: speaking rate, call length, holds, overtalk, dead air, answer speed."""
+
+from __future__ import annotations
+
+import math
+
+from qa_pipeline.policy import Policy
+from qa_pipeline.rules.base import (
+    CallContext,
+    agent_utterances,
+    call_end_s,
+    music_spans,
+    register,
+    speech_spans,
+    subtract,
+    utterance_evidence,
+)
+from qa_pipeline.text import is_cjk, match_form
+from qa_pipeline.types import CheckResult, Direction, Evidence, Finding, Role, Severity, Span
+
+
+def spoken_chars(text: str) -> int:
+    """Characters as spoken: Chinese characters and digits of the match form (numbers spelt out)."""
+    return sum(1 for c in match_form(text) if is_cjk(c) or c.isdigit())
+
+
+@register
+class SpeakingRateCheck:
+    name = "speaking_rate"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        utterances = [u for u in agent_utterances(context.transcript) if u.duration_s > 0]
+        total_s = sum(u.duration_s for u in utterances)
+        if total_s <= 0:
+            return CheckResult(self.name, None, {"agent_cpm": None, "verdict": None, "utterances": []})
+        chars = sum(spoken_chars(u.text) for u in utterances)
+        cpm = chars / (total_s / 60.0)
+        limits = policy.thresholds
+        verdict = "too_fast" if cpm > limits.rate_max_cpm else "too_slow" if cpm < limits.rate_min_cpm else "ok"
+        per_utterance = [
+            {
+                "start_s": round(u.start_s, 3),
+                "end_s": round(u.end_s, 3),
+                "cpm": round(spoken_chars(u.text) / (u.duration_s / 60.0), 1),
+            }
+            for u in utterances
+        ]
+        details = {"agent_cpm": round(cpm, 1), "verdict": verdict, "utterances": per_utterance}
+        findings = ()
+        if verdict != "ok":
+            band = f"{limits.rate_min_cpm:g}-{limits.rate_max_cpm:g}"
+            message = f"agent speaks {'too fast' if verdict == 'too_fast' else 'too slowly'}: {cpm:.0f} chars/min (band {band})"
+            worst = max(utterances, key=lambda u: abs(spoken_chars(u.text) / u.duration_s * 60 - limits.rate_target_cpm))
+            findings = (Finding("speaking_rate.out_of_band", Severity.MINOR, message, (utterance_evidence(worst),)),)
+        passed = verdict == "ok" if context.final else (None if verdict != "ok" else True)
+        return CheckResult(self.name, passed, details, findings)
+
+
+@register
+class CallDurationCheck:
+    name = "call_duration"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        duration_s = call_end_s(context.transcript)
+        outbound = context.meta.direction == Direction.OUTBOUND
+        limit_s = policy.thresholds.outbound_limit_s if outbound else policy.thresholds.inbound_limit_s
+        details = {"duration_s": round(duration_s, 3), "limit_s": limit_s}
+        if duration_s <= limit_s:
+            return CheckResult(self.name, True if context.final else None, details)
+        evidence = Evidence(limit_s, duration_s, f"call lasted {duration_s:.0f} s")
+        message = f"call lasted {duration_s:.0f} s, over the {limit_s:g} s limit for {'outbound' if outbound else 'inbound'} calls"
+        return CheckResult(self.name, False, details, (Finding("call_duration.too_long", Severity.MINOR, message, (evidence,)),))
+
+
+def _silences(context: CallContext, end_s: float) -> list[Span]:
+    """Stretches between agent speech where the customer does not talk either (before ``end_s``)."""
+    agent = speech_spans(context.transcript, Role.AGENT)
+    customer = speech_spans(context.transcript, Role.CUSTOMER)
+    gaps = [Span(a.end_s, b.start_s) for a, b in zip(agent, agent[1:]) if b.start_s > a.end_s]
+    if agent and end_s > agent[-1].end_s:
+        trailing = Span(agent[-1].end_s, end_s)
+        if any(m.overlap_s(trailing) > 0 for m in music_spans(context.transcript)):
+            gaps.append(trailing)  # the call ended during a hold
+    return [part for gap in gaps for part in subtract(Span(gap.start_s, min(gap.end_s, end_s)), customer)]
+
+
+def _hold_extent(silence: Span, music: tuple[Span, ...]) -> Span:
+    """Where hold music plays inside a silence, that is the hold; otherwise the whole silence."""
+    inside = [Span(max(m.start_s, silence.start_s), min(m.end_s, silence.end_s)) for m in music if m.overlap_s(silence) > 0]
+    if not inside:
+        return silence
+    return Span(min(s.start_s for s in inside), max(s.end_s for s in inside))
+
+
+@register
+class HoldCheck:
+    name = "hold"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        music = music_spans(context.transcript)
+        limit_s = policy.thresholds.hold_limit_s
+        end_s = call_end_s(context.transcript)
+        holds = [h for h in (_hold_extent(s, music) for s in _silences(context, end_s)) if h.duration_s > limit_s]
+        findings = tuple(
+            Finding(
+                "hold.too_long",
+                Severity.MAJOR,
+                f"customer held for {h.duration_s:.0f} s (limit {limit_s:g} s)",
+                (Evidence(h.start_s, h.end_s, "agent silent, hold", Role.AGENT),),
+            )
+            for h in holds
+        )
+        return CheckResult(self.name, not holds, {"holds": [h.to_dict() for h in holds]}, findings)
+
+
+@register
+class OvertalkCheck:
+    name = "overtalk"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        agent = speech_spans(context.transcript, Role.AGENT)
+        customer = speech_spans(context.transcript, Role.CUSTOMER)
+        events = []
+        for a in agent:
+            for c in customer:
+                if c.start_s < a.start_s < c.end_s:
+                    overlap_s = min(a.end_s, c.end_s) - a.start_s
+                    if overlap_s > policy.thresholds.overtalk_s:
+                        events.append({"start_s": round(a.start_s, 3), "end_s": round(a.start_s + overlap_s, 3), "overlap_s": round(overlap_s, 3)})
+        findings = tuple(
+            Finding(
+                "overtalk.agent",
+                Severity.MINOR,
+                f"agent talked over the customer for {e['overlap_s']:.1f} s",
+                (Evidence(e["start_s"], e["end_s"], "overtalk", Role.AGENT),),
+            )
+            for e in events
+        )
+        return CheckResult(self.name, not events, {"events": events}, findings)
+
+
+@register
+class DeadAirCheck:
+    name = "dead_air"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        transcript = context.transcript
+        talk = sorted(
+            speech_spans(transcript, Role.AGENT) + speech_spans(transcript, Role.CUSTOMER) + music_spans(transcript),
+            key=lambda s: s.start_s,
+        )
+        gaps = []
+        reach_s = talk[0].end_s if talk else 0.0
+        for span in talk[1:]:
+            if span.start_s - reach_s > policy.thresholds.dead_air_s:
+                gaps.append(Span(reach_s, span.start_s))
+            reach_s = max(reach_s, span.end_s)
+        findings = tuple(
+            Finding("dead_air.gap", Severity.MINOR, f"{g.duration_s:.0f} s of silence on both sides", (Evidence(g.start_s, g.end_s, "dead air"),))
+            for g in gaps
+        )
+        return CheckResult(self.name, not gaps, {"gaps": [g.to_dict() for g in gaps]}, findings)
+
+
+@register
+class AnswerSpeedCheck:
+    name = "answer_speed"
+
+    def run(self, context: CallContext, policy: Policy) -> CheckResult:
+        meta = context.meta
+        limits = policy.thresholds
+        if meta.rings is None and meta.answer_delay_s is None:
+            return CheckResult(self.name, None, {"rings": None, "answer_delay_s": None, "max_rings": limits.max_rings})
+        rings = meta.rings if meta.rings is not None else math.ceil(meta.answer_delay_s / limits.seconds_per_ring)
+        details = {"rings": rings, "answer_delay_s": meta.answer_delay_s, "max_rings": limits.max_rings}
+        if rings <= limits.max_rings:
+            return CheckResult(self.name, True, details)
+        message = f"answered after {rings} rings (at most {limits.max_rings})"
+        return CheckResult(self.name, False, details, (Finding("answer_speed.slow", Severity.MINOR, message),))
+
