@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from qa_pipeline.matching import find_phrases
 from qa_pipeline.policy import Policy
@@ -15,7 +14,9 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.text import chinese_digits, index_match_form, match_form
+from rapidfuzz.distance import Levenshtein
+
+from qa_pipeline.text import index_match_form, is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
 ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
@@ -23,6 +24,7 @@ _NUMERALS = "零一二三四五六七八九幺两"
 # Words before 银行 that do not name a bank (我行, 手机银行, ...).
 _NOT_A_BANK = ("我", "本", "贵", "手机", "网上", "电话", "你们", "其他", "对方", "各大", "哪个", "什么")
 _MIN_CUSTOMER_TURN_S = 1.0
+_DIGIT_OF = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"幺": "1", "两": "2", "〇": "0"}
 
 
 def opening_turn(context: CallContext, policy: Policy) -> tuple[Utterance, ...]:
@@ -48,22 +50,52 @@ def _unify_digits(form: str) -> str:
     return form.replace("幺", "一").replace("两", "二")
 
 
+def digit_runs(text: str) -> list[str]:
+    """Digit strings spoken in a display text, Arabic or Chinese (幺/两 too), as ASCII digits.
+
+    One non-digit character between digits is skipped, because ASR writes an ID such as 八一二三
+    as a date or an amount (8月23号).
+    """
+    runs: list[str] = []
+    current = ""
+    for index, char in enumerate(text):
+        digit = char if char.isascii() and char.isdigit() else _DIGIT_OF.get(char)
+        if digit is not None:
+            current += digit
+            continue
+        nxt = text[index + 1] if index + 1 < len(text) else ""
+        next_is_digit = (nxt.isascii() and nxt.isdigit()) or nxt in _DIGIT_OF
+        if current and is_cjk(char) and next_is_digit and not current.endswith(" "):
+            current += " "  # a single skipped character
+            continue
+        if current:
+            runs.append(current.replace(" ", ""))
+        current = ""
+    if current:
+        runs.append(current.replace(" ", ""))
+    return runs
+
+
+def _id_in_runs(agent_id: str, runs: list[str]) -> bool:
+    """The ID, exactly when short; with one digit misheard, dropped or added when 4+ digits."""
+    allowed = 1 if len(agent_id) >= 4 else 0
+    for run in runs:
+        for length in {len(agent_id) - allowed, len(agent_id), len(agent_id) + allowed}:
+            for start in range(0, max(len(run) - length, 0) + 1):
+                window = run[start : start + length]
+                if len(window) == length and Levenshtein.distance(window, agent_id) <= allowed:
+                    return True
+    return False
+
+
 def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy: Policy) -> bool:
+    if agent_id and agent_id.isdigit():
+        return any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening)
     text = _unify_digits("".join(match_form(u.text) for u in opening))
-    if not (agent_id and agent_id.isdigit()):
-        markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
-        numerals = f"[{_NUMERALS}]{{3,6}}"
-        pattern = rf"(?<![{_NUMERALS}]){numerals}(?:{markers})|(?:{markers}){numerals}"
-        return re.search(pattern, text) is not None
-    spoken = chinese_digits(agent_id)
-    if len(spoken) < 4:
-        return bool(find_phrases(text, spoken, replace(policy.matching, short_max_chars=len(spoken))))
-    # an ID of 4+ digits may have one digit misheard; the window must still be (almost) all digits
-    loose = replace(policy.matching, short_max_chars=3, min_similarity=1 - 1 / len(spoken))
-    return any(
-        sum(c in _NUMERALS for c in m.matched) >= len(spoken) - 1
-        for m in find_phrases(text, spoken, loose)
-    )
+    markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
+    numerals = f"[{_NUMERALS}]{{3,6}}"
+    pattern = rf"(?<![{_NUMERALS}]){numerals}(?:{markers})|(?:{markers}){numerals}"
+    return re.search(pattern, text) is not None
 
 
 def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
