@@ -205,7 +205,19 @@ def _best_fuzzy(
 
 
 def find_phrases(display: str, phrase: str, options: MatchOptions) -> list[PhraseMatch]:
-    """Every non-overlapping occurrence of ``phrase`` in a display text, best first."""
+    """Every non-overlapping occurrence of ``phrase`` in a display text.
+
+    Results are cached: the live path re-checks the same utterances as a call grows.
+    """
+    return list(_find_phrases(display, phrase, options))
+
+
+@lru_cache(maxsize=65536)
+def _find_phrases(display: str, phrase: str, options: MatchOptions) -> tuple[PhraseMatch, ...]:
+    return tuple(_search(display, phrase, options))
+
+
+def _search(display: str, phrase: str, options: MatchOptions) -> list[PhraseMatch]:
     pattern = _phrase_index(phrase)
     size = len(pattern.form.text)
     text = index_text(display)

@@ -105,3 +105,17 @@ def test_import_loads_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_index_match_form_maps_back_to_display() -> None:
+    from qa_pipeline.text import index_match_form
+
+    display = normalize_display("工号2046号，利率3.6%。")
+    form = index_match_form(display)
+    assert form.text == "工号二零四六号利率百分之三点六"
+    start, end = form.display_span(2, 6)  # 二零四六
+    assert display[start:end] == "2046"
+    start, end = form.display_span(9, 15)  # 百分之三点六
+    assert display[start:end] == "3.6%"
+    with pytest.raises(ValueError):
+        form.display_span(3, 99)
