@@ -97,9 +97,12 @@ def test_events_pair_up_and_carry_the_span_on_end():
 
 
 def test_end_is_reported_once_the_silence_has_lasted_end_silence():
-    stream = VadStream(VadOptions(), RATE_HZ)
+    options = VadOptions()
+    stream = VadStream(options, RATE_HZ)
     x = scene()
-    cut = int(3.6 * RATE_HZ) + int(0.57 * RATE_HZ)  # 570 ms after the end: not yet
+    # One frame short of end_silence_ms (in whole frames) after the burst ends at 3.6 s.
+    silent_frames = -(-options.end_silence_ms // options.frame_ms)
+    cut = int(3.6 * RATE_HZ) + (silent_frames - 1) * options.frame_ms * RATE_HZ // 1000
     assert [e.kind for e in stream.push(x[:cut])] == ["start"]
     assert [e.kind for e in stream.push(x[cut : cut + int(0.03 * RATE_HZ)])] == ["end"]
 
