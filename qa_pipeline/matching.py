@@ -10,6 +10,7 @@ characters or in pinyin with any reading of a heteronym; longer ones tolerate su
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "IndexedText",
     "evidence_for",
     "find_gapped",
+    "find_sound_alike",
     "find_phrase",
     "find_phrases",
     "index_text",
@@ -47,12 +49,16 @@ class MatchOptions:
     # Merge the sounds Mandarin speakers and ASR confuse most (zh/z, ch/c, sh/s, -ng/-n), as
     # Chinese input methods' 模糊音 do: 鹰航 meets 银行, 新陈 meets 星辰.
     fuzzy_pinyin: bool = True
+    # find_sound_alike: minimum similarity of the spelled pinyin (letters), e.g. yanhang ~ yinhang.
+    sound_min_similarity: float = 0.85
 
     def __post_init__(self) -> None:
         if self.short_max_chars < 1:
             raise ValueError("short_max_chars must be >= 1")
         if not 0.0 < self.min_similarity <= 1.0:
             raise ValueError("min_similarity must be in (0, 1]")
+        if not 0.0 < self.sound_min_similarity <= 1.0:
+            raise ValueError("sound_min_similarity must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,39 @@ def find_phrase(display: str, phrase: str, options: MatchOptions) -> PhraseMatch
     """The best occurrence of ``phrase`` in a display text, or None."""
     found = find_phrases(display, phrase, options)
     return max(found, key=lambda m: m.similarity) if found else None
+
+
+def find_sound_alike(display: str, phrase: str, options: MatchOptions) -> list[PhraseMatch]:
+    """Windows whose spelled pinyin is close to the phrase's, letter by letter.
+
+    Looser than ``find_phrases``: for a word ASR keeps mangling in a place where it is expected
+    (银行 heard as 延航 or 鹰航 right after a name in the greeting). Callers must restrict where
+    they look.
+    """
+    pattern = _phrase_index(phrase)
+    text = index_text(display)
+    size = len(pattern.syllables)
+    wanted = [fuzzy_syllable(s) for s in pattern.syllables]
+    target = "".join(wanted)
+    found: list[PhraseMatch] = []
+    for start in range(len(text.syllables) - size + 1):
+        choices = [sorted(text.fuzzy_readings[start + k]) for k in range(size)]
+        similarity = max(
+            (
+                Levenshtein.normalized_similarity(target, "".join(spelled))
+                for spelled in itertools.product(*choices)
+                # initials are heard reliably; the finals are what ASR confuses (yan/yin/ying)
+                if all(a[:1] == b[:1] for a, b in zip(spelled, wanted))
+            ),
+            default=0.0,
+        )
+        if similarity >= options.sound_min_similarity and (not found or start >= _form_end(text, found[-1])):
+            found.append(_to_match(text, phrase, start, start + size, similarity))
+    return found
+
+
+def _form_end(text: IndexedText, match: PhraseMatch) -> int:
+    return max(i for i in range(len(text.form.text)) if text.form.starts[i] < match.end_char) + 1
 
 
 def find_gapped(display: str, pattern: GappedPattern, options: MatchOptions) -> list[PhraseMatch]:

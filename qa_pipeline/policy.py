@@ -155,7 +155,11 @@ _SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
         "seconds_per_ring": ("float", 0.5, 60.0),
         "max_rings": ("int", 0, 100),
     },
-    "matching": {"short_max_chars": ("int", 1, 10), "min_similarity": ("float", 0.5, 1.0)},
+    "matching": {
+        "short_max_chars": ("int", 1, 10),
+        "min_similarity": ("float", 0.5, 1.0),
+        "sound_min_similarity": ("float", 0.5, 1.0),
+    },
     "weights": {name: ("float", 0.0, 1000.0) for name in CHECK_NAMES},
     "caps": {"agent_hangup": ("float", 0.0, 100.0), "forbidden_phrase": ("float", 0.0, 100.0)},
     "asr": {"hotwords": ("strs", None, None)},
@@ -414,6 +418,7 @@ def _build(m: dict[str, Any], policy_id: str, source: str, user_dict: Path | Non
         matching=MatchOptions(
             short_max_chars=m["matching"]["short_max_chars"],
             min_similarity=float(m["matching"]["min_similarity"]),
+            sound_min_similarity=float(m["matching"]["sound_min_similarity"]),
         ),
         weights=MappingProxyType({k: float(v) for k, v in m["weights"].items()}),
         caps=Caps(**{k: float(v) for k, v in m["caps"].items()}),

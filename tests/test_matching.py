@@ -109,3 +109,14 @@ def test_fuzzy_pinyin_merges_confusable_sounds() -> None:
 def test_rare_heteronym_readings_do_not_match(heard: str) -> None:
     # 还 can be read fu and 不 fu; 行 heng ~ 很 hen: such rare readings must not produce 不行
     assert find_phrase(heard, "不行", OPTIONS) is None
+
+
+@pytest.mark.parametrize(
+    ("heard", "matched"),
+    [("金桥延航四四七一号", "延航"), ("新陈鹰航行用卡中心", "鹰航"), ("新陈菁英行系用卡", "英行"), ("正在进行处理", None)],
+)
+def test_sound_alike_keeps_initials(heard: str, matched: str | None) -> None:
+    from qa_pipeline.matching import find_sound_alike
+
+    found = find_sound_alike(heard, "银行", MatchOptions(sound_min_similarity=0.8))
+    assert [m.matched for m in found] == ([matched] if matched else [])

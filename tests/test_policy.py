@@ -56,7 +56,7 @@ def test_policy_id_follows_file_bytes(policy_dir: Path) -> None:
         ("policy.toml", "overtalk_s = 1.0", "overtalk_sec = 1.0", "unknown key 'overtalk_sec'"),
         ("phrases.toml", 'agent_id_markers = ["号", "工号"]', 'agent_id_markers = "号"', "must be a list of non-empty strings"),
         ("phrases.toml", 'phrase = "不行"', 'phrase = "不行"\nseverity = "high"', "unknown key 'severity'"),
-        ("policy.toml", "min_similarity = 0.8", "min_similarity = 0.8 0.9", "invalid TOML"),
+        ("policy.toml", "short_max_chars = 3", "short_max_chars = 3 4", "invalid TOML"),
     ],
 )
 def test_errors_name_file_and_line(policy_dir, file, old, new, problem) -> None:

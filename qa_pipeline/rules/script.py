@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa_pipeline.matching import find_phrases
+from qa_pipeline.matching import find_sound_alike
 from qa_pipeline.policy import Policy
 from qa_pipeline.rules.base import (
     CallContext,
@@ -16,7 +16,7 @@ from qa_pipeline.rules.base import (
 )
 from rapidfuzz.distance import Levenshtein
 
-from qa_pipeline.text import index_match_form, is_cjk, match_form
+from qa_pipeline.text import is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
 ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
@@ -105,10 +105,11 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
     if not policy.any_bank:
         return False
     for utterance in opening:
-        form = index_match_form(utterance.text).text
+        display = utterance.text
         for suffix in policy.bank_suffixes:
-            for match in find_phrases(form, suffix, policy.matching):
-                before = form[: match.start_char]
+            # the greeting is where a bank name is expected: accept a suffix that merely sounds alike
+            for match in find_sound_alike(display, suffix, policy.matching):
+                before = match_form(display[: match.start_char])
                 if len(before) >= 2 and not before.endswith(_NOT_A_BANK):
                     return True
     return False
