@@ -88,9 +88,28 @@ def _id_in_runs(agent_id: str, runs: list[str]) -> bool:
     return False
 
 
+def _id_before_marker(agent_id: str, form: str) -> bool:
+    """An ID-sized token right before 号 with the ID's digits in place but two, which are not
+    digits at all (次次七一号 for 四四七一号)."""
+    size = len(agent_id)
+    if size < 4:
+        return False
+    for marker in re.finditer("号", form):
+        window = form[marker.start() - size : marker.start()]
+        if len(window) == size:
+            digits = [_DIGIT_OF.get(c) for c in window]
+            agree = sum(g == d for g, d in zip(digits, agent_id))
+            # the other places must be misheard non-digits: another digit means another ID
+            if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
+                return True
+    return False
+
+
 def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy: Policy) -> bool:
     if agent_id and agent_id.isdigit():
-        return any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening)
+        if any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening):
+            return True
+        return any(_id_before_marker(agent_id, match_form(u.text)) for u in opening)
     text = _unify_digits("".join(match_form(u.text) for u in opening))
     markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
     numerals = f"[{_NUMERALS}]{{3,6}}"
