@@ -198,8 +198,20 @@ def _best_fuzzy(
         if alignment is None or alignment.score <= 0:
             continue
         start, end = alignment.dest_start, alignment.dest_end
-        # partial alignment may trim a differing edge (来订 for 来电): try the full-length windows too
+        # partial alignment may trim a differing edge (来订 for 来电) and only tries windows of the
+        # phrase's length: try full-length windows and one character more or less (ASR drops and
+        # inserts characters)
         windows = {(start, end), (start, min(length, start + size)), (max(0, end - size), end)}
+        windows |= {
+            shifted
+            for w_start, w_end in windows
+            for shifted in (
+                (w_start, w_end - 1),
+                (w_start + 1, w_end),
+                (w_start, min(length, w_end + 1)),
+                (max(0, w_start - 1), w_end),
+            )
+        }
         for w_start, w_end in windows:
             if any(blocked[w_start:w_end]) or w_end <= w_start:
                 continue

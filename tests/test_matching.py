@@ -120,3 +120,10 @@ def test_sound_alike_keeps_initials(heard: str, matched: str | None) -> None:
 
     found = find_sound_alike(heard, "银行", MatchOptions(sound_min_similarity=0.8))
     assert [m.matched for m in found] == ([matched] if matched else [])
+
+
+def test_dropped_character_in_long_phrase() -> None:
+    # ASR drops characters too: one missing in seven is still 0.86 similar
+    match = find_phrase("您好金桥银行二零四六号很高兴您服务请讲", "很高兴为您服务", OPTIONS)
+    assert match is not None and match.matched == "很高兴您服务"
+    assert match.similarity == pytest.approx(6 / 7)
