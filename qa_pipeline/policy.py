@@ -162,28 +162,31 @@ _SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
     },
     "weights": {name: ("float", 0.0, 1000.0) for name in CHECK_NAMES},
     "caps": {"agent_hangup": ("float", 0.0, 100.0), "forbidden_phrase": ("float", 0.0, 100.0)},
-    "asr": {"hotwords": ("strs", None, None)},
-    "greeting": {
-        "hello": ("strs", None, None),
-        "service": ("strs", None, None),
-        "agent_id_markers": ("strs", None, None),
-    },
-    "bank": {"generic_suffixes": ("strs", None, None), "banks": ("banks", None, None)},
-    "closing": {"inbound": ("strs", None, None), "outbound": ("strs", None, None)},
+    "bank": {"banks": ("banks", None, None)},
     "forbidden": {},  # array of tables, checked by _FORBIDDEN_KEYS
-    "promises": {"phrases": ("strs", None, None), "gapped": ("gapped", None, None)},
-    "complaint": {"cues": ("strs", None, None), "comfort": ("strs", None, None)},
-    "feedback": {
-        "suggestion_cues": ("strs", None, None),
-        "praise_cues": ("strs", None, None),
-        "thanks": ("strs", None, None),
-    },
-    "identity": {
-        "triggers": ("strs", None, None),
-        "verification": ("strs", None, None),
-        "account_details": ("strs", None, None),
-    },
+    "promises": {"gapped": ("gapped", None, None)},
 }
+# Policy field <- [table] key, for every plain phrase list.
+_PHRASE_LISTS = {
+    "hotword_list": ("asr", "hotwords"),
+    "greeting_hello": ("greeting", "hello"),
+    "greeting_service": ("greeting", "service"),
+    "agent_id_markers": ("greeting", "agent_id_markers"),
+    "bank_suffixes": ("bank", "generic_suffixes"),
+    "closing_inbound": ("closing", "inbound"),
+    "closing_outbound": ("closing", "outbound"),
+    "promise_phrases": ("promises", "phrases"),
+    "complaint_cues": ("complaint", "cues"),
+    "comfort_phrases": ("complaint", "comfort"),
+    "suggestion_cues": ("feedback", "suggestion_cues"),
+    "praise_cues": ("feedback", "praise_cues"),
+    "thanks_phrases": ("feedback", "thanks"),
+    "identity_triggers": ("identity", "triggers"),
+    "verification_phrases": ("identity", "verification"),
+    "account_detail_phrases": ("identity", "account_details"),
+}
+for _table, _key in _PHRASE_LISTS.values():
+    _SCHEMA.setdefault(_table, {})[_key] = ("strs", None, None)
 _FORBIDDEN_KEYS = {
     "phrase": ("str", None, None),
     "variants": ("strs", None, None),
@@ -422,14 +425,7 @@ def _build(m: dict[str, Any], policy_id: str, source: str, user_dict: Path | Non
         ),
         weights=MappingProxyType({k: float(v) for k, v in m["weights"].items()}),
         caps=Caps(**{k: float(v) for k, v in m["caps"].items()}),
-        hotword_list=_strs(m["asr"]["hotwords"]),
-        greeting_hello=_strs(m["greeting"]["hello"]),
-        greeting_service=_strs(m["greeting"]["service"]),
-        agent_id_markers=_strs(m["greeting"]["agent_id_markers"]),
-        bank_suffixes=_strs(m["bank"]["generic_suffixes"]),
         banks=tuple(Bank(b["name"].strip(), _strs(b.get("aliases", []))) for b in m["bank"]["banks"]),
-        closing_inbound=_strs(m["closing"]["inbound"]),
-        closing_outbound=_strs(m["closing"]["outbound"]),
         forbidden=tuple(
             ForbiddenPhrase(
                 f["phrase"].strip(),
@@ -439,15 +435,7 @@ def _build(m: dict[str, Any], policy_id: str, source: str, user_dict: Path | Non
             )
             for f in m["forbidden"]
         ),
-        promise_phrases=_strs(m["promises"]["phrases"]),
         promise_patterns=gapped,
-        complaint_cues=_strs(m["complaint"]["cues"]),
-        comfort_phrases=_strs(m["complaint"]["comfort"]),
-        suggestion_cues=_strs(m["feedback"]["suggestion_cues"]),
-        praise_cues=_strs(m["feedback"]["praise_cues"]),
-        thanks_phrases=_strs(m["feedback"]["thanks"]),
-        identity_triggers=_strs(m["identity"]["triggers"]),
-        verification_phrases=_strs(m["identity"]["verification"]),
-        account_detail_phrases=_strs(m["identity"]["account_details"]),
+        **{name: _strs(m[table][key]) for name, (table, key) in _PHRASE_LISTS.items()},
         user_dict=user_dict,
     )
