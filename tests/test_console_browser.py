@@ -78,6 +78,8 @@ def model_server(tmp_path):
     yield url
     proc.terminate()
     proc.wait(15)
+    log.seek(0)
+    print("server log:\n" + log.read())
     log.close()
 
 
@@ -91,7 +93,7 @@ def test_console_shows_live_transcript_and_forbidden_alert(model_server, tmp_pat
     tap_result = {}
 
     def run_tap() -> None:
-        tap_result["result"] = asyncio.run(tap_call(model_server, INGEST, recording, meta, "browser-04", speed=4.0))
+        tap_result["result"] = asyncio.run(tap_call(model_server, INGEST, recording, meta, "browser-04", speed=2.0))
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -99,6 +101,7 @@ def test_console_shows_live_transcript_and_forbidden_alert(model_server, tmp_pat
         page = context.new_page()
         external = []
         page.on("request", lambda r: external.append(r.url) if not r.url.startswith(model_server.replace("http", "ws")) and not r.url.startswith(model_server) else None)
+        page.on("console", lambda m: print("page console:", m.type, m.text))
         page.goto(f"{model_server}/?token={CONSOLE}")
         expect(page.locator("#connection")).to_have_class("conn on", timeout=10_000)
         assert "token" not in page.url  # the token leaves the address bar once the cookie is set
@@ -115,6 +118,10 @@ def test_console_shows_live_transcript_and_forbidden_alert(model_server, tmp_pat
             expect(page.locator("#transcript .utt.flagged").first).to_be_visible()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "console_live.png"), full_page=True)
+        except AssertionError:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "console_failure.png"), full_page=True)
+            raise
         finally:
             tapper.join(120)
         row = page.locator("#recent tbody tr[data-call='browser-04']")

@@ -121,7 +121,8 @@ function select(id) {
 function onMessage(message) {
   switch (message.type) {
     case "snapshot":
-      state.calls.clear();
+      // Keep the finished call a supervisor is looking at; everything else comes from the server.
+      for (const [id, call] of [...state.calls]) if (!(call.info.finished && id === state.selected)) state.calls.delete(id);
       for (const call of message.calls) state.calls.set(call.call_id, { info: call, messages: call.messages || [] });
       state.recent = message.recent || [];
       if (!state.calls.has(state.selected) && state.calls.size) state.selected = state.calls.keys().next().value;
@@ -166,7 +167,8 @@ function connect() {
   const badge = document.getElementById("connection");
   socket.onopen = () => { badge.textContent = "已连接 live"; badge.className = "conn on"; };
   socket.onmessage = event => onMessage(JSON.parse(event.data));
-  socket.onclose = () => {
+  socket.onclose = event => {
+    console.warn("console events closed", event.code, event.reason);
     badge.textContent = "未连接 offline"; badge.className = "conn off";
     setTimeout(connect, 1000);
   };
