@@ -96,3 +96,12 @@ def test_single_file_policy(policy_dir: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_policy(single).thresholds.hold_limit_s == 60.0
+
+
+def test_bundled_user_dictionary_feeds_the_tokenizer(tmp_path: Path) -> None:
+    from qa_pipeline.text import Tokenizer
+
+    policy = load_policy()
+    assert policy.user_dict is not None and policy.user_dict.name == "userdict.txt"
+    words = Tokenizer(tmp_path, policy.user_dict).cut("我想办理口头挂失，工本费多少")
+    assert "口头挂失" in words and "工本费" in words
