@@ -67,6 +67,15 @@ def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict]
     return records, findings
 
 
+def _overall(outcomes: list[bool | None]) -> bool | None:
+    """Comforted once is comforted: a customer who complains again after comfort was still comforted."""
+    if not outcomes:
+        return None
+    if True in outcomes:
+        return True
+    return None if None in outcomes else False
+
+
 @register
 class ComplaintHandlingCheck:
     name = "complaint_handling"
@@ -74,40 +83,26 @@ class ComplaintHandlingCheck:
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         feedback, findings = _feedback_findings(context, policy)
         complaints = []
-        outcomes: list[bool | None] = []
         for cue in _complaint_cues(context, policy):
-            comforted, comfort = _answered(context, cue, policy.comfort_phrases, policy)
-            outcomes.append(comforted)
-            evidence = cue.evidence
-            complaints.append(
-                {
-                    "start_s": round(evidence.start_s, 3),
-                    "end_s": round(evidence.end_s, 3),
-                    "text": cue.utterance.text,
-                    "comforted": comforted,
-                }
-            )
-            if comforted is False:
-                findings.append(
-                    Finding(
-                        "complaint_handling.no_comfort",
-                        Severity.MAJOR,
-                        "customer complained and the agent did not comfort them",
-                        (evidence,),
-                    )
-                )
-        if not complaints:
-            comforted_all: bool | None = None
-        elif False in outcomes:
-            comforted_all = False
-        elif None in outcomes:
-            comforted_all = None
-        else:
-            comforted_all = True
+            comforted, _ = _answered(context, cue, policy.comfort_phrases, policy)
+            complaints.append((cue, comforted))
+        comforted_all = _overall([comforted for _, comforted in complaints])
+        if comforted_all is False:
+            cue = complaints[0][0]
+            message = "customer complained and the agent did not comfort them"
+            findings.append(Finding("complaint_handling.no_comfort", Severity.MAJOR, message, (cue.evidence,)))
         details = {
             "complaint": bool(complaints),
             "comforted": comforted_all,
-            "complaints": complaints,
+            "complaints": [
+                {
+                    "start_s": round(cue.evidence.start_s, 3),
+                    "end_s": round(cue.evidence.end_s, 3),
+                    "text": cue.utterance.text,
+                    "comforted": comforted,
+                }
+                for cue, comforted in complaints
+            ],
             "feedback": feedback,
         }
         return CheckResult(self.name, comforted_all, details, tuple(findings))
