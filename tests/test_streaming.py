@@ -179,3 +179,39 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
     assert session.pending_ids
     with pytest.raises(ValueError):
         session.final_report()
+
+
+# -- replay with the real model: live findings == batch findings ---------------------------------
+
+
+@pytest.mark.model
+def test_replayed_call_reaches_the_findings_of_audit_call():
+    from qa_pipeline.asr import FasterWhisperRecognizer
+    from qa_pipeline.pipeline import audit_call
+    from qa_pipeline.policy import load_policy
+
+    policy = load_policy(None)
+    recognizer = FasterWhisperRecognizer(OPTIONS.asr)
+    name = "dev_call_04"  # agent says 你错了 and 不行; customer hangs up (signalled by telephony)
+    recording = load_recording(SAMPLES / f"{name}.wav")
+    meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
+    live_meta = CallMeta(call_id=meta.call_id, agent_id=meta.agent_id, direction=meta.direction)
+    session = LiveSession(StreamStart(live_meta, recording.format), policy, OPTIONS, recognizer.model_id)
+    chunks = stream_chunks(recording.data, recording.format.frame_bytes, 0.5, recording.format.sample_rate_hz)
+    events = replay(session, chunks, recognizer, hangup_by=meta.hangup_by)
+    live = session.final_report()
+    batch = audit_call(SAMPLES / f"{name}.wav", meta, policy, OPTIONS, recognizer)
+
+    assert [c.name for c in live.checks] == [c.name for c in batch.checks]
+    for lc, bc in zip(live.checks, batch.checks):
+        assert lc.passed == bc.passed, lc.name
+    for name_ in ("forbidden_phrases", "unauthorized_promise"):
+        phrases = lambda report: sorted(h["phrase"] for h in report.check(name_).details.get("hits", ()))
+        assert phrases(live) == phrases(batch), name_
+    assert live.check("hangup").details["hangup_by"] == "customer"
+    assert live.check("greeting").details["missing"] == batch.check("greeting").details["missing"]
+    # The forbidden phrases were alerted while the call was live, before finish().
+    alerted = sorted(e.finding.evidence[0].phrase for e in events
+                     if isinstance(e, Alert) and e.check == "forbidden_phrases")
+    assert alerted == sorted(h["phrase"] for h in live.check("forbidden_phrases").details["hits"]) == ["不行", "你错了"]
+    assert live.incomplete is False and live.model_id == batch.model_id
