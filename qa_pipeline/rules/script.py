@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz.distance import Levenshtein
+
 from qa_pipeline.matching import find_sound_alike
 from qa_pipeline.policy import Policy
 from qa_pipeline.rules.base import (
@@ -14,8 +16,6 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from rapidfuzz.distance import Levenshtein
-
 from qa_pipeline.text import is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
