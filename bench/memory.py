@@ -5,7 +5,7 @@ silence so every file has its own sha256 and is scored anew) and runs the local 
 sampling each worker's RSS from /proc after every call (Linux only).
 
     python bench/memory.py                 # 210 calls, default workers
-    python bench/memory.py --calls 60 --workers 1
+    python bench/memory.py --calls 60 --workers 1 --max-seconds 30
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 
 
-def write_calls(target: Path, count: int) -> None:
+def write_calls(target: Path, count: int, max_seconds: float | None = None) -> None:
     sources = sorted(SAMPLES.glob("*.wav"))
     for i in range(count):
         src = sources[i % len(sources)]
         data, rate = soundfile.read(str(src), dtype="int16", always_2d=True)
+        if max_seconds is not None:
+            data = data[: int(max_seconds * rate)]
         pad = np.zeros(((i + 1) * rate // 1000, data.shape[1]), dtype=np.int16)  # i+1 ms of silence
         info = soundfile.info(str(src))
         out = target / f"call_{i:04d}.wav"
@@ -73,11 +75,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=210)
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--beam-size", type=int, default=None)
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="keep only the first seconds of each sample (a quicker run; memory per call is what counts)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qa-mem-"))
     try:
         (tmp / "calls").mkdir()
-        write_calls(tmp / "calls", args.calls)
+        write_calls(tmp / "calls", args.calls, args.max_seconds)
         options = PipelineOptions()
         if args.beam_size:
             options = replace(options, asr=replace(options.asr, beam_size=args.beam_size))
