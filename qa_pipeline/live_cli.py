@@ -48,7 +48,10 @@ def serve(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
         max_calls=max_calls, options=options,
     )
-    app = create_app(config, make_recognizer(options.asr), guarded(lambda: load_policy(policy)))
+    recognizer = make_recognizer(options.asr)
+    loaded_policy = guarded(lambda: load_policy(policy))
+    guarded(recognizer.load)  # a missing or corrupt model is one line here, not a start-up traceback
+    app = create_app(config, recognizer, loaded_policy)
     for token in (ingest_token, console_token):
         if token.generated:
             typer.echo(f"{token.name}={token.value}  (generated; set it in the environment to keep it)", err=True)
