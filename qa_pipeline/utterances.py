@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.segmentation import Segmenter, default_segmenter, timed_words
 from qa_pipeline.text import normalize_display
 from qa_pipeline.types import Role, Span, Utterance, Word
 
@@ -26,21 +27,26 @@ def cut_clip(samples: np.ndarray, sample_rate_hz: int, bounds: Span) -> AudioCli
 
 
 def build_utterance(
-    span: Span, channel: int, role: Role, clip_start_s: float, result: ClipText
+    span: Span,
+    channel: int,
+    role: Role,
+    clip_start_s: float,
+    result: ClipText,
+    segmenter: Segmenter | None = None,
 ) -> Utterance | None:
-    """An utterance timed by VAD with normalised text; None when ASR heard no words."""
+    """An utterance timed by VAD with normalised text; None when ASR heard no words.
+
+    ``words`` are jieba words of the text, timed from the recognizer's pieces.
+    """
     text = normalize_display(result.text).strip()
     if not text:
         return None
-    words = tuple(
-        Word(
-            normalize_display(w.text).strip(),
-            _clamp(w.start_s + clip_start_s, span),
-            _clamp(w.end_s + clip_start_s, span),
-        )
+    pieces = tuple(
+        Word(w.text, _clamp(w.start_s + clip_start_s, span), _clamp(w.end_s + clip_start_s, span))
         for w in result.words
         if w.text.strip()
     )
+    words = timed_words(text, pieces, span, segmenter or default_segmenter())
     return Utterance(role, channel, span.start_s, span.end_s, text, words)
 
 
