@@ -164,6 +164,20 @@ def policy_check(directory: Path = typer.Argument(..., help="Policy directory to
     typer.echo(f"{directory}: policy OK")
 
 
+def _register_other_commands() -> None:
+    """Batch and live commands live in their own modules; their heavy imports stay inside them."""
+    from qa_pipeline import batch_cli, live_cli
+
+    app.command("batch")(batch_cli.batch_command)
+    app.command("report")(batch_cli.report_command)
+    app.command("export")(batch_cli.export_command)
+    app.command("serve")(live_cli.serve)
+    app.command("tap")(live_cli.tap)
+
+
+_register_other_commands()
+
+
 def fail_dir(directory: Path) -> typer.Exit:
     from qa_pipeline.errors import QAError
 
