@@ -84,7 +84,7 @@ def across_files(recognizer, items: list[Item], clip_lists: list[list[AudioClip]
 
 def report(title: str, tallies: dict[str, dict[str, Tally]], seconds: dict[str, float]) -> None:
     modes = list(tallies)
-    print(f"\n{title}")
+    print(f"\n{title}", flush=True)
     print(f"{'subset':30s}" + "".join(f"{m:>22s}" for m in modes) + f"{'delta(b-a)':>12s}")
     for subset in [*SUBSETS, "all"]:
         row = [tallies[m].get(subset) for m in modes]
@@ -92,7 +92,7 @@ def report(title: str, tallies: dict[str, dict[str, Tally]], seconds: dict[str, 
             continue
         delta = 100 * (row[1].cer - row[0].cer) if len(row) > 1 else 0.0
         print(f"{subset:30s}" + "".join(f"{str(t):>22s}" for t in row) + f"{delta:+11.1f}")
-    print("decode seconds: " + ", ".join(f"{m} {seconds[m]:.1f}" for m in modes))
+    print("decode seconds: " + ", ".join(f"{m} {seconds[m]:.1f}" for m in modes), flush=True)
 
 
 def main() -> None:
@@ -119,12 +119,16 @@ def main() -> None:
     hyps["a plain"], seconds["a plain"] = timed(lambda: [plain_text(recognizer, s) for s in audio])
     label = f"b pipeline g{recognizer.options.pack_gap_s:g}"
     hyps[label], seconds[label] = timed(lambda: [pipeline_texts(recognizer, [c])[0] for c in clip_lists])
+    print_table(items, hyps, seconds)
     gaps = [float(g) for g in args.gaps.split(",") if g] or [recognizer.options.pack_gap_s]
     for gap_s in gaps if args.across else []:
         packer = make_recognizer(pack_gap_s=gap_s, **overrides)
         label = f"c across g{gap_s:g}"
         hyps[label], seconds[label] = timed(lambda: across_files(packer, items, clip_lists))
+        print_table(items, hyps, seconds)
 
+
+def print_table(items: list[Item], hyps: dict[str, list[str]], seconds: dict[str, float]) -> None:
     tallies: dict[str, dict[str, Tally]] = {}
     for mode, texts in hyps.items():
         per: dict[str, Tally] = {}
