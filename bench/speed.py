@@ -84,12 +84,14 @@ def main() -> None:
         for window_s in windows:
             modes[f"packed g{gap_s:g} w{window_s:g}"] = make_recognizer(pack_gap_s=gap_s, pack_window_s=window_s)
 
-    runs = [run_call(wav, modes) for wav in wavs]
     labels = list(modes)
-    print(f"{'call':12s}{'dur s':>7s}" + "".join(f"{l:>26s}" for l in labels))
-    for run in runs:
+    print(f"{'call':12s}{'dur s':>7s}" + "".join(f"{l:>26s}" for l in labels) + "   (RTF, CER vs truth)")
+    runs = []
+    for wav in wavs:
+        run = run_call(wav, modes)
+        runs.append(run)
         cells = [f"{run.seconds[l] / run.duration_s:.3f} {run.tallies[l]}" for l in labels]
-        print(f"{run.name:12s}{run.duration_s:7.1f}" + "".join(f"{c:>26s}" for c in cells))
+        print(f"{run.name:12s}{run.duration_s:7.1f}" + "".join(f"{c:>26s}" for c in cells), flush=True)
     print("\nmode                         median RTF   x real time   total s   CER vs truth")
     med = {l: median([r.seconds[l] / r.duration_s for r in runs]) for l in labels}
     for l in labels:
