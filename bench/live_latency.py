@@ -7,7 +7,11 @@ For every K it prints p50/p95 of
 and the largest K that keeps up (p95 final-utterance latency <= --keep-up-s, default 2.0 s).
 Target: p95 alert latency <= 1.5 s with 4 concurrent stereo calls on 2 cores, default model.
 
-    python bench/live_latency.py --ks 1,2,4 [--calls ../shared/calls] [--limit-s 60] [--beam-size 5]
+The server transcribes with the live recognizer (``live_asr.live_recognizer``): greedy, one
+clip-length window per clip, agent clips first. ``--recognizer full --beam-size 5`` measures the
+batch-style 30 s windows for comparison. The 1-minute load average is printed before each K.
+
+    python bench/live_latency.py --ks 1,2,4,6 [--calls ../shared/calls] [--limit-s 60] [--recognizer clip|full]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import socket
 import statistics
 import subprocess
@@ -36,16 +41,16 @@ SERVER_SCRIPT = r"""
 import sys, uvicorn
 from dataclasses import replace
 from pathlib import Path
-from qa_pipeline.asr import FasterWhisperRecognizer
 from qa_pipeline.config import PipelineOptions
+from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
 from qa_pipeline.policy import load_policy
 from qa_pipeline.server import ServerConfig, create_app
 
 options = PipelineOptions()
-options = replace(options, asr=replace(options.asr, beam_size=int(sys.argv[4])))
+live_asr = LiveAsrOptions(beam_size=int(sys.argv[4]), clip_windows=sys.argv[5] == "clip")
 config = ServerConfig(ingest_token="bench-ingest-token", console_token="bench-console-token",
-                      db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options)
-app = create_app(config, FasterWhisperRecognizer(options.asr), load_policy(None))
+                      db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options, asr=live_asr)
+app = create_app(config, live_recognizer(options.asr, live_asr), load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 
@@ -56,10 +61,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(db: Path, max_calls: int, beam_size: int) -> tuple[subprocess.Popen, str]:
+def _start_server(db: Path, max_calls: int, beam_size: int, recognizer: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), str(beam_size)],
-                            cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), str(beam_size),
+                             recognizer], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -122,24 +127,30 @@ def main() -> None:
     parser.add_argument("--ks", default="1,2,4")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--limit-s", type=float, default=None, help="stream only the first N s of each call")
-    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--recognizer", choices=("clip", "full"), default="clip",
+                        help="clip: clip-length windows batched across voices; full: 30 s windows per voice")
     parser.add_argument("--keep-up-s", type=float, default=2.0)
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     calls = _load_calls(args.calls, args.limit_s)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size)
+        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size, args.recognizer)
         try:
-            print(f"{len(calls)} recordings from {args.calls}, speed {args.speed}x, beam {args.beam_size}")
-            print(f"{'K':>3} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8}")
+            print(f"{len(calls)} recordings from {args.calls}, speed {args.speed}x, "
+                  f"recognizer {args.recognizer}, beam {args.beam_size}, {os.cpu_count()} CPUs")
+            print(f"{'K':>3} {'load':>9} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8}")
             best = 0
             for k in ks:
+                load_1m = os.getloadavg()[0]
                 alert_lat, utt_lat, _ = asyncio.run(_run_k(url, calls, k, args.speed))
+                load = f"{load_1m:.1f}/{os.getloadavg()[0]:.1f}"  # 1-min load average before/after
                 keeps_up = _pct(utt_lat, 0.95) <= args.keep_up_s
                 best = k if keeps_up else best
-                print(f"{k:>3} {len(alert_lat):>6} {_pct(alert_lat, .5):>8.2f}s {_pct(alert_lat, .95):>8.2f}s "
+                print(f"{k:>3} {load:>9} {len(alert_lat):>6} {_pct(alert_lat, .5):>8.2f}s {_pct(alert_lat, .95):>8.2f}s "
                       f"{len(utt_lat):>5} {_pct(utt_lat, .5):>7.2f}s {_pct(utt_lat, .95):>7.2f}s"
                       f"{'' if keeps_up else '  (falls behind)'}")
+            print("load: 1-minute load average before/after each K (includes this benchmark's server)")
             print(f"largest K keeping up (p95 final-utterance latency <= {args.keep_up_s} s): {best}")
         finally:
             proc.terminate()

@@ -17,7 +17,7 @@ from typing import Optional
 import typer
 
 from qa_pipeline.errors import QAError
-from qa_pipeline.cli_common import configure_logging, fail, guarded, make_recognizer, pipeline_options, require_file
+from qa_pipeline.cli_common import configure_logging, fail, guarded, pipeline_options, require_file
 
 
 def serve(
@@ -27,7 +27,7 @@ def serve(
     max_calls: int = typer.Option(4, "--max-calls", min=1, help="Live calls admitted at once; more are refused."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy)."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
-    beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 5)."),
+    beam_size: int = typer.Option(1, "--beam-size", min=1, help="Beam size for live decoding (default 1: greedy)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Live monitoring server: ingest WebSocket, supervisor console at /, alerts as calls happen.
@@ -37,18 +37,19 @@ def serve(
     configure_logging(verbose)
     import uvicorn
 
+    from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
     from qa_pipeline.policy import load_policy
     from qa_pipeline.server import ServerConfig, create_app
 
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
     if ingest_token.value == console_token.value:
         raise fail(QAError("QA_INGEST_TOKEN and QA_CONSOLE_TOKEN must differ"))
-    options = pipeline_options(model=model, beam_size=beam_size)
+    options = pipeline_options(model=model)
     config = ServerConfig(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
-        max_calls=max_calls, options=options,
+        max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size),
     )
-    recognizer = make_recognizer(options.asr)
+    recognizer = live_recognizer(options.asr, config.asr)
     loaded_policy = guarded(lambda: load_policy(policy))
     guarded(recognizer.load)  # a missing or corrupt model is one line here, not a start-up traceback
     app = create_app(config, recognizer, loaded_policy)

@@ -2,8 +2,9 @@
 
 ``create_app`` builds a FastAPI app; nothing starts on import. The server owns the sockets,
 admission control (``max_calls``), the bounded ASR queue and the batching of clips from every
-live call into one ``Recognizer.transcribe`` call (cf. sherpa-onnx streaming_server). Each
-call's logic lives in a ``LiveSession``, which knows nothing of the network.
+live call into one ``Recognizer.transcribe`` call (cf. sherpa-onnx streaming_server); which
+clips go next is ``live_asr.pick_batch`` (agent clips first). Each call's logic lives in a
+``LiveSession``, which knows nothing of the network.
 
 Back-pressure instead of memory growth: when ASR falls behind, the queue fills, the ingest
 handlers stop reading their sockets (TCP pushes back on the sender), and the console shows
@@ -31,6 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
+from qa_pipeline.live_asr import AsrQueue, LiveAsrOptions, WaitingClip, transcribe_voices
 from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message
 from qa_pipeline.recognizer import ClipText, Recognizer
 from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, StreamStart, UtteranceClosed, parse_party
@@ -63,24 +65,21 @@ class ServerConfig:
     max_message_bytes: int = 256 * 1024
     # Clips waiting for ASR across all calls; when full, ingest stops reading its sockets.
     max_queued_clips: int = 64
-    # One transcribe() call takes at most this many clips / seconds of speech.
-    batch_max_clips: int = 16
-    batch_max_audio_s: float = 56.0
-    # Pack clips of different voices (calls, channels) into one Whisper window: faster, less accurate.
-    mix_voices: bool = False
     start_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0
     status_every_s: float = 1.0
     options: PipelineOptions = field(default_factory=PipelineOptions)
     live: LiveOptions = field(default_factory=LiveOptions)
+    # Batching and priorities of the ASR worker (the recognizer itself comes from live_asr.live_recognizer).
+    asr: LiveAsrOptions = field(default_factory=LiveAsrOptions)
 
     def __post_init__(self) -> None:
         if not self.ingest_token or not self.console_token:
             raise ValueError("both tokens must be non-empty")
         if self.ingest_token == self.console_token:
             raise ValueError("the ingest and console tokens must differ")
-        if self.max_calls < 1 or self.max_queued_clips < 1 or self.batch_max_clips < 1:
-            raise ValueError("max_calls, max_queued_clips and batch_max_clips must be >= 1")
+        if self.max_calls < 1 or self.max_queued_clips < 1:
+            raise ValueError("max_calls and max_queued_clips must be >= 1")
 
 
 class _Refused(Exception):
@@ -114,14 +113,14 @@ class LiveServer:
         self._store: Any = None
         self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-asr")
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
-        self._queue: asyncio.Queue[_Queued] | None = None
+        self._queue: AsrQueue | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue(maxsize=self.config.max_queued_clips)
+        self._queue = AsrQueue(self.config.max_queued_clips, self.config.asr)
         self._store = await loop.run_in_executor(self._store_pool, self._store_factory, self.config.db_path)
         self.recent.extend(await loop.run_in_executor(self._store_pool, self._load_recent))
         load = getattr(self.recognizer, "load", None)
@@ -257,7 +256,8 @@ class LiveServer:
         for event in events:
             if isinstance(event, UtteranceClosed):
                 call.queued(event.utterance_id)
-                await self._queue.put(_Queued(call, event))
+                waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
+                await self._queue.put(waiting, _Queued(call, event))
             else:
                 self._publish(call, event)
 
@@ -285,14 +285,7 @@ class LiveServer:
     async def _asr_worker(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            audio_s = batch[0].event.clip.duration_s
-            while len(batch) < self.config.batch_max_clips and not self._queue.empty():
-                item = self._queue.get_nowait()
-                batch.append(item)
-                audio_s += item.event.clip.duration_s
-                if audio_s >= self.config.batch_max_audio_s:
-                    break
+            batch: list[_Queued] = await self._queue.take()
             texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
             for item, text in zip(batch, texts):
                 events = item.call.session.accept_text(item.event.utterance_id, text)
@@ -301,24 +294,14 @@ class LiveServer:
                     self._publish(item.call, event)
 
     def _transcribe(self, batch: list[_Queued]) -> list[ClipText]:
-        """Texts for a batch, one recognizer call per voice (call and channel) unless mixing is allowed.
+        def failed(n_clips: int) -> None:
+            logger.exception("ASR failed on %d clips; their text is left empty", n_clips)
 
-        A packed Whisper window that switches voices was seen to lose text (see pipeline.py).
-        """
-        groups: dict[Any, list[int]] = {}
-        for index, item in enumerate(batch):
-            key = None if self.config.mix_voices else (item.call.call_id, item.event.channel)
-            groups.setdefault(key, []).append(index)
-        texts: list[ClipText] = [ClipText("")] * len(batch)
-        for indices in groups.values():
-            try:
-                results = self.recognizer.transcribe([batch[i].event.clip for i in indices])
-            except Exception:  # one bad batch must not stop every live call
-                logger.exception("ASR failed on %d clips; their text is left empty", len(indices))
-                continue
-            for index, result in zip(indices, results):
-                texts[index] = result
-        return texts
+        return transcribe_voices(
+            self.recognizer, [item.event.clip for item in batch],
+            [(item.call.call_id, item.event.channel) for item in batch],
+            separate_windows=bool(getattr(self.recognizer, "separate_windows", False)), on_error=failed,
+        )
 
     async def _status_loop(self) -> None:
         while True:

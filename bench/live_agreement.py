@@ -1,0 +1,58 @@
+"""Check agreement of the LIVE path: every labelled call replayed through ``LiveSession``.
+
+Each call is streamed in 20 ms chunks through the session (the server's code path minus the
+sockets), its closed utterances transcribed by the live recognizer, and the final report compared
+with the labels exactly as ``qa eval`` compares the batch reports.
+
+    python bench/live_agreement.py [--calls ../shared/calls] [--recognizer clip|full] [--beam-size 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.eval_run import labelled_calls
+from qa_pipeline.evaluation import EvalPair, evaluate, format_eval_text
+from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
+from qa_pipeline.pipeline import find_meta
+from qa_pipeline.policy import load_policy
+from qa_pipeline.streaming import LiveSession, StreamStart, replay, stream_chunks
+from qa_pipeline.tap import load_recording
+from qa_pipeline.types import CallMeta
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=Path, default=REPO.parent / "shared" / "calls")
+    parser.add_argument("--recognizer", choices=("clip", "full"), default="clip")
+    parser.add_argument("--beam-size", type=int, default=1)
+    args = parser.parse_args()
+    options = PipelineOptions()
+    recognizer = live_recognizer(options.asr, LiveAsrOptions(beam_size=args.beam_size,
+                                                             clip_windows=args.recognizer == "clip"))
+    recognizer.load()
+    policy = load_policy(None)
+    pairs, started = [], time.perf_counter()
+    for audio, truth_path in labelled_calls(args.calls):
+        meta = find_meta(audio) or CallMeta()
+        recording = load_recording(audio)
+        live_meta = replace(meta, hangup_by=None)  # telephony signals the hang-up at the end
+        session = LiveSession(StreamStart(live_meta, recording.format), policy, options, recognizer.model_id)
+        fmt = recording.format
+        replay(session, stream_chunks(recording.data, fmt.frame_bytes, 0.02, fmt.sample_rate_hz), recognizer,
+               hangup_by=meta.hangup_by)
+        pairs.append(EvalPair(name=audio.stem, truth=json.loads(truth_path.read_text(encoding="utf-8")), report=session.final_report().to_dict()))
+        print(f"{audio.stem}: {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"live path, recognizer {args.recognizer}, beam {args.beam_size}")
+    print(format_eval_text(evaluate(pairs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Clip-length Whisper windows, several voices per encoder call: the live path's recognizer.
+
+``asr.FasterWhisperRecognizer`` decodes through ``WhisperModel.transcribe``, which pads every
+input to a 30 s window, so a 3 s utterance pays for ten times the encoder work it needs. The
+CTranslate2 Whisper encoder accepts shorter inputs, so here each clip gets its own window of
+just its length plus ``tail_s`` of silence, and the clips of one call to ``transcribe`` (any
+calls, any channels: each clip has a window of its own, so voices never mix inside a window) go
+through the encoder, the decoder and the word aligner as one batch.
+
+Only the model loading (``FasterWhisperRecognizer.load``), the prompt, the suppressed tokens and
+the word alignment of faster-whisper are used; the hallucination guard is ``asr.is_hallucination``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from qa_pipeline.asr import SAMPLE_RATE_HZ, FasterWhisperRecognizer, is_hallucination
+from qa_pipeline.config import AsrOptions
+from qa_pipeline.hooks import Hook, call_hook
+from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.types import Word
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+log = logging.getLogger(__name__)
+
+# Mel frames per second (hop 160 at 16 kHz) and Whisper's full window.
+_FRAMES_PER_S = 100
+_FULL_WINDOW_FRAMES = 3000
+# A decode whose text compresses better than this is a repetition loop: retry with a beam.
+_MAX_COMPRESSION_RATIO = 2.4
+
+
+@dataclass(frozen=True)
+class ClipWindowOptions:
+    """How clips are turned into encoder windows."""
+
+    # Silence after the clip inside its window (Whisper expects speech to be followed by silence).
+    tail_s: float = 1.0
+    # Windows are a whole number of this many seconds (fewer distinct encoder shapes).
+    step_s: float = 1.0
+    # At most this many clips go through the model together.
+    max_batch: int = 8
+    # Decoder tokens allowed per second of clip (plus a fixed 16), against runaway loops.
+    max_tokens_per_s: float = 12.0
+
+    def __post_init__(self) -> None:
+        if self.tail_s < 0 or self.step_s <= 0 or self.max_batch < 1 or self.max_tokens_per_s <= 0:
+            raise ValueError("tail_s >= 0, step_s > 0, max_batch >= 1 and max_tokens_per_s > 0 are required")
+
+
+def window_frames(duration_s: float, options: ClipWindowOptions) -> int:
+    """Encoder frames for a clip of ``duration_s``: clip + tail, rounded up to ``step_s``, at most 30 s."""
+    seconds = math.ceil((duration_s + options.tail_s) / options.step_s - 1e-9) * options.step_s
+    return min(_FULL_WINDOW_FRAMES, max(2, 2 * math.ceil(seconds * _FRAMES_PER_S / 2)))
+
+
+class ClipWindowRecognizer:
+    """``Recognizer``: one clip-length window per clip, clips batched through the model."""
+
+    #: Clips never share a window, so clips of different voices may come in one call.
+    separate_windows = True
+
+    def __init__(self, options: AsrOptions = AsrOptions(), windows: ClipWindowOptions = ClipWindowOptions()) -> None:
+        self.options = options
+        self.windows = windows
+        self._base = FasterWhisperRecognizer(options)
+        self._tokenizer: Any = None
+        self._suppress: list[int] | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self._base.model_id
+
+    def load(self) -> "WhisperModel":
+        model = self._base.load()
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
+
+            self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                                        language=self.options.language)
+            self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        return model
+
+    def transcribe(self, clips: Sequence[AudioClip], hook: Hook | None = None) -> list[ClipText]:
+        """Raw text and clip-relative word times for each clip, parallel to ``clips``."""
+        for clip in clips:
+            if clip.sample_rate_hz != SAMPLE_RATE_HZ:
+                raise ValueError(f"clips must be {SAMPLE_RATE_HZ} Hz, got {clip.sample_rate_hz}")
+        results = [ClipText("") for _ in clips]
+        voiced = sorted((i for i, c in enumerate(clips) if len(c.samples) > 0), key=lambda i: clips[i].duration_s)
+        call_hook(hook, "asr", 0, len(clips))
+        step = self.windows.max_batch
+        for first in range(0, len(voiced), step):
+            batch = voiced[first : first + step]
+            for index, text in zip(batch, self._decode_batch([clips[i] for i in batch])):
+                results[index] = text
+            call_hook(hook, "asr", min(len(clips), first + step), len(clips))
+        return results
+
+    def _decode_batch(self, clips: Sequence[AudioClip]) -> list[ClipText]:
+        model = self.load()
+        frames = window_frames(max(c.duration_s for c in clips), self.windows)
+        features = np.stack([_features(model, c.samples, frames) for c in clips])
+        from faster_whisper.transcribe import get_ctranslate2_storage
+
+        encoded = model.model.encode(get_ctranslate2_storage(features))
+        prompt = model.get_prompt(
+            self._tokenizer,
+            previous_tokens=self._tokenizer.encode(self.options.initial_prompt) if self.options.initial_prompt else [],
+            without_timestamps=True,
+            hotwords=self.options.hotwords,
+        )
+        max_new = 16 + int(self.windows.max_tokens_per_s * max(c.duration_s for c in clips))
+        tokens = self._generate(model, encoded, prompt, max_new)
+        words = self._words(model, encoded, tokens, [min(frames, len(c.samples) // 160) for c in clips])
+        return [_clip_text(w, c.duration_s) for w, c in zip(words, clips)]
+
+    def _generate(self, model: "WhisperModel", encoded: Any, prompt: list[int], max_new: int) -> list[list[int]]:
+        """Text tokens per window; a greedy repetition loop is decoded again with a beam of 5."""
+        tokens = self._search(model, encoded, prompt, max_new, self.options.beam_size)
+        loops = [i for i, ids in enumerate(tokens) if ids is None]
+        if loops:
+            import ctranslate2
+
+            on_cpu = np.asarray(encoded.to_device(ctranslate2.Device.cpu))[loops]
+            again = self._search(model, ctranslate2.StorageView.from_array(np.ascontiguousarray(on_cpu)),
+                                 prompt, max_new, max(5, self.options.beam_size))
+            for i, ids in zip(loops, again):
+                tokens[i] = ids or []
+        return tokens  # type: ignore[return-value]
+
+    def _search(self, model: "WhisperModel", encoded: Any, prompt: list[int], max_new: int,
+                beam_size: int) -> list[list[int] | None]:
+        from faster_whisper.transcribe import get_compression_ratio
+
+        results = model.model.generate(
+            encoded, [list(prompt) for _ in range(encoded.shape[0])], beam_size=beam_size,
+            max_length=min(model.max_length, len(prompt) + max_new), suppress_blank=True,
+            suppress_tokens=self._suppress, return_scores=True, return_no_speech_prob=True,
+        )
+        tokens: list[list[int] | None] = []
+        for result in results:
+            ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+            text = self._tokenizer.decode(ids)
+            length = len(result.sequences_ids[0])
+            avg_logprob = result.scores[0] * length / (length + 1)
+            if is_hallucination(text, result.no_speech_prob, avg_logprob):
+                log.debug("dropped a likely hallucination: %r", text)
+                tokens.append([])
+            elif beam_size < 5 and text and get_compression_ratio(text) > _MAX_COMPRESSION_RATIO:
+                tokens.append(None)
+            else:
+                tokens.append(ids)
+        return tokens
+
+    def _words(self, model: "WhisperModel", encoded: Any, tokens: list[list[int]], frames: list[int]) -> list[list[Word]]:
+        if not self.options.word_timestamps:
+            return [[Word(self._tokenizer.decode(t), 0.0, f / _FRAMES_PER_S)] if t else [] for t, f in zip(tokens, frames)]
+        words: list[list[Word]] = [[] for _ in tokens]
+        spoken = [i for i, t in enumerate(tokens) if t]
+        if not spoken:
+            return words
+        import ctranslate2
+
+        if len(spoken) < len(tokens):
+            on_cpu = np.asarray(encoded.to_device(ctranslate2.Device.cpu))[spoken]
+            encoded = ctranslate2.StorageView.from_array(np.ascontiguousarray(on_cpu))
+        aligned = model.find_alignment(self._tokenizer, [tokens[i] for i in spoken], encoded, [frames[i] for i in spoken])
+        for i, found in zip(spoken, aligned):
+            words[i] = [Word(w["word"], float(w["start"]), float(w["end"])) for w in found]
+        return words
+
+
+def _features(model: "WhisperModel", samples: np.ndarray, frames: int) -> np.ndarray:
+    """Log-mel of ``samples`` zero-padded (as faster-whisper pads) or cut to ``frames`` frames."""
+    mel = model.feature_extractor(samples)[:, :-1]
+    if mel.shape[1] >= frames:
+        return np.ascontiguousarray(mel[:, :frames])
+    return np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
+
+
+def _clip_text(words: list[Word], duration_s: float) -> ClipText:
+    kept = []
+    for word in words:
+        start_s = min(max(word.start_s, 0.0), duration_s)
+        if word.text.strip():
+            kept.append(Word(word.text.strip(), start_s, min(max(word.end_s, start_s), duration_s)))
+    return ClipText(text="".join(w.text for w in words).strip(), words=tuple(kept))

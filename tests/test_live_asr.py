@@ -1,0 +1,128 @@
+"""The live ASR scheduler (agent clips first, nothing dropped) and the clip-window recognizer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_pipeline.asr_batched import ClipWindowOptions, window_frames
+from qa_pipeline.live_asr import AsrQueue, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
+from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.types import Role
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+OPTIONS = LiveAsrOptions(batch_max_clips=3, batch_max_audio_s=20.0, customer_max_wait_s=2.0)
+
+
+def _clip(call: str, role: Role, queued_s: float, duration_s: float = 3.0) -> WaitingClip:
+    channel = 0 if role == Role.AGENT else 1
+    return WaitingClip((call, channel), role, duration_s, queued_s)
+
+
+@pytest.mark.parametrize(
+    "waiting, now_s, expected, why",
+    [
+        ([_clip("a", Role.CUSTOMER, 0.0), _clip("b", Role.AGENT, 0.5)], 1.0, [1],
+         "an agent clip goes before an older customer clip that has waited less than 2 s"),
+        ([_clip("a", Role.CUSTOMER, 0.0), _clip("b", Role.AGENT, 0.5)], 2.0, [0, 1],
+         "a customer clip that has waited 2 s joins the agent clips, oldest first"),
+        ([_clip("a", Role.CUSTOMER, 0.3), _clip("b", Role.CUSTOMER, 0.1)], 0.5, [1, 0],
+         "with no agent clip waiting, customer clips go oldest first"),
+        ([_clip(c, Role.AGENT, t) for c, t in (("a", 0.4), ("b", 0.1), ("c", 0.3), ("d", 0.2))], 1.0, [1, 3, 2],
+         "at most batch_max_clips clips, the oldest"),
+        ([_clip("a", Role.AGENT, 0.1, 12.0), _clip("b", Role.AGENT, 0.2, 9.0)], 1.0, [0],
+         "the batch stops before batch_max_audio_s of speech"),
+        ([_clip("a", Role.AGENT, 0.1, 25.0)], 1.0, [0],
+         "a clip longer than batch_max_audio_s still goes, alone"),
+        ([_clip("a", Role.MIXED, 0.2), _clip("b", Role.CUSTOMER, 0.1)], 0.5, [0],
+         "a mono (mixed) channel may hold agent phrases: it counts as urgent"),
+    ],
+)
+def test_pick_batch(waiting, now_s, expected, why):
+    assert pick_batch(waiting, now_s, OPTIONS) == expected, why
+
+
+def test_queue_hands_out_agent_clips_first_every_item_once_and_blocks_when_full():
+    async def scenario():
+        now = time.monotonic()
+        queue = AsrQueue(2, OPTIONS)
+        await queue.put(_clip("a", Role.CUSTOMER, now), "customer-1")
+        await queue.put(_clip("a", Role.AGENT, now + 0.1), "agent-1")
+        third = asyncio.create_task(queue.put(_clip("b", Role.AGENT, now + 0.2), "agent-2"))
+        await asyncio.sleep(0.01)
+        blocked = not third.done()  # full: the ingest handler waits (back-pressure)
+        first = await queue.take()
+        await asyncio.wait_for(third, 1.0)
+        second = await queue.take()
+        third_batch = await queue.take()
+        return blocked, first, second, third_batch, len(queue)
+
+    blocked, first, second, third, left = asyncio.run(scenario())
+    assert blocked
+    assert (first, second, third, left) == (["agent-1"], ["agent-2"], ["customer-1"], 0)
+
+
+def test_transcribe_voices_groups_by_voice_only_for_packing_recognizers():
+    class Recording:
+        model_id = "rec"
+
+        def __init__(self):
+            self.calls = []
+
+        def transcribe(self, clips, hook=None):
+            self.calls.append(len(clips))
+            return [ClipText(f"{len(c.samples)}") for c in clips]
+
+    clips = [AudioClip(np.zeros(n, np.float32)) for n in (10, 20, 30)]
+    voices = [("a", 0), ("b", 0), ("a", 0)]
+    packing, separate = Recording(), Recording()
+    texts = transcribe_voices(packing, clips, voices, separate_windows=False, on_error=lambda n: None)
+    assert packing.calls == [2, 1] and [t.text for t in texts] == ["10", "20", "30"]
+    texts = transcribe_voices(separate, clips, voices, separate_windows=True, on_error=lambda n: None)
+    assert separate.calls == [3] and [t.text for t in texts] == ["10", "20", "30"]
+
+
+def test_a_failing_recognizer_leaves_empty_texts_and_is_reported():
+    class Broken:
+        model_id = "broken"
+
+        def transcribe(self, clips, hook=None):
+            raise RuntimeError("boom")
+
+    failed = []
+    texts = transcribe_voices(Broken(), [AudioClip(np.zeros(5, np.float32))], [("a", 0)], True, failed.append)
+    assert texts == [ClipText("")] and failed == [1]
+
+
+@pytest.mark.parametrize("duration_s, frames", [(0.4, 200), (2.0, 300), (2.05, 400), (28.5, 3000), (40.0, 3000)])
+def test_window_frames_round_clip_plus_tail_up_to_whole_seconds(duration_s, frames):
+    assert window_frames(duration_s, ClipWindowOptions(tail_s=1.0, step_s=1.0)) == frames
+
+
+@pytest.mark.model
+def test_clip_windows_read_the_agent_forbidden_phrase():
+    """dev_call_04's agent says 你错了 in one utterance: greedy clip-length windows still read it."""
+    from qa_pipeline.activity import analyse_channel
+    from qa_pipeline.asr_batched import ClipWindowRecognizer
+    from qa_pipeline.audio import load_call_audio
+    from qa_pipeline.config import AsrOptions, PipelineOptions
+    from qa_pipeline.text import match_form
+    from qa_pipeline.utterances import clip_bounds_s, cut_clip
+
+    options = PipelineOptions()
+    audio = load_call_audio(SAMPLES / "dev_call_04.wav")
+    agent = audio.channels[0]
+    activity = analyse_channel(agent, audio.sample_rate_hz, 0, Role.AGENT, options.vad, options.tone)
+    total_s = len(agent) / audio.sample_rate_hz
+    clips = [cut_clip(agent, audio.sample_rate_hz, clip_bounds_s(s, options.vad.pad_ms, total_s)) for s in activity.speech]
+    recognizer = ClipWindowRecognizer(AsrOptions(beam_size=1, cpu_threads=2))
+    texts = recognizer.transcribe(clips)
+    assert len(texts) == len(clips)
+    hits = [i for i, t in enumerate(texts) if "你错了" in match_form(t.text)]
+    assert hits, [t.text for t in texts]
+    words = texts[hits[0]].words
+    assert words and all(0.0 <= w.start_s <= w.end_s <= clips[hits[0]].duration_s for w in words)
