@@ -14,7 +14,6 @@ each call's lag. Closed utterances are never dropped.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
@@ -23,35 +22,36 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.live_asr import AsrQueue, LiveAsrOptions, WaitingClip, transcribe_voices
+from qa_pipeline.live_routes import add_routes, bearer_token, token_ok
 from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message
 from qa_pipeline.recognizer import ClipText, Recognizer
-from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, StreamStart, UtteranceClosed, parse_party
+from qa_pipeline.live_protocol import (
+    CLOSE_FULL,
+    CLOSE_INTERNAL,
+    CLOSE_INVALID,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_UNSUPPORTED,
+    StreamStart,
+    parse_party,
+)
+from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, UtteranceClosed
 
 if TYPE_CHECKING:
     from qa_pipeline.policy import Policy
 
 logger = logging.getLogger(__name__)
 
-CLOSE_NORMAL = 1000
-CLOSE_UNSUPPORTED = 1003
-CLOSE_INVALID = 1007
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL = 1011
-CLOSE_FULL = 1013
 _CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-_COOKIE = "qa_console"
-_CONSOLE_FILES = {"console.js": "text/javascript", "console.css": "text/css"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class LiveServer:
 
     async def ingest(self, ws: WebSocket, call_id: str) -> None:
         await ws.accept()
-        if not _token_ok(_bearer(ws.headers.get("authorization")), self.config.ingest_token):
+        if not token_ok(bearer_token(ws.headers.get("authorization")), self.config.ingest_token):
             await ws.close(CLOSE_POLICY, "unauthorized: missing or wrong ingest token")
             return
         try:
@@ -366,17 +366,6 @@ def _raise_if_disconnect(message: dict[str, Any]) -> None:
         raise WebSocketDisconnect(message.get("code", 1000))
 
 
-def _bearer(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
-def _token_ok(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
-
-
 # -- the app ------------------------------------------------------------------------------------
 
 
@@ -395,70 +384,5 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: "Policy",
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    _add_routes(app, server)
+    add_routes(app, server)
     return app
-
-
-def _console_token(request_or_ws: Request | WebSocket) -> str | None:
-    return (
-        _bearer(request_or_ws.headers.get("authorization"))
-        or request_or_ws.query_params.get("token")
-        or request_or_ws.cookies.get(_COOKIE)
-    )
-
-
-def _add_routes(app: FastAPI, server: LiveServer) -> None:
-    token = server.config.console_token
-    unauthorized = JSONResponse({"detail": "unauthorized: console token required"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    @app.get("/healthz")
-    async def healthz() -> JSONResponse:
-        ok = server.accepting
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
-
-    @app.websocket("/v1/calls/{call_id}/stream")
-    async def ingest(ws: WebSocket, call_id: str) -> None:
-        await server.ingest(ws, call_id)
-
-    @app.get("/")
-    async def console(request: Request) -> Response:
-        given = _console_token(request)
-        if not _token_ok(given, token):
-            return unauthorized
-        page = resources.files("qa_pipeline").joinpath("console", "index.html").read_text(encoding="utf-8")
-        response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
-        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
-        return response
-
-    @app.get("/console/{name}")
-    async def console_file(name: str, request: Request) -> Response:
-        if not _token_ok(_console_token(request), token):
-            return unauthorized
-        if name not in _CONSOLE_FILES:
-            return JSONResponse({"detail": "not found"}, status_code=404)
-        body = resources.files("qa_pipeline").joinpath("console", name).read_text(encoding="utf-8")
-        return Response(body, media_type=_CONSOLE_FILES[name])
-
-    @app.get("/v1/calls")
-    async def calls(request: Request) -> JSONResponse:
-        if not _token_ok(_console_token(request), token):
-            return unauthorized
-        return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
-
-    @app.get("/v1/reports/{row_id}")
-    async def report(row_id: int, request: Request) -> Response:
-        if not _token_ok(_console_token(request), token):
-            return unauthorized
-        page = await server.report_html(row_id)
-        if page is None:
-            return JSONResponse({"detail": "no such report"}, status_code=404)
-        return HTMLResponse(page)
-
-    @app.websocket("/v1/console/events")
-    async def console_events(ws: WebSocket) -> None:
-        await ws.accept()
-        if not _token_ok(_console_token(ws), token):
-            await ws.close(CLOSE_POLICY, "unauthorized: console token required")
-            return
-        await server.hub.serve(ws, server.calls.values(), server.recent)

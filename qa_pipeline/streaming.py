@@ -19,40 +19,27 @@ and batch cannot drift apart.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
-import numpy as np
-
-from qa_pipeline.audio import StreamResampler, decode_stream_bytes
+from qa_pipeline.audio import decode_stream_bytes
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.errors import MetaError, StreamProtocolError
-from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
-from qa_pipeline.types import (
-    CallMeta,
-    CallReport,
-    ChannelActivity,
-    Direction,
-    Finding,
-    Party,
-    Role,
-    Span,
-    Transcript,
-    Utterance,
+from qa_pipeline.live_channel import ChannelTrack, split_channels
+from qa_pipeline.live_protocol import (
+    STREAM_CHANNELS,
+    STREAM_ENCODINGS,
+    STREAM_RATES_HZ,
+    StreamFormat,
+    StreamStart,
+    parse_party,
+    stream_chunks,
 )
-from qa_pipeline.utterances import build_utterance, clip_bounds_s, cut_clip
-from qa_pipeline.activity import _MUSIC_JOIN_GAP_S, _join
-from qa_pipeline.tones import classify_sound, find_disconnect_tone
-from qa_pipeline.vad import VadStream, speech_spans
+from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
+from qa_pipeline.types import CallReport, Finding, Party, Role, Span, Transcript, Utterance
+from qa_pipeline.utterances import build_utterance
 
 if TYPE_CHECKING:
     from qa_pipeline.policy import Policy
-
-STREAM_RATES_HZ = (8000, 16000)
-STREAM_CHANNELS = (1, 2)
-STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
-_BYTES_PER_SAMPLE = {"pcm16": 2, "mulaw": 1, "alaw": 1}
 
 #: Checks run while the call is in progress (on final utterances only).
 PHRASE_CHECKS = ("forbidden_phrases", "unauthorized_promise")
@@ -77,70 +64,6 @@ class LiveOptions:
     def __post_init__(self) -> None:
         if min(self.check_every_s, self.tone_every_s, self.tone_window_s, self.rate_window_s) <= 0:
             raise ValueError("LiveOptions intervals and windows must be positive")
-
-
-@dataclass(frozen=True)
-class StreamFormat:
-    """The layout of the binary frames of one stream."""
-
-    sample_rate_hz: int
-    channels: int
-    encoding: str
-
-    def __post_init__(self) -> None:
-        if self.sample_rate_hz not in STREAM_RATES_HZ:
-            raise ValueError(f"sample_rate_hz must be 8000 or 16000, not {self.sample_rate_hz}")
-        if self.channels not in STREAM_CHANNELS:
-            raise ValueError(f"channels must be 1 or 2, not {self.channels}")
-        if self.encoding not in STREAM_ENCODINGS:
-            raise ValueError(f"encoding must be one of {', '.join(STREAM_ENCODINGS)}, not {self.encoding!r}")
-
-    @property
-    def frame_bytes(self) -> int:
-        return _BYTES_PER_SAMPLE[self.encoding] * self.channels
-
-
-@dataclass(frozen=True)
-class StreamStart:
-    """The first message of an ingest stream: who is on the call and how the audio is laid out."""
-
-    meta: CallMeta
-    format: StreamFormat
-
-    @classmethod
-    def from_message(cls, call_id: str, message: Mapping[str, Any]) -> "StreamStart":
-        """Validate a ``{"type": "start", ...}`` message; StreamProtocolError names the problem."""
-        source = f"call {call_id}"
-        if message.get("type") != "start":
-            raise StreamProtocolError("the first message must be {\"type\": \"start\", ...}", source)
-        try:
-            fmt = StreamFormat(
-                sample_rate_hz=_int_field(message, "sample_rate_hz"),
-                channels=_int_field(message, "channels"),
-                encoding=str(message.get("encoding", "")),
-            )
-            meta_fields = {k: message.get(k) for k in ("agent_id", "direction", "queue", "started_at")}
-            meta = CallMeta.from_dict({"call_id": call_id, **meta_fields}, source)
-        except ValueError as exc:
-            raise StreamProtocolError(f"bad start message: {exc}", source) from None
-        except MetaError as exc:
-            raise StreamProtocolError(f"bad start message: {exc.problem}", source) from None
-        return cls(meta, fmt)
-
-
-def _int_field(message: Mapping[str, Any], key: str) -> int:
-    value = message.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key} must be an integer, got {value!r}")
-    return value
-
-
-def parse_party(message: Mapping[str, Any], call_id: str) -> Party:
-    """The party of a ``{"type": "hangup", "party": ...}`` message."""
-    party = message.get("party")
-    if party not in (Party.AGENT.value, Party.CUSTOMER.value):
-        raise StreamProtocolError(f"hangup party must be 'agent' or 'customer', not {party!r}", f"call {call_id}")
-    return Party(party)
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -189,151 +112,6 @@ class HangupSeen:
 
 
 LiveEvent = Union[UtteranceClosed, UtteranceFinal, Alert, HangupSeen]
-
-
-# -- per-channel signal tracking ------------------------------------------------------------
-
-
-class _History:
-    """The newest ``keep_s`` of one channel, addressable by absolute time (bounded memory)."""
-
-    def __init__(self, sample_rate_hz: int, keep_s: float) -> None:
-        self.sample_rate_hz = sample_rate_hz
-        self._keep = int(keep_s * sample_rate_hz)
-        self._buf = np.zeros(2 * self._keep, dtype=np.float32)
-        self._used = 0
-        self._first = 0  # absolute index of _buf[0]
-
-    @property
-    def end_index(self) -> int:
-        return self._first + self._used
-
-    def append(self, samples: np.ndarray) -> None:
-        if len(samples) > self._keep:
-            self._first += self._used + len(samples) - self._keep
-            self._buf[: self._keep] = samples[-self._keep :]
-            self._used = self._keep
-            return
-        if self._used + len(samples) > len(self._buf):
-            drop = self._used + len(samples) - self._keep
-            self._buf[: self._used - drop] = self._buf[drop : self._used]
-            self._first += drop
-            self._used -= drop
-        self._buf[self._used : self._used + len(samples)] = samples
-        self._used += len(samples)
-
-    def tail(self, seconds: float) -> tuple[float, np.ndarray]:
-        """(start time, samples) of the newest ``seconds``."""
-        n = min(self._used, int(seconds * self.sample_rate_hz))
-        return (self.end_index - n) / self.sample_rate_hz, self._buf[self._used - n : self._used]
-
-    def window(self, start_s: float) -> tuple[float, np.ndarray]:
-        """(start time, samples) from ``start_s`` (or the oldest kept sample) to the newest."""
-        first = max(self._first, int(round(start_s * self.sample_rate_hz)))
-        return first / self.sample_rate_hz, self._buf[first - self._first : self._used]
-
-
-class _Track:
-    """One channel of a live call: resampling, VAD, tone and hold-music separation."""
-
-    def __init__(self, channel: int, role: Role, source_rate_hz: int, options: PipelineOptions,
-                 live: LiveOptions) -> None:
-        self.channel = channel
-        self.role = role
-        self.rate_hz = options.audio.target_rate_hz
-        self._options = options
-        self._live = live
-        self._resampler = StreamResampler(source_rate_hz, self.rate_hz)
-        self._vad = VadStream(options.vad, self.rate_hz)
-        keep_s = options.vad.max_utterance_s + options.vad.end_silence_ms / 1000 + live.tone_window_s + 2.0
-        self._history = _History(self.rate_hz, keep_s)
-        self._open_start_s: float | None = None
-        self._since_tone_check = 0
-        self.tone_start_s: float | None = None
-        self.speech: list[Span] = []
-        self.music: list[Span] = []
-
-    @property
-    def time_s(self) -> float:
-        return self._history.end_index / self.rate_hz
-
-    def push(self, samples: np.ndarray) -> list[Span]:
-        """Feed source-rate samples; returns the speech spans closed so far."""
-        return self._feed(self._resampler.process(samples))
-
-    def finish(self) -> list[Span]:
-        spans = self._feed(self._resampler.flush())
-        if self.tone_start_s is None:
-            spans += self._check_tone(force=True)
-        if self.tone_start_s is None:
-            spans += self._classify(e.span for e in self._vad.finish() if e.kind == "end")
-        return spans
-
-    def clip_around(self, span: Span) -> tuple[float, AudioClip]:
-        """The padded clip for ``span``, cut the way the batch pipeline cuts it."""
-        end_s = self.time_s if self.tone_start_s is None else self.tone_start_s
-        bounds = clip_bounds_s(span, self._options.vad.pad_ms, end_s)
-        offset_s, samples = self._history.window(bounds.start_s)
-        return bounds.start_s, cut_clip(samples, self.rate_hz, bounds.with_offset(-offset_s))
-
-    def activity(self, duration_s: float) -> ChannelActivity:
-        tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)
-        music = tuple(_join(list(self.music), _MUSIC_JOIN_GAP_S))
-        return ChannelActivity(self.channel, self.role, tuple(self.speech), tone, music)
-
-    def _feed(self, samples: np.ndarray) -> list[Span]:
-        if self.tone_start_s is not None or len(samples) == 0:
-            self._history.append(samples)
-            return []
-        self._history.append(samples)
-        spans: list[Span] = []
-        for event in self._vad.push(samples):
-            if event.kind == "start":
-                self._open_start_s = event.time_s
-            elif event.span is not None:
-                self._open_start_s = None
-                spans += self._classify([event.span])
-        self._since_tone_check += len(samples)
-        if self._since_tone_check >= self._live.tone_every_s * self.rate_hz:
-            spans += self._check_tone()
-        return spans
-
-    def _check_tone(self, force: bool = False) -> list[Span]:
-        self._since_tone_check = 0
-        start_s, tail = self._history.tail(self._live.tone_window_s)
-        if len(tail) < self.rate_hz // 2:
-            return []
-        tone = find_disconnect_tone(tail, self.rate_hz, self._options.tone)
-        if tone is None:
-            return []
-        self.tone_start_s = start_s + tone.start_s
-        return self._cut_at_tone(force)
-
-    def _cut_at_tone(self, force: bool) -> list[Span]:
-        """Batch runs VAD only up to the tone: redo the open utterance on the audio before it."""
-        open_start_s, self._open_start_s = self._open_start_s, None
-        if open_start_s is None or open_start_s >= self.tone_start_s:
-            return []
-        frame_s = self._options.vad.frame_ms / 1000.0
-        from_s = math.floor(max(0.0, open_start_s - self._options.vad.start_window_ms / 1000) / frame_s) * frame_s
-        offset_s, samples = self._history.window(from_s)
-        cut = samples[: max(0, int(round((self.tone_start_s - offset_s) * self.rate_hz)))]
-        spans = [s.with_offset(offset_s) for s in speech_spans(cut, self.rate_hz, self._options.vad)]
-        return self._classify(s for s in spans if s.end_s > open_start_s)
-
-    def _classify(self, spans: Iterable[Span]) -> list[Span]:
-        """Keep speech; music (hold music) and tones never reach ASR (as in batch ``activity``)."""
-        speech = []
-        for span in spans:
-            offset_s, samples = self._history.window(span.start_s)
-            piece = samples[: int((span.end_s - offset_s) * self.rate_hz)]
-            kind = classify_sound(piece, self.rate_hz)
-            if kind == "speech":
-                self.speech.append(span)
-                speech.append(span)
-            elif kind == "music":
-                self.music.append(span)
-        return speech
 
 
 # -- the session ----------------------------------------------------------------------------
@@ -418,7 +196,7 @@ class LiveSession:
         frames = decode_stream_bytes(data[:whole], fmt.encoding, fmt.channels)
         self._frames += len(frames)
         events: list[LiveEvent] = []
-        for track, samples in zip(self._tracks, _split(frames, len(self._tracks))):
+        for track, samples in zip(self._tracks, split_channels(frames, len(self._tracks))):
             was_tone = track.tone_start_s
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
@@ -475,7 +253,7 @@ class LiveSession:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _closed(self, track: _Track, spans: list[Span]) -> list[LiveEvent]:
+    def _closed(self, track: ChannelTrack, spans: list[Span]) -> list[LiveEvent]:
         events: list[LiveEvent] = []
         for span in spans:
             clip_start_s, clip = track.clip_around(span)
@@ -544,18 +322,13 @@ def _party(role: Role) -> Party:
     return Party.AGENT if role == Role.AGENT else Party.CUSTOMER if role == Role.CUSTOMER else Party.UNKNOWN
 
 
-def _make_tracks(fmt: StreamFormat, options: PipelineOptions, live: LiveOptions) -> list[_Track]:
+def _make_tracks(fmt: StreamFormat, options: PipelineOptions, live: LiveOptions) -> list[ChannelTrack]:
     if fmt.channels == 1 or options.audio.channel_mode == "mono":
-        return [_Track(0, Role.MIXED, fmt.sample_rate_hz, options, live)]
+        return [ChannelTrack(0, Role.MIXED, fmt.sample_rate_hz, options, live.tone_every_s, live.tone_window_s)]
     roles = options.audio.channel_roles
-    return [_Track(i, roles[i] if i < len(roles) else Role.MIXED, fmt.sample_rate_hz, options, live)
+    return [ChannelTrack(i, roles[i] if i < len(roles) else Role.MIXED, fmt.sample_rate_hz, options,
+                         live.tone_every_s, live.tone_window_s)
             for i in range(fmt.channels)]
-
-
-def _split(frames: np.ndarray, n_tracks: int) -> list[np.ndarray]:
-    if n_tracks == 1 and frames.shape[1] > 1:
-        return [np.ascontiguousarray(frames.mean(axis=1), dtype=np.float32)]
-    return [np.ascontiguousarray(frames[:, i]) for i in range(n_tracks)]
 
 
 # -- deterministic replay (tests, benchmarks) -----------------------------------------------
@@ -589,15 +362,10 @@ def _transcribe_closed(session: LiveSession, events: list[LiveEvent], recognizer
     return out
 
 
-def stream_chunks(frames_bytes: bytes, frame_bytes: int, chunk_s: float, sample_rate_hz: int) -> list[bytes]:
-    """Split raw interleaved bytes into chunks of ``chunk_s`` of audio (whole frames)."""
-    if chunk_s <= 0:
-        raise ValueError("chunk_s must be positive")
-    step = max(1, int(chunk_s * sample_rate_hz)) * frame_bytes
-    return [frames_bytes[i : i + step] for i in range(0, len(frames_bytes), step)]
-
-
 __all__ = [
+    "STREAM_CHANNELS",
+    "STREAM_ENCODINGS",
+    "STREAM_RATES_HZ",
     "Alert",
     "HangupSeen",
     "LiveEvent",

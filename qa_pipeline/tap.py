@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from qa_pipeline.errors import AudioFormatError, QAError
-from qa_pipeline.streaming import STREAM_RATES_HZ, StreamFormat, stream_chunks
+from qa_pipeline.live_protocol import STREAM_RATES_HZ, StreamFormat, stream_chunks
 from qa_pipeline.types import CallMeta, Party
 
 _SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}

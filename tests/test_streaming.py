@@ -27,10 +27,10 @@ from qa_pipeline.streaming import (
     StreamStart,
     UtteranceClosed,
     UtteranceFinal,
-    _History,
     replay,
     stream_chunks,
 )
+from qa_pipeline.live_channel import ChannelHistory
 from qa_pipeline.tap import load_recording
 from qa_pipeline.types import CallMeta, Direction, Party, Role, Word
 
@@ -145,7 +145,7 @@ def test_tone_on_the_agent_channel_reports_the_agent_hanging_up(monkeypatch):
 
 
 def test_history_keeps_a_bounded_window_addressable_by_time():
-    history = _History(1000, keep_s=2.0)
+    history = ChannelHistory(1000, keep_s=2.0)
     full = np.arange(10_000, dtype=np.float32)
     rng = random.Random(5)
     pos = 0
