@@ -53,7 +53,7 @@ def worker_pids() -> list[int]:
     for task in Path(f"/proc/{me}/task").iterdir():
         text = (task / "children").read_text().split()
         children.extend(int(pid) for pid in text)
-    return sorted(p for p in children if _cmdline(p).find("multiprocessing") >= 0)
+    return sorted(p for p in children if "spawn_main" in _cmdline(p))  # not the resource tracker
 
 
 def _cmdline(pid: int) -> str:

@@ -233,10 +233,32 @@ _worker_scorer: CallScorer | None = None
 _worker_setup_error: str | None = None
 
 
-def _init_worker(factory: ScorerFactory, cpu_threads: int) -> None:
-    global _worker_scorer, _worker_setup_error
+def log_levels() -> dict[str, int]:
+    """The log levels the entry point set in this process, to hand to worker processes (which start bare)."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+def prepare_worker_process(cpu_threads: int, levels: Mapping[str, int]) -> None:
+    """A worker's entry point: its thread budget, and the driver's log levels."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(cpu_threads)
+    try:
+        import jieba  # noqa: F401  (it sets its own logger to DEBUG on import: import it before quieting)
+    except ImportError:
+        pass
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    jieba_log = logging.getLogger("jieba")
+    jieba_log.setLevel(max(jieba_log.level, logging.WARNING))
+
+
+def _init_worker(factory: ScorerFactory, cpu_threads: int, levels: Mapping[str, int]) -> None:
+    global _worker_scorer, _worker_setup_error
+    prepare_worker_process(cpu_threads, levels)
     try:
         _worker_scorer = factory.make(cpu_threads)
     except QAError as exc:
@@ -281,7 +303,7 @@ def _run_pool(pending: list[_Item], factory: ScorerFactory, workers: int,
     """Run jobs until all are done or a worker dies; returns (calls in flight at the death, calls not begun)."""
     queue = list(reversed(pending))
     in_flight: dict[Future[CallOutcome], _Item] = {}
-    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, (factory, threads))
+    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, (factory, threads, log_levels()))
     try:
         while queue or in_flight:
             while queue and len(in_flight) < 2 * workers:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from qa_pipeline.batch import (
     MAX_WORKER_DEATHS_PER_CALL,
@@ -24,6 +24,8 @@ from qa_pipeline.batch import (
     ScorerFactory,
     WorkerSetupError,
     _meta_or_none,
+    log_levels,
+    prepare_worker_process,
     run_job,
 )
 from qa_pipeline.errors import QAError
@@ -38,11 +40,8 @@ _PER_ACTOR_IN_FLIGHT = 1
 class ScorerActor:
     """Body of the Ray actor: builds its scorer (loads its model) once, then scores jobs."""
 
-    def __init__(self, factory: ScorerFactory, cpu_threads: int) -> None:
-        import os
-
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(cpu_threads)
+    def __init__(self, factory: ScorerFactory, cpu_threads: int, levels: Mapping[str, int]) -> None:
+        prepare_worker_process(cpu_threads, levels)
         self._scorer: CallScorer | None = None
         self._setup_error: str | None = None
         try:
@@ -84,7 +83,8 @@ class RayEngine:
         actors = []
         try:
             actor_class = ray.remote(num_cpus=self.cpu_threads, max_restarts=-1)(ScorerActor)
-            actors = [actor_class.remote(factory, self.cpu_threads)
+            levels = log_levels()
+            actors = [actor_class.remote(factory, self.cpu_threads, levels)
                       for _ in range(min(self._actor_count(ray), len(jobs)))]
             yield from self._dispatch(ray, actors, list(jobs))
         finally:
