@@ -144,6 +144,16 @@ def _clip_text(words: list[Word], placement: Placement) -> ClipText:
     return ClipText(text=text, words=tuple(relative))
 
 
+def unheard_tail(texts: Sequence[ClipText]) -> list[int]:
+    """Positions of the clips after the window's last clip that got words (decoded again alone).
+
+    Whisper sometimes ends a window early (e.g. end-of-text after a closing 再见), silently dropping
+    the clips that follow. A window with no words at all is taken as silence, not retried.
+    """
+    heard = [k for k, text in enumerate(texts) if text.words or text.text]
+    return list(range(heard[-1] + 1, len(texts))) if heard else []
+
+
 def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
     """True for a segment Whisper produced from silence or from its subtitle-credit memories."""
     if no_speech_prob > NO_SPEECH_PROB_MIN and avg_logprob < AVG_LOGPROB_MAX:
@@ -202,19 +212,19 @@ class FasterWhisperRecognizer:
             if clip.sample_rate_hz != SAMPLE_RATE_HZ:
                 raise ValueError(f"clips must be {SAMPLE_RATE_HZ} Hz, got {clip.sample_rate_hz}")
         results = [ClipText("") for _ in clips]
-        voiced = [i for i, clip in enumerate(clips) if len(clip.samples) > 0]
-        packed = [clips[i] for i in voiced]
-        windows = pack_clips([c.duration_s for c in packed], self.options.pack_window_s, self.options.pack_gap_s)
-        done = 0
+        pending = [i for i, clip in enumerate(clips) if len(clip.samples) > 0]
         call_hook(hook, "asr", 0, len(clips))
-        for window in windows:
-            pieces = self.decode(render_window(window, packed))
-            for placement, text in zip(window.placements, assign_words(pieces, window)):
-                results[voiced[placement.index]] = text
-            done += len(window.placements)
-            call_hook(hook, "asr", done, len(clips))
-        if not windows:
-            call_hook(hook, "asr", len(clips), len(clips))
+        while pending:
+            retry: list[int] = []
+            batch = [clips[i] for i in pending]
+            durations_s = [c.duration_s for c in batch]
+            for window in pack_clips(durations_s, self.options.pack_window_s, self.options.pack_gap_s):
+                texts = assign_words(self.decode(render_window(window, batch)), window)
+                for placement, text in zip(window.placements, texts):
+                    results[pending[placement.index]] = text
+                retry.extend(pending[window.placements[k].index] for k in unheard_tail(texts))
+            pending = retry
+            call_hook(hook, "asr", len(clips) - len(pending), len(clips))
         return results
 
     def decode(self, audio: np.ndarray) -> list[Word]:

@@ -164,7 +164,7 @@ def test_transcribe_packs_and_maps_results_back_in_input_order() -> None:
     assert [r.text for r in results] == ["w1", "w2", "", "w3"]
     assert results[3].words == (Word("w3", 0.0, 3.0),)
     assert recognizer.window_lengths == [int(4.5 * 16000), 3 * 16000]
-    assert progress == [("asr", 0, 4), ("asr", 2, 4), ("asr", 3, 4)]
+    assert progress == [("asr", 0, 4), ("asr", 4, 4)]
 
 
 def test_transcribe_rejects_clips_at_another_rate() -> None:
@@ -187,3 +187,31 @@ def test_importing_asr_loads_no_model_library() -> None:
     code = "import sys, qa_pipeline.asr; print('faster_whisper' in sys.modules, 'ctranslate2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected", "why"),
+    [
+        ([True, True, True], [], "every clip got words"),
+        ([True, False, True], [], "an empty clip between heard ones is silence, not a dropped tail"),
+        ([True, True, False, False], [2, 3], "Whisper stopped after the second clip"),
+        ([False, False], [], "nothing heard at all: the window is silence"),
+    ],
+)
+def test_unheard_tail(heard: list[bool], expected: list[int], why: str) -> None:
+    texts = [ClipText("好", (Word("好", 0.0, 0.1),)) if h else ClipText("") for h in heard]
+    assert asr.unheard_tail(texts) == expected, why
+
+
+class _StopsAfterFirstClip(_ScriptedRecognizer):
+    """Like Whisper emitting end-of-text after a closing: only the window's first stretch is heard."""
+
+    def decode(self, audio: np.ndarray) -> list[Word]:
+        return super().decode(audio)[:1]
+
+
+def test_clips_dropped_at_the_end_of_a_window_are_decoded_again() -> None:
+    recognizer = _StopsAfterFirstClip(AsrOptions(pack_window_s=10.0, pack_gap_s=0.5))
+    clips = [AudioClip(np.full(16000, v, dtype=np.float32)) for v in (0.1, 0.2, 0.3)]
+    assert [r.text for r in recognizer.transcribe(clips)] == ["w1", "w2", "w3"]
+    assert recognizer.window_lengths == [int(4.0 * 16000), int(2.5 * 16000), 16000]
