@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -36,6 +37,11 @@ _FRAMES_PER_S = 100
 _FULL_WINDOW_FRAMES = 3000
 # A decode whose text compresses better than this is a repetition loop: retry with a beam.
 _MAX_COMPRESSION_RATIO = 2.4
+# ...and so is a text mostly made of one 2-8 character piece repeated (too short for zlib to see).
+_REPEATED = re.compile(r"(.{2,8}?)\1+")
+_LOOP_MIN_CHARS = 6
+_LOOP_SHARE = 0.6
+_NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,14 @@ class ClipWindowOptions:
     max_batch: int = 8
     # Decoder tokens allowed per second of clip (plus a fixed 16), against runaway loops.
     max_tokens_per_s: float = 12.0
+    # At most this many tokens of a clip's context (the text before it) prompt the decoder.
+    context_tokens: int = 32
 
     def __post_init__(self) -> None:
         if self.tail_s < 0 or self.step_s <= 0 or self.max_batch < 1 or self.max_tokens_per_s <= 0:
             raise ValueError("tail_s >= 0, step_s > 0, max_batch >= 1 and max_tokens_per_s > 0 are required")
+        if self.context_tokens < 0:
+            raise ValueError("context_tokens must be >= 0")
 
 
 def window_frames(duration_s: float, options: ClipWindowOptions) -> int:
@@ -92,62 +102,76 @@ class ClipWindowRecognizer:
 
     def transcribe(self, clips: Sequence[AudioClip], hook: Hook | None = None) -> list[ClipText]:
         """Raw text and clip-relative word times for each clip, parallel to ``clips``."""
+        return self.transcribe_in_context(clips, [self.options.initial_prompt or ""] * len(clips), hook)
+
+    def transcribe_in_context(self, clips: Sequence[AudioClip], contexts: Sequence[str],
+                              hook: Hook | None = None) -> list[ClipText]:
+        """As ``transcribe``, each clip decoded after its ``context`` (the text its voice said
+        before; Whisper's previous-text prompt). Its last ``context_tokens`` tokens are used.
+        """
+        if len(contexts) != len(clips):
+            raise ValueError("one context per clip is required")
         for clip in clips:
             if clip.sample_rate_hz != SAMPLE_RATE_HZ:
                 raise ValueError(f"clips must be {SAMPLE_RATE_HZ} Hz, got {clip.sample_rate_hz}")
+        self.load()
+        cap = self.windows.context_tokens
+        previous = [self._tokenizer.encode(c)[-cap:] if c and cap else [] for c in contexts]
         results = [ClipText("") for _ in clips]
-        voiced = sorted((i for i, c in enumerate(clips) if len(c.samples) > 0), key=lambda i: clips[i].duration_s)
         call_hook(hook, "asr", 0, len(clips))
-        step = self.windows.max_batch
-        for first in range(0, len(voiced), step):
-            batch = voiced[first : first + step]
-            for index, text in zip(batch, self._decode_batch([clips[i] for i in batch])):
+        done = 0
+        for batch in _batches(clips, previous, self.windows.max_batch):
+            texts = self._decode_batch([clips[i] for i in batch], [previous[i] for i in batch])
+            for index, text in zip(batch, texts):
                 results[index] = text
-            call_hook(hook, "asr", min(len(clips), first + step), len(clips))
+            done += len(batch)
+            call_hook(hook, "asr", done, len(clips))
         return results
 
-    def _decode_batch(self, clips: Sequence[AudioClip]) -> list[ClipText]:
+    def _decode_batch(self, clips: Sequence[AudioClip], previous: Sequence[list[int]]) -> list[ClipText]:
         model = self.load()
         frames = window_frames(max(c.duration_s for c in clips), self.windows)
         features = np.stack([_features(model, c.samples, frames) for c in clips])
         from faster_whisper.transcribe import get_ctranslate2_storage
 
         encoded = model.model.encode(get_ctranslate2_storage(features))
-        prompt = model.get_prompt(
-            self._tokenizer,
-            previous_tokens=self._tokenizer.encode(self.options.initial_prompt) if self.options.initial_prompt else [],
-            without_timestamps=True,
-            hotwords=self.options.hotwords,
-        )
+        prompts = [model.get_prompt(self._tokenizer, previous_tokens=list(p), without_timestamps=True,
+                                    hotwords=self.options.hotwords) for p in previous]
         max_new = 16 + int(self.windows.max_tokens_per_s * max(c.duration_s for c in clips))
-        tokens = self._generate(model, encoded, prompt, max_new)
+        tokens = self._generate(model, encoded, prompts, max_new)
         words = self._words(model, encoded, tokens, [min(frames, len(c.samples) // 160) for c in clips])
         return [_clip_text(w, c.duration_s) for w, c in zip(words, clips)]
 
-    def _generate(self, model: "WhisperModel", encoded: Any, prompt: list[int], max_new: int) -> list[list[int]]:
-        """Text tokens per window; a greedy repetition loop is decoded again with a beam of 5."""
-        tokens = self._search(model, encoded, prompt, max_new, self.options.beam_size)
-        loops = [i for i, ids in enumerate(tokens) if ids is None]
+    def _generate(self, model: "WhisperModel", encoded: Any, prompts: list[list[int]], max_new: int) -> list[list[int]]:
+        """Text tokens per window. A repetition loop (often set off by the context prompt) is
+        decoded again without context and with a beam of at least 5; if it loops again, it is kept.
+        """
+        found = self._search(model, encoded, prompts, max_new, self.options.beam_size)
+        tokens = [ids for ids, _looped in found]
+        loops = [i for i, (_ids, looped) in enumerate(found) if looped]
         if loops:
             import ctranslate2
 
+            plain = model.get_prompt(self._tokenizer, previous_tokens=[], without_timestamps=True,
+                                     hotwords=self.options.hotwords)
             on_cpu = np.asarray(encoded.to_device(ctranslate2.Device.cpu))[loops]
             again = self._search(model, ctranslate2.StorageView.from_array(np.ascontiguousarray(on_cpu)),
-                                 prompt, max_new, max(5, self.options.beam_size))
-            for i, ids in zip(loops, again):
-                tokens[i] = ids or []
-        return tokens  # type: ignore[return-value]
+                                 [plain] * len(loops), max_new, max(5, self.options.beam_size))
+            for i, (ids, _looped) in zip(loops, again):
+                tokens[i] = ids
+        return tokens
 
-    def _search(self, model: "WhisperModel", encoded: Any, prompt: list[int], max_new: int,
-                beam_size: int) -> list[list[int] | None]:
+    def _search(self, model: "WhisperModel", encoded: Any, prompts: list[list[int]], max_new: int,
+                beam_size: int) -> list[tuple[list[int], bool]]:
+        """(text tokens, whether they loop) per window; hallucinations come back empty."""
         from faster_whisper.transcribe import get_compression_ratio
 
         results = model.model.generate(
-            encoded, [list(prompt) for _ in range(encoded.shape[0])], beam_size=beam_size,
-            max_length=min(model.max_length, len(prompt) + max_new), suppress_blank=True,
+            encoded, [list(p) for p in prompts], beam_size=beam_size,
+            max_length=min(model.max_length, len(prompts[0]) + max_new), suppress_blank=True,
             suppress_tokens=self._suppress, return_scores=True, return_no_speech_prob=True,
         )
-        tokens: list[list[int] | None] = []
+        tokens: list[tuple[list[int], bool]] = []
         for result in results:
             ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
             text = self._tokenizer.decode(ids)
@@ -155,11 +179,9 @@ class ClipWindowRecognizer:
             avg_logprob = result.scores[0] * length / (length + 1)
             if is_hallucination(text, result.no_speech_prob, avg_logprob):
                 log.debug("dropped a likely hallucination: %r", text)
-                tokens.append([])
-            elif beam_size < 5 and text and get_compression_ratio(text) > _MAX_COMPRESSION_RATIO:
-                tokens.append(None)
+                tokens.append(([], False))
             else:
-                tokens.append(ids)
+                tokens.append((ids, bool(text) and (get_compression_ratio(text) > _MAX_COMPRESSION_RATIO or loops(text))))
         return tokens
 
     def _words(self, model: "WhisperModel", encoded: Any, tokens: list[list[int]], frames: list[int]) -> list[list[Word]]:
@@ -178,6 +200,27 @@ class ClipWindowRecognizer:
         for i, found in zip(spoken, aligned):
             words[i] = [Word(w["word"], float(w["start"]), float(w["end"])) for w in found]
         return words
+
+
+def loops(text: str) -> bool:
+    """True when most of ``text`` is one piece said again and again (a decoder loop, e.g.
+    不收为月金不收为月金 for 不收违约金); short texts such as 不行不行 are left alone."""
+    compact = _NOT_TEXT.sub("", text)
+    if len(compact) < _LOOP_MIN_CHARS:
+        return False
+    return any(len(m.group(0)) >= _LOOP_SHARE * len(compact) for m in _REPEATED.finditer(compact))
+
+
+def _batches(clips: Sequence[AudioClip], previous: Sequence[list[int]], max_batch: int) -> list[list[int]]:
+    """Positions of the voiced clips in batches of at most ``max_batch``, similar lengths together.
+
+    CTranslate2 needs the prompts of one generate call to be equally long, so a batch holds clips
+    whose contexts have the same number of tokens.
+    """
+    groups: dict[int, list[int]] = {}
+    for i in sorted((i for i, c in enumerate(clips) if len(c.samples) > 0), key=lambda i: clips[i].duration_s):
+        groups.setdefault(len(previous[i]), []).append(i)
+    return [g[k : k + max_batch] for g in groups.values() for k in range(0, len(g), max_batch)]
 
 
 def _features(model: "WhisperModel", samples: np.ndarray, frames: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from qa_pipeline.config import AsrOptions
-from qa_pipeline.recognizer import ClipText, Recognizer
+from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import Role
 
 
@@ -83,8 +83,16 @@ def pick_batch(waiting: Sequence[WaitingClip], now_s: float, options: LiveAsrOpt
     return chosen
 
 
-def transcribe_voices(recognizer: Recognizer, clips: Sequence[Any], voices: Sequence[Any],
-                      separate_windows: bool, on_error: Callable[[int], None]) -> list[ClipText]:
+def transcribe_in_context(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str]) -> list[ClipText]:
+    """``recognizer.transcribe_in_context`` when the recognizer takes each clip's previous text, else ``transcribe``."""
+    in_context = getattr(recognizer, "transcribe_in_context", None)
+    if callable(in_context):
+        return in_context(clips, contexts)
+    return recognizer.transcribe(clips)
+
+
+def transcribe_voices(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str],
+                      voices: Sequence[Any], separate_windows: bool, on_error: Callable[[int], None]) -> list[ClipText]:
     """Texts for a batch: one recognizer call, or one per voice when the recognizer packs
     clips into shared windows (a window switching voices loses text, see pipeline.py).
 
@@ -96,7 +104,7 @@ def transcribe_voices(recognizer: Recognizer, clips: Sequence[Any], voices: Sequ
     texts = [ClipText("") for _ in clips]
     for indices in groups.values():
         try:
-            results = recognizer.transcribe([clips[i] for i in indices])
+            results = transcribe_in_context(recognizer, [clips[i] for i in indices], [contexts[i] for i in indices])
         except Exception:  # one bad batch must not stop every live call
             on_error(len(indices))
             continue

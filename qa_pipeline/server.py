@@ -298,7 +298,7 @@ class LiveServer:
             logger.exception("ASR failed on %d clips; their text is left empty", n_clips)
 
         return transcribe_voices(
-            self.recognizer, [item.event.clip for item in batch],
+            self.recognizer, [item.event.clip for item in batch], [item.event.context for item in batch],
             [(item.call.call_id, item.event.channel) for item in batch],
             separate_windows=bool(getattr(self.recognizer, "separate_windows", False)), on_error=failed,
         )

@@ -6,8 +6,10 @@ whisper_streaming), so a recorded file replays through it deterministically:
 - ``push_audio(bytes)`` decodes and resamples the stream, runs the batch VAD state machine
   per channel and returns ``UtteranceClosed`` events: clips that need ASR;
 - the caller transcribes clips (the server batches clips of all live calls into one
-  ``Recognizer.transcribe`` call) and hands each text back with ``accept_text``, which returns
-  ``UtteranceFinal`` and any ``Alert`` the new words raise;
+  recognizer call; each clip comes with its channel's previous final text as context, the
+  live counterpart of batch packing a channel's utterances into one window) and hands each
+  text back with ``accept_text``, which returns ``UtteranceFinal`` and any ``Alert`` the new
+  words raise;
 - ``hangup(party)`` records who hung up (telephony signalling);
 - ``finish()`` flushes the last utterances; once none is pending, ``final_report()`` scores
   the call with exactly the checks of ``qa audit`` (``pipeline.score_transcript``).
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 from qa_pipeline.audio import decode_stream_bytes
 from qa_pipeline.config import PipelineOptions
+from qa_pipeline.live_asr import transcribe_in_context
 from qa_pipeline.live_channel import ChannelTrack, split_channels
 from qa_pipeline.live_protocol import (
     STREAM_CHANNELS,
@@ -71,7 +74,10 @@ class LiveOptions:
 
 @dataclass(frozen=True, eq=False)
 class UtteranceClosed:
-    """VAD closed an utterance: its padded clip needs ASR (``accept_text`` takes the result)."""
+    """VAD closed an utterance: its padded clip needs ASR (``accept_text`` takes the result).
+
+    ``context`` is the latest final text of the same channel (Whisper's previous-text prompt).
+    """
 
     utterance_id: int
     channel: int
@@ -79,6 +85,7 @@ class UtteranceClosed:
     span: Span
     clip_start_s: float
     clip: AudioClip
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -260,7 +267,9 @@ class LiveSession:
             utterance_id = self._next_id
             self._next_id += 1
             self._pending[utterance_id] = _Pending(track.channel, track.role, span, clip_start_s)
-            events.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip))
+            context = next((u.text for u in reversed(self._utterances)
+                            if u.channel == track.channel and u.end_s <= span.start_s), "")
+            events.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip, context))
         return events
 
     def _transcript(self, utterances: Sequence[Utterance] | None = None) -> Transcript:
@@ -357,7 +366,8 @@ def _transcribe_closed(session: LiveSession, events: list[LiveEvent], recognizer
     closed = [e for e in events if isinstance(e, UtteranceClosed)]
     out = list(events)
     if closed:
-        for event, text in zip(closed, recognizer.transcribe([e.clip for e in closed])):
+        texts = transcribe_in_context(recognizer, [e.clip for e in closed], [e.context for e in closed])
+        for event, text in zip(closed, texts):
             out += session.accept_text(event.utterance_id, text)
     return out
 

@@ -80,9 +80,9 @@ def test_transcribe_voices_groups_by_voice_only_for_packing_recognizers():
     clips = [AudioClip(np.zeros(n, np.float32)) for n in (10, 20, 30)]
     voices = [("a", 0), ("b", 0), ("a", 0)]
     packing, separate = Recording(), Recording()
-    texts = transcribe_voices(packing, clips, voices, separate_windows=False, on_error=lambda n: None)
+    texts = transcribe_voices(packing, clips, [""] * 3, voices, separate_windows=False, on_error=lambda n: None)
     assert packing.calls == [2, 1] and [t.text for t in texts] == ["10", "20", "30"]
-    texts = transcribe_voices(separate, clips, voices, separate_windows=True, on_error=lambda n: None)
+    texts = transcribe_voices(separate, clips, [""] * 3, voices, separate_windows=True, on_error=lambda n: None)
     assert separate.calls == [3] and [t.text for t in texts] == ["10", "20", "30"]
 
 
@@ -94,7 +94,7 @@ def test_a_failing_recognizer_leaves_empty_texts_and_is_reported():
             raise RuntimeError("boom")
 
     failed = []
-    texts = transcribe_voices(Broken(), [AudioClip(np.zeros(5, np.float32))], [("a", 0)], True, failed.append)
+    texts = transcribe_voices(Broken(), [AudioClip(np.zeros(5, np.float32))], [""], [("a", 0)], True, failed.append)
     assert texts == [ClipText("")] and failed == [1]
 
 
@@ -126,3 +126,20 @@ def test_clip_windows_read_the_agent_forbidden_phrase():
     assert hits, [t.text for t in texts]
     words = texts[hits[0]].words
     assert words and all(0.0 <= w.start_s <= w.end_s <= clips[hits[0]].duration_s for w in words)
+
+
+@pytest.mark.parametrize(
+    "text, expected, why",
+    [
+        ("不收为月金不收为月金", True, "a 5-character piece twice is the whole text: a decoder loop"),
+        ("不凶为月金不凶为月金不凶为月金不凶", True, "a loop cut off by the token limit"),
+        ("对对对对对对", True, "one character said six times"),
+        ("不行不行", False, "short repeats are how people talk"),
+        ("好的好的，我明白了，您稍等", False, "a repeat that is a small part of the text"),
+        ("谢谢您的来电，再见。", False, "no repeat at all"),
+    ],
+)
+def test_loops(text, expected, why):
+    from qa_pipeline.asr_batched import loops
+
+    assert loops(text) is expected, why

@@ -144,6 +144,34 @@ def test_tone_on_the_agent_channel_reports_the_agent_hanging_up(monkeypatch):
     assert all(e.span.end_s <= 58.39 for e in events if isinstance(e, UtteranceClosed) and e.channel == 0)
 
 
+class ContextRecorder:
+    """Reads each clip as the next character of NAMES and records the context it was given."""
+
+    model_id = "context"
+    NAMES = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+    def __init__(self) -> None:
+        self.contexts: list[str] = []
+
+    def transcribe_in_context(self, clips, contexts, hook=None):
+        texts = [ClipText(self.NAMES[(len(self.contexts) + i) % len(self.NAMES)]) for i in range(len(clips))]
+        self.contexts += list(contexts)
+        return texts
+
+
+def test_each_closed_utterance_carries_the_previous_text_of_its_own_channel(monkeypatch, default_policy):
+    monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
+    session, data = _session("dev_call_10", default_policy)
+    recognizer = ContextRecorder()
+    events = replay(session, stream_chunks(data, 2, 0.5, 8000), recognizer)
+    closed = [e for e in events if isinstance(e, UtteranceClosed)]
+    assert [e.context for e in closed] == recognizer.contexts
+    for channel in (0, 1):
+        said = [u.text for u in session.utterances if u.channel == channel]
+        contexts = [e.context for e in closed if e.channel == channel]
+        assert len(said) >= 3 and contexts == ["", *said[:-1]], channel
+
+
 def test_history_keeps_a_bounded_window_addressable_by_time():
     history = ChannelHistory(1000, keep_s=2.0)
     full = np.arange(10_000, dtype=np.float32)
@@ -187,11 +215,12 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
 @pytest.mark.model
 def test_replayed_call_reaches_the_findings_of_audit_call():
     from qa_pipeline.asr import FasterWhisperRecognizer
+    from qa_pipeline.live_asr import live_recognizer
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.policy import load_policy
 
     policy = load_policy(None)
-    recognizer = FasterWhisperRecognizer(OPTIONS.asr)
+    recognizer = live_recognizer(OPTIONS.asr)  # what qa serve uses: clip-length windows, live beam
     name = "dev_call_04"  # agent says 你错了 and 不行; customer hangs up (signalled by telephony)
     recording = load_recording(SAMPLES / f"{name}.wav")
     meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
@@ -200,7 +229,7 @@ def test_replayed_call_reaches_the_findings_of_audit_call():
     chunks = stream_chunks(recording.data, recording.format.frame_bytes, 0.5, recording.format.sample_rate_hz)
     events = replay(session, chunks, recognizer, hangup_by=meta.hangup_by)
     live = session.final_report()
-    batch = audit_call(SAMPLES / f"{name}.wav", meta, policy, OPTIONS, recognizer)
+    batch = audit_call(SAMPLES / f"{name}.wav", meta, policy, OPTIONS, FasterWhisperRecognizer(OPTIONS.asr))
 
     assert [c.name for c in live.checks] == [c.name for c in batch.checks]
     for lc, bc in zip(live.checks, batch.checks):
