@@ -52,7 +52,7 @@ MetaOpt = typer.Option(None, "--meta", help="Telephony metadata JSON (default: N
 ModelOpt = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory (default: bundled Whisper base).")
 DeviceOpt = typer.Option("cpu", "--device", help="cpu or cuda.")
 ChannelsOpt = typer.Option(ChannelMode.stereo, "--channels", help="stereo: ch0 agent, ch1 customer; mono: one mixed role.")
-BeamOpt = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 5).")
+BeamOpt = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1, greedy; 5 reads slightly better and is ~2.7x slower).")
 NoMaskOpt = typer.Option(False, "--no-mask", help="Show card, ID and phone numbers unmasked (authorised use only).")
 PolicyOpt = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy).")
 

@@ -87,7 +87,11 @@ class AsrOptions:
     compute_type: str = "int8"
     cpu_threads: int = 0
     language: str = "zh"
-    beam_size: int = 5
+    # Greedy decoding: on the dev calls it keeps every check at 100% agreement (qa eval) and is
+    # about 2.7x faster than beam 5, at ~1.7 points more agent CER (14.0% vs 12.3%). One default for
+    # audit, batch and live, so the three paths reach the same findings; --beam-size 5 for the
+    # most readable transcripts.
+    beam_size: int = 1
     initial_prompt: str | None = None
     hotwords: str | None = None
     # Utterances are packed into windows of at most this length, separated by silence gaps.
