@@ -19,7 +19,7 @@ from qa_pipeline.recognizer import AudioClip
 from qa_pipeline.tones import classify_sound, find_disconnect_tone
 from qa_pipeline.types import ChannelActivity, Role, Span
 from qa_pipeline.utterances import clip_bounds_s, cut_clip
-from qa_pipeline.vad import VadStream, speech_spans
+from qa_pipeline.vad import VadStream, frame_level_dbfs, speech_spans
 
 
 class ChannelHistory:
@@ -104,6 +104,33 @@ class ChannelTrack:
         bounds = clip_bounds_s(span, self._options.vad.pad_ms, end_s)
         offset_s, samples = self._history.window(bounds.start_s)
         return bounds.start_s, cut_clip(samples, self.rate_hz, bounds.with_offset(-offset_s))
+
+    def likely_span(self, after_silence_s: float) -> Span | None:
+        """The open utterance as VAD will most likely close it, once its padded clip is complete.
+
+        While an utterance is open and its channel has been quieter than the VAD energy floor
+        for ``after_silence_s`` (at least ``pad_ms``; less than ``end_silence_ms``, or VAD would have closed it),
+        VAD will close it at the end of its last loud frame unless speech resumes: a frame is
+        voiced only when it is loud. A guess, for starting ASR early; None otherwise.
+        """
+        if self._open_start_s is None or self.tone_start_s is not None:
+            return None
+        vad = self._options.vad
+        frame_len = self.rate_hz * vad.frame_ms // 1000
+        frames_done = self._vad.frames_seen
+        look = min(frames_done, vad.end_silence_ms // vad.frame_ms + 1)
+        offset_s, samples = self._history.window((frames_done - look) * frame_len / self.rate_hz)
+        first = int(round(offset_s * self.rate_hz)) // frame_len
+        levels = [frame_level_dbfs(samples[(k - first) * frame_len : (k - first + 1) * frame_len])
+                  for k in range(first, frames_done)]
+        loud = [first + i for i, level in enumerate(levels) if level >= vad.energy_floor_dbfs]
+        if not loud:
+            return None
+        end_s = (loud[-1] + 1) * vad.frame_ms / 1000.0  # as VadStream times a span's end
+        quiet_s = frames_done * frame_len / self.rate_hz - end_s
+        if end_s <= self._open_start_s or quiet_s < max(after_silence_s, vad.pad_ms / 1000 + 0.03):
+            return None
+        return Span(self._open_start_s, end_s)
 
     def activity(self, duration_s: float) -> ChannelActivity:
         tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)

@@ -66,6 +66,28 @@ def finished_message(report: CallReport, row_id: int | None) -> dict[str, Any]:
     }
 
 
+def finished_message_from_row(call: Any) -> dict[str, Any]:
+    """The "finished" message for a call stored earlier (a store row)."""
+    report = call.report or {}
+    return {
+        "type": "finished", "call_id": call.call_id, "agent_id": call.agent_id, "score": call.score,
+        "incomplete": bool(report.get("incomplete")), "duration_s": call.duration_s,
+        "alerts": len(report.get("findings") or ()), "report_url": f"/v1/reports/{call.row_id}",
+    }
+
+
+async def send_loop(ws: WebSocket, outbox: "asyncio.Queue[dict[str, Any] | None]") -> None:
+    """Send the outbox to the tap client until None; a client that left ends it quietly."""
+    while True:
+        message = await outbox.get()
+        if message is None:
+            return
+        try:
+            await ws.send_text(json.dumps(message, ensure_ascii=False))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the client left; the call is still scored
+
+
 class LiveCall:
     """The server's view of one live call."""
 

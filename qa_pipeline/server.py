@@ -29,9 +29,9 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
-from qa_pipeline.live_asr import AsrQueue, LiveAsrOptions, WaitingClip, transcribe_voices
+from qa_pipeline.live_asr import AsrQueue, Guess, GuessBook, LiveAsrOptions, WaitingClip, transcribe_voices
 from qa_pipeline.live_routes import add_routes, bearer_token, token_ok
-from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message
+from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
 from qa_pipeline.recognizer import ClipText, Recognizer
 from qa_pipeline.live_protocol import (
     CLOSE_FULL,
@@ -44,7 +44,7 @@ from qa_pipeline.live_protocol import (
     StreamStart,
     parse_party,
 )
-from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, UtteranceClosed
+from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, UtteranceClosed, UtteranceLikely
 
 if TYPE_CHECKING:
     from qa_pipeline.policy import Policy
@@ -94,7 +94,8 @@ class _Refused(Exception):
 @dataclass(eq=False)
 class _Queued:
     call: LiveCall
-    event: UtteranceClosed
+    event: UtteranceClosed | UtteranceLikely
+    guess: Guess | None = None
 
 
 class LiveServer:
@@ -114,6 +115,7 @@ class LiveServer:
         self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-asr")
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
         self._queue: AsrQueue | None = None
+        self._guesses = GuessBook()
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -160,6 +162,8 @@ class LiveServer:
             await self._run_call(ws, call)
         finally:
             self.calls.pop(call_id, None)
+            self._guesses.drop_call(call_id)
+            await self._queue.discard(_is_stale)
 
     def _admit(self, call_id: str) -> None:
         if not _CALL_ID_RE.match(call_id):
@@ -172,7 +176,7 @@ class LiveServer:
             raise _Refused(CLOSE_FULL, f"server full: {len(self.calls)} of {self.config.max_calls} calls in progress, try again later")
 
     async def _run_call(self, ws: WebSocket, call: LiveCall) -> None:
-        sender = asyncio.create_task(_send_loop(ws, call.outbox))
+        sender = asyncio.create_task(send_loop(ws, call.outbox))
         incomplete, refused = True, None
         try:
             await self._start_session(ws, call)
@@ -254,12 +258,37 @@ class LiveServer:
 
     async def _dispatch(self, call: LiveCall, events: list[LiveEvent]) -> None:
         for event in events:
-            if isinstance(event, UtteranceClosed):
-                call.queued(event.utterance_id)
-                waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
-                await self._queue.put(waiting, _Queued(call, event))
+            if isinstance(event, UtteranceLikely):
+                await self._guess(call, event)
+            elif isinstance(event, UtteranceClosed):
+                await self._closed(call, event)
             else:
                 self._publish(call, event)
+
+    async def _guess(self, call: LiveCall, event: UtteranceLikely) -> None:
+        """Start ASR on a likely utterance while VAD waits to be sure (skipped when the queue is full)."""
+        guess = self._guesses.start(call.call_id, event)
+        await self._queue.discard(_is_stale)
+        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
+        if not await self._queue.try_put(waiting, _Queued(call, event, guess)):
+            guess.stale = True
+
+    async def _closed(self, call: LiveCall, event: UtteranceClosed) -> None:
+        guess = self._guesses.claim(call.call_id, event)
+        await self._queue.discard(_is_stale)
+        if guess is not None and guess.text is not None:
+            self._accept(call, event.utterance_id, guess.text)  # guessed right: the text is ready
+            return
+        call.queued(event.utterance_id)
+        if guess is not None:
+            guess.utterance_id = event.utterance_id  # its ASR is under way
+            return
+        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
+        await self._queue.put(waiting, _Queued(call, event))
+
+    def _accept(self, call: LiveCall, utterance_id: int, text: ClipText) -> None:
+        for event in call.session.accept_text(utterance_id, text):
+            self._publish(call, event)
 
     def _publish(self, call: LiveCall, event: LiveEvent) -> None:
         message = event_message(call.call_id, event)
@@ -288,10 +317,13 @@ class LiveServer:
             batch: list[_Queued] = await self._queue.take()
             texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
             for item, text in zip(batch, texts):
-                events = item.call.session.accept_text(item.event.utterance_id, text)
-                item.call.transcribed(item.event.utterance_id)
-                for event in events:
-                    self._publish(item.call, event)
+                guess = item.guess
+                if guess is not None and guess.utterance_id is None:
+                    guess.text = text  # kept until VAD closes the utterance (or dropped)
+                    continue
+                utterance_id = item.event.utterance_id if guess is None else guess.utterance_id
+                self._accept(item.call, utterance_id, text)
+                item.call.transcribed(utterance_id)
 
     def _transcribe(self, batch: list[_Queued]) -> list[ClipText]:
         def failed(n_clips: int) -> None:
@@ -335,30 +367,14 @@ class LiveServer:
         return None if report is None else render_html(report)
 
 
-def finished_message_from_row(call: Any) -> dict[str, Any]:
-    report = call.report or {}
-    return {
-        "type": "finished", "call_id": call.call_id, "agent_id": call.agent_id, "score": call.score,
-        "incomplete": bool(report.get("incomplete")), "duration_s": call.duration_s,
-        "alerts": len(report.get("findings") or ()), "report_url": f"/v1/reports/{call.row_id}",
-    }
+def _is_stale(item: _Queued) -> bool:
+    return item.guess is not None and item.guess.stale
 
 
 def _open_store(path: Path) -> Any:
     from qa_pipeline.store import ResultStore
 
     return ResultStore(path)
-
-
-async def _send_loop(ws: WebSocket, outbox: "asyncio.Queue[dict[str, Any] | None]") -> None:
-    while True:
-        message = await outbox.get()
-        if message is None:
-            return
-        try:
-            await ws.send_text(json.dumps(message, ensure_ascii=False))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            return  # the client left; the call is still scored
 
 
 def _raise_if_disconnect(message: dict[str, Any]) -> None:

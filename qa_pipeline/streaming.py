@@ -63,6 +63,10 @@ class LiveOptions:
     # once they hold at least ``rate_min_speech_s`` of agent speech.
     rate_window_s: float = 60.0
     rate_min_speech_s: float = 20.0
+    # Emit UtteranceLikely for agent (and mono) channels so ASR can start before VAD closes,
+    # after this much quiet (VAD closes after end_silence_ms; pauses inside a turn make guesses
+    # that are thrown away, fewer the longer this is). None: never guess.
+    likely_after_silence_ms: int | None = 400
 
     def __post_init__(self) -> None:
         if min(self.check_every_s, self.tone_every_s, self.tone_window_s, self.rate_window_s) <= 0:
@@ -86,6 +90,27 @@ class UtteranceClosed:
     clip_start_s: float
     clip: AudioClip
     context: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class UtteranceLikely:
+    """An open utterance VAD will most likely close as ``span`` (its speech stopped ``pad_ms`` ago).
+
+    Transcribing it now, while VAD waits ``end_silence_ms`` to be sure, is a guess: the text
+    may be used only for an ``UtteranceClosed`` with the same channel, span and context
+    (``matches``), so live results never depend on timing.
+    """
+
+    channel: int
+    role: Role
+    span: Span
+    clip_start_s: float
+    clip: AudioClip
+    context: str = ""
+
+    def matches(self, closed: "UtteranceClosed") -> bool:
+        return (closed.channel, closed.span, closed.clip_start_s, closed.context) == (
+            self.channel, self.span, self.clip_start_s, self.context)
 
 
 @dataclass(frozen=True)
@@ -118,7 +143,7 @@ class HangupSeen:
     method: str
 
 
-LiveEvent = Union[UtteranceClosed, UtteranceFinal, Alert, HangupSeen]
+LiveEvent = Union[UtteranceClosed, UtteranceLikely, UtteranceFinal, Alert, HangupSeen]
 
 
 # -- the session ----------------------------------------------------------------------------
@@ -159,6 +184,7 @@ class LiveSession:
         self._alerted: set[tuple[Any, ...]] = set()
         self._checked_at_s = 0.0
         self._finished = False
+        self._likely: dict[int, Span] = {}
 
     # -- state ---------------------------------------------------------------------------
 
@@ -208,6 +234,8 @@ class LiveSession:
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
                 events.append(HangupSeen(_party(track.role), track.tone_start_s, "tone"))
+        if self._live.likely_after_silence_ms is not None:
+            events += self._likely_utterances(self._live.likely_after_silence_ms / 1000)
         if self.audio_s - self._checked_at_s >= self._live.check_every_s:
             events += self._timed_alerts()
         return events
@@ -260,6 +288,24 @@ class LiveSession:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _likely_utterances(self, after_silence_s: float) -> list[LiveEvent]:
+        events: list[LiveEvent] = []
+        for track in self._tracks:
+            if track.role == Role.CUSTOMER:
+                continue  # phrase alerts come from the agent
+            span = track.likely_span(after_silence_s)
+            if span is None or self._likely.get(track.channel) == span:
+                continue
+            self._likely[track.channel] = span
+            clip_start_s, clip = track.clip_around(span)
+            events.append(UtteranceLikely(track.channel, track.role, span, clip_start_s, clip,
+                                          self._context(track.channel, span)))
+        return events
+
+    def _context(self, channel: int, span: Span) -> str:
+        """The latest final text of ``channel`` before ``span``."""
+        return next((u.text for u in reversed(self._utterances) if u.channel == channel and u.end_s <= span.start_s), "")
+
     def _closed(self, track: ChannelTrack, spans: list[Span]) -> list[LiveEvent]:
         events: list[LiveEvent] = []
         for span in spans:
@@ -267,9 +313,8 @@ class LiveSession:
             utterance_id = self._next_id
             self._next_id += 1
             self._pending[utterance_id] = _Pending(track.channel, track.role, span, clip_start_s)
-            context = next((u.text for u in reversed(self._utterances)
-                            if u.channel == track.channel and u.end_s <= span.start_s), "")
-            events.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip, context))
+            events.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip,
+                                          self._context(track.channel, span)))
         return events
 
     def _transcript(self, utterances: Sequence[Utterance] | None = None) -> Transcript:
@@ -385,6 +430,7 @@ __all__ = [
     "StreamStart",
     "UtteranceClosed",
     "UtteranceFinal",
+    "UtteranceLikely",
     "parse_party",
     "replay",
     "stream_chunks",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qa_pipeline.asr_batched import ClipWindowOptions, window_frames
-from qa_pipeline.live_asr import AsrQueue, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
+from qa_pipeline.live_asr import AsrQueue, GuessBook, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
 from qa_pipeline.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Role
 
@@ -143,3 +143,29 @@ def test_loops(text, expected, why):
     from qa_pipeline.asr_batched import loops
 
     assert loops(text) is expected, why
+
+
+def test_guess_book_hands_a_guess_only_to_the_close_it_guessed():
+    from dataclasses import dataclass
+
+    from qa_pipeline.types import Span
+
+    @dataclass
+    class Event:
+        channel: int
+        span: Span
+
+        def matches(self, closed):
+            return (closed.channel, closed.span) == (self.channel, self.span)
+
+    book = GuessBook()
+    first = book.start("c1", Event(0, Span(1.0, 2.0)))
+    second = book.start("c1", Event(0, Span(1.0, 3.5)))  # speech went on: a new guess
+    other_call = book.start("c2", Event(0, Span(1.0, 2.0)))
+    assert first.stale and not second.stale and not other_call.stale
+    assert book.claim("c1", Event(0, Span(1.0, 3.5))) is second
+    assert book.claim("c1", Event(0, Span(1.0, 3.5))) is None  # claimed once
+    assert book.claim("c2", Event(0, Span(1.0, 2.2))) is None and other_call.stale  # closed otherwise
+    third = book.start("c3", Event(1, Span(0.0, 1.0)))
+    book.drop_call("c3")
+    assert third.stale and book.claim("c3", Event(1, Span(0.0, 1.0))) is None
