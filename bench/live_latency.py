@@ -77,9 +77,9 @@ def _start_server(db: Path, max_calls: int, beam_size: int, recognizer: str) -> 
     raise SystemExit("server did not start")
 
 
-def _load_calls(calls_dir: Path, limit_s: float | None) -> list[tuple[str, Recording, CallMeta]]:
+def _load_calls(calls_dir: Path, limit_s: float | None, names: list[str]) -> list[tuple[str, Recording, CallMeta]]:
     calls = []
-    for wav in sorted(calls_dir.glob("*.wav")):
+    for wav in [calls_dir / f"{n}.wav" for n in names] if names else sorted(calls_dir.glob("*.wav")):
         recording = load_recording(wav)
         if limit_s is not None:
             keep = int(limit_s * recording.format.sample_rate_hz) * recording.format.frame_bytes
@@ -91,9 +91,10 @@ def _load_calls(calls_dir: Path, limit_s: float | None) -> list[tuple[str, Recor
     return calls
 
 
-async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[float], list[float], int]:
+async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[float], list[float], list[float]]:
     alert_lat: list[float] = []
     utt_lat: list[float] = []
+    agent_lat: list[float] = []
 
     def collector(started: list[float]):
         def on_message(message: dict, arrived_s: float) -> None:
@@ -101,6 +102,8 @@ async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[floa
                 alert_lat.append(arrived_s - (started[0] + message["ref_end_s"] / speed))
             elif message.get("type") == "utterance":
                 utt_lat.append(arrived_s - (started[0] + message["end_s"] / speed))
+                if message.get("role") == "agent":
+                    agent_lat.append(utt_lat[-1])
         return on_message
 
     async def one(i: int) -> None:
@@ -111,7 +114,7 @@ async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[floa
         await tap_call(url, INGEST, recording, meta, f"bench-k{k}-{i}-{name}", speed, on_message=collector(started))
 
     await asyncio.gather(*(one(i) for i in range(k)))
-    return alert_lat, utt_lat, k
+    return alert_lat, utt_lat, agent_lat
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -127,28 +130,30 @@ def main() -> None:
     parser.add_argument("--ks", default="1,2,4")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--limit-s", type=float, default=None, help="stream only the first N s of each call")
-    parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--names", default="", help="comma-separated recordings to cycle through (default: all), "
+                        "e.g. the dev calls with phrase alerts: dev_call_02,dev_call_03,dev_call_04,dev_call_09")
+    parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--recognizer", choices=("clip", "full"), default="clip",
                         help="clip: clip-length windows batched across voices; full: 30 s windows per voice")
     parser.add_argument("--keep-up-s", type=float, default=2.0)
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
-    calls = _load_calls(args.calls, args.limit_s)
+    calls = _load_calls(args.calls, args.limit_s, [n for n in args.names.split(",") if n])
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size, args.recognizer)
         try:
-            print(f"{len(calls)} recordings from {args.calls}, speed {args.speed}x, "
+            print(f"{len(calls)} recordings ({', '.join(n for n, _, _ in calls)}), speed {args.speed}x, "
                   f"recognizer {args.recognizer}, beam {args.beam_size}, {os.cpu_count()} CPUs")
-            print(f"{'K':>3} {'load':>9} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8}")
+            print(f"{'K':>3} {'load':>9} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8} {'agent p95':>9}")
             best = 0
             for k in ks:
                 load_1m = os.getloadavg()[0]
-                alert_lat, utt_lat, _ = asyncio.run(_run_k(url, calls, k, args.speed))
+                alert_lat, utt_lat, agent_lat = asyncio.run(_run_k(url, calls, k, args.speed))
                 load = f"{load_1m:.1f}/{os.getloadavg()[0]:.1f}"  # 1-min load average before/after
                 keeps_up = _pct(utt_lat, 0.95) <= args.keep_up_s
                 best = k if keeps_up else best
                 print(f"{k:>3} {load:>9} {len(alert_lat):>6} {_pct(alert_lat, .5):>8.2f}s {_pct(alert_lat, .95):>8.2f}s "
-                      f"{len(utt_lat):>5} {_pct(utt_lat, .5):>7.2f}s {_pct(utt_lat, .95):>7.2f}s"
+                      f"{len(utt_lat):>5} {_pct(utt_lat, .5):>7.2f}s {_pct(utt_lat, .95):>7.2f}s {_pct(agent_lat, .95):>8.2f}s"
                       f"{'' if keeps_up else '  (falls behind)'}")
             print("load: 1-minute load average before/after each K (includes this benchmark's server)")
             print(f"largest K keeping up (p95 final-utterance latency <= {args.keep_up_s} s): {best}")

@@ -7,6 +7,10 @@ clip waits or once they have waited ``customer_max_wait_s``. Nothing is ever dro
 
 ``AsrQueue`` is a bounded waiting room with that choice: ``put`` blocks when it is full (so the
 ingest handlers stop reading their sockets and TCP pushes back), ``take`` hands out one batch.
+
+``GuessBook`` keeps the early transcriptions of likely utterances (``streaming.UtteranceLikely``):
+ASR starts while VAD still waits ``end_silence_ms`` to be sure, and the text is used only if VAD
+then closes exactly that utterance.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class LiveAsrOptions:
     batch_max_clips: int = 4
     batch_max_audio_s: float = 56.0
     # A customer clip waits behind agent clips at most this long.
-    customer_max_wait_s: float = 2.0
+    customer_max_wait_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.beam_size < 1 or self.batch_max_clips < 1 or self.cpu_threads < 0:

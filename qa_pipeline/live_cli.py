@@ -27,7 +27,7 @@ def serve(
     max_calls: int = typer.Option(4, "--max-calls", min=1, help="Live calls admitted at once; more are refused."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy)."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
-    beam_size: int = typer.Option(1, "--beam-size", min=1, help="Beam size for live decoding (default 1: greedy)."),
+    beam_size: int = typer.Option(5, "--beam-size", min=1, help="Beam size for live decoding."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Live monitoring server: ingest WebSocket, supervisor console at /, alerts as calls happen.

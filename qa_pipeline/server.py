@@ -3,8 +3,9 @@
 ``create_app`` builds a FastAPI app; nothing starts on import. The server owns the sockets,
 admission control (``max_calls``), the bounded ASR queue and the batching of clips from every
 live call into one ``Recognizer.transcribe`` call (cf. sherpa-onnx streaming_server); which
-clips go next is ``live_asr.pick_batch`` (agent clips first). Each call's logic lives in a
-``LiveSession``, which knows nothing of the network.
+clips go next is ``live_asr.pick_batch`` (agent clips first), and agent utterances are
+transcribed early, while VAD waits to be sure they ended (``UtteranceLikely``). Each call's
+logic lives in a ``LiveSession``, which knows nothing of the network.
 
 Back-pressure instead of memory growth: when ASR falls behind, the queue fills, the ingest
 handlers stop reading their sockets (TCP pushes back on the sender), and the console shows
