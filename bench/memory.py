@@ -86,16 +86,22 @@ def main() -> None:
         if args.beam_size:
             options = replace(options, asr=replace(options.asr, beam_size=args.beam_size))
         samples: list[tuple[int, dict[int, float]]] = []
+        peaks: dict[int, float] = {}
 
         def hook(progress: BatchProgress, outcome: CallOutcome | None) -> None:
             if outcome is not None:
-                samples.append((progress.done, {pid: rss_mb(pid) for pid in worker_pids()}))
+                pids = worker_pids()
+                samples.append((progress.done, {pid: rss_mb(pid) for pid in pids}))
+                peaks.update({pid: rss_mb(pid, "VmHWM") for pid in pids})
+                if progress.done % 10 == 0:  # as we go, so a long run shows its trend early
+                    print(f"{progress.done:>10}  " + "  ".join(f"{v:7.1f}" for _, v in sorted(samples[-1][1].items())),
+                          flush=True)
 
+        print(f"{'calls done':>10}  RSS per worker (MB)", flush=True)
         started = time.perf_counter()
         with ResultStore(tmp / "mem.sqlite") as store:
             result = run_batch(discover_calls(tmp / "calls"), store, LocalEngine(args.workers),
                                PipelineScorerFactory(None, options), hook)
-            peaks = {pid: rss_mb(pid, "VmHWM") for pid in worker_pids()}
         wall = time.perf_counter() - started
         report(samples, peaks, result.scored, len(result.failures), wall, result.audio_s)
     finally:
@@ -104,10 +110,6 @@ def main() -> None:
 
 def report(samples, peaks, scored, failed, wall_s, audio_s) -> None:
     print(f"{scored} calls scored ({failed} failed) in {wall_s:.0f} s, {audio_s / wall_s:.1f}x real time")
-    print(f"{'calls done':>10}  RSS per worker (MB)")
-    step = max(1, len(samples) // 10)
-    for done, rss in samples[::step] + samples[-1:]:
-        print(f"{done:>10}  " + "  ".join(f"{v:7.1f}" for _, v in sorted(rss.items())))
     print("peak RSS per worker (VmHWM, MB): " + ", ".join(f"{v:.1f}" for v in peaks.values()))
     early = [sum(r.values()) / max(len(r), 1) for _, r in samples[10:30]]
     late = [sum(r.values()) / max(len(r), 1) for _, r in samples[-20:]]
