@@ -1,9 +1,10 @@
 """Real-time factor on the dev calls: whole channel vs utterance by utterance vs packed, same run.
 
-(1) plain: each whole channel decoded once (same decode settings as ours: zh, beam 5, word
+(1) plain: each whole channel decoded once (same decode settings as ours: zh, the default beam unless --beam-size, word
     timestamps, no VAD, no conditioning on previous text);
 (2) one-by-one: every VAD clip sent alone (Whisper pads each to a 30 s window);
-(3) packed: all clips of the call in one ``transcribe`` call (ours).
+(3) packed: ours, the `qa transcribe` path after decoding (tone, music and VAD per channel, each
+    channel's clips packed into shared windows).
 All three use one loaded model. VAD is qa_pipeline.vad.speech_spans, clips padded as in the batch path.
 RTF = decode seconds / call seconds (lower is faster); "x rt" = its inverse. The CER of each mode
 against the truth turns (agent + customer text, match form) shows what the speed costs.
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _common import SHARED, Tally, make_recognizer, median, score, speech_clips, timed
 
 from qa_pipeline.audio import load_call_audio
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.pipeline import transcribe_audio
 from qa_pipeline.types import Role
 
 
@@ -52,10 +55,11 @@ def run_call(wav: Path, modes: dict[str, object]) -> CallRun:
             results, spent = timed(lambda: [[recognizer.transcribe([c])[0] for c in clips] for clips in per_channel])
             texts = ["".join(r.text for r in rs) for rs in results]
         else:
-            flat = [c for clips in per_channel for c in clips]
-            results, spent = timed(lambda: recognizer.transcribe(flat))
-            split = len(per_channel[0])
-            texts = ["".join(r.text for r in results[:split]), "".join(r.text for r in results[split:])]
+            # Ours, as `qa transcribe` runs it after decoding: tone/music/VAD per channel, then the
+            # channel's clips packed into windows (one recognizer call per channel).
+            options = replace(PipelineOptions(), asr=recognizer.options)
+            transcript, spent = timed(lambda: transcribe_audio(audio, name, recognizer, options))
+            texts = ["".join(u.text for u in transcript.utterances if u.role == role) for role in audio.roles]
         seconds[label] = spent
         tallies[label] = sum((score(ref, hyp) for ref, hyp in zip(references, texts)), Tally())
     return CallRun(name, audio.duration_s, seconds, tallies)
@@ -68,13 +72,16 @@ def main() -> None:
     parser.add_argument("--gaps", default="", help="pack_gap_s values for packed mode (default: options)")
     parser.add_argument("--windows", default="", help="pack_window_s values for packed mode")
     parser.add_argument("--skip", default="", help="modes to skip: plain,one-by-one")
+    parser.add_argument("--beam-size", type=int, default=None, help="decoding beam for every mode (default: AsrOptions)")
     args = parser.parse_args()
 
     wavs = sorted(args.calls_dir.glob("*.wav"))
     if args.calls:
         wanted = set(args.calls.split(","))
         wavs = [w for w in wavs if w.name.removesuffix(".wav") in wanted]
-    base = make_recognizer()
+    beam = {} if args.beam_size is None else {"beam_size": args.beam_size}
+    base = make_recognizer(**beam)
+    print(f"decoding: beam {base.options.beam_size}, {base.options.compute_type}, threads {base.options.cpu_threads or 'default'}")
     modes: dict[str, object] = {"plain": base, "one-by-one": base}
     for mode in filter(None, args.skip.split(",")):
         modes.pop(mode)
@@ -82,7 +89,7 @@ def main() -> None:
     windows = [float(w) for w in args.windows.split(",") if w] or [base.options.pack_window_s]
     for gap_s in gaps:
         for window_s in windows:
-            modes[f"packed g{gap_s:g} w{window_s:g}"] = make_recognizer(pack_gap_s=gap_s, pack_window_s=window_s)
+            modes[f"packed g{gap_s:g} w{window_s:g}"] = make_recognizer(pack_gap_s=gap_s, pack_window_s=window_s, **beam)
 
     labels = list(modes)
     print(f"{'call':12s}{'dur s':>7s}" + "".join(f"{l:>26s}" for l in labels) + "   (RTF, CER vs truth)")
