@@ -45,11 +45,14 @@ from qa_pipeline.config import PipelineOptions
 from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
 from qa_pipeline.policy import load_policy
 from qa_pipeline.server import ServerConfig, create_app
+from qa_pipeline.streaming import LiveOptions
 
 options = PipelineOptions()
+live = LiveOptions() if sys.argv[6] == "guess" else LiveOptions(likely_after_silence_ms=None)
 live_asr = LiveAsrOptions(beam_size=int(sys.argv[4]), clip_windows=sys.argv[5] == "clip")
 config = ServerConfig(ingest_token="bench-ingest-token", console_token="bench-console-token",
-                      db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options, asr=live_asr)
+                      db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options, asr=live_asr,
+                      live=live)
 app = create_app(config, live_recognizer(options.asr, live_asr), load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
@@ -61,10 +64,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(db: Path, max_calls: int, beam_size: int, recognizer: str) -> tuple[subprocess.Popen, str]:
+def _start_server(db: Path, max_calls: int, beam_size: int, recognizer: str, guess: bool) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), str(beam_size),
-                             recognizer], cwd=REPO)
+                             recognizer, "guess" if guess else "wait"], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -136,14 +139,15 @@ def main() -> None:
     parser.add_argument("--recognizer", choices=("clip", "full"), default="clip",
                         help="clip: clip-length windows batched across voices; full: 30 s windows per voice")
     parser.add_argument("--keep-up-s", type=float, default=2.0)
+    parser.add_argument("--no-guess", action="store_true", help="do not start ASR on likely utterances before VAD closes them")
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     calls = _load_calls(args.calls, args.limit_s, [n for n in args.names.split(",") if n])
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size, args.recognizer)
+        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size, args.recognizer, not args.no_guess)
         try:
             print(f"{len(calls)} recordings ({', '.join(n for n, _, _ in calls)}), speed {args.speed}x, "
-                  f"recognizer {args.recognizer}, beam {args.beam_size}, {os.cpu_count()} CPUs")
+                  f"recognizer {args.recognizer}, beam {args.beam_size}, guesses {'off' if args.no_guess else 'on'}, {os.cpu_count()} CPUs")
             print(f"{'K':>3} {'load':>9} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8} {'agent p95':>9}")
             best = 0
             for k in ks:

@@ -117,6 +117,7 @@ class LiveServer:
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
         self._queue: AsrQueue | None = None
         self._guesses = GuessBook()
+        self._asr_busy = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -267,9 +268,13 @@ class LiveServer:
                 self._publish(call, event)
 
     async def _guess(self, call: LiveCall, event: UtteranceLikely) -> None:
-        """Start ASR on a likely utterance while VAD waits to be sure (skipped when the queue is full)."""
+        """Start ASR on a likely utterance while VAD waits to be sure, only with ASR idle:
+        a wrong guess must not delay clips that are surely closed."""
         guess = self._guesses.start(call.call_id, event)
         await self._queue.discard(_is_stale)
+        if len(self._queue) or self._asr_busy:
+            guess.stale = True
+            return
         waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
         if not await self._queue.try_put(waiting, _Queued(call, event, guess)):
             guess.stale = True
@@ -316,7 +321,11 @@ class LiveServer:
         loop = asyncio.get_running_loop()
         while True:
             batch: list[_Queued] = await self._queue.take()
-            texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
+            self._asr_busy = True
+            try:
+                texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
+            finally:
+                self._asr_busy = False
             for item, text in zip(batch, texts):
                 guess = item.guess
                 if guess is not None and guess.utterance_id is None:
