@@ -40,7 +40,15 @@ def configure_logging(verbose: bool = False) -> None:
         stream=sys.stderr,
     )
     for noisy in ("jieba", "faster_whisper", "ctranslate2", "httpx", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+        # A filter, not only a level: jieba resets its logger to DEBUG (with its own stderr
+        # handler) when it is first imported, which happens after this runs.
+        logger = logging.getLogger(noisy)
+        logger.setLevel(logging.ERROR)
+        logger.addFilter(_errors_only)
+
+
+def _errors_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR
 
 
 def pipeline_options(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -113,3 +114,36 @@ def test_importing_every_module_touches_no_disk_and_loads_no_model(tmp_path):
     assert result.returncode == 0, result.stderr
     assert list(home.iterdir()) == []
     assert [p.name for p in tmp_path.iterdir()] == ["home"]
+
+
+@pytest.mark.model
+def test_transcribe_a_real_call_prints_roles_in_time_order_with_progress(samples_dir):
+    result = run_qa("transcribe", str(samples_dir / "dev_call_10.wav"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("[00:01") and "座席:" in lines[0]
+    assert "很高兴为您服务" in lines[0]
+    assert any("客户:" in line for line in lines)
+    starts = [line[1:8] for line in lines]
+    assert starts == sorted(starts)
+    # 61.5 s > 1 minute: a progress indication on stderr; nothing else chatters there.
+    assert "transcribing 61 s of audio" in result.stderr
+    assert "jieba" not in result.stderr and "Prefix dict" not in result.stderr
+
+
+@pytest.mark.model
+def test_audit_json_of_a_real_call_holds_the_violations_with_evidence(samples_dir):
+    result = run_qa("audit", str(samples_dir / "dev_call_04.wav"), "--format", "json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    checks = report["checks"]
+    hits = {hit["phrase"]: hit for hit in checks["forbidden_phrases"]["hits"]}
+    assert set(hits) == {"你错了", "不行"}
+    assert 40.0 <= hits["你错了"]["start_s"] <= 42.0 and "你错了" in hits["你错了"]["text"]
+    assert checks["forbidden_phrases"]["passed"] is False
+    assert checks["closing"] == {"passed": False, "present": False}
+    assert checks["complaint_handling"]["complaint"] is True and checks["complaint_handling"]["comforted"] is False
+    assert checks["hangup"]["hangup_by"] == "customer" and checks["hangup"]["method"] == "metadata"
+    assert checks["greeting"]["compliant"] is True
+    assert report["agent_id"] == "6619" and report["direction"] == "inbound"
+    assert report["score"] < 70
