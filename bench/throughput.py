@@ -21,16 +21,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CALLS = REPO.parent / "shared" / "calls"
 
-_QA = """
-import sys
-from qa_pipeline import batch_cli, cli
-if "batch" not in {c.name for c in cli.app.registered_commands}:
-    cli.app.command("batch")(batch_cli.batch_command)
-sys.argv = ["qa", *sys.argv[1:]]
-cli.main()
-"""
-
-
 def call_durations_s(calls: Path) -> dict[Path, float]:
     import soundfile
 
@@ -41,7 +31,7 @@ def run_qa_batch(calls: Path, workers: int, beam: int) -> float:
     """Wall seconds of one ``qa batch`` run into a fresh store."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite"
-        args = [sys.executable, "-c", _QA, "batch", str(calls), "--db", str(db),
+        args = [sys.executable, "-m", "qa_pipeline.cli", "batch", str(calls), "--db", str(db),
                 "--workers", str(workers), "--beam-size", str(beam)]
         started = time.perf_counter()
         done = subprocess.run(args, capture_output=True, text=True, cwd=REPO)

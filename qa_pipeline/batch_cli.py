@@ -45,7 +45,7 @@ def batch_command(
     ray_address: Optional[str] = typer.Option(None, "--ray-address",
                                               help="Ray cluster to join: 'auto' or ray://host:10001."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
-    beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 5)."),
+    beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1: greedy)."),
 ) -> None:
     """Score every new call under DIRECTORY into the store; re-running skips what is done.
 

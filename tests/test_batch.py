@@ -247,22 +247,8 @@ def test_kill_minus_9_then_rerun_stores_every_call_exactly_once(tmp_path):
 
 # -- the commands ------------------------------------------------------------------------------
 
-# Runs the real ``qa`` app; registers the batch commands itself only until cli.py does.
-_QA = textwrap.dedent("""
-    import sys
-    from qa_pipeline import batch_cli, cli
-    names = {c.name for c in cli.app.registered_commands}
-    for name, function in (("batch", batch_cli.batch_command), ("report", batch_cli.report_command),
-                           ("export", batch_cli.export_command)):
-        if name not in names:
-            cli.app.command(name)(function)
-    sys.argv = ["qa", *sys.argv[1:]]
-    cli.main()
-""")
-
-
 def run_qa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", _QA, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "qa_pipeline.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
 
 
