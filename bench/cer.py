@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--across", action="store_true", help="also pack clips across files (mode c)")
     parser.add_argument("--gaps", default="", help="comma-separated pack_gap_s values for (c)")
     parser.add_argument("--window", type=float, default=None, help="pack_window_s override")
+    parser.add_argument("--beam-size", type=int, default=None, help="beam for (b)/(c) (default: AsrOptions)")
     args = parser.parse_args()
 
     items = read_corpus(args.corpus, args.subset, args.limit)
@@ -113,7 +114,10 @@ def main() -> None:
           f"{sum(1 for c in clip_lists if not c)} files where VAD found no speech")
 
     overrides: dict[str, float] = {} if args.window is None else {"pack_window_s": args.window}
+    if args.beam_size is not None:
+        overrides["beam_size"] = args.beam_size
     recognizer = make_recognizer(**overrides)
+    print(f"(b) pipeline decoding: beam {recognizer.options.beam_size} (plain (a) stays at beam 5, the corpus baseline)")
     hyps: dict[str, list[str]] = {}
     seconds: dict[str, float] = {}
     hyps["a plain"], seconds["a plain"] = timed(lambda: [plain_text(recognizer, s) for s in audio])

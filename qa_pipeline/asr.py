@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16000
+DECODE_SEED = 20241104
 # Whisper's own "this window is silence" rule, applied per segment.
 NO_SPEECH_PROB_MIN = 0.6
 AVG_LOGPROB_MAX = -1.0
@@ -230,7 +231,14 @@ class FasterWhisperRecognizer:
     def decode(self, audio: np.ndarray) -> list[Word]:
         """One Whisper pass over 16 kHz audio: its words (or segments) in audio time, raw text."""
         options = self.options
-        segments, _info = self.load().transcribe(
+        model = self.load()
+        # Whisper falls back to sampling at higher temperatures when a greedy pass looks bad;
+        # a fixed seed per pass makes that fallback reproducible, so the same audio gives the
+        # same text in any process (batch workers, Ray actors, the live server).
+        import ctranslate2
+
+        ctranslate2.set_random_seed(DECODE_SEED)
+        segments, _info = model.transcribe(
             audio,
             language=options.language,
             beam_size=options.beam_size,
