@@ -20,7 +20,7 @@ from qa_pipeline.vad import speech_spans
 logger = logging.getLogger(__name__)
 
 # Music pieces closer than this are one stretch of music (VAD cuts long music into pieces).
-_MUSIC_JOIN_GAP_S = 1.5
+MUSIC_JOIN_GAP_S = 1.5
 
 
 def analyse_channel(
@@ -50,7 +50,7 @@ def analyse_channel(
         role=role,
         speech=tuple(speech),
         tone=() if tone_span is None else (tone_span,),
-        music=tuple(_join(music, _MUSIC_JOIN_GAP_S)),
+        music=tuple(join_spans(music, MUSIC_JOIN_GAP_S)),
     )
 
 
@@ -62,7 +62,8 @@ def analyse_call(audio: CallAudio, options: PipelineOptions) -> tuple[ChannelAct
     )
 
 
-def _join(spans: list[Span], max_gap_s: float) -> list[Span]:
+def join_spans(spans: list[Span], max_gap_s: float) -> list[Span]:
+    """Merge time-ordered spans separated by at most ``max_gap_s`` (batch and live share this)."""
     joined: list[Span] = []
     for span in spans:
         if joined and span.start_s - joined[-1].end_s <= max_gap_s:

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from qa_pipeline.activity import _MUSIC_JOIN_GAP_S, _join
+from qa_pipeline.activity import MUSIC_JOIN_GAP_S, join_spans
 from qa_pipeline.audio import StreamResampler
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.recognizer import AudioClip
@@ -134,7 +134,7 @@ class ChannelTrack:
 
     def activity(self, duration_s: float) -> ChannelActivity:
         tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)
-        music = tuple(_join(list(self.music), _MUSIC_JOIN_GAP_S))
+        music = tuple(join_spans(list(self.music), MUSIC_JOIN_GAP_S))
         return ChannelActivity(self.channel, self.role, tuple(self.speech), tone, music)
 
     def _feed(self, samples: np.ndarray) -> list[Span]:
