@@ -1,4 +1,5 @@
-"""The faster-whisper adapter: the only module that imports faster_whisper (lazily).
+"""The faster-whisper adapter (batch path). It and its live variant ``asr_batched`` are the only
+modules that import faster_whisper, lazily.
 
 Whisper pads every input to a 30 s window, so decoding short utterances one at a time pays a
 full encoder pass per utterance. We pack the clips VAD cut, in order, into windows of at most
