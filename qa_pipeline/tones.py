@@ -11,7 +11,6 @@ seconds from the start of the samples passed in (a trailing live buffer: add its
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -34,16 +33,6 @@ _SHORT_LAG_S = 0.030
 _MUSIC_MIN_SHORT = 0.95
 _TONE_MIN_PEAK_SHARE = 0.85
 _BLOCK_FRAMES = 2048
-
-
-@dataclass(frozen=True)
-class _Burst:
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 def find_disconnect_tone(
@@ -107,18 +96,18 @@ def _tone_frames(x: np.ndarray, sample_rate_hz: int, options: ToneOptions) -> np
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _bursts(on: np.ndarray, duration_s: float) -> list[_Burst]:
+def _bursts(on: np.ndarray, duration_s: float) -> list[Span]:
     if not on.any():
         return []
     edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
-    return [_Burst(s * _HOP_S, min(e * _HOP_S, duration_s)) for s, e in zip(starts, ends)]
+    return [Span(s * _HOP_S, min(e * _HOP_S, duration_s)) for s, e in zip(starts, ends)]
 
 
 def _final_cadence(
-    bursts: list[_Burst], duration_s: float, options: ToneOptions
-) -> list[_Burst] | None:
+    bursts: list[Span], duration_s: float, options: ToneOptions
+) -> list[Span] | None:
     """The last run of bursts that keeps the on/off cadence and reaches the end, or None."""
     if not bursts:
         return None
@@ -144,7 +133,7 @@ def _final_cadence(
     return chain
 
 
-def _burst_ok(burst: _Burst, options: ToneOptions) -> bool:
+def _burst_ok(burst: Span, options: ToneOptions) -> bool:
     """A burst lasting about ``on_s``; the 100 ms analysis frame widens it by up to ~0.1 s."""
     low = options.on_s * (1 - _PERIOD_TOLERANCE)
     high = options.on_s * (1 + _PERIOD_TOLERANCE) + _TONE_FRAME_S
