@@ -135,13 +135,22 @@ def eval_(
     model: Optional[Path] = ModelOpt,
     device: str = DeviceOpt,
     beam_size: Optional[int] = BeamOpt,
+    hotwords: bool = typer.Option(
+        False, "--hotwords", help="Bias Whisper with the policy's key phrases (measured worse on the dev calls; off by default)."
+    ),
 ) -> None:
     """Calibrate: audit labelled calls and compare every check with the labels."""
+    from dataclasses import replace
+
     from qa_pipeline.eval_run import run_eval
+    from qa_pipeline.policy import load_policy
 
     if not directory.is_dir():
         raise fail_dir(directory)
     options = pipeline_options(model, device, ChannelMode.stereo, beam_size)
+    if hotwords:
+        phrases = guarded(lambda: load_policy(policy)).hotwords()
+        options = replace(options, asr=replace(options.asr, hotwords=phrases))
     result = guarded(lambda: run_eval(directory, policy, options, make_recognizer(options.asr)))
     from qa_pipeline.evaluation import format_eval_text
 
