@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from qa_pipeline.cli_common import ChannelMode, fail, guarded, pipeline_options
+from qa_pipeline.cli_common import DEVICE_HELP, ChannelMode, fail, guarded, pipeline_options
 from qa_pipeline.errors import QAError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def batch_command(
                                               help="Ray cluster to join: 'auto' or ray://host:10001."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
     beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1: greedy)."),
+    device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
 ) -> None:
     """Score every new call under DIRECTORY into the store; re-running skips what is done.
 
@@ -57,7 +58,7 @@ def batch_command(
     if ray_address and engine is not EngineName.ray:
         raise fail(QAError("--ray-address needs --engine ray"))
     jobs = guarded(lambda: discover_calls(directory))
-    factory = PipelineScorerFactory(policy, pipeline_options(model, "cpu", ChannelMode.stereo, beam_size))
+    factory = PipelineScorerFactory(policy, pipeline_options(model, device, ChannelMode.stereo, beam_size))
     store = guarded(lambda: ResultStore(db))
     try:
         with RichBatchProgress() as hook:

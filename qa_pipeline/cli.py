@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from qa_pipeline.cli_common import (
+    DEVICE_HELP,
     ChannelMode,
     configure_logging,
     fail,
@@ -50,7 +51,7 @@ class ReportFormat(str, Enum):
 
 MetaOpt = typer.Option(None, "--meta", help="Telephony metadata JSON (default: NAME.meta.json beside the audio).")
 ModelOpt = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory (default: bundled Whisper base).")
-DeviceOpt = typer.Option("cpu", "--device", help="cpu or cuda.")
+DeviceOpt = typer.Option("cpu", "--device", help=DEVICE_HELP)
 ChannelsOpt = typer.Option(ChannelMode.stereo, "--channels", help="stereo: ch0 agent, ch1 customer; mono: one mixed role.")
 BeamOpt = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1, greedy; 5 reads slightly better and is ~2.7x slower).")
 NoMaskOpt = typer.Option(False, "--no-mask", help="Show card, ID and phone numbers unmasked (authorised use only).")

@@ -27,6 +27,9 @@ EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 3
 
 
+DEVICE_HELP = "cpu, or cuda on a GPU machine (float16 weights there, int8 on the CPU)."
+
+
 class ChannelMode(str, Enum):
     stereo = "stereo"
     mono = "mono"

@@ -17,7 +17,7 @@ from typing import Optional
 import typer
 
 from qa_pipeline.errors import QAError
-from qa_pipeline.cli_common import configure_logging, fail, guarded, pipeline_options, require_file
+from qa_pipeline.cli_common import DEVICE_HELP, configure_logging, fail, guarded, pipeline_options, require_file
 
 
 def serve(
@@ -28,6 +28,7 @@ def serve(
     policy: Optional[Path] = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy)."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
     beam_size: int = typer.Option(5, "--beam-size", min=1, help="Beam size for live decoding."),
+    device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Live monitoring server: ingest WebSocket, supervisor console at /, alerts as calls happen.
@@ -44,7 +45,7 @@ def serve(
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
     if ingest_token.value == console_token.value:
         raise fail(QAError("QA_INGEST_TOKEN and QA_CONSOLE_TOKEN must differ"))
-    options = pipeline_options(model=model)
+    options = pipeline_options(model=model, device=device)
     config = ServerConfig(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
         max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size),
