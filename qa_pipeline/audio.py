@@ -24,8 +24,11 @@ from qa_pipeline.types import Role
 
 logger = logging.getLogger(__name__)
 
+#: File name endings of the recordings we read (batch discovery and qa eval look for these).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
-_RAW_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
+#: Live stream encoding -> soundfile subtype of the same samples.
+STREAM_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
 _BYTES_PER_SAMPLE = {"pcm16": 2, "mulaw": 1, "alaw": 1}
 # WAV format tags libsndfile decodes (PCM, ADPCM, float, A-law, mu-law, GSM, G.721, extensible).
 _KNOWN_WAV_TAGS = frozenset({0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0xFFFE})
@@ -193,7 +196,7 @@ def decode_stream_bytes(data: bytes, encoding: str, channels: int) -> np.ndarray
     ``encoding`` is "pcm16" (little-endian), "mulaw" or "alaw". Raises ``ValueError`` for an
     unknown encoding or a byte count that is not a whole number of frames.
     """
-    if encoding not in _RAW_SUBTYPES:
+    if encoding not in STREAM_SUBTYPES:
         raise ValueError(f"encoding must be one of {STREAM_ENCODINGS}, not {encoding!r}")
     if channels < 1:
         raise ValueError("channels must be >= 1")
@@ -209,7 +212,7 @@ def decode_stream_bytes(data: bytes, encoding: str, channels: int) -> np.ndarray
     decoded, _ = sf.read(
         io.BytesIO(data),
         format="RAW",
-        subtype=_RAW_SUBTYPES[encoding],
+        subtype=STREAM_SUBTYPES[encoding],
         endian="LITTLE",
         samplerate=8000,
         channels=channels,

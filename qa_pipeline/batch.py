@@ -20,6 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterator, Mapping, Protocol, Sequence
 
+from qa_pipeline.audio import AUDIO_SUFFIXES
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
 from qa_pipeline.store import CallKey, ResultStore
@@ -27,7 +28,6 @@ from qa_pipeline.types import CallMeta, CallReport
 
 log = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg"})
 #: A Ray actor that dies twice on the same call gets that call recorded as failed.
 MAX_WORKER_DEATHS_PER_CALL = 2
 

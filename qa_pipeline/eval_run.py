@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from qa_pipeline.audio import AUDIO_SUFFIXES
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
 from qa_pipeline.hooks import Hook, call_hook
 from qa_pipeline.recognizer import Recognizer
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 def labelled_calls(directory: Path) -> list[tuple[Path, Path]]:

@@ -18,12 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from qa_pipeline.audio import STREAM_SUBTYPES
 from qa_pipeline.errors import AudioFormatError, QAError
 from qa_pipeline.live_protocol import STREAM_RATES_HZ, StreamFormat, stream_chunks
 from qa_pipeline.types import CallMeta, Party
 
-_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
-_ENCODINGS = {"PCM_16": "pcm16", "ULAW": "mulaw", "ALAW": "alaw"}
+_ENCODINGS = {subtype: encoding for encoding, subtype in STREAM_SUBTYPES.items()}
 
 #: ``on_message(message, arrived_monotonic_s)``
 MessageCallback = Callable[[dict[str, Any], float], None]
@@ -86,7 +86,7 @@ def load_recording(path: Path) -> Recording:
     if len(samples) == 0:
         raise AudioFormatError("the recording holds no audio", str(path))
     buffer = io.BytesIO()
-    sf.write(buffer, samples, rate_hz, format="RAW", subtype=_SUBTYPES[encoding])
+    sf.write(buffer, samples, rate_hz, format="RAW", subtype=STREAM_SUBTYPES[encoding])
     return Recording(str(path), StreamFormat(rate_hz, samples.shape[1], encoding), buffer.getvalue())
 
 
