@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qa_pipeline.config import AsrOptions
 from qa_pipeline.errors import ModelUnavailableError
+from qa_pipeline.paths import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ def default_cache_dir() -> Path:
     override = os.environ.get("QA_MODEL_DIR")
     if override:
         return Path(override).expanduser()
-    cache_root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_root) / "qa_pipeline" / "models" / f"whisper-base-{DEFAULT_MODEL_SHA256[:12]}"
+    return user_cache_dir() / "models" / f"whisper-base-{DEFAULT_MODEL_SHA256[:12]}"
 
 
 def ensure_default_model(cache_dir: Path | None = None) -> Path:

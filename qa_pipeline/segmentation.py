@@ -9,10 +9,10 @@ from the recognizer pieces its characters came from.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Callable, Sequence
 
+from qa_pipeline.paths import user_cache_dir
 from qa_pipeline.text import Tokenizer, normalize_display
 from qa_pipeline.types import Span, Word
 
@@ -21,8 +21,7 @@ Segmenter = Callable[[str], list[str]]
 
 def jieba_cache_dir() -> Path:
     """``<user cache>/qa_pipeline/jieba`` (created on first use, never at import)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "qa_pipeline" / "jieba"
+    return user_cache_dir() / "jieba"
 
 
 @functools.lru_cache(maxsize=4)
