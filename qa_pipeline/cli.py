@@ -6,7 +6,6 @@ Heavy modules (faster-whisper, jieba, the server) are imported inside the comman
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from enum import Enum
@@ -85,7 +84,7 @@ def transcribe(
     call_meta = _meta(call, meta)
     options = pipeline_options(model, device, channels, beam_size)
     recognizer = make_recognizer(options.asr)
-    with contextlib.contextmanager(progress_hook)() as hook:
+    with progress_hook() as hook:
         transcript = guarded(lambda: transcribe_call(call, call_meta, recognizer, options, hook))
     if format is TranscriptFormat.json:
         shown = transcript if no_mask else mask_transcript(transcript)
@@ -117,7 +116,7 @@ def audit(
     loaded_policy = guarded(lambda: load_policy(policy))
     options = pipeline_options(model, device, channels, beam_size)
     recognizer = make_recognizer(options.asr)
-    with contextlib.contextmanager(progress_hook)() as hook:
+    with progress_hook() as hook:
         report = guarded(lambda: audit_call(call, call_meta, loaded_policy, options, recognizer, hook))
     data = report.to_dict()
     if out is None:

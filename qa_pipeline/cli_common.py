@@ -6,6 +6,7 @@ batch and live command modules build their options exactly the same way.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -143,8 +144,9 @@ class ProgressHook:
             self._progress = None
 
 
+@contextlib.contextmanager
 def progress_hook() -> Iterator[Hook]:
-    """Context-manager style generator: ``with contextlib.contextmanager(progress_hook)()``."""
+    """``with progress_hook() as hook:`` — the bar is closed however the block ends."""
     hook = ProgressHook()
     try:
         yield hook
