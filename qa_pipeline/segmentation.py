@@ -30,6 +30,7 @@ def segmenter_for(user_dict: Path | None) -> Segmenter:
     return Tokenizer(jieba_cache_dir(), user_dict).cut
 
 
+@functools.lru_cache(maxsize=1)
 def default_segmenter() -> Segmenter:
     """The segmenter with the bundled policy's banking dictionary."""
     from qa_pipeline.policy import default_policy_dir
