@@ -233,9 +233,9 @@ class FasterWhisperRecognizer:
         """One Whisper pass over 16 kHz audio: its words (or segments) in audio time, raw text."""
         options = self.options
         model = self.load()
-        # Whisper falls back to sampling at higher temperatures when a greedy pass looks bad;
-        # a fixed seed per pass makes that fallback reproducible, so the same audio gives the
-        # same text in any process (batch workers, Ray actors, the live server).
+        # Whisper falls back to sampling at higher temperatures when a greedy pass looks bad.
+        # Seeding narrows, but does not remove, run-to-run differences: CTranslate2 seeds its
+        # per-thread sampler once, and a Ray actor was seen to differ from local workers anyway.
         import ctranslate2
 
         ctranslate2.set_random_seed(DECODE_SEED)
