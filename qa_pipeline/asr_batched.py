@@ -13,13 +13,15 @@ the word alignment of faster-whisper are used; the hallucination guard is ``asr.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from qa_pipeline.asr import SAMPLE_RATE_HZ, FasterWhisperRecognizer, is_hallucination
 from qa_pipeline.config import AsrOptions
@@ -38,10 +40,14 @@ _FULL_WINDOW_FRAMES = 3000
 # A decode whose text compresses better than this is a repetition loop: retry with a beam.
 _MAX_COMPRESSION_RATIO = 2.4
 # ...and so is a text mostly made of one 2-8 character piece repeated (too short for zlib to see).
-_REPEATED = re.compile(r"(.{2,8}?)\1+")
+_REPEATED = re.compile(r"(.{2,40}?)\1+")
 _LOOP_MIN_CHARS = 6
 _LOOP_SHARE = 0.6
 _NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
+# A run of at least this many characters said twice in a row inside one clip is a decoder loop.
+_CLAUSE_CHARS = 4
+# ...and so are two halves this similar (rapidfuzz ratio, 0-100): the second copy has a slip.
+_TWICE_SIMILARITY = 85
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,12 @@ class ClipWindowRecognizer:
         return self.transcribe_in_context(clips, [self.options.initial_prompt or ""] * len(clips), hook)
 
     def transcribe_in_context(self, clips: Sequence[AudioClip], contexts: Sequence[str],
-                              hook: Hook | None = None) -> list[ClipText]:
+                              hook: Hook | None = None, beam_size: int | None = None) -> list[ClipText]:
         """As ``transcribe``, each clip decoded after its ``context`` (the text its voice said
         before; Whisper's previous-text prompt). Its last ``context_tokens`` tokens are used.
+        ``beam_size`` overrides ``options.beam_size`` for this call.
         """
+        beam = beam_size or self.options.beam_size
         if len(contexts) != len(clips):
             raise ValueError("one context per clip is required")
         for clip in clips:
@@ -121,14 +129,14 @@ class ClipWindowRecognizer:
         call_hook(hook, "asr", 0, len(clips))
         done = 0
         for batch in _batches(clips, previous, self.windows.max_batch):
-            texts = self._decode_batch([clips[i] for i in batch], [previous[i] for i in batch])
+            texts = self._decode_batch([clips[i] for i in batch], [previous[i] for i in batch], beam)
             for index, text in zip(batch, texts):
                 results[index] = text
             done += len(batch)
             call_hook(hook, "asr", done, len(clips))
         return results
 
-    def _decode_batch(self, clips: Sequence[AudioClip], previous: Sequence[list[int]]) -> list[ClipText]:
+    def _decode_batch(self, clips: Sequence[AudioClip], previous: Sequence[list[int]], beam: int) -> list[ClipText]:
         model = self.load()
         frames = window_frames(max(c.duration_s for c in clips), self.windows)
         features = np.stack([_features(model, c.samples, frames) for c in clips])
@@ -138,17 +146,21 @@ class ClipWindowRecognizer:
         prompts = [model.get_prompt(self._tokenizer, previous_tokens=list(p), without_timestamps=True,
                                     hotwords=self.options.hotwords) for p in previous]
         max_new = 16 + int(self.windows.max_tokens_per_s * max(c.duration_s for c in clips))
-        tokens = self._generate(model, encoded, prompts, max_new)
+        contexts = [self._tokenizer.decode(list(p)) for p in previous]
+        tokens = self._generate(model, encoded, prompts, contexts, max_new, beam)
         words = self._words(model, encoded, tokens, [min(frames, len(c.samples) // 160) for c in clips])
         return [_clip_text(w, c.duration_s) for w, c in zip(words, clips)]
 
-    def _generate(self, model: "WhisperModel", encoded: Any, prompts: list[list[int]], max_new: int) -> list[list[int]]:
-        """Text tokens per window. A repetition loop (often set off by the context prompt) is
-        decoded again without context and with a beam of at least 5; if it loops again, it is kept.
+    def _generate(self, model: "WhisperModel", encoded: Any, prompts: list[list[int]], contexts: list[str],
+                  max_new: int, beam: int) -> list[list[int]]:
+        """Text tokens per window. A repetition loop or an echo of the context (both set off by
+        the context prompt) is decoded again without context and with a beam of at least 5; if
+        it loops again, or a loop comes back empty, the loop is kept once (``collapse_repeats``).
         """
-        found = self._search(model, encoded, prompts, max_new, self.options.beam_size)
+        found = self._search(model, encoded, prompts, max_new, beam)
         tokens = [ids for ids, _looped in found]
-        loops = [i for i, (_ids, looped) in enumerate(found) if looped]
+        loops = [i for i, (ids, looped) in enumerate(found)
+                 if looped or echoes(self._tokenizer.decode(ids), contexts[i])]
         if loops:
             import ctranslate2
 
@@ -156,9 +168,12 @@ class ClipWindowRecognizer:
                                      hotwords=self.options.hotwords)
             on_cpu = np.asarray(encoded.to_device(ctranslate2.Device.cpu))[loops]
             again = self._search(model, ctranslate2.StorageView.from_array(np.ascontiguousarray(on_cpu)),
-                                 [plain] * len(loops), max_new, max(5, self.options.beam_size))
-            for i, (ids, _looped) in zip(loops, again):
-                tokens[i] = ids
+                                 [plain] * len(loops), max_new, max(5, beam))
+            for i, (ids, looped) in zip(loops, again):
+                first, first_looped = found[i]
+                if first_looped and not ids:
+                    ids, looped = first, True
+                tokens[i] = collapse_repeats(ids, self._tokenizer.decode) if looped else ids
         return tokens
 
     def _search(self, model: "WhisperModel", encoded: Any, prompts: list[list[int]], max_new: int,
@@ -204,11 +219,55 @@ class ClipWindowRecognizer:
 
 def loops(text: str) -> bool:
     """True when most of ``text`` is one piece said again and again (a decoder loop, e.g.
-    不收为月金不收为月金 for 不收违约金); short texts such as 不行不行 are left alone."""
+    不收为月金不收为月金 for 不收违约金), or a clause said twice with a slip (目前的年化率率是
+    13.6%目前的年化率是13.6%); short texts such as 不行不行 are left alone."""
     compact = _NOT_TEXT.sub("", text)
     if len(compact) < _LOOP_MIN_CHARS:
         return False
-    return any(len(m.group(0)) >= _LOOP_SHARE * len(compact) for m in _REPEATED.finditer(compact))
+    if any(len(m.group(0)) >= _LOOP_SHARE * len(compact) for m in _REPEATED.finditer(compact)):
+        return True
+    return _twice_split(compact) is not None
+
+
+def _twice_split(compact: str) -> int | None:
+    """Where the second copy starts when ``compact`` is one clause of ``_CLAUSE_CHARS`` or more
+    said twice, near enough (``_TWICE_SIMILARITY``); else None."""
+    middle = len(compact) // 2
+    splits = range(max(_CLAUSE_CHARS, middle - 2), min(len(compact) - _CLAUSE_CHARS, middle + 2) + 1)
+    scored = [(fuzz.ratio(compact[:k], compact[k:]), -abs(k - middle), k) for k in splits]
+    best = max(scored, default=None)
+    return best[2] if best is not None and best[0] >= _TWICE_SIMILARITY else None
+
+
+def collapse_repeats(ids: list[int], decode: Callable[[list[int]], str]) -> list[int]:
+    """``ids`` cut to their first copy when they are one run of tokens said again and again (the
+    whole of 也可以拨打我们的客服热线也可以拨打我们的客服热线), or one clause said twice with a
+    slip; runs shorter than ``_CLAUSE_CHARS`` characters stay repeated (不行不行, 对对对 are how
+    people talk)."""
+    for period in range(1, len(ids) // 2 + 1):
+        if all(ids[i] == ids[i - period] for i in range(period, len(ids))):
+            once = ids[:period]
+            return once if len(_NOT_TEXT.sub("", decode(once))) >= _CLAUSE_CHARS else ids
+    split = _twice_split(_NOT_TEXT.sub("", decode(ids)))
+    if split is None:
+        return ids
+    held = [len(_NOT_TEXT.sub("", decode(ids[:end]))) for end in range(len(ids) + 1)]
+    # the token prefix holding the first copy, with the punctuation that follows it
+    end = next(e for e, n in enumerate(held) if n >= split)
+    while end < len(ids) and held[end + 1] == held[end]:
+        end += 1
+    return ids[:end]
+
+
+def echoes(text: str, context: str) -> bool:
+    """True when ``text`` is mostly a stretch of ``context`` said again: Whisper repeating its
+    previous-text prompt instead of hearing the clip (e.g. 目前的年化率是13.6% twice over
+    two clips). At least ``_LOOP_MIN_CHARS // 2`` characters and half of the text must be copied."""
+    said, before = _NOT_TEXT.sub("", text), _NOT_TEXT.sub("", context)
+    if len(said) < _LOOP_MIN_CHARS // 2 or not before:
+        return False
+    match = difflib.SequenceMatcher(None, said, before, autojunk=False).find_longest_match(0, len(said), 0, len(before))
+    return match.size >= max(_LOOP_MIN_CHARS // 2, _LOOP_SHARE * len(said))
 
 
 def _batches(clips: Sequence[AudioClip], previous: Sequence[list[int]], max_batch: int) -> list[list[int]]:

@@ -3,7 +3,9 @@
 Alert latency is the time from the end of an offending utterance to its alert. Phrase alerts
 (forbidden phrases, unauthorized promises) come from the agent, so agent clips jump the queue:
 ``pick_batch`` takes the waiting agent clips oldest first, and customer clips only when no agent
-clip waits or once they have waited ``customer_max_wait_s``. Nothing is ever dropped.
+clip waits or once they have waited ``customer_max_wait_s``. A batch decodes with one beam, so
+when customer clips get a smaller beam (``customer_beam_size``) they go in batches of their
+own. Nothing is ever dropped.
 
 ``AsrQueue`` is a bounded waiting room with that choice: ``put`` blocks when it is full (so the
 ingest handlers stop reading their sockets and TCP pushes back), ``take`` hands out one batch.
@@ -20,33 +22,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
-from qa_pipeline.config import AsrOptions
+from qa_pipeline.config import AsrOptions, LiveAsrOptions
 from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import Role
-
-
-@dataclass(frozen=True)
-class LiveAsrOptions:
-    """How the live server transcribes (the batch pipeline keeps ``AsrOptions`` as they are)."""
-
-    # Beam 5 with clip windows and context: every check 10/10 on the dev calls through the live
-    # path (bench/live_agreement.py); greedy missed dev_call_01's agent ID without context.
-    beam_size: int = 5
-    # Each clip its own clip-length encoder window (asr_batched); False: 30 s windows (asr.py).
-    clip_windows: bool = True
-    # CTranslate2 threads; the default 2 matches the 2-core target box (0 lets CTranslate2 choose).
-    cpu_threads: int = 2
-    # One recognizer call takes at most this many clips / seconds of speech.
-    batch_max_clips: int = 4
-    batch_max_audio_s: float = 56.0
-    # A customer clip waits behind agent clips at most this long.
-    customer_max_wait_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.beam_size < 1 or self.batch_max_clips < 1 or self.cpu_threads < 0:
-            raise ValueError("beam_size and batch_max_clips must be >= 1, cpu_threads >= 0")
-        if self.batch_max_audio_s <= 0 or self.customer_max_wait_s < 0:
-            raise ValueError("batch_max_audio_s must be > 0 and customer_max_wait_s >= 0")
 
 
 def live_recognizer(asr: AsrOptions, live: LiveAsrOptions = LiveAsrOptions()) -> Any:
@@ -72,7 +50,10 @@ class WaitingClip:
 
 
 def pick_batch(waiting: Sequence[WaitingClip], now_s: float, options: LiveAsrOptions) -> list[int]:
-    """Positions in ``waiting`` (oldest first) of the clips to transcribe next; never empty if ``waiting`` is not."""
+    """Positions in ``waiting`` (oldest first) of the clips to transcribe next; never empty if ``waiting`` is not.
+
+    One batch decodes with one beam, so it holds clips of one beam (``LiveAsrOptions.beam_for``).
+    """
     def urgent(clip: WaitingClip) -> bool:
         return clip.role != Role.CUSTOMER or now_s - clip.queued_s >= options.customer_max_wait_s
 
@@ -80,7 +61,8 @@ def pick_batch(waiting: Sequence[WaitingClip], now_s: float, options: LiveAsrOpt
     first = [i for i in order if urgent(waiting[i])] or order
     chosen: list[int] = []
     audio_s = 0.0
-    for i in first:
+    beam = options.beam_for(waiting[first[0]].role)
+    for i in (i for i in first if options.beam_for(waiting[i].role) == beam):
         if chosen and (len(chosen) >= options.batch_max_clips or audio_s + waiting[i].duration_s > options.batch_max_audio_s):
             break
         chosen.append(i)
@@ -88,16 +70,19 @@ def pick_batch(waiting: Sequence[WaitingClip], now_s: float, options: LiveAsrOpt
     return chosen
 
 
-def transcribe_in_context(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str]) -> list[ClipText]:
-    """``recognizer.transcribe_in_context`` when the recognizer takes each clip's previous text, else ``transcribe``."""
+def transcribe_in_context(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str],
+                          beam_size: int | None = None) -> list[ClipText]:
+    """``recognizer.transcribe_in_context`` when the recognizer takes each clip's previous text
+    (and ``beam_size``, when given), else ``transcribe``."""
     in_context = getattr(recognizer, "transcribe_in_context", None)
     if callable(in_context):
-        return in_context(clips, contexts)
+        return in_context(clips, contexts) if beam_size is None else in_context(clips, contexts, beam_size=beam_size)
     return recognizer.transcribe(clips)
 
 
 def transcribe_voices(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str],
-                      voices: Sequence[Any], separate_windows: bool, on_error: Callable[[int], None]) -> list[ClipText]:
+                      voices: Sequence[Any], separate_windows: bool, on_error: Callable[[int], None],
+                      beam_size: int | None = None) -> list[ClipText]:
     """Texts for a batch: one recognizer call, or one per voice when the recognizer packs
     clips into shared windows (a window switching voices loses text, see pipeline.py).
 
@@ -109,7 +94,8 @@ def transcribe_voices(recognizer: Recognizer, clips: Sequence[AudioClip], contex
     texts = [ClipText("") for _ in clips]
     for indices in groups.values():
         try:
-            results = transcribe_in_context(recognizer, [clips[i] for i in indices], [contexts[i] for i in indices])
+            results = transcribe_in_context(recognizer, [clips[i] for i in indices], [contexts[i] for i in indices],
+                                            beam_size)
         except Exception:  # one bad batch must not stop every live call
             on_error(len(indices))
             continue

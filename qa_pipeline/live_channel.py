@@ -100,10 +100,18 @@ class ChannelTrack:
 
     def clip_around(self, span: Span) -> tuple[float, AudioClip]:
         """The padded clip for ``span``, cut the way the batch pipeline cuts it."""
-        end_s = self.time_s if self.tone_start_s is None else self.tone_start_s
-        bounds = clip_bounds_s(span, self._options.vad.pad_ms, end_s)
+        bounds = clip_bounds_s(span, self._options.vad.pad_ms, self._audio_end_s)
+        return bounds.start_s, self.clip_between(bounds)
+
+    def clip_between(self, bounds: Span) -> AudioClip:
+        """The audio from ``bounds.start_s`` to ``bounds.end_s`` (cut at the tone or the newest sample)."""
+        bounds = Span(bounds.start_s, max(bounds.start_s, min(bounds.end_s, self._audio_end_s)))
         offset_s, samples = self._history.window(bounds.start_s)
-        return bounds.start_s, cut_clip(samples, self.rate_hz, bounds.with_offset(-offset_s))
+        return cut_clip(samples, self.rate_hz, bounds.with_offset(-offset_s))
+
+    @property
+    def _audio_end_s(self) -> float:
+        return self.time_s if self.tone_start_s is None else self.tone_start_s
 
     def likely_span(self, after_silence_s: float) -> Span | None:
         """The open utterance as VAD will most likely close it, once its padded clip is complete.

@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 
+from qa_pipeline.config import LiveAsrOptions, LiveOptions
 from qa_pipeline.errors import QAError
 from qa_pipeline.cli_common import DEVICE_HELP, configure_logging, fail, guarded, pipeline_options, require_file
 
@@ -27,7 +28,14 @@ def serve(
     max_calls: int = typer.Option(4, "--max-calls", min=1, help="Live calls admitted at once; more are refused."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy)."),
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
-    beam_size: int = typer.Option(5, "--beam-size", min=1, help="Beam size for live decoding."),
+    beam_size: int = typer.Option(LiveAsrOptions().beam_size, "--beam-size", min=1, help="Beam size for agent speech."),
+    customer_beam_size: int = typer.Option(
+        LiveAsrOptions().customer_beam_size, "--customer-beam-size", min=1,
+        help="Beam size for customer speech (no phrase alerts come from it; 1 = greedy, fastest)."),
+    parts_after: float = typer.Option(
+        LiveOptions().part_min_s or 0.0, "--parts-after", min=0.0,
+        help="Send a long utterance to ASR in parts, cut at pauses, once it holds this many seconds of "
+             "speech not yet sent (earlier alerts on long turns; 0: whole utterances only)."),
     device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
@@ -38,7 +46,7 @@ def serve(
     configure_logging(verbose)
     import uvicorn
 
-    from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
+    from qa_pipeline.live_asr import live_recognizer
     from qa_pipeline.policy import load_policy
     from qa_pipeline.server import ServerConfig, create_app
 
@@ -48,7 +56,8 @@ def serve(
     options = pipeline_options(model=model, device=device)
     config = ServerConfig(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
-        max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size),
+        max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size, customer_beam_size=customer_beam_size),
+        live=LiveOptions(part_min_s=parts_after or None),
     )
     recognizer = live_recognizer(options.asr, config.asr)
     loaded_policy = guarded(lambda: load_policy(policy))

@@ -30,6 +30,20 @@ class UtteranceClosed:
 
 
 @dataclass(frozen=True, eq=False)
+class UtterancePart:
+    """An early part of a long open utterance, cut at a pause (``live_parts``): its clip needs
+    ASR now; ``accept_text(utterance_id, ...)`` takes the result (``utterance_id`` names the part).
+    """
+
+    utterance_id: int
+    channel: int
+    role: Role
+    clip_start_s: float
+    clip: AudioClip
+    context: str = ""
+
+
+@dataclass(frozen=True, eq=False)
 class UtteranceLikely:
     """An open utterance VAD will most likely close as ``span`` (its speech stopped ``pad_ms`` ago).
 
@@ -80,4 +94,4 @@ class HangupSeen:
     method: str
 
 
-LiveEvent = Union[UtteranceClosed, UtteranceLikely, UtteranceFinal, Alert, HangupSeen]
+LiveEvent = Union[UtteranceClosed, UtterancePart, UtteranceLikely, UtteranceFinal, Alert, HangupSeen]

@@ -1,11 +1,9 @@
 """The live monitoring server: ingest WebSockets, one shared ASR worker, the supervisor console.
 
 ``create_app`` builds a FastAPI app; nothing starts on import. The server owns the sockets,
-admission control (``max_calls``), the bounded ASR queue and the batching of clips from every
-live call into one ``Recognizer.transcribe`` call (cf. sherpa-onnx streaming_server); which
-clips go next is ``live_asr.pick_batch`` (agent clips first), and agent utterances are
-transcribed early, while VAD waits to be sure they ended (``UtteranceLikely``). Each call's
-logic lives in a ``LiveSession``, which knows nothing of the network.
+admission control (``max_calls``), the store and the console hub; the clips of every live call
+go to the one shared ``live_worker.AsrWorker`` (bounded queue, agent clips first, guesses).
+Each call's logic lives in a ``LiveSession``, which knows nothing of the network.
 
 Back-pressure instead of memory growth: when ASR falls behind, the queue fills, the ingest
 handlers stop reading their sockets (TCP pushes back on the sender), and the console shows
@@ -30,7 +28,8 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
-from qa_pipeline.live_asr import AsrQueue, Guess, GuessBook, LiveAsrOptions, WaitingClip, transcribe_voices
+from qa_pipeline.live_asr import LiveAsrOptions
+from qa_pipeline.live_worker import AsrWorker
 from qa_pipeline.live_routes import add_routes, bearer_token, token_ok
 from qa_pipeline.live_events import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
 from qa_pipeline.recognizer import ClipText, Recognizer
@@ -45,7 +44,7 @@ from qa_pipeline.live_protocol import (
     StreamStart,
     parse_party,
 )
-from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, UtteranceClosed, UtteranceLikely
+from qa_pipeline.streaming import LiveEvent, LiveOptions, LiveSession, UtteranceClosed, UtteranceLikely, UtterancePart
 
 if TYPE_CHECKING:
     from qa_pipeline.policy import Policy
@@ -92,13 +91,6 @@ class _Refused(Exception):
         self.reason = reason
 
 
-@dataclass(eq=False)
-class _Queued:
-    call: LiveCall
-    event: UtteranceClosed | UtteranceLikely
-    guess: Guess | None = None
-
-
 class LiveServer:
     """The state behind the app: live calls, the ASR queue and worker, the store, the console hub."""
 
@@ -113,24 +105,18 @@ class LiveServer:
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)
         self._store_factory = store_factory or _open_store
         self._store: Any = None
-        self._asr_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-asr")
+        self.asr = AsrWorker(recognizer, config.asr, config.max_queued_clips, self._accept)
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
-        self._queue: AsrQueue | None = None
-        self._guesses = GuessBook()
-        self._asr_busy = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._queue = AsrQueue(self.config.max_queued_clips, self.config.asr)
         self._store = await loop.run_in_executor(self._store_pool, self._store_factory, self.config.db_path)
         self.recent.extend(await loop.run_in_executor(self._store_pool, self._load_recent))
-        load = getattr(self.recognizer, "load", None)
-        if callable(load):
-            await loop.run_in_executor(self._asr_pool, load)
-        self._tasks = [asyncio.create_task(self._asr_worker()), asyncio.create_task(self._status_loop())]
+        await self.asr.start()
+        self._tasks = [asyncio.create_task(self._status_loop())]
         self.ready = True
 
     async def stop(self) -> None:
@@ -138,9 +124,9 @@ class LiveServer:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.asr.stop()
         if self._store is not None:
             await asyncio.get_running_loop().run_in_executor(self._store_pool, self._store.close)
-        self._asr_pool.shutdown(wait=False, cancel_futures=True)
         self._store_pool.shutdown(wait=True)
 
     @property
@@ -164,8 +150,7 @@ class LiveServer:
             await self._run_call(ws, call)
         finally:
             self.calls.pop(call_id, None)
-            self._guesses.drop_call(call_id)
-            await self._queue.discard(_is_stale)
+            await self.asr.drop_call(call_id)
 
     def _admit(self, call_id: str) -> None:
         if not _CALL_ID_RE.match(call_id):
@@ -261,36 +246,11 @@ class LiveServer:
     async def _dispatch(self, call: LiveCall, events: list[LiveEvent]) -> None:
         for event in events:
             if isinstance(event, UtteranceLikely):
-                await self._guess(call, event)
-            elif isinstance(event, UtteranceClosed):
-                await self._closed(call, event)
+                await self.asr.guess(call, event)
+            elif isinstance(event, (UtteranceClosed, UtterancePart)):
+                await self.asr.clip(call, event)
             else:
                 self._publish(call, event)
-
-    async def _guess(self, call: LiveCall, event: UtteranceLikely) -> None:
-        """Start ASR on a likely utterance while VAD waits to be sure, only with ASR idle:
-        a wrong guess must not delay clips that are surely closed."""
-        guess = self._guesses.start(call.call_id, event)
-        await self._queue.discard(_is_stale)
-        if len(self._queue) or self._asr_busy:
-            guess.stale = True
-            return
-        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
-        if not await self._queue.try_put(waiting, _Queued(call, event, guess)):
-            guess.stale = True
-
-    async def _closed(self, call: LiveCall, event: UtteranceClosed) -> None:
-        guess = self._guesses.claim(call.call_id, event)
-        await self._queue.discard(_is_stale)
-        if guess is not None and guess.text is not None:
-            self._accept(call, event.utterance_id, guess.text)  # guessed right: the text is ready
-            return
-        call.queued(event.utterance_id)
-        if guess is not None:
-            guess.utterance_id = event.utterance_id  # its ASR is under way
-            return
-        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
-        await self._queue.put(waiting, _Queued(call, event))
 
     def _accept(self, call: LiveCall, utterance_id: int, text: ClipText) -> None:
         for event in call.session.accept_text(utterance_id, text):
@@ -314,36 +274,6 @@ class LiveServer:
         self.recent.appendleft(summary)
         self.hub.publish(summary)
         call.send({**summary, "type": "scored"})
-
-    # -- ASR --------------------------------------------------------------------------------
-
-    async def _asr_worker(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            batch: list[_Queued] = await self._queue.take()
-            self._asr_busy = True
-            try:
-                texts = await loop.run_in_executor(self._asr_pool, self._transcribe, batch)
-            finally:
-                self._asr_busy = False
-            for item, text in zip(batch, texts):
-                guess = item.guess
-                if guess is not None and guess.utterance_id is None:
-                    guess.text = text  # kept until VAD closes the utterance (or dropped)
-                    continue
-                utterance_id = item.event.utterance_id if guess is None else guess.utterance_id
-                self._accept(item.call, utterance_id, text)
-                item.call.transcribed(utterance_id)
-
-    def _transcribe(self, batch: list[_Queued]) -> list[ClipText]:
-        def failed(n_clips: int) -> None:
-            logger.exception("ASR failed on %d clips; their text is left empty", n_clips)
-
-        return transcribe_voices(
-            self.recognizer, [item.event.clip for item in batch], [item.event.context for item in batch],
-            [(item.call.call_id, item.event.channel) for item in batch],
-            separate_windows=bool(getattr(self.recognizer, "separate_windows", False)), on_error=failed,
-        )
 
     async def _status_loop(self) -> None:
         while True:
@@ -375,10 +305,6 @@ class LiveServer:
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._store_pool, self.report_dict, row_id)
         return None if report is None else render_html(report)
-
-
-def _is_stale(item: _Queued) -> bool:
-    return item.guess is not None and item.guess.stale
 
 
 def _open_store(path: Path) -> Any:

@@ -4,7 +4,8 @@ A ``LiveSession`` follows the init / insert-audio / process / finish protocol (c
 whisper_streaming), so a recorded file replays through it deterministically:
 
 - ``push_audio(bytes)`` decodes and resamples the stream, runs the batch VAD state machine
-  per channel and returns ``UtteranceClosed`` events: clips that need ASR;
+  per channel and returns ``UtteranceClosed`` and ``UtterancePart`` events: clips that need
+  ASR (long utterances go in parts cut at pauses while the speaker goes on, ``live_parts``);
 - the caller transcribes clips (the server batches clips of all live calls into one
   recognizer call; each clip comes with its channel's previous final text as context, the
   live counterpart of batch packing a channel's utterances into one window) and hands each
@@ -21,12 +22,12 @@ and batch cannot drift apart.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from qa_pipeline.audio import decode_stream_bytes
-from qa_pipeline.config import PipelineOptions
-from qa_pipeline.live_asr import transcribe_in_context
+from qa_pipeline.config import LiveOptions, PipelineOptions
+from qa_pipeline.live_asr import LiveAsrOptions, transcribe_in_context
 from qa_pipeline.live_channel import ChannelTrack, split_channels
 from qa_pipeline.live_protocol import (
     STREAM_CHANNELS,
@@ -44,7 +45,9 @@ from qa_pipeline.live_session_events import (
     UtteranceClosed,
     UtteranceFinal,
     UtteranceLikely,
+    UtterancePart,
 )
+from qa_pipeline.live_clips import ClipPlanner, ReadyText
 from qa_pipeline.recognizer import ClipText, Recognizer
 from qa_pipeline.types import CallReport, Finding, Party, Role, Span, Transcript, Utterance
 from qa_pipeline.utterances import build_utterance
@@ -58,38 +61,7 @@ PHRASE_CHECKS = ("forbidden_phrases", "unauthorized_promise")
 TIMED_CHECKS = ("greeting", "hold", "call_duration", "hangup")
 
 
-@dataclass(frozen=True)
-class LiveOptions:
-    """How the live session watches a call (the transcription options stay in PipelineOptions)."""
-
-    # Run the time-based checks after this much new audio.
-    check_every_s: float = 1.0
-    # Look for the disconnect tone on the newest ``tone_window_s`` of a channel this often.
-    tone_every_s: float = 0.5
-    tone_window_s: float = 4.0
-    # Speaking rate over the agent utterances that ended in the last ``rate_window_s``,
-    # once they hold at least ``rate_min_speech_s`` of agent speech.
-    rate_window_s: float = 60.0
-    rate_min_speech_s: float = 20.0
-    # Emit UtteranceLikely for agent (and mono) channels so ASR can start before VAD closes,
-    # after this much quiet (VAD closes after end_silence_ms; pauses inside a turn make guesses
-    # that are thrown away, fewer the longer this is). None: never guess.
-    likely_after_silence_ms: int | None = 400
-
-    def __post_init__(self) -> None:
-        if min(self.check_every_s, self.tone_every_s, self.tone_window_s, self.rate_window_s) <= 0:
-            raise ValueError("LiveOptions intervals and windows must be positive")
-
-
 # -- the session ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Pending:
-    channel: int
-    role: Role
-    span: Span
-    clip_start_s: float
 
 
 class LiveSession:
@@ -113,13 +85,11 @@ class LiveSession:
         self._leftover = b""
         self._frames = 0
         self._sha = hashlib.sha256()
-        self._next_id = 0
-        self._pending: dict[int, _Pending] = {}
         self._utterances: list[Utterance] = []
         self._alerted: set[tuple[Any, ...]] = set()
         self._checked_at_s = 0.0
         self._finished = False
-        self._likely: dict[int, Span] = {}
+        self._clips = ClipPlanner(options, live, self._context)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -138,7 +108,7 @@ class LiveSession:
 
     @property
     def pending_ids(self) -> tuple[int, ...]:
-        return tuple(self._pending)
+        return self._clips.pending_ids
 
     @property
     def finished(self) -> bool:
@@ -169,8 +139,8 @@ class LiveSession:
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
                 events.append(HangupSeen(_party(track.role), track.tone_start_s, "tone"))
-        if self._live.likely_after_silence_ms is not None:
-            events += self._likely_utterances(self._live.likely_after_silence_ms / 1000)
+        events += self._clips.parts(self._tracks)
+        events += self._clips.guesses(self._tracks)
         if self.audio_s - self._checked_at_s >= self._live.check_every_s:
             events += self._timed_alerts()
         return events
@@ -185,16 +155,17 @@ class LiveSession:
         return [HangupSeen(party, self.audio_s, "signalled"), *self._timed_alerts()]
 
     def accept_text(self, utterance_id: int, result: ClipText) -> list[LiveEvent]:
-        """The recognizer's text for a closed utterance."""
-        pending = self._pending.pop(utterance_id, None)
-        if pending is None:
-            raise ValueError(f"no utterance {utterance_id} is waiting for text")
-        utterance = build_utterance(pending.span, pending.channel, pending.role, pending.clip_start_s, result)
+        """The recognizer's text for a closed utterance or a part (``UtterancePart``)."""
+        ready = self._clips.accept(utterance_id, result)
+        return [] if ready is None else self._final(ready)
+
+    def _final(self, ready: ReadyText) -> list[LiveEvent]:
+        utterance = build_utterance(ready.span, ready.channel, ready.role, ready.clip_start_s, ready.text)
         if utterance is None:
             return []
         self._utterances.append(utterance)
         self._utterances.sort(key=lambda u: (u.start_s, u.channel))
-        events: list[LiveEvent] = [UtteranceFinal(utterance_id, utterance)]
+        events: list[LiveEvent] = [UtteranceFinal(ready.utterance_id, utterance)]
         if not self._finished:
             events += self._alerts(self._transcript(), PHRASE_CHECKS)
         return events
@@ -216,26 +187,12 @@ class LiveSession:
         """Score the finished call with every check of the policy (as ``qa audit`` does)."""
         from qa_pipeline.pipeline import score_transcript
 
-        if not self._finished or self._pending:
+        if not self._finished or self.pending_ids:
             raise ValueError("final_report needs finish() and every closed utterance transcribed")
         return score_transcript(self._transcript(), self.meta, self.policy, self.model_id,
                                 final=True, incomplete=incomplete)
 
     # -- internals -----------------------------------------------------------------------
-
-    def _likely_utterances(self, after_silence_s: float) -> list[LiveEvent]:
-        events: list[LiveEvent] = []
-        for track in self._tracks:
-            if track.role == Role.CUSTOMER:
-                continue  # phrase alerts come from the agent
-            span = track.likely_span(after_silence_s)
-            if span is None or self._likely.get(track.channel) == span:
-                continue
-            self._likely[track.channel] = span
-            clip_start_s, clip = track.clip_around(span)
-            events.append(UtteranceLikely(track.channel, track.role, span, clip_start_s, clip,
-                                          self._context(track.channel, span)))
-        return events
 
     def _context(self, channel: int, span: Span) -> str:
         """The latest final text of ``channel`` before ``span``."""
@@ -243,13 +200,8 @@ class LiveSession:
 
     def _closed(self, track: ChannelTrack, spans: list[Span]) -> list[LiveEvent]:
         events: list[LiveEvent] = []
-        for span in spans:
-            clip_start_s, clip = track.clip_around(span)
-            utterance_id = self._next_id
-            self._next_id += 1
-            self._pending[utterance_id] = _Pending(track.channel, track.role, span, clip_start_s)
-            events.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip,
-                                          self._context(track.channel, span)))
+        for item in self._clips.closed(track, spans):
+            events += self._final(item) if isinstance(item, ReadyText) else [item]
         return events
 
     def _transcript(self, utterances: Sequence[Utterance] | None = None) -> Transcript:
@@ -328,27 +280,34 @@ def replay(
     chunks: Iterable[bytes],
     recognizer: Recognizer,
     hangup_by: Party | None = None,
+    asr: LiveAsrOptions | None = None,
 ) -> list[LiveEvent]:
-    """Drive a session synchronously: each chunk's closed clips are transcribed at once.
+    """Drive a session synchronously: each chunk's clips are transcribed at once (with the beam
+    ``asr.beam_for`` their role, as the server does; the recognizer's own beam without ``asr``).
 
     Returns every event in order. The caller gets the scored call from ``final_report()``.
     """
     events: list[LiveEvent] = []
     for chunk in chunks:
-        events += _transcribe_closed(session, session.push_audio(chunk), recognizer)
+        events += _transcribe_closed(session, session.push_audio(chunk), recognizer, asr)
     if hangup_by is not None:
         events += session.hangup(hangup_by)
-    events += _transcribe_closed(session, session.finish(), recognizer)
+    events += _transcribe_closed(session, session.finish(), recognizer, asr)
     return events
 
 
-def _transcribe_closed(session: LiveSession, events: list[LiveEvent], recognizer: Recognizer) -> list[LiveEvent]:
-    closed = [e for e in events if isinstance(e, UtteranceClosed)]
+def _transcribe_closed(session: LiveSession, events: list[LiveEvent], recognizer: Recognizer,
+                       asr: LiveAsrOptions | None) -> list[LiveEvent]:
+    clips = [e for e in events if isinstance(e, (UtteranceClosed, UtterancePart))]
     out = list(events)
-    if closed:
-        texts = transcribe_in_context(recognizer, [e.clip for e in closed], [e.context for e in closed])
-        for event, text in zip(closed, texts):
-            out += session.accept_text(event.utterance_id, text)
+    beams = [None if asr is None else asr.beam_for(e.role) for e in clips]
+    texts: dict[int, ClipText] = {}
+    for beam in dict.fromkeys(beams):
+        mine = [e for e, b in zip(clips, beams) if b == beam]
+        for event, text in zip(mine, transcribe_in_context(recognizer, [e.clip for e in mine], [e.context for e in mine], beam)):
+            texts[event.utterance_id] = text
+    for event in clips:
+        out += session.accept_text(event.utterance_id, texts[event.utterance_id])
     return out
 
 
@@ -366,6 +325,7 @@ __all__ = [
     "UtteranceClosed",
     "UtteranceFinal",
     "UtteranceLikely",
+    "UtterancePart",
     "parse_party",
     "replay",
     "stream_chunks",

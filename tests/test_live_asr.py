@@ -15,7 +15,8 @@ from qa_pipeline.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Role
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-OPTIONS = LiveAsrOptions(batch_max_clips=3, batch_max_audio_s=20.0, customer_max_wait_s=2.0)
+# One beam for every role, so batches may mix roles (test_a_batch_holds_clips_of_one_beam: not so).
+OPTIONS = LiveAsrOptions(batch_max_clips=3, batch_max_audio_s=20.0, customer_max_wait_s=2.0, customer_beam_size=5)
 
 
 def _clip(call: str, role: Role, queued_s: float, duration_s: float = 3.0) -> WaitingClip:
@@ -44,6 +45,18 @@ def _clip(call: str, role: Role, queued_s: float, duration_s: float = 3.0) -> Wa
 )
 def test_pick_batch(waiting, now_s, expected, why):
     assert pick_batch(waiting, now_s, OPTIONS) == expected, why
+
+
+def test_a_batch_holds_clips_of_one_beam():
+    greedy_customers = LiveAsrOptions(batch_max_clips=3, customer_max_wait_s=2.0, customer_beam_size=1)
+    waiting = [_clip("a", Role.CUSTOMER, 0.0), _clip("b", Role.AGENT, 0.5), _clip("c", Role.AGENT, 0.6)]
+    # The customer clip has waited long enough to go first, but decodes greedy: agents wait.
+    assert pick_batch(waiting, 3.0, greedy_customers) == [0]
+    assert pick_batch(waiting[1:], 3.0, greedy_customers) == [0, 1]
+    # With one beam for everybody the same clips share one batch.
+    assert pick_batch(waiting, 3.0, OPTIONS) == [0, 1, 2]
+    assert greedy_customers.beam_for(Role.CUSTOMER) == 1
+    assert greedy_customers.beam_for(Role.AGENT) == greedy_customers.beam_for(Role.MIXED) == 5
 
 
 def test_queue_hands_out_agent_clips_first_every_item_once_and_blocks_when_full():
@@ -132,6 +145,9 @@ def test_clip_windows_read_the_agent_forbidden_phrase():
     "text, expected, why",
     [
         ("不收为月金不收为月金", True, "a 5-character piece twice is the whole text: a decoder loop"),
+        ("也可以拨打我们的客服热线也可以拨打我们的客服热线", True, "a 12-character clause twice"),
+        ("目前的年化率率是13.6%目前的年化率是13.6%", True, "a clause twice with a slip"),
+        ("您好，请问有什么可以帮您？好的，您请讲。", False, "two different clauses"),
         ("不凶为月金不凶为月金不凶为月金不凶", True, "a loop cut off by the token limit"),
         ("对对对对对对", True, "one character said six times"),
         ("不行不行", False, "short repeats are how people talk"),
@@ -143,6 +159,41 @@ def test_loops(text, expected, why):
     from qa_pipeline.asr_batched import loops
 
     assert loops(text) is expected, why
+
+
+@pytest.mark.parametrize(
+    "text, expected, why",
+    [
+        ("也可以拨打我们的客服热线也可以拨打我们的客服热线", "也可以拨打我们的客服热线", "a clause twice (dev_call_07)"),
+        ("客服热线。客服热线。客服", "客服热线。", "a loop cut off by the token limit"),
+        ("目前的年化率率是13.6%目前的年化率是13.6%", "目前的年化率率是13.6%", "twice with a slip (dev_call_05)"),
+        ("不行不行", "不行不行", "a short word said twice is how people talk"),
+        ("对对对对", "对对对对", "a single character said again"),
+        ("好的，请讲。好的", "好的，请讲。好的", "not one run said again and again"),
+    ],
+)
+def test_collapse_repeats(text, expected, why):
+    from qa_pipeline.asr_batched import collapse_repeats
+
+    ids = [ord(ch) for ch in text]  # one token per character
+    once = collapse_repeats(ids, lambda tokens: "".join(map(chr, tokens)))
+    assert "".join(map(chr, once)) == expected, why
+
+
+@pytest.mark.parametrize(
+    "text, context, expected, why",
+    [
+        ("目前的年化率是13.6%", "目前的年化率率是13.6%", True, "the previous part said again (dev_call_05)"),
+        ("具体以审批结果为准。", "目前的年化利率是百分之三点六起，", False, "new words after the context"),
+        ("好的，请讲。", "", False, "no context to echo"),
+        ("您好", "您好，很高兴为您服务", False, "too short to call an echo"),
+        ("您好，请问还有什么可以帮您的吗？", "请问还有", False, "a quarter of the text matches: not an echo"),
+    ],
+)
+def test_echoes(text, context, expected, why):
+    from qa_pipeline.asr_batched import echoes
+
+    assert echoes(text, context) is expected, why
 
 
 def test_guess_book_hands_a_guess_only_to_the_close_it_guessed():

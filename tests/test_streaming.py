@@ -22,12 +22,14 @@ from qa_pipeline.recognizer import ClipText
 from qa_pipeline.streaming import (
     Alert,
     HangupSeen,
+    LiveOptions,
     LiveSession,
     StreamFormat,
     StreamStart,
     UtteranceClosed,
     UtteranceFinal,
     UtteranceLikely,
+    UtterancePart,
     replay,
     stream_chunks,
 )
@@ -52,11 +54,11 @@ class FixedRecognizer:
         return [ClipText(self.text, self.words) for _ in clips]
 
 
-def _session(name: str, policy=None) -> tuple[LiveSession, bytes]:
+def _session(name: str, policy=None, live: LiveOptions = LiveOptions()) -> tuple[LiveSession, bytes]:
     recording = load_recording(SAMPLES / f"{name}.wav")
     meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
     start = StreamStart(meta, recording.format)
-    return LiveSession(start, policy, OPTIONS, "test"), recording.data
+    return LiveSession(start, policy, OPTIONS, "test", live), recording.data
 
 
 def _uneven_chunks(data: bytes, seed: int) -> list[bytes]:
@@ -107,11 +109,10 @@ def test_bad_start_messages_name_the_call_and_the_problem(message, problem):
 def test_live_activity_equals_batch_activity(name, seed, monkeypatch):
     monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])  # signal only, no rules
     session, data = _session(name)
-    closed = []
+    clips = []  # every clip sent to ASR: whole utterances and parts of long ones
     for chunk in _uneven_chunks(data, seed):
-        closed += [e for e in session.push_audio(chunk) if isinstance(e, UtteranceClosed)]
-    events = session.finish()
-    closed += [e for e in events if isinstance(e, UtteranceClosed)]
+        clips += [e for e in session.push_audio(chunk) if isinstance(e, (UtteranceClosed, UtterancePart))]
+    clips += [e for e in session.finish() if isinstance(e, (UtteranceClosed, UtterancePart))]
     batch = analyse_call(load_call_audio(SAMPLES / f"{name}.wav", OPTIONS.audio), OPTIONS)
     live = session._transcript().activity
     assert [a.role for a in live] == [Role.AGENT, Role.CUSTOMER]
@@ -124,11 +125,20 @@ def test_live_activity_equals_batch_activity(name, seed, monkeypatch):
         for lt, bt in zip(l.tone, b.tone):
             assert lt.start_s == pytest.approx(bt.start_s, abs=0.02)
         assert l.music == b.music
-    # Every speech span went to ASR exactly once, with the batch padding.
-    assert sorted((e.channel, e.span.start_s) for e in closed) == sorted(
-        (a.channel, s.start_s) for a in live for s in a.speech)
-    for event in closed:
-        assert event.clip.duration_s == pytest.approx(event.span.duration_s + 0.3, abs=0.02)
+    # Every speech span went to ASR exactly once with the batch padding: whole, or in parts
+    # whose clips tile the padded span without gap or overlap.
+    assert any(isinstance(e, UtterancePart) for e in clips)
+    for activity in live:
+        mine = sorted((e.clip_start_s, e.clip_start_s + e.clip.duration_s) for e in clips if e.channel == activity.channel)
+        tiles = []
+        for span in activity.speech:
+            edge_s = span.start_s - 0.15
+            assert mine and mine[0][0] == pytest.approx(edge_s, abs=0.002)
+            while mine and mine[0][0] == pytest.approx(edge_s, abs=0.002) and mine[0][0] < span.end_s:
+                edge_s = mine.pop(0)[1]
+            assert edge_s == pytest.approx(span.end_s + 0.15, abs=0.002)
+            tiles.append(edge_s)
+        assert not mine and len(tiles) == len(activity.speech)
     assert session.audio_s == pytest.approx(load_call_audio(SAMPLES / f"{name}.wav").duration_s)
 
 
@@ -162,7 +172,7 @@ class ContextRecorder:
 
 def test_each_closed_utterance_carries_the_previous_text_of_its_own_channel(monkeypatch, default_policy):
     monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
-    session, data = _session("dev_call_10", default_policy)
+    session, data = _session("dev_call_10", default_policy, LiveOptions(part_min_s=None))
     recognizer = ContextRecorder()
     events = replay(session, stream_chunks(data, 2, 0.5, 8000), recognizer)
     closed = [e for e in events if isinstance(e, UtteranceClosed)]
@@ -173,14 +183,39 @@ def test_each_closed_utterance_carries_the_previous_text_of_its_own_channel(monk
         assert len(said) >= 3 and contexts == ["", *said[:-1]], channel
 
 
+def test_long_utterances_go_in_parts_each_after_the_text_before_it(monkeypatch, default_policy):
+    monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
+    session, data = _session("dev_call_04", default_policy, LiveOptions(part_min_s=3.0))
+    recognizer = ContextRecorder()
+    events = replay(session, stream_chunks(data, 2, 0.5, 8000), recognizer)
+    sent = [e for e in events if isinstance(e, (UtteranceClosed, UtterancePart))]
+    assert [e.context for e in sent] == recognizer.contexts
+    text_of = {e.utterance_id: recognizer.NAMES[i % len(recognizer.NAMES)] for i, e in enumerate(sent)}
+    parts = [e for e in sent if isinstance(e, UtterancePart)]
+    assert len(parts) >= 3
+    for utterance in session.utterances:
+        mine = [e for e in sent if e.channel == utterance.channel
+                and utterance.start_s - 0.16 <= e.clip_start_s < utterance.end_s]
+        # Parts were cut at pauses of the open utterance, at least part_min_s (3 s) apart, and the
+        # utterance reads as its parts joined at those pauses.
+        assert utterance.text == "，".join(text_of[e.utterance_id] for e in mine)
+        assert all(b.clip_start_s - a.clip_start_s >= 3.0 for a, b in zip(mine, mine[1:]))
+        # Each part after the first is decoded after the text of the one before it.
+        for before, after in zip(mine, mine[1:]):
+            assert after.context == text_of[before.utterance_id]
+    assert any("，" in u.text for u in session.utterances)
+    # Utterances below part_min_s are never cut: the 3 s rule keeps short turns whole.
+    assert all("，" not in u.text for u in session.utterances if u.duration_s < 3.0)
+
+
 def test_likely_utterances_announce_agent_closes_before_vad_is_sure(monkeypatch):
     monkeypatch.setattr(LiveSession, "_timed_alerts", lambda self: [])
     session, data = _session("dev_call_04")
     events = []
     for chunk in _uneven_chunks(data, 7):
         events += session.push_audio(chunk)
-    events += session.finish()
     likely = [(i, e) for i, e in enumerate(events) if isinstance(e, UtteranceLikely)]
+    # (the end of the stream closes the last utterance at once: nothing to guess there)
     closed = [(i, e) for i, e in enumerate(events) if isinstance(e, UtteranceClosed) and e.channel == 0]
     assert likely and all(e.channel == 0 and e.role == Role.AGENT for _, e in likely)  # customers: no guesses
     guessed = [c for i, c in closed if any(j < i and g.matches(c) for j, g in likely)]
@@ -238,7 +273,7 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
 @pytest.mark.model
 def test_replayed_call_reaches_the_findings_of_audit_call():
     from qa_pipeline.asr import FasterWhisperRecognizer
-    from qa_pipeline.live_asr import live_recognizer
+    from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.policy import load_policy
 
@@ -250,7 +285,7 @@ def test_replayed_call_reaches_the_findings_of_audit_call():
     live_meta = CallMeta(call_id=meta.call_id, agent_id=meta.agent_id, direction=meta.direction)
     session = LiveSession(StreamStart(live_meta, recording.format), policy, OPTIONS, recognizer.model_id)
     chunks = stream_chunks(recording.data, recording.format.frame_bytes, 0.5, recording.format.sample_rate_hz)
-    events = replay(session, chunks, recognizer, hangup_by=meta.hangup_by)
+    events = replay(session, chunks, recognizer, hangup_by=meta.hangup_by, asr=LiveAsrOptions())
     live = session.final_report()
     batch = audit_call(SAMPLES / f"{name}.wav", meta, policy, OPTIONS, FasterWhisperRecognizer(OPTIONS.asr))
 
