@@ -4,7 +4,8 @@ Each call is streamed in 20 ms chunks through the session (the server's code pat
 sockets), its closed utterances transcribed by the live recognizer, and the final report compared
 with the labels exactly as ``qa eval`` compares the batch reports.
 
-    python bench/live_agreement.py [--calls ../shared/calls] [--recognizer clip|full] [--beam-size 1]
+    python bench/live_agreement.py [--calls ../shared/calls] [--recognizer clip|full] [--beam-size 5]
+        [--customer-beam-size 5] [--no-parts] [--part-min-s 8] [--part-pause-ms 300]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from qa_pipeline.evaluation import EvalPair, evaluate, format_eval_text
 from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
 from qa_pipeline.pipeline import find_meta
 from qa_pipeline.policy import load_policy
-from qa_pipeline.streaming import LiveSession, StreamStart, replay, stream_chunks
+from qa_pipeline.streaming import LiveOptions, LiveSession, StreamStart, replay, stream_chunks
 from qa_pipeline.tap import load_recording
 from qa_pipeline.types import CallMeta
 
@@ -32,11 +33,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=Path, default=REPO.parent / "shared" / "calls")
     parser.add_argument("--recognizer", choices=("clip", "full"), default="clip")
-    parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--beam-size", type=int, default=LiveAsrOptions().beam_size)
+    parser.add_argument("--customer-beam-size", type=int, default=LiveAsrOptions().customer_beam_size)
+    parser.add_argument("--no-parts", action="store_true", help="never send long utterances to ASR in parts")
+    parser.add_argument("--part-pause-ms", type=int, default=LiveOptions().part_pause_ms)
+    parser.add_argument("--part-min-s", type=float, default=LiveOptions().part_min_s)
     args = parser.parse_args()
+    live = LiveOptions(part_min_s=None if args.no_parts else args.part_min_s, part_pause_ms=args.part_pause_ms)
     options = PipelineOptions()
-    recognizer = live_recognizer(options.asr, LiveAsrOptions(beam_size=args.beam_size,
-                                                             clip_windows=args.recognizer == "clip"))
+    live_asr = LiveAsrOptions(beam_size=args.beam_size, customer_beam_size=args.customer_beam_size,
+                              clip_windows=args.recognizer == "clip")
+    recognizer = live_recognizer(options.asr, live_asr)
     recognizer.load()
     policy = load_policy(None)
     pairs, started = [], time.perf_counter()
@@ -44,13 +51,14 @@ def main() -> None:
         meta = find_meta(audio) or CallMeta()
         recording = load_recording(audio)
         live_meta = replace(meta, hangup_by=None)  # telephony signals the hang-up at the end
-        session = LiveSession(StreamStart(live_meta, recording.format), policy, options, recognizer.model_id)
+        session = LiveSession(StreamStart(live_meta, recording.format), policy, options, recognizer.model_id, live)
         fmt = recording.format
         replay(session, stream_chunks(recording.data, fmt.frame_bytes, 0.02, fmt.sample_rate_hz), recognizer,
-               hangup_by=meta.hangup_by)
+               hangup_by=meta.hangup_by, asr=live_asr)
         pairs.append(EvalPair(name=audio.stem, truth=json.loads(truth_path.read_text(encoding="utf-8")), report=session.final_report().to_dict()))
         print(f"{audio.stem}: {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"live path, recognizer {args.recognizer}, beam {args.beam_size}")
+    parts = "off" if args.no_parts else f"after {args.part_min_s} s (pause {args.part_pause_ms} ms)"
+    print(f"live path, recognizer {args.recognizer}, beam {args.beam_size} (customer {args.customer_beam_size}), parts {parts}")
     print(format_eval_text(evaluate(pairs)))
 
 

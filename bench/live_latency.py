@@ -7,11 +7,12 @@ For every K it prints p50/p95 of
 and the largest K that keeps up (p95 final-utterance latency <= --keep-up-s, default 2.0 s).
 Target: p95 alert latency <= 1.5 s with 4 concurrent stereo calls on 2 cores, default model.
 
-The server transcribes with the live recognizer (``live_asr.live_recognizer``): greedy, one
-clip-length window per clip, agent clips first. ``--recognizer full --beam-size 5`` measures the
+The server transcribes with the live recognizer (``live_asr.live_recognizer``): beam 5, one
+clip-length window per clip, agent clips first, long utterances in parts cut at pauses. ``--recognizer full --beam-size 5`` measures the
 batch-style 30 s windows for comparison. The 1-minute load average is printed before each K.
 
     python bench/live_latency.py --ks 1,2,4,6 [--calls ../shared/calls] [--limit-s 60] [--recognizer clip|full]
+        [--names dev_call_02,dev_call_03,dev_call_04,dev_call_09] [--rounds 3] [--verbose] [--no-parts]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import socket
 import statistics
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import httpx
 
+from qa_pipeline.live_asr import LiveAsrOptions
 from qa_pipeline.tap import Recording, load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
@@ -38,7 +41,7 @@ INGEST, CONSOLE = "bench-ingest-token", "bench-console-token"
 PHRASE_CHECKS = {"forbidden_phrases", "unauthorized_promise"}
 
 SERVER_SCRIPT = r"""
-import sys, uvicorn
+import json, sys, uvicorn
 from dataclasses import replace
 from pathlib import Path
 from qa_pipeline.config import PipelineOptions
@@ -48,8 +51,9 @@ from qa_pipeline.server import ServerConfig, create_app
 from qa_pipeline.streaming import LiveOptions
 
 options = PipelineOptions()
-live = LiveOptions() if sys.argv[6] == "guess" else LiveOptions(likely_after_silence_ms=None)
-live_asr = LiveAsrOptions(beam_size=int(sys.argv[4]), clip_windows=sys.argv[5] == "clip")
+live = LiveOptions(**json.loads(sys.argv[6]))
+beam, customer_beam = (int(b) for b in sys.argv[4].split(","))
+live_asr = LiveAsrOptions(beam_size=beam, customer_beam_size=customer_beam, clip_windows=sys.argv[5] == "clip")
 config = ServerConfig(ingest_token="bench-ingest-token", console_token="bench-console-token",
                       db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options, asr=live_asr,
                       live=live)
@@ -64,10 +68,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(db: Path, max_calls: int, beam_size: int, recognizer: str, guess: bool) -> tuple[subprocess.Popen, str]:
+def _start_server(db: Path, max_calls: int, beams: str, recognizer: str, live: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), str(beam_size),
-                             recognizer, "guess" if guess else "wait"], cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port), str(db), str(max_calls), beams,
+                             recognizer, json.dumps(live)], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -94,29 +98,32 @@ def _load_calls(calls_dir: Path, limit_s: float | None, names: list[str]) -> lis
     return calls
 
 
-async def _run_k(url: str, calls: list, k: int, speed: float) -> tuple[list[float], list[float], list[float]]:
+async def _run_k(url: str, calls: list, k: int, speed: float, rounds: int = 1, verbose: bool = False) -> tuple[list[float], list[float], list[float]]:
     alert_lat: list[float] = []
     utt_lat: list[float] = []
     agent_lat: list[float] = []
 
-    def collector(started: list[float]):
+    def collector(started: list[float], call_id: str):
         def on_message(message: dict, arrived_s: float) -> None:
             if message.get("type") == "alert" and message.get("check") in PHRASE_CHECKS:
                 alert_lat.append(arrived_s - (started[0] + message["ref_end_s"] / speed))
+                if verbose:
+                    print(f"    {call_id} {message['check']} at {message['ref_end_s']:.2f}s: {alert_lat[-1]:.2f}s")
             elif message.get("type") == "utterance":
                 utt_lat.append(arrived_s - (started[0] + message["end_s"] / speed))
                 if message.get("role") == "agent":
                     agent_lat.append(utt_lat[-1])
         return on_message
 
-    async def one(i: int) -> None:
-        name, recording, meta = calls[i % len(calls)]
-        started = [time.monotonic()]
+    async def lane(i: int) -> None:
         await asyncio.sleep(i * 0.37)  # calls do not start in lock-step
-        started[0] = time.monotonic()
-        await tap_call(url, INGEST, recording, meta, f"bench-k{k}-{i}-{name}", speed, on_message=collector(started))
+        for r in range(rounds):  # each lane taps ``rounds`` calls back to back
+            name, recording, meta = calls[(i + r) % len(calls)]
+            started = [time.monotonic()]
+            call_id = f"bench-k{k}-{i}-{r}-{name}"
+            await tap_call(url, INGEST, recording, meta, call_id, speed, on_message=collector(started, call_id))
 
-    await asyncio.gather(*(one(i) for i in range(k)))
+    await asyncio.gather(*(lane(i) for i in range(k)))
     return alert_lat, utt_lat, agent_lat
 
 
@@ -135,24 +142,45 @@ def main() -> None:
     parser.add_argument("--limit-s", type=float, default=None, help="stream only the first N s of each call")
     parser.add_argument("--names", default="", help="comma-separated recordings to cycle through (default: all), "
                         "e.g. the dev calls with phrase alerts: dev_call_02,dev_call_03,dev_call_04,dev_call_09")
-    parser.add_argument("--beam-size", type=int, default=5)
+    parser.add_argument("--beam-size", type=int, default=LiveAsrOptions().beam_size)
+    parser.add_argument("--customer-beam-size", type=int, default=LiveAsrOptions().customer_beam_size)
     parser.add_argument("--recognizer", choices=("clip", "full"), default="clip",
                         help="clip: clip-length windows batched across voices; full: 30 s windows per voice")
     parser.add_argument("--keep-up-s", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="calls each of the K lanes taps one after another (more alerts, a firmer p95)")
+    parser.add_argument("--verbose", action="store_true", help="print every phrase alert's latency")
     parser.add_argument("--no-guess", action="store_true", help="do not start ASR on likely utterances before VAD closes them")
+    parser.add_argument("--guess-after-ms", type=int, default=None, help="quiet after which a likely close is guessed")
+    parser.add_argument("--no-parts", action="store_true", help="never send long utterances to ASR in parts")
+    parser.add_argument("--part-pause-ms", type=int, default=None, help="quiet that lets a long utterance be cut into a part")
+    parser.add_argument("--part-min-s", type=float, default=None, help="speech an open utterance holds before a part is cut")
     args = parser.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     calls = _load_calls(args.calls, args.limit_s, [n for n in args.names.split(",") if n])
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks), args.beam_size, args.recognizer, not args.no_guess)
+        live: dict = {}
+        if args.no_guess:
+            live["likely_after_silence_ms"] = None
+        if args.no_parts:
+            live["part_min_s"] = None
+        if args.guess_after_ms is not None:
+            live["likely_after_silence_ms"] = args.guess_after_ms
+        if args.part_pause_ms is not None:
+            live["part_pause_ms"] = args.part_pause_ms
+        if args.part_min_s is not None:
+            live["part_min_s"] = args.part_min_s
+        proc, url = _start_server(Path(tmp) / "bench.sqlite", max(ks) * args.rounds,
+                                  f"{args.beam_size},{args.customer_beam_size}", args.recognizer, live)
         try:
             print(f"{len(calls)} recordings ({', '.join(n for n, _, _ in calls)}), speed {args.speed}x, "
-                  f"recognizer {args.recognizer}, beam {args.beam_size}, guesses {'off' if args.no_guess else 'on'}, {os.cpu_count()} CPUs")
+                  f"recognizer {args.recognizer}, beam {args.beam_size} (customer {args.customer_beam_size}), guesses {'off' if args.no_guess else 'on'}, "
+                  f"parts {'off' if args.no_parts else json.dumps(live) if live else 'default'}, {args.rounds} round(s), {os.cpu_count()} CPUs")
             print(f"{'K':>3} {'load':>9} {'alerts':>6} {'alert p50':>9} {'alert p95':>9} {'utts':>5} {'utt p50':>8} {'utt p95':>8} {'agent p95':>9}")
             best = 0
             for k in ks:
                 load_1m = os.getloadavg()[0]
-                alert_lat, utt_lat, agent_lat = asyncio.run(_run_k(url, calls, k, args.speed))
+                alert_lat, utt_lat, agent_lat = asyncio.run(_run_k(url, calls, k, args.speed, args.rounds, args.verbose))
                 load = f"{load_1m:.1f}/{os.getloadavg()[0]:.1f}"  # 1-min load average before/after
                 keeps_up = _pct(utt_lat, 0.95) <= args.keep_up_s
                 best = k if keeps_up else best
