@@ -160,7 +160,7 @@ class LiveAsrOptions:
     beam_size: int = 5
     # Customer clips (no phrase alerts come from them) decode greedy: half the live ASR work
     # goes 2-3x faster, and every check stays 10/10 through the live path (customer CER on the
-    # dev calls 20.6 % -> 23.1 %; bench/live_agreement.py --customer-beam-size 5 vs 1).
+    # dev calls 20.2 % -> 23.1 %; bench/live_agreement.py --customer-beam-size 5 vs 1).
     customer_beam_size: int = 1
     # Each clip its own clip-length encoder window (asr_batched); False: 30 s windows (asr.py).
     clip_windows: bool = True
