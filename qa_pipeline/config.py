@@ -175,9 +175,9 @@ class LiveAsrOptions:
     def __post_init__(self) -> None:
         if min(self.beam_size, self.customer_beam_size, self.batch_max_clips) < 1 or self.cpu_threads < 0:
             raise ValueError("beam sizes and batch_max_clips must be >= 1, cpu_threads >= 0")
+        if self.batch_max_audio_s <= 0 or self.customer_max_wait_s < 0:
+            raise ValueError("batch_max_audio_s must be > 0 and customer_max_wait_s >= 0")
 
     def beam_for(self, role: Role) -> int:
         """The beam a clip of ``role`` is decoded with (customer clips may differ)."""
         return self.customer_beam_size if role == Role.CUSTOMER else self.beam_size
-        if self.batch_max_audio_s <= 0 or self.customer_max_wait_s < 0:
-            raise ValueError("batch_max_audio_s must be > 0 and customer_max_wait_s >= 0")

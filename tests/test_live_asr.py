@@ -47,6 +47,13 @@ def test_pick_batch(waiting, now_s, expected, why):
     assert pick_batch(waiting, now_s, OPTIONS) == expected, why
 
 
+@pytest.mark.parametrize("bad", [dict(beam_size=0), dict(customer_beam_size=0), dict(batch_max_clips=0),
+                                 dict(cpu_threads=-1), dict(batch_max_audio_s=0.0), dict(customer_max_wait_s=-1.0)])
+def test_live_asr_options_refuse_impossible_values(bad):
+    with pytest.raises(ValueError):
+        LiveAsrOptions(**bad)
+
+
 def test_a_batch_holds_clips_of_one_beam():
     greedy_customers = LiveAsrOptions(batch_max_clips=3, customer_max_wait_s=2.0, customer_beam_size=1)
     waiting = [_clip("a", Role.CUSTOMER, 0.0), _clip("b", Role.AGENT, 0.5), _clip("c", Role.AGENT, 0.6)]
