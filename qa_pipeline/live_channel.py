@@ -8,6 +8,7 @@ on the whole file. ``ChannelHistory`` keeps the newest audio for cutting clips (
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -20,6 +21,15 @@ from qa_pipeline.tones import classify_sound, find_disconnect_tone
 from qa_pipeline.types import ChannelActivity, Role, Span
 from qa_pipeline.utterances import clip_bounds_s, cut_clip
 from qa_pipeline.vad import VadStream, frame_level_dbfs, speech_spans
+
+
+@dataclass(frozen=True)
+class Pause:
+    """An open utterance whose speaker went quiet: VAD would close it as ``span`` if the quiet
+    lasts; it has lasted ``quiet_s`` so far."""
+
+    span: Span
+    quiet_s: float
 
 
 class ChannelHistory:
@@ -113,11 +123,11 @@ class ChannelTrack:
     def _audio_end_s(self) -> float:
         return self.time_s if self.tone_start_s is None else self.tone_start_s
 
-    def likely_span(self, after_silence_s: float) -> Span | None:
+    def pause(self) -> "Pause | None":
         """The open utterance as VAD will most likely close it, once its padded clip is complete.
 
         While an utterance is open and its channel has been quieter than the VAD energy floor
-        for ``after_silence_s`` (at least ``pad_ms``; less than ``end_silence_ms``, or VAD would have closed it),
+        for at least ``pad_ms`` (and less than ``end_silence_ms``, or VAD would have closed it),
         VAD will close it at the end of its last loud frame unless speech resumes: a frame is
         voiced only when it is loud. A guess, for starting ASR early; None otherwise.
         """
@@ -136,9 +146,9 @@ class ChannelTrack:
             return None
         end_s = (loud[-1] + 1) * vad.frame_ms / 1000.0  # as VadStream times a span's end
         quiet_s = frames_done * frame_len / self.rate_hz - end_s
-        if end_s <= self._open_start_s or quiet_s < max(after_silence_s, vad.pad_ms / 1000 + 0.03):
+        if end_s <= self._open_start_s or quiet_s < vad.pad_ms / 1000 + 0.03:
             return None
-        return Span(self._open_start_s, end_s)
+        return Pause(Span(self._open_start_s, end_s), quiet_s)
 
     def activity(self, duration_s: float) -> ChannelActivity:
         tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Callable, Union
 
 from qa_pipeline.config import LiveOptions, PipelineOptions
-from qa_pipeline.live_channel import ChannelTrack
+from qa_pipeline.live_channel import ChannelTrack, Pause
 from qa_pipeline.live_parts import PartBook, PartedUtterance
 from qa_pipeline.live_session_events import UtteranceClosed, UtteranceLikely, UtterancePart
-from qa_pipeline.recognizer import ClipText
+from qa_pipeline.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Role, Span
 
 
@@ -75,57 +75,54 @@ class ClipPlanner:
         out: list[ClipEvent | ReadyText] = []
         for span in spans:
             parted = self._parts.close(track.channel, span)
-            if parted is not None:
-                out += self._close_parted(track, parted, span)
+            rest = self._rest(track, parted, span)
+            if rest is None:  # the parts hold all of it: done once their texts are back
+                done = self._parts.take_if_complete(parted)
+                out += [] if done is None else [_ready(done)]
                 continue
-            clip_start_s, clip = track.clip_around(span)
-            utterance_id = self._new_id()
-            self._whole[utterance_id] = _Whole(track.channel, track.role, span, clip_start_s)
-            out.append(UtteranceClosed(utterance_id, track.channel, track.role, span, clip_start_s, clip,
-                                       self._context(track.channel, span)))
+            clip_start_s, clip, context = rest
+            clip_id = self._new_id()
+            if parted is None:
+                self._whole[clip_id] = _Whole(track.channel, track.role, span, clip_start_s)
+            else:
+                self._parts.add_rest(parted, clip_id, clip_start_s)
+            out.append(UtteranceClosed(clip_id, track.channel, track.role, span, clip_start_s, clip, context))
         return out
 
-    def parts(self, tracks: list[ChannelTrack]) -> list[ClipEvent]:
-        """Parts of long open utterances whose speakers paused (``LiveOptions.part_min_s``)."""
-        if self._live.part_min_s is None:
-            return []
+    def paused(self, tracks: list[ChannelTrack]) -> list[ClipEvent]:
+        """Parts of long open utterances (``LiveOptions.part_min_s``) and guesses of closes
+        (``likely_after_silence_ms``) for the channels whose speakers went quiet."""
         events: list[ClipEvent] = []
         for track in tracks:
-            likely = track.likely_span(self._live.part_pause_ms / 1000)
-            bounds = None if likely is None else self._parts.due(track.channel, likely)
-            if bounds is None:
-                continue
-            parted = self._parts.open(track.channel)
-            context = self._context(track.channel, likely) if parted is None else self._part_context(parted, likely)
-            part_id = self._new_id()
-            self._parts.add_part(track.channel, track.role, likely, part_id, bounds)
-            events.append(UtterancePart(part_id, track.channel, track.role, bounds.start_s,
-                                        track.clip_between(bounds), context))
+            pause = track.pause()
+            if pause is not None:
+                events += self._part(track, pause) + self._guess(track, pause)
         return events
 
-    def guesses(self, tracks: list[ChannelTrack]) -> list[ClipEvent]:
-        """``UtteranceLikely`` for agent (and mono) channels quiet for ``likely_after_silence_ms``."""
-        if self._live.likely_after_silence_ms is None:
+    def _part(self, track: ChannelTrack, pause: Pause) -> list[ClipEvent]:
+        if self._live.part_min_s is None or pause.quiet_s < self._live.part_pause_ms / 1000:
             return []
-        events: list[ClipEvent] = []
-        for track in tracks:
-            if track.role == Role.CUSTOMER:
-                continue  # phrase alerts come from the agent
-            span = track.likely_span(self._live.likely_after_silence_ms / 1000)
-            if span is None or self._guessed.get(track.channel) == span:
-                continue
-            self._guessed[track.channel] = span
-            parted = self._parts.open(track.channel)
-            if parted is None or parted.start_s != span.start_s:
-                clip_start_s, clip = track.clip_around(span)
-                events.append(UtteranceLikely(track.channel, track.role, span, clip_start_s, clip,
-                                              self._context(track.channel, span)))
-                continue
-            bounds = parted.rest_bounds(span.end_s, self._parts.pad_s)
-            if bounds is not None:  # else the parts already hold all of it
-                events.append(UtteranceLikely(track.channel, track.role, span, bounds.start_s,
-                                              track.clip_between(bounds), self._part_context(parted, span)))
-        return events
+        bounds = self._parts.due(track.channel, pause.span)
+        if bounds is None:
+            return []
+        parted = self._parts.open(track.channel)
+        context = self._context(track.channel, pause.span) if parted is None else self._part_context(parted, pause.span)
+        part_id = self._new_id()
+        self._parts.add_part(track.channel, track.role, pause.span, part_id, bounds)
+        return [UtterancePart(part_id, track.channel, track.role, bounds.start_s, track.clip_between(bounds), context)]
+
+    def _guess(self, track: ChannelTrack, pause: Pause) -> list[ClipEvent]:
+        """``UtteranceLikely`` for agent (and mono) channels quiet for ``likely_after_silence_ms``."""
+        after_ms = self._live.likely_after_silence_ms
+        if after_ms is None or track.role == Role.CUSTOMER:  # phrase alerts come from the agent
+            return []
+        span = pause.span
+        if pause.quiet_s < after_ms / 1000 or self._guessed.get(track.channel) == span:
+            return []
+        self._guessed[track.channel] = span
+        parted = self._parts.open(track.channel)
+        rest = self._rest(track, parted if parted is not None and parted.start_s == span.start_s else None, span)
+        return [] if rest is None else [UtteranceLikely(track.channel, track.role, span, *rest)]
 
     # -- texts in -------------------------------------------------------------------------
 
@@ -141,17 +138,18 @@ class ClipPlanner:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _close_parted(self, track: ChannelTrack, parted: PartedUtterance, span: Span) -> list[ClipEvent | ReadyText]:
-        """VAD closed an utterance sent in parts: send what follows the last part, if anything."""
+    def _rest(self, track: ChannelTrack, parted: PartedUtterance | None,
+              span: Span) -> tuple[float, AudioClip, str] | None:
+        """What of the utterance VAD closes (or will close) as ``span`` still needs ASR: (clip
+        start, clip, context) of all of it, or of what follows its last part; None when its parts
+        hold all of it."""
+        if parted is None:
+            clip_start_s, clip = track.clip_around(span)
+            return clip_start_s, clip, self._context(track.channel, span)
         bounds = parted.rest_bounds(span.end_s, self._parts.pad_s)
         if bounds is None:
-            done = self._parts.take_if_complete(parted)
-            return [] if done is None else [_ready(done)]
-        context = self._part_context(parted, span)
-        clip_id = self._new_id()
-        self._parts.add_rest(parted, clip_id, bounds.start_s)
-        return [UtteranceClosed(clip_id, track.channel, track.role, span, bounds.start_s,
-                                track.clip_between(bounds), context)]
+            return None
+        return bounds.start_s, track.clip_between(bounds), self._part_context(parted, span)
 
     def _part_context(self, parted: PartedUtterance, span: Span) -> str:
         """The text of the utterance's previous part when it is back, else the channel's."""

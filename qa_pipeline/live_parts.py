@@ -40,8 +40,7 @@ class PartedUtterance:
     ids: list[int] = field(default_factory=list)
     clip_starts_s: list[float] = field(default_factory=list)
     texts: dict[int, ClipText] = field(default_factory=dict)
-    voiced_end_s: float = 0.0  # end of the speech the parts so far hold
-    next_clip_s: float = 0.0  # where the next part's clip starts
+    voiced_end_s: float = 0.0  # end of the speech the parts so far hold (the next clip starts pad_s later)
     span: Span | None = None  # set when VAD closes the utterance
 
     @property
@@ -57,7 +56,7 @@ class PartedUtterance:
         """Clip bounds of the speech after the last part up to ``end_s``; None if there is none."""
         if end_s <= self.voiced_end_s + _EPS_S:
             return None
-        return Span(self.next_clip_s, end_s + pad_s)
+        return Span(self.voiced_end_s + pad_s, end_s + pad_s)
 
     def add(self, part_id: int, clip_start_s: float) -> None:
         self.ids.append(part_id)
@@ -106,10 +105,13 @@ class PartBook:
         if parted is not None and parted.start_s != likely.start_s:
             self._abandon(self._open.pop(channel))  # VAD restarted the utterance
             parted = None
-        from_s = likely.start_s if parted is None else parted.next_clip_s + self.pad_s
+        if parted is None:
+            from_s, clip_start_s = likely.start_s, max(0.0, likely.start_s - self.pad_s)
+        else:
+            clip_start_s = parted.voiced_end_s + self.pad_s
+            from_s = clip_start_s + self.pad_s
         if likely.end_s - from_s < self.min_part_s:
             return None
-        clip_start_s = max(0.0, likely.start_s - self.pad_s) if parted is None else parted.next_clip_s
         return Span(clip_start_s, likely.end_s + self.pad_s)
 
     def add_part(self, channel: int, role: Role, likely: Span, part_id: int, bounds: Span) -> None:
@@ -117,7 +119,6 @@ class PartBook:
         parted = self._open.setdefault(channel, PartedUtterance(channel, role, likely.start_s))
         parted.add(part_id, bounds.start_s)
         parted.voiced_end_s = likely.end_s
-        parted.next_clip_s = bounds.end_s
         self._by_id[part_id] = parted
 
     def close(self, channel: int, span: Span) -> PartedUtterance | None:

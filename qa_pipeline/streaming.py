@@ -139,8 +139,7 @@ class LiveSession:
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
                 events.append(HangupSeen(_party(track.role), track.tone_start_s, "tone"))
-        events += self._clips.parts(self._tracks)
-        events += self._clips.guesses(self._tracks)
+        events += self._clips.paused(self._tracks)
         if self.audio_s - self._checked_at_s >= self._live.check_every_s:
             events += self._timed_alerts()
         return events
