@@ -39,7 +39,7 @@ _FRAMES_PER_S = 100
 _FULL_WINDOW_FRAMES = 3000
 # A decode whose text compresses better than this is a repetition loop: retry with a beam.
 _MAX_COMPRESSION_RATIO = 2.4
-# ...and so is a text mostly made of one 2-8 character piece repeated (too short for zlib to see).
+# ...and so is a text mostly made of one 2-40 character piece repeated (too short for zlib to see).
 _REPEATED = re.compile(r"(.{2,40}?)\1+")
 _LOOP_MIN_CHARS = 6
 _LOOP_SHARE = 0.6
@@ -262,7 +262,8 @@ def collapse_repeats(ids: list[int], decode: Callable[[list[int]], str]) -> list
 def echoes(text: str, context: str) -> bool:
     """True when ``text`` is mostly a stretch of ``context`` said again: Whisper repeating its
     previous-text prompt instead of hearing the clip (e.g. 目前的年化率是13.6% twice over
-    two clips). At least ``_LOOP_MIN_CHARS // 2`` characters and half of the text must be copied."""
+    two clips). At least ``_LOOP_MIN_CHARS // 2`` characters and ``_LOOP_SHARE`` of the text must
+    be copied."""
     said, before = _NOT_TEXT.sub("", text), _NOT_TEXT.sub("", context)
     if len(said) < _LOOP_MIN_CHARS // 2 or not before:
         return False
