@@ -76,8 +76,7 @@ class AsrWorker:
         if guess is not None:
             guess.utterance_id = event.utterance_id  # its ASR is under way
             return
-        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
-        await self._queue.put(waiting, _Queued(call, event))
+        await self._queue.put(_waiting(call, event), _Queued(call, event))
 
     async def guess(self, call: LiveCall, event: UtteranceLikely) -> None:
         """Start ASR on a likely utterance while VAD waits to be sure, only with ASR idle."""
@@ -86,8 +85,7 @@ class AsrWorker:
         if len(self._queue) or self._busy:
             guess.stale = True
             return
-        waiting = WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
-        if not await self._queue.try_put(waiting, _Queued(call, event, guess)):
+        if not await self._queue.try_put(_waiting(call, event), _Queued(call, event, guess)):
             guess.stale = True
 
     async def drop_call(self, call_id: str) -> None:
@@ -123,6 +121,11 @@ class AsrWorker:
             separate_windows=bool(getattr(self.recognizer, "separate_windows", False)), on_error=failed,
             beam_size=self._options.beam_for(batch[0].event.role),
         )
+
+
+def _waiting(call: LiveCall, event: UtteranceClosed | UtterancePart | UtteranceLikely) -> WaitingClip:
+    """What the scheduler weighs for ``event``'s clip, queued now."""
+    return WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
 
 
 def _is_stale(item: Any) -> bool:
