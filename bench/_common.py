@@ -14,13 +14,13 @@ from typing import Callable, Sequence, TypeVar
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from qa_pipeline.asr import FasterWhisperRecognizer
+from qa_pipeline.asr.packed import FasterWhisperRecognizer
 from qa_pipeline.config import AsrOptions, VadOptions
-from qa_pipeline.recognizer import AudioClip
-from qa_pipeline.text import match_form
+from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Span
-from qa_pipeline.utterances import clip_bounds_s, cut_clip
-from qa_pipeline.vad import speech_spans
+from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
+from qa_pipeline.audio.vad import speech_spans
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.eval_run import labelled_calls
-from qa_pipeline.evaluation import EvalPair, evaluate, format_eval_text
-from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
+from qa_pipeline.eval.run import labelled_calls
+from qa_pipeline.eval.evaluate import EvalPair, evaluate, format_eval_text
+from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
 from qa_pipeline.pipeline import find_meta
-from qa_pipeline.policy import load_policy
-from qa_pipeline.streaming import LiveOptions, LiveSession, StreamStart, replay, stream_chunks
-from qa_pipeline.tap import load_recording
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.live.session import LiveOptions, LiveSession, StreamStart, replay, stream_chunks
+from qa_pipeline.cli.tap import load_recording
 from qa_pipeline.types import CallMeta
 
 REPO = Path(__file__).resolve().parents[1]

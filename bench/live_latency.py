@@ -32,8 +32,8 @@ from pathlib import Path
 
 import httpx
 
-from qa_pipeline.live_asr import LiveAsrOptions
-from qa_pipeline.tap import Recording, load_recording, tap_call
+from qa_pipeline.live.asr import LiveAsrOptions
+from qa_pipeline.cli.tap import Recording, load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,10 +45,10 @@ import json, sys, uvicorn
 from dataclasses import replace
 from pathlib import Path
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
-from qa_pipeline.policy import load_policy
-from qa_pipeline.server import ServerConfig, create_app
-from qa_pipeline.streaming import LiveOptions
+from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.server.app import ServerConfig, create_app
+from qa_pipeline.live.session import LiveOptions
 
 options = PipelineOptions()
 live = LiveOptions(**json.loads(sys.argv[6]))

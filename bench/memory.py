@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from qa_pipeline.batch import (BatchProgress, CallOutcome, LocalEngine, PipelineScorerFactory,
+from qa_pipeline.batch.driver import (BatchProgress, CallOutcome, LocalEngine, PipelineScorerFactory,
                                default_workers, discover_calls, run_batch)
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.store import ResultStore
+from qa_pipeline.store.results import ResultStore
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"

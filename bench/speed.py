@@ -5,7 +5,7 @@
 (2) one-by-one: every VAD clip sent alone (Whisper pads each to a 30 s window);
 (3) packed: ours, the `qa transcribe` path after decoding (tone, music and VAD per channel, each
     channel's clips packed into shared windows).
-All three use one loaded model. VAD is qa_pipeline.vad.speech_spans, clips padded as in the batch path.
+All three use one loaded model. VAD is qa_pipeline.audio.vad.speech_spans, clips padded as in the batch path.
 RTF = decode seconds / call seconds (lower is faster); "x rt" = its inverse. The CER of each mode
 against the truth turns (agent + customer text, match form) shows what the speed costs.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import SHARED, Tally, make_recognizer, median, score, speech_clips, timed
 
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.pipeline import transcribe_audio
 from qa_pipeline.types import Role

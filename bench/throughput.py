@@ -45,9 +45,9 @@ def plain_whisper(durations: dict[Path, float], beam: int, threads: int) -> tupl
     """faster-whisper on each whole channel (16 kHz), no VAD, no packing: the baseline."""
     from faster_whisper import WhisperModel
 
-    from qa_pipeline.audio import load_call_audio
+    from qa_pipeline.audio.io import load_call_audio
     from qa_pipeline.config import AsrOptions
-    from qa_pipeline.model_cache import resolve_model_dir
+    from qa_pipeline.asr.model_cache import resolve_model_dir
 
     started = time.perf_counter()
     model = WhisperModel(str(resolve_model_dir(AsrOptions())), device="cpu", compute_type="int8",
@@ -65,7 +65,7 @@ def plain_whisper(durations: dict[Path, float], beam: int, threads: int) -> tupl
 
 
 def main() -> None:
-    from qa_pipeline.batch import available_cores, default_workers
+    from qa_pipeline.batch.driver import available_cores, default_workers
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=Path, default=CALLS)

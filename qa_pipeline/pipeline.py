@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa_pipeline.activity import analyse_call
-from qa_pipeline.audio import CallAudio, load_call_audio
+from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
-from qa_pipeline.recognizer import AudioClip, ClipText, Recognizer
+from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
-from qa_pipeline.utterances import build_utterance, clip_bounds_s, cut_clip
+from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
 
 if TYPE_CHECKING:
-    from qa_pipeline.policy import Policy
+    from qa_pipeline.policy.policy import Policy
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,8 +100,8 @@ def score_transcript(
     incomplete: bool = False,
 ) -> CallReport:
     """Run every check of ``policy`` on a transcript and score it (batch and live share this)."""
-    from qa_pipeline.rules import CallContext, run_checks
-    from qa_pipeline.scoring import score_checks
+    from qa_pipeline.rules.run import CallContext, run_checks
+    from qa_pipeline.rules.scoring import score_checks
 
     checks = run_checks(CallContext(transcript, meta, final=final), policy)
     card = score_checks(checks, policy)

@@ -18,7 +18,7 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_recognizer():
     """The bundled Whisper base, joined into the user's cache once and loaded once per test session."""
-    from qa_pipeline.asr import FasterWhisperRecognizer
+    from qa_pipeline.asr.packed import FasterWhisperRecognizer
     from qa_pipeline.config import AsrOptions
 
     recognizer = FasterWhisperRecognizer(AsrOptions())
@@ -28,6 +28,6 @@ def real_recognizer():
 
 @pytest.fixture(scope="session")
 def default_policy():
-    from qa_pipeline.policy import load_policy
+    from qa_pipeline.policy.policy import load_policy
 
     return load_policy(None)

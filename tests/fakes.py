@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Word
 
 

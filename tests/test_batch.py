@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from batch_fakes import FakeScorerFactory, expected_score, write_fake_call
-from qa_pipeline.batch import (
+from qa_pipeline.batch.driver import (
     BatchProgress,
     CallOutcome,
     LocalEngine,
@@ -30,7 +30,7 @@ from qa_pipeline.batch import (
     threads_per_worker,
 )
 from qa_pipeline.errors import MetaError, QAError
-from qa_pipeline.store import ResultStore
+from qa_pipeline.store.results import ResultStore
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -189,8 +189,8 @@ _DRIVER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from batch_fakes import FakeScorerFactory
-    from qa_pipeline.batch import LocalEngine, discover_calls, run_batch
-    from qa_pipeline.store import ResultStore
+    from qa_pipeline.batch.driver import LocalEngine, discover_calls, run_batch
+    from qa_pipeline.store.results import ResultStore
     with ResultStore(Path({db!r}), mask_pii=False) as store:
         result = run_batch(discover_calls(Path({calls!r})), store, LocalEngine(workers=2),
                            FakeScorerFactory(delay_s={delay}))

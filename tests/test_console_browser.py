@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_pipeline.tap import load_recording, tap_call
+from qa_pipeline.cli.tap import load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -35,10 +35,10 @@ CHROMIUM_ARGS = [
 SERVER_SCRIPT = r"""
 import sys, uvicorn
 from pathlib import Path
-from qa_pipeline.asr import FasterWhisperRecognizer
+from qa_pipeline.asr.packed import FasterWhisperRecognizer
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.policy import load_policy
-from qa_pipeline.server import ServerConfig, create_app
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.server.app import ServerConfig, create_app
 
 options = PipelineOptions()
 config = ServerConfig(ingest_token="browser-ingest-token", console_token="browser-console-token",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline.daily_report import daily_stats, rate_histogram, score_histogram, write_daily_report
-from qa_pipeline.export import export_calls
-from qa_pipeline.store import CallKey, ResultStore
+from qa_pipeline.report.daily import daily_stats, rate_histogram, score_histogram, write_daily_report
+from qa_pipeline.report.export import export_calls
+from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.types import CallMeta
 
 DAY = "2024-11-04"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from qa_pipeline.errors import MetaError
-from qa_pipeline.evaluation import (
+from qa_pipeline.eval.evaluate import (
     DEFINITIONS,
     CharErrors,
     EvalPair,

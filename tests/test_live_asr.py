@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.asr_batched import ClipWindowOptions, window_frames
-from qa_pipeline.live_asr import AsrQueue, GuessBook, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
-from qa_pipeline.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.clips import ClipWindowOptions, window_frames
+from qa_pipeline.live.asr import AsrQueue, GuessBook, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
+from qa_pipeline.asr.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Role
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -126,12 +126,12 @@ def test_window_frames_round_clip_plus_tail_up_to_whole_seconds(duration_s, fram
 @pytest.mark.model
 def test_clip_windows_read_the_agent_forbidden_phrase():
     """dev_call_04's agent says 你错了 in one utterance: greedy clip-length windows still read it."""
-    from qa_pipeline.activity import analyse_channel
-    from qa_pipeline.asr_batched import ClipWindowRecognizer
-    from qa_pipeline.audio import load_call_audio
+    from qa_pipeline.audio.activity import analyse_channel
+    from qa_pipeline.asr.clips import ClipWindowRecognizer
+    from qa_pipeline.audio.io import load_call_audio
     from qa_pipeline.config import AsrOptions, PipelineOptions
-    from qa_pipeline.text import match_form
-    from qa_pipeline.utterances import clip_bounds_s, cut_clip
+    from qa_pipeline.text.normalize import match_form
+    from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
 
     options = PipelineOptions()
     audio = load_call_audio(SAMPLES / "dev_call_04.wav")
@@ -163,7 +163,7 @@ def test_clip_windows_read_the_agent_forbidden_phrase():
     ],
 )
 def test_loops(text, expected, why):
-    from qa_pipeline.asr_batched import loops
+    from qa_pipeline.asr.clips import loops
 
     assert loops(text) is expected, why
 
@@ -180,7 +180,7 @@ def test_loops(text, expected, why):
     ],
 )
 def test_collapse_repeats(text, expected, why):
-    from qa_pipeline.asr_batched import collapse_repeats
+    from qa_pipeline.asr.clips import collapse_repeats
 
     ids = [ord(ch) for ch in text]  # one token per character
     once = collapse_repeats(ids, lambda tokens: "".join(map(chr, tokens)))
@@ -198,7 +198,7 @@ def test_collapse_repeats(text, expected, why):
     ],
 )
 def test_echoes(text, context, expected, why):
-    from qa_pipeline.asr_batched import echoes
+    from qa_pipeline.asr.clips import echoes
 
     assert echoes(text, context) is expected, why
 

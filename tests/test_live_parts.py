@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.live_parts import PartBook
-from qa_pipeline.recognizer import ClipText
+from qa_pipeline.live.parts import PartBook
+from qa_pipeline.asr.recognizer import ClipText
 from qa_pipeline.types import Role, Span, Word
 
 PAD_S = 0.15

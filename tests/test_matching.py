@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.matching import (
+from qa_pipeline.text.match import (
     GappedPattern,
     MatchOptions,
     evidence_for,
@@ -13,7 +13,7 @@ from qa_pipeline.matching import (
     find_phrases,
     span_times,
 )
-from qa_pipeline.text import normalize_display
+from qa_pipeline.text.normalize import normalize_display
 from qa_pipeline.types import Role, Utterance, Word
 
 OPTIONS = MatchOptions()
@@ -116,7 +116,7 @@ def test_rare_heteronym_readings_do_not_match(heard: str) -> None:
     [("金桥延航四四七一号", "延航"), ("新陈鹰航行用卡中心", "鹰航"), ("新陈菁英行系用卡", "英行"), ("正在进行处理", None)],
 )
 def test_sound_alike_keeps_initials(heard: str, matched: str | None) -> None:
-    from qa_pipeline.matching import find_sound_alike
+    from qa_pipeline.text.match import find_sound_alike
 
     found = find_sound_alike(heard, "银行", MatchOptions(sound_min_similarity=0.8))
     assert [m.matched for m in found] == ([matched] if matched else [])

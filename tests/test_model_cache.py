@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline import model_cache
+from qa_pipeline.asr import model_cache as model_cache
 from qa_pipeline.config import AsrOptions
 from qa_pipeline.errors import ModelUnavailableError
-from qa_pipeline.model_cache import ModelSource
+from qa_pipeline.asr.model_cache import ModelSource
 
 PART1 = b"first half of a model " * 1000
 PART2 = b"second half " * 777

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.pii import mask_pieces, mask_report_dict, mask_text, mask_transcript
+from qa_pipeline.text.pii import mask_pieces, mask_report_dict, mask_text, mask_transcript
 from qa_pipeline.types import Role, Transcript, Utterance, Word
 
 CASES = [

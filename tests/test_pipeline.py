@@ -6,8 +6,8 @@ import numpy as np
 import soundfile as sf
 
 from fakes import ScriptedRecognizer
-from qa_pipeline.activity import analyse_call
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.pipeline import find_meta, transcribe_call
 from qa_pipeline.types import CallMeta, Direction, Role

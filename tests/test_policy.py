@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.errors import PolicyError
-from qa_pipeline.policy import check_policy, default_policy_dir, load_policy
+from qa_pipeline.policy.policy import check_policy, default_policy_dir, load_policy
 
 
 @pytest.fixture()
@@ -99,7 +99,7 @@ def test_single_file_policy(policy_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bundled_user_dictionary_feeds_the_tokenizer(tmp_path: Path) -> None:
-    from qa_pipeline.text import Tokenizer
+    from qa_pipeline.text.normalize import Tokenizer
 
     policy = load_policy()
     assert policy.user_dict is not None and policy.user_dict.name == "userdict.txt"

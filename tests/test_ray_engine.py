@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from batch_fakes import FakeScorerFactory, write_fake_call
-from qa_pipeline.batch import LocalEngine, discover_calls, run_batch
-from qa_pipeline.store import ResultStore
+from qa_pipeline.batch.driver import LocalEngine, discover_calls, run_batch
+from qa_pipeline.store.results import ResultStore
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -42,7 +42,7 @@ def run(engine, calls: Path, db: Path, factory) -> object:
 
 
 def test_ray_and_local_engines_store_the_same_results(tmp_path, local_ray):
-    from qa_pipeline.ray_engine import RayEngine
+    from qa_pipeline.batch.ray_engine import RayEngine
 
     calls = tmp_path / "calls"
     for i in range(6):
@@ -60,8 +60,8 @@ def test_ray_and_local_engines_store_the_same_results(tmp_path, local_ray):
 
 
 def test_a_ray_actor_that_cannot_load_its_model_stops_the_batch(tmp_path, local_ray):
-    from qa_pipeline.batch import WorkerSetupError
-    from qa_pipeline.ray_engine import RayEngine
+    from qa_pipeline.batch.driver import WorkerSetupError
+    from qa_pipeline.batch.ray_engine import RayEngine
 
     write_fake_call(tmp_path / "a.wav", 0.5)
     with pytest.raises(WorkerSetupError) as info:
@@ -71,8 +71,8 @@ def test_a_ray_actor_that_cannot_load_its_model_stops_the_batch(tmp_path, local_
 
 @pytest.mark.model
 def test_ray_matches_local_on_the_real_pipeline(tmp_path, local_ray, samples_dir):
-    from qa_pipeline.batch import PipelineScorerFactory
-    from qa_pipeline.ray_engine import RayEngine
+    from qa_pipeline.batch.driver import PipelineScorerFactory
+    from qa_pipeline.batch.ray_engine import RayEngine
 
     calls = tmp_path / "calls"
     calls.mkdir()

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from qa_pipeline.report import (
+from qa_pipeline.report.writers import (
     WRITERS,
     describe_check,
     format_time,
@@ -24,7 +24,7 @@ from qa_pipeline.report import (
     render_audit_text,
     write_report,
 )
-from qa_pipeline.report_html import Marked, highlight, render_html
+from qa_pipeline.report.html import Marked, highlight, render_html
 from qa_pipeline.types import Role, Transcript, Utterance
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from qa_pipeline.policy import load_policy
-from qa_pipeline.rules import CallContext, check_names, run_checks
-from qa_pipeline.text import normalize_display
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.rules.run import CallContext, check_names, run_checks
+from qa_pipeline.text.normalize import normalize_display
 from qa_pipeline.types import CallMeta, ChannelActivity, Role, Span, Transcript, Utterance
 
 CASES_DIR = Path(__file__).parent / "rule_cases"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.policy import load_policy
-from qa_pipeline.scoring import score_checks
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.rules.scoring import score_checks
 from qa_pipeline.types import CheckResult
 
 POLICY = load_policy()  # weights: greeting 15, closing 10, forbidden 20, hangup 5, hold 5 ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.segmentation import char_times, default_segmenter, timed_words
+from qa_pipeline.text.segment import char_times, default_segmenter, timed_words
 from qa_pipeline.types import Span, Word
 
 # Whisper-style pieces: mostly one character each, one two-character token.

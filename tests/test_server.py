@@ -20,8 +20,8 @@ import httpx
 import pytest
 import websockets
 
-from qa_pipeline.store import ResultStore
-from qa_pipeline.tap import TapRefused, load_recording, tap_call
+from qa_pipeline.store.results import ResultStore
+from qa_pipeline.cli.tap import TapRefused, load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,9 +32,9 @@ INGEST, CONSOLE = "ingest-test-token", "console-test-token"
 SERVER_SCRIPT = r"""
 import sys, time, uvicorn
 from pathlib import Path
-from qa_pipeline.policy import load_policy
-from qa_pipeline.recognizer import ClipText
-from qa_pipeline.server import ServerConfig, create_app
+from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.server.app import ServerConfig, create_app
 from qa_pipeline.types import Word
 
 class FakeRecognizer:

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from qa_pipeline.errors import StoreError
-from qa_pipeline.store import CallKey, ResultStore, call_date
+from qa_pipeline.store.results import CallKey, ResultStore, call_date
 from qa_pipeline.types import CallMeta, Direction
 
 ID_NUMBER = "110101199003071234"

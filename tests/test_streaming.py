@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.activity import analyse_call
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
-from qa_pipeline.recognizer import ClipText
-from qa_pipeline.streaming import (
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.live.session import (
     Alert,
     HangupSeen,
     LiveOptions,
@@ -33,8 +33,8 @@ from qa_pipeline.streaming import (
     replay,
     stream_chunks,
 )
-from qa_pipeline.live_channel import ChannelHistory
-from qa_pipeline.tap import load_recording
+from qa_pipeline.audio.channel import ChannelHistory
+from qa_pipeline.cli.tap import load_recording
 from qa_pipeline.types import CallMeta, Direction, Party, Role, Word
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -272,10 +272,10 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
 
 @pytest.mark.model
 def test_replayed_call_reaches_the_findings_of_audit_call():
-    from qa_pipeline.asr import FasterWhisperRecognizer
-    from qa_pipeline.live_asr import LiveAsrOptions, live_recognizer
+    from qa_pipeline.asr.packed import FasterWhisperRecognizer
+    from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
     from qa_pipeline.pipeline import audit_call
-    from qa_pipeline.policy import load_policy
+    from qa_pipeline.policy.policy import load_policy
 
     policy = load_policy(None)
     recognizer = live_recognizer(OPTIONS.asr)  # what qa serve uses: clip-length windows, live beam

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from qa_pipeline.text import (
+from qa_pipeline.text.normalize import (
     Tokenizer,
     chinese_digits,
     chinese_quantity,
@@ -100,7 +100,7 @@ def test_tokenizer_is_private_and_uses_user_dict(tmp_path) -> None:
 
 def test_import_loads_nothing() -> None:
     code = (
-        "import sys, qa_pipeline.text;"
+        "import sys, qa_pipeline.text.normalize;"
         "print('opencc' in sys.modules, 'jieba' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -108,7 +108,7 @@ def test_import_loads_nothing() -> None:
 
 
 def test_index_match_form_maps_back_to_display() -> None:
-    from qa_pipeline.text import index_match_form
+    from qa_pipeline.text.normalize import index_match_form
 
     display = normalize_display("工号2046号，利率3.6%。")
     form = index_match_form(display)

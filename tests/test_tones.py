@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from fixtures.signals import arpeggio, busy_tone, chords, line_noise, place, speech_like
 
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import ToneOptions
-from qa_pipeline.tones import classify_sound, find_disconnect_tone, is_music
+from qa_pipeline.audio.tones import classify_sound, find_disconnect_tone, is_music
 
 RATE_HZ = 16000
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from fixtures.signals import line_noise, place, speech_like
 
-from qa_pipeline.audio import load_call_audio
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import VadOptions
 from qa_pipeline.types import Span
-from qa_pipeline.vad import VadEvent, VadStream, speech_spans, voiced_frames
+from qa_pipeline.audio.vad import VadEvent, VadStream, speech_spans, voiced_frames
 
 RATE_HZ = 16000
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

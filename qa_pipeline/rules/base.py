@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Protocol
 
-from qa_pipeline.matching import PhraseMatch, evidence_for, find_phrases
-from qa_pipeline.policy import Policy
+from qa_pipeline.text.match import PhraseMatch, evidence_for, find_phrases
+from qa_pipeline.policy.policy import Policy
 from qa_pipeline.types import (
     CallMeta,
     CheckResult,

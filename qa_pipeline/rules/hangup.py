@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_pipeline.policy import Policy
+from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import CallContext, hangup_tone, register
 from qa_pipeline.types import CheckResult, Evidence, Finding, Party, Role, Severity
 

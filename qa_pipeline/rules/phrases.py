@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from qa_pipeline.matching import find_gapped, find_phrases
-from qa_pipeline.policy import ForbiddenPhrase, Policy
+from qa_pipeline.text.match import find_gapped, find_phrases
+from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules.base import CallContext, Hit, agent_utterances, find_in, register
-from qa_pipeline.text import match_form
+from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 

@@ -6,8 +6,8 @@ import re
 
 from rapidfuzz.distance import Levenshtein
 
-from qa_pipeline.matching import find_sound_alike
-from qa_pipeline.policy import Policy
+from qa_pipeline.text.match import find_sound_alike
+from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import (
     CallContext,
     Hit,
@@ -16,7 +16,7 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.text import is_cjk, match_form
+from qa_pipeline.text.normalize import is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
 ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")

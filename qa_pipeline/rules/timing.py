@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from qa_pipeline.policy import Policy
+from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import (
     CallContext,
     agent_utterances,
@@ -15,7 +15,7 @@ from qa_pipeline.rules.base import (
     subtract,
     utterance_evidence,
 )
-from qa_pipeline.text import is_cjk, match_form
+from qa_pipeline.text.normalize import is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Evidence, Finding, Role, Severity, Span
 
 

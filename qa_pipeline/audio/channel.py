@@ -1,0 +1,216 @@
+"""One channel of a live call: resampling, VAD, disconnect tone and hold-music separation.
+
+``ChannelTrack`` runs the batch state machines (``vad.VadStream``, ``tones``) on a stream, so a
+channel fed in chunks yields the speech, tone and music spans ``activity.analyse_channel`` finds
+on the whole file. ``ChannelHistory`` keeps the newest audio for cutting clips (bounded memory).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from qa_pipeline.audio.activity import MUSIC_JOIN_GAP_S, join_spans
+from qa_pipeline.audio.io import StreamResampler
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.audio.tones import classify_sound, find_disconnect_tone
+from qa_pipeline.types import ChannelActivity, Role, Span
+from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
+from qa_pipeline.audio.vad import VadStream, frame_level_dbfs, speech_spans
+
+
+@dataclass(frozen=True)
+class Pause:
+    """An open utterance whose speaker went quiet: VAD would close it as ``span`` if the quiet
+    lasts; it has lasted ``quiet_s`` so far."""
+
+    span: Span
+    quiet_s: float
+
+
+class ChannelHistory:
+    """The newest ``keep_s`` of one channel, addressable by absolute time (bounded memory)."""
+
+    def __init__(self, sample_rate_hz: int, keep_s: float) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self._keep = int(keep_s * sample_rate_hz)
+        self._buf = np.zeros(2 * self._keep, dtype=np.float32)
+        self._used = 0
+        self._first = 0  # absolute index of _buf[0]
+
+    @property
+    def end_index(self) -> int:
+        return self._first + self._used
+
+    def append(self, samples: np.ndarray) -> None:
+        if len(samples) > self._keep:
+            self._first += self._used + len(samples) - self._keep
+            self._buf[: self._keep] = samples[-self._keep :]
+            self._used = self._keep
+            return
+        if self._used + len(samples) > len(self._buf):
+            drop = self._used + len(samples) - self._keep
+            self._buf[: self._used - drop] = self._buf[drop : self._used]
+            self._first += drop
+            self._used -= drop
+        self._buf[self._used : self._used + len(samples)] = samples
+        self._used += len(samples)
+
+    def tail(self, seconds: float) -> tuple[float, np.ndarray]:
+        """(start time, samples) of the newest ``seconds``."""
+        n = min(self._used, int(seconds * self.sample_rate_hz))
+        return (self.end_index - n) / self.sample_rate_hz, self._buf[self._used - n : self._used]
+
+    def window(self, start_s: float) -> tuple[float, np.ndarray]:
+        """(start time, samples) from ``start_s`` (or the oldest kept sample) to the newest."""
+        first = max(self._first, int(round(start_s * self.sample_rate_hz)))
+        return first / self.sample_rate_hz, self._buf[first - self._first : self._used]
+
+
+class ChannelTrack:
+    """One channel of a live call: resampling, VAD, tone and hold-music separation."""
+
+    def __init__(self, channel: int, role: Role, source_rate_hz: int, options: PipelineOptions,
+                 tone_every_s: float, tone_window_s: float) -> None:
+        self.channel = channel
+        self.role = role
+        self.rate_hz = options.audio.target_rate_hz
+        self._options = options
+        self._tone_every_s = tone_every_s
+        self._tone_window_s = tone_window_s
+        self._resampler = StreamResampler(source_rate_hz, self.rate_hz)
+        self._vad = VadStream(options.vad, self.rate_hz)
+        keep_s = options.vad.max_utterance_s + options.vad.end_silence_ms / 1000 + tone_window_s + 2.0
+        self._history = ChannelHistory(self.rate_hz, keep_s)
+        self._open_start_s: float | None = None
+        self._since_tone_check = 0
+        self.tone_start_s: float | None = None
+        self.speech: list[Span] = []
+        self.music: list[Span] = []
+
+    @property
+    def time_s(self) -> float:
+        return self._history.end_index / self.rate_hz
+
+    def push(self, samples: np.ndarray) -> list[Span]:
+        """Feed source-rate samples; returns the speech spans closed so far."""
+        return self._feed(self._resampler.process(samples))
+
+    def finish(self) -> list[Span]:
+        spans = self._feed(self._resampler.flush())
+        if self.tone_start_s is None:
+            spans += self._check_tone(force=True)
+        if self.tone_start_s is None:
+            spans += self._classify(e.span for e in self._vad.finish() if e.kind == "end")
+        return spans
+
+    def clip_around(self, span: Span) -> tuple[float, AudioClip]:
+        """The padded clip for ``span``, cut the way the batch pipeline cuts it."""
+        bounds = clip_bounds_s(span, self._options.vad.pad_ms, self._audio_end_s)
+        return bounds.start_s, self.clip_between(bounds)
+
+    def clip_between(self, bounds: Span) -> AudioClip:
+        """The audio from ``bounds.start_s`` to ``bounds.end_s`` (cut at the tone or the newest sample)."""
+        bounds = Span(bounds.start_s, max(bounds.start_s, min(bounds.end_s, self._audio_end_s)))
+        offset_s, samples = self._history.window(bounds.start_s)
+        return cut_clip(samples, self.rate_hz, bounds.with_offset(-offset_s))
+
+    @property
+    def _audio_end_s(self) -> float:
+        return self.time_s if self.tone_start_s is None else self.tone_start_s
+
+    def pause(self) -> "Pause | None":
+        """The open utterance as VAD will most likely close it, once its padded clip is complete.
+
+        While an utterance is open and its channel has been quieter than the VAD energy floor
+        for at least ``pad_ms`` (and less than ``end_silence_ms``, or VAD would have closed it),
+        VAD will close it at the end of its last loud frame unless speech resumes: a frame is
+        voiced only when it is loud. A guess, for starting ASR early; None otherwise.
+        """
+        if self._open_start_s is None or self.tone_start_s is not None:
+            return None
+        vad = self._options.vad
+        frame_len = self.rate_hz * vad.frame_ms // 1000
+        frames_done = self._vad.frames_seen
+        look = min(frames_done, vad.end_silence_ms // vad.frame_ms + 1)
+        offset_s, samples = self._history.window((frames_done - look) * frame_len / self.rate_hz)
+        first = int(round(offset_s * self.rate_hz)) // frame_len
+        levels = [frame_level_dbfs(samples[(k - first) * frame_len : (k - first + 1) * frame_len])
+                  for k in range(first, frames_done)]
+        loud = [first + i for i, level in enumerate(levels) if level >= vad.energy_floor_dbfs]
+        if not loud:
+            return None
+        end_s = (loud[-1] + 1) * vad.frame_ms / 1000.0  # as VadStream times a span's end
+        quiet_s = frames_done * frame_len / self.rate_hz - end_s
+        if end_s <= self._open_start_s or quiet_s < vad.pad_ms / 1000 + 0.03:
+            return None
+        return Pause(Span(self._open_start_s, end_s), quiet_s)
+
+    def activity(self, duration_s: float) -> ChannelActivity:
+        tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)
+        music = tuple(join_spans(list(self.music), MUSIC_JOIN_GAP_S))
+        return ChannelActivity(self.channel, self.role, tuple(self.speech), tone, music)
+
+    def _feed(self, samples: np.ndarray) -> list[Span]:
+        if self.tone_start_s is not None or len(samples) == 0:
+            self._history.append(samples)
+            return []
+        self._history.append(samples)
+        spans: list[Span] = []
+        for event in self._vad.push(samples):
+            if event.kind == "start":
+                self._open_start_s = event.time_s
+            elif event.span is not None:
+                self._open_start_s = None
+                spans += self._classify([event.span])
+        self._since_tone_check += len(samples)
+        if self._since_tone_check >= self._tone_every_s * self.rate_hz:
+            spans += self._check_tone()
+        return spans
+
+    def _check_tone(self, force: bool = False) -> list[Span]:
+        self._since_tone_check = 0
+        start_s, tail = self._history.tail(self._tone_window_s)
+        if len(tail) < self.rate_hz // 2:
+            return []
+        tone = find_disconnect_tone(tail, self.rate_hz, self._options.tone)
+        if tone is None:
+            return []
+        self.tone_start_s = start_s + tone.start_s
+        return self._cut_at_tone(force)
+
+    def _cut_at_tone(self, force: bool) -> list[Span]:
+        """Batch runs VAD only up to the tone: redo the open utterance on the audio before it."""
+        open_start_s, self._open_start_s = self._open_start_s, None
+        if open_start_s is None or open_start_s >= self.tone_start_s:
+            return []
+        frame_s = self._options.vad.frame_ms / 1000.0
+        from_s = math.floor(max(0.0, open_start_s - self._options.vad.start_window_ms / 1000) / frame_s) * frame_s
+        offset_s, samples = self._history.window(from_s)
+        cut = samples[: max(0, int(round((self.tone_start_s - offset_s) * self.rate_hz)))]
+        spans = [s.with_offset(offset_s) for s in speech_spans(cut, self.rate_hz, self._options.vad)]
+        return self._classify(s for s in spans if s.end_s > open_start_s)
+
+    def _classify(self, spans: Iterable[Span]) -> list[Span]:
+        """Keep speech; music (hold music) and tones never reach ASR (as in batch ``activity``)."""
+        speech = []
+        for span in spans:
+            offset_s, samples = self._history.window(span.start_s)
+            piece = samples[: int((span.end_s - offset_s) * self.rate_hz)]
+            kind = classify_sound(piece, self.rate_hz)
+            if kind == "speech":
+                self.speech.append(span)
+                speech.append(span)
+            elif kind == "music":
+                self.music.append(span)
+        return speech
+
+
+def split_channels(frames: np.ndarray, n_tracks: int) -> list[np.ndarray]:
+    if n_tracks == 1 and frames.shape[1] > 1:
+        return [np.ascontiguousarray(frames.mean(axis=1), dtype=np.float32)]
+    return [np.ascontiguousarray(frames[:, i]) for i in range(n_tracks)]

@@ -1,0 +1,189 @@
+"""The unit of batch work: a call job, where jobs come from, and how one job is scored.
+
+``discover_calls`` turns a directory of recordings or a CSV manifest into ``CallJob``s. The per-call
+work is a ``ScorerFactory`` built once per worker (one model per worker) and called per job; tests
+inject fakes. ``run_job`` turns one job into a ``CallOutcome``, catching its failure. Scheduling the
+jobs on engines and storing the outcomes is ``qa_pipeline.batch.driver``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from qa_pipeline.audio.io import AUDIO_SUFFIXES
+from qa_pipeline.config import PipelineOptions
+from qa_pipeline.errors import MetaError, QAError
+from qa_pipeline.types import CallMeta, CallReport
+
+log = logging.getLogger("qa_pipeline.batch.driver")  # the name its log lines had before the split
+
+
+# -- jobs and discovery ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallJob:
+    """One recording to score. ``meta_row`` holds its manifest row; None means a sidecar (or none)."""
+
+    audio_path: Path
+    meta_row: Mapping[str, str] | None = field(default=None, compare=False)
+    meta_source: str | None = None
+
+    def load_meta(self) -> CallMeta | None:
+        """The call's metadata; raises MetaError on an invalid sidecar or manifest row."""
+        if self.meta_row is not None:
+            return CallMeta.from_dict(self.meta_row, self.meta_source)
+        from qa_pipeline.pipeline import find_meta
+
+        return find_meta(self.audio_path)
+
+
+def discover_calls(source: Path) -> list[CallJob]:
+    """Audio files under a directory (recursively, sorted), or the rows of a CSV manifest.
+
+    A manifest has a column ``audio`` (path relative to the manifest) and optional CallMeta columns
+    (``call_id, agent_id, direction, queue, started_at, hangup_by, rings, answer_delay_s``).
+    """
+    source = Path(source)
+    if source.is_file() and source.suffix.lower() == ".csv":
+        return read_manifest(source)
+    if not source.is_dir():
+        raise QAError("not a directory or a .csv manifest", str(source))
+    paths = (p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    return [CallJob(p) for p in sorted(paths)]
+
+
+def read_manifest(path: Path) -> list[CallJob]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or "audio" not in reader.fieldnames:
+                raise MetaError("manifest needs a header row with an 'audio' column", f"{path}:1")
+            jobs = []
+            for row in reader:
+                line = f"{path}:{reader.line_num}"
+                audio = (row.pop("audio") or "").strip()
+                if not audio:
+                    raise MetaError("empty 'audio' field", line)
+                meta = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
+                jobs.append(CallJob(path.parent / audio, meta, line))
+            return jobs
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MetaError(f"cannot read manifest: {exc}", str(path)) from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the per-call function ---------------------------------------------------------------------
+
+
+class CallScorer(Protocol):
+    """Scores one call (in a worker); raises QAError on bad input."""
+
+    def __call__(self, job: CallJob) -> CallReport: ...
+
+
+@dataclass(frozen=True)
+class ScoringIdentity:
+    """The policy and model a batch scores with: two thirds of every CallKey."""
+
+    policy_id: str
+    model_id: str
+
+
+class ScorerFactory(Protocol):
+    """Picklable recipe for a scorer: ``identity()`` runs in the driver (cheap, no model),
+    ``make(cpu_threads)`` once in each worker (loads the model)."""
+
+    def identity(self) -> ScoringIdentity: ...
+
+    def make(self, cpu_threads: int) -> CallScorer: ...
+
+
+@dataclass(frozen=True)
+class PipelineScorerFactory:
+    """The real per-call function: ``audit_call`` with one faster-whisper model per worker."""
+
+    policy_dir: Path | None = None
+    options: PipelineOptions = field(default_factory=PipelineOptions)
+
+    def identity(self) -> ScoringIdentity:
+        from qa_pipeline.asr.packed import FasterWhisperRecognizer
+        from qa_pipeline.asr.model_cache import resolve_model_dir
+        from qa_pipeline.policy.policy import load_policy
+
+        resolve_model_dir(self.options.asr)  # join/verify the model once, before workers start
+        model_id = FasterWhisperRecognizer(self.options.asr).model_id
+        # Decoding settings change the text, so they are part of what identifies a scoring.
+        return ScoringIdentity(load_policy(self.policy_dir).policy_id, f"{model_id}/beam{self.options.asr.beam_size}")
+
+    def make(self, cpu_threads: int) -> CallScorer:
+        from qa_pipeline.asr.packed import FasterWhisperRecognizer
+        from qa_pipeline.policy.policy import load_policy
+
+        options = replace(self.options, asr=replace(self.options.asr, cpu_threads=cpu_threads))
+        recognizer = FasterWhisperRecognizer(options.asr)
+        recognizer.load()
+        return _PipelineScorer(load_policy(self.policy_dir), options, recognizer)
+
+
+@dataclass(frozen=True)
+class _PipelineScorer:
+    policy: Any
+    options: PipelineOptions
+    recognizer: Any
+
+    def __call__(self, job: CallJob) -> CallReport:
+        from qa_pipeline.pipeline import audit_call
+
+        return audit_call(job.audio_path, job.load_meta(), self.policy, self.options, self.recognizer)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What an engine hands back for job ``index``: a report dict, or the one-line reason it failed."""
+
+    index: int
+    report: Mapping[str, Any] | None
+    meta: CallMeta | None
+    error: str | None
+    elapsed_s: float
+    audio_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_job(scorer: CallScorer, index: int, job: CallJob) -> CallOutcome:
+    """Score one job, turning its failure into an outcome (the one place per-call errors are caught)."""
+    started = time.perf_counter()
+    try:
+        report = scorer(job)
+        elapsed = time.perf_counter() - started
+        return CallOutcome(index, report.to_dict(), report.meta, None, elapsed, report.transcript.duration_s)
+    except QAError as exc:
+        error = exc.one_line()
+    except Exception as exc:  # a bug must not end a night's batch: store it, log the traceback
+        log.exception("unexpected error scoring %s", job.audio_path)
+        error = f"{job.audio_path}: internal error: {type(exc).__name__}: {exc}"
+    return CallOutcome(index, None, _meta_or_none(job), error, time.perf_counter() - started)
+
+
+def _meta_or_none(job: CallJob) -> CallMeta | None:
+    try:
+        return job.load_meta()
+    except QAError:
+        return None

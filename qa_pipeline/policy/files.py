@@ -1,0 +1,302 @@
+"""Reading policy files: parse the TOML, merge their tables, report every problem as ``file:line``.
+
+A policy is a directory of ``*.toml`` files (the bundled default is ``qa_pipeline/lexicons/default``)
+or a single TOML file; their top-level tables are merged and validated against one schema, and every
+problem is a ``PolicyError`` naming ``file:line``. Building the ``Policy`` value is ``qa_pipeline.policy.policy``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from qa_pipeline.errors import PolicyError
+
+__all__ = [
+    "CHECK_NAMES",
+    "PHRASE_LISTS",
+    "SCHEMA",
+    "PolicyFiles",
+    "check_policy",
+    "default_policy_dir",
+    "read_policy_files",
+]
+
+CHECK_NAMES = (
+    "greeting",
+    "closing",
+    "forbidden_phrases",
+    "unauthorized_promise",
+    "complaint_handling",
+    "identity_verification",
+    "speaking_rate",
+    "hangup",
+    "call_duration",
+    "hold",
+    "overtalk",
+    "dead_air",
+    "answer_speed",
+)
+
+# ---------------------------------------------------------------- schema
+# Leaf specs: (type, low, high). Types: "str", "bool", "int", "float", "strs" (list of str),
+# "banks", "gapped"; low/high bound numbers (None = unbounded).
+SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
+    "policy": {"name": ("str", None, None), "any_bank": ("bool", None, None)},
+    "thresholds": {
+        "rate_min_cpm": ("float", 1.0, 2000.0),
+        "rate_max_cpm": ("float", 1.0, 2000.0),
+        "rate_target_cpm": ("float", 1.0, 2000.0),
+        "inbound_limit_s": ("float", 1.0, 86400.0),
+        "outbound_limit_s": ("float", 1.0, 86400.0),
+        "hold_limit_s": ("float", 1.0, 3600.0),
+        "greeting_window_s": ("float", 1.0, 120.0),
+        "closing_last_utterances": ("int", 1, 50),
+        "comfort_within_turns": ("int", 1, 20),
+        "overtalk_s": ("float", 0.1, 60.0),
+        "dead_air_s": ("float", 1.0, 3600.0),
+        "seconds_per_ring": ("float", 0.5, 60.0),
+        "max_rings": ("int", 0, 100),
+    },
+    "matching": {
+        "short_max_chars": ("int", 1, 10),
+        "min_similarity": ("float", 0.5, 1.0),
+        "sound_min_similarity": ("float", 0.5, 1.0),
+    },
+    "weights": {name: ("float", 0.0, 1000.0) for name in CHECK_NAMES},
+    "caps": {"agent_hangup": ("float", 0.0, 100.0), "forbidden_phrase": ("float", 0.0, 100.0)},
+    "bank": {"banks": ("banks", None, None)},
+    "forbidden": {},  # array of tables, checked by _FORBIDDEN_KEYS
+    "promises": {"gapped": ("gapped", None, None)},
+}
+# Policy field <- [table] key, for every plain phrase list.
+PHRASE_LISTS = {
+    "hotword_list": ("asr", "hotwords"),
+    "greeting_hello": ("greeting", "hello"),
+    "greeting_service": ("greeting", "service"),
+    "agent_id_markers": ("greeting", "agent_id_markers"),
+    "bank_suffixes": ("bank", "generic_suffixes"),
+    "closing_inbound": ("closing", "inbound"),
+    "closing_outbound": ("closing", "outbound"),
+    "promise_phrases": ("promises", "phrases"),
+    "complaint_cues": ("complaint", "cues"),
+    "comfort_phrases": ("complaint", "comfort"),
+    "suggestion_cues": ("feedback", "suggestion_cues"),
+    "praise_cues": ("feedback", "praise_cues"),
+    "thanks_phrases": ("feedback", "thanks"),
+    "identity_triggers": ("identity", "triggers"),
+    "verification_phrases": ("identity", "verification"),
+    "account_detail_phrases": ("identity", "account_details"),
+}
+for _table, _key in PHRASE_LISTS.values():
+    SCHEMA.setdefault(_table, {})[_key] = ("strs", None, None)
+_FORBIDDEN_KEYS = {
+    "phrase": ("str", None, None),
+    "variants": ("strs", None, None),
+    "exceptions": ("strs", None, None),
+    "whole_reply": ("bool", None, None),
+}
+_OPTIONAL = {("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply")}
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A parsed policy file: its path, text and top-level tables."""
+
+    path: Path
+    text: str
+    data: Mapping[str, Any]
+
+    def line_of(self, table: str, key: str | None = None, index: int | None = None) -> int:
+        """Line of ``key`` in ``[table]`` (or of the table header); the ``index``-th ``[[table]]``."""
+        current, count, header_line = None, -1, 0
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header:
+                current = header.group(2)
+                if current == table:
+                    count += 1 if header.group(1) == "[[" else 0
+                    if index is None or count == index:
+                        header_line = header_line or number
+                        if key is None:
+                            return number
+                continue
+            in_table = current == table and (index is None or count == index)
+            if in_table and key and re.match(rf'\s*"?{re.escape(key)}"?\s*=', line):
+                return number
+        return header_line or 1
+
+    def error(self, problem: str, table: str, key: str | None = None, index: int | None = None):
+        return PolicyError(problem, f"{self.path}:{self.line_of(table, key, index)}")
+
+
+def default_policy_dir() -> Path:
+    """The bundled default policy directory."""
+    return Path(str(resources.files("qa_pipeline") / "lexicons" / "default"))
+
+
+def _policy_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(path.glob("*.toml"))
+        if not files:
+            raise PolicyError("no *.toml policy files in this directory", str(path))
+        return files
+    if path.is_file():
+        return [path]
+    raise PolicyError("policy file or directory not found", str(path))
+
+
+def _read_sources(path: Path) -> tuple[list[_Source], list[PolicyError]]:
+    sources, errors = [], []
+    for file in _policy_files(path):
+        try:
+            text = file.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            errors.append(PolicyError(f"invalid TOML: {exc}", f"{file}:{line.group(1) if line else 1}"))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(PolicyError(f"cannot read policy file: {exc}", str(file)))
+            continue
+        sources.append(_Source(file, text, data))
+    return sources, errors
+
+
+def _check_value(value: Any, spec: tuple[str, Any, Any]) -> str | None:
+    kind, low, high = spec
+    if kind == "str":
+        return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
+    if kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind in ("int", "float"):
+        ok_type = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            return f"must be {'an integer' if kind == 'int' else 'a number'}"
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be between {low} and {high}, not {value}"
+        return None
+    if kind == "strs":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            return "must be a list of non-empty strings"
+        return None
+    if kind == "banks":
+        return _check_banks(value)
+    if kind == "gapped":
+        return _check_gapped(value)
+    raise ValueError(f"unknown schema type {kind}")
+
+
+def _check_banks(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "must be a list of {name, aliases} tables"
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"name", "aliases"} or "name" not in item:
+            return "each bank must be {name = \"...\", aliases = [...]}"
+        if _check_value(item["name"], ("str", None, None)) or _check_value(
+            item.get("aliases", []), ("strs", None, None)
+        ):
+            return f"bank {item.get('name')!r}: name must be a string and aliases a list of strings"
+    return None
+
+
+def _check_gapped(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "must be a list of {heads, tails, max_gap_chars} tables"
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"heads", "tails", "max_gap_chars"}:
+            return "each pattern must have exactly heads, tails and max_gap_chars"
+        problem = (
+            _check_value(item["heads"], ("strs", None, None))
+            or _check_value(item["tails"], ("strs", None, None))
+            or _check_value(item["max_gap_chars"], ("int", 0, 30))
+        )
+        if problem:
+            return f"pattern {item['heads']}…{item['tails']}: {problem}"
+    return None
+
+
+def _validate_table(src: _Source, table: str, body: Any, errors: list[PolicyError]) -> None:
+    if table == "forbidden":
+        if not isinstance(body, list):
+            errors.append(src.error("[[forbidden]] must be an array of tables", table))
+            return
+        for index, item in enumerate(body):
+            _validate_keys(src, table, item, _FORBIDDEN_KEYS, errors, index)
+        return
+    if not isinstance(body, dict):
+        errors.append(src.error(f"[{table}] must be a table", table))
+        return
+    _validate_keys(src, table, body, SCHEMA[table], errors, None)
+
+
+def _validate_keys(src, table, body, specs, errors, index) -> None:
+    for key, value in body.items():
+        spec = specs.get(key)
+        if spec is None:
+            errors.append(src.error(f"unknown key {key!r} in [{table}]", table, key, index))
+            continue
+        problem = _check_value(value, spec)
+        if problem:
+            errors.append(src.error(f"{table}.{key} {problem}", table, key, index))
+    for key in specs:
+        if key not in body and (table, key) not in _OPTIONAL:
+            errors.append(src.error(f"missing key {key!r} in [{table}]", table, None, index))
+
+
+@dataclass(frozen=True)
+class PolicyFiles:
+    """A policy's files, read and merged: their top-level tables, every problem found, the files."""
+
+    tables: Mapping[str, Any]
+    errors: tuple[PolicyError, ...]
+    sources: tuple[_Source, ...]
+
+
+def read_policy_files(path: Path) -> PolicyFiles:
+    """Read, merge and validate the policy at ``path``; raises PolicyError only when no policy file is found."""
+    sources, errors = _read_sources(path)
+    merged: dict[str, Any] = {}
+    origin: dict[str, _Source] = {}
+    for src in sources:
+        for table, body in src.data.items():
+            if table not in SCHEMA:
+                errors.append(src.error(f"unknown table [{table}]", table))
+                continue
+            if table in origin:
+                errors.append(src.error(f"[{table}] already defined in {origin[table].path.name}", table))
+                continue
+            origin[table] = src
+            merged[table] = body
+            _validate_table(src, table, body, errors)
+    for table in SCHEMA:
+        if table not in merged and not any(e for e in errors if "invalid TOML" in e.problem):
+            errors.append(PolicyError(f"missing table [{table}]", str(path)))
+    if not errors:
+        _check_cross(merged, origin, errors)
+    return PolicyFiles(merged, tuple(errors), tuple(sources))
+
+
+def _check_cross(merged: dict[str, Any], origin: dict[str, _Source], errors: list[PolicyError]) -> None:
+    limits = merged["thresholds"]
+    src = origin["thresholds"]
+    if not limits["rate_min_cpm"] <= limits["rate_target_cpm"] <= limits["rate_max_cpm"]:
+        errors.append(
+            src.error("rate_target_cpm must lie between rate_min_cpm and rate_max_cpm", "thresholds", "rate_target_cpm")
+        )
+    if sum(merged["weights"].values()) <= 0:
+        errors.append(origin["weights"].error("at least one weight must be positive", "weights"))
+
+
+def check_policy(path: Path | None = None) -> list[PolicyError]:
+    """Every problem of a policy (directory or file), each with ``file:line``; empty when valid."""
+    try:
+        files = read_policy_files(Path(path) if path is not None else default_policy_dir())
+    except PolicyError as exc:
+        return [exc]
+    return list(files.errors)

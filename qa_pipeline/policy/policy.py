@@ -1,0 +1,179 @@
+"""QA policy: phrase lists, thresholds, weights and caps, loaded from TOML files.
+
+A policy is a directory of ``*.toml`` files (the bundled default is ``qa_pipeline/lexicons/default``)
+or a single TOML file; reading, merging and validating them (every error names ``file:line``) is
+``qa_pipeline.policy.files``. ``userdict.txt`` beside them, if present, is the jieba user dictionary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from qa_pipeline.text.match import GappedPattern, MatchOptions
+from qa_pipeline.policy.files import (  # CHECK_NAMES, check_policy, default_policy_dir: still importable here
+    CHECK_NAMES,
+    PHRASE_LISTS,
+    SCHEMA,
+    check_policy,
+    default_policy_dir,
+    read_policy_files,
+)
+
+__all__ = [
+    "Bank",
+    "Caps",
+    "ForbiddenPhrase",
+    "Policy",
+    "Thresholds",
+    "check_policy",
+    "default_policy_dir",
+    "load_policy",
+]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    rate_min_cpm: float
+    rate_max_cpm: float
+    rate_target_cpm: float
+    inbound_limit_s: float
+    outbound_limit_s: float
+    hold_limit_s: float
+    greeting_window_s: float
+    closing_last_utterances: int
+    comfort_within_turns: int
+    overtalk_s: float
+    dead_air_s: float
+    seconds_per_ring: float
+    max_rings: int
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Highest score a call can reach after a critical violation."""
+
+    agent_hangup: float
+    forbidden_phrase: float
+
+
+@dataclass(frozen=True)
+class Bank:
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def spoken_forms(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class ForbiddenPhrase:
+    phrase: str
+    variants: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    whole_reply: bool = False
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return (self.phrase, *self.variants)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the rule checks and the scorer need; ``policy_id`` identifies the exact files."""
+
+    policy_id: str
+    name: str
+    source: str
+    any_bank: bool
+    thresholds: Thresholds
+    matching: MatchOptions
+    weights: Mapping[str, float]
+    caps: Caps
+    hotword_list: tuple[str, ...]
+    greeting_hello: tuple[str, ...]
+    greeting_service: tuple[str, ...]
+    agent_id_markers: tuple[str, ...]
+    bank_suffixes: tuple[str, ...]
+    banks: tuple[Bank, ...]
+    closing_inbound: tuple[str, ...]
+    closing_outbound: tuple[str, ...]
+    forbidden: tuple[ForbiddenPhrase, ...]
+    promise_phrases: tuple[str, ...]
+    promise_patterns: tuple[GappedPattern, ...]
+    complaint_cues: tuple[str, ...]
+    comfort_phrases: tuple[str, ...]
+    suggestion_cues: tuple[str, ...]
+    praise_cues: tuple[str, ...]
+    thanks_phrases: tuple[str, ...]
+    identity_triggers: tuple[str, ...]
+    verification_phrases: tuple[str, ...]
+    account_detail_phrases: tuple[str, ...]
+    user_dict: Path | None = field(default=None, compare=False)
+
+    def hotwords(self) -> str:
+        """Key phrases for the recogniser's ``hotwords`` prompt, space separated."""
+        return " ".join(self.hotword_list)
+
+    def weight(self, check: str) -> float:
+        return float(self.weights.get(check, 0.0))
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Load and validate a policy; None loads the bundled default. Raises the first PolicyError."""
+    root = Path(path) if path is not None else default_policy_dir()
+    files = read_policy_files(root)
+    if files.errors:
+        raise files.errors[0]
+    digest = hashlib.sha256()
+    for src in sorted(files.sources, key=lambda s: s.path.name):
+        digest.update(src.path.name.encode() + b"\0" + src.path.read_bytes())
+    user_dict = (root if root.is_dir() else root.parent) / "userdict.txt"
+    if user_dict.is_file():
+        digest.update(b"userdict.txt\0" + user_dict.read_bytes())
+    return _build(files.tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
+
+
+def _strs(values: list[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for v in values)
+
+
+def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | None) -> Policy:
+    gapped = tuple(
+        GappedPattern(head, tail, int(item["max_gap_chars"]))
+        for item in m["promises"]["gapped"]
+        for head in item["heads"]
+        for tail in item["tails"]
+    )
+    thresholds = {k: (int(v) if SCHEMA["thresholds"][k][0] == "int" else float(v)) for k, v in m["thresholds"].items()}
+    return Policy(
+        policy_id=policy_id,
+        name=m["policy"]["name"],
+        source=source,
+        any_bank=m["policy"]["any_bank"],
+        thresholds=Thresholds(**thresholds),
+        matching=MatchOptions(
+            short_max_chars=m["matching"]["short_max_chars"],
+            min_similarity=float(m["matching"]["min_similarity"]),
+            sound_min_similarity=float(m["matching"]["sound_min_similarity"]),
+        ),
+        weights=MappingProxyType({k: float(v) for k, v in m["weights"].items()}),
+        caps=Caps(**{k: float(v) for k, v in m["caps"].items()}),
+        banks=tuple(Bank(b["name"].strip(), _strs(b.get("aliases", []))) for b in m["bank"]["banks"]),
+        forbidden=tuple(
+            ForbiddenPhrase(
+                f["phrase"].strip(),
+                _strs(f.get("variants", [])),
+                _strs(f.get("exceptions", [])),
+                bool(f.get("whole_reply", False)),
+            )
+            for f in m["forbidden"]
+        ),
+        promise_patterns=gapped,
+        **{name: _strs(m[table][key]) for name, (table, key) in PHRASE_LISTS.items()},
+        user_dict=user_dict,
+    )

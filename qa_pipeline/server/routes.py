@@ -1,0 +1,102 @@
+"""The live server's HTTP and WebSocket routes, and who may use them.
+
+Ingest needs the ingest token; the console page, its assets, the call list, stored reports
+and the console event socket need the console token (Bearer header, ``?token=`` once, then
+an HttpOnly cookie). ``server.create_app`` adds these routes to its app.
+"""
+
+from __future__ import annotations
+
+import hmac
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from qa_pipeline.live.protocol import CLOSE_POLICY
+
+if TYPE_CHECKING:
+    from qa_pipeline.server.app import LiveServer
+
+_COOKIE = "qa_console"
+_CONSOLE_FILES = {"console.js": "text/javascript", "console.css": "text/css"}
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def token_ok(given: str | None, expected: str) -> bool:
+    """Constant-time comparison; no token is never ok."""
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _console_token(request_or_ws: Request | WebSocket) -> str | None:
+    return (
+        bearer_token(request_or_ws.headers.get("authorization"))
+        or request_or_ws.query_params.get("token")
+        or request_or_ws.cookies.get(_COOKIE)
+    )
+
+
+def add_routes(app: FastAPI, server: "LiveServer") -> None:
+    """Health, ingest, console page and assets, live calls, stored reports, console events."""
+    token = server.config.console_token
+    unauthorized = JSONResponse({"detail": "unauthorized: console token required"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        ok = server.accepting
+        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+    @app.websocket("/v1/calls/{call_id}/stream")
+    async def ingest(ws: WebSocket, call_id: str) -> None:
+        await server.ingest(ws, call_id)
+
+    @app.get("/")
+    async def console(request: Request) -> Response:
+        given = _console_token(request)
+        if not token_ok(given, token):
+            return unauthorized
+        page = resources.files("qa_pipeline.server").joinpath("console", "index.html").read_text(encoding="utf-8")
+        response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+    @app.get("/console/{name}")
+    async def console_file(name: str, request: Request) -> Response:
+        if not token_ok(_console_token(request), token):
+            return unauthorized
+        if name not in _CONSOLE_FILES:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        body = resources.files("qa_pipeline.server").joinpath("console", name).read_text(encoding="utf-8")
+        return Response(body, media_type=_CONSOLE_FILES[name])
+
+    @app.get("/v1/calls")
+    async def calls(request: Request) -> JSONResponse:
+        if not token_ok(_console_token(request), token):
+            return unauthorized
+        return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
+
+    @app.get("/v1/reports/{row_id}")
+    async def report(row_id: int, request: Request) -> Response:
+        if not token_ok(_console_token(request), token):
+            return unauthorized
+        page = await server.report_html(row_id)
+        if page is None:
+            return JSONResponse({"detail": "no such report"}, status_code=404)
+        return HTMLResponse(page)
+
+    @app.websocket("/v1/console/events")
+    async def console_events(ws: WebSocket) -> None:
+        await ws.accept()
+        if not token_ok(_console_token(ws), token):
+            await ws.close(CLOSE_POLICY, "unauthorized: console token required")
+            return
+        await server.hub.serve(ws, server.calls.values(), server.recent)

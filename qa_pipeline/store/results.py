@@ -1,0 +1,321 @@
+"""The results store: one SQLite file (WAL mode) holding every scored call.
+
+A call is identified by ``CallKey(audio_sha256, policy_id, model_id)``: scoring the same audio with
+the same policy and model again is a no-op, a new policy or model scores it anew. Each call is written
+in its own transaction, so a process killed at any moment leaves the file intact and every call either
+fully stored or absent. A failed call is stored too (status ``failed`` with its one-line reason); a
+later attempt for the same key replaces it (a success is never replaced).
+
+Reports are stored MASKED (card/ID/phone numbers) unless the store is opened with ``mask_pii=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from qa_pipeline.errors import StoreError
+from qa_pipeline.types import CallMeta
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY,
+    audio_sha256 TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error TEXT,
+    call_id TEXT,
+    agent_id TEXT,
+    direction TEXT,
+    started_at TEXT,
+    call_date TEXT NOT NULL,
+    duration_s REAL,
+    score REAL,
+    report_json TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (audio_sha256, policy_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS checks (
+    call_row INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    passed INTEGER,
+    PRIMARY KEY (call_row, name)
+);
+CREATE INDEX IF NOT EXISTS calls_by_date ON calls (call_date);
+CREATE INDEX IF NOT EXISTS calls_by_audio ON calls (audio_sha256);
+"""
+
+_INSERT_COLUMNS = (
+    "audio_sha256, policy_id, model_id, source, status, error, call_id, agent_id, direction,"
+    " started_at, call_date, duration_s, score, report_json, created_at"
+)
+_COLUMNS = "id, " + _INSERT_COLUMNS
+
+
+@dataclass(frozen=True)
+class CallKey:
+    """What makes a scoring unique: the audio bytes, the policy and the model."""
+
+    audio_sha256: str
+    policy_id: str
+    model_id: str
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    """One row of the store. ``report`` is the (masked) report dict, None for a failed call."""
+
+    row_id: int
+    key: CallKey
+    source: str
+    status: str
+    error: str | None
+    call_id: str | None
+    agent_id: str | None
+    direction: str | None
+    started_at: str | None
+    call_date: str
+    duration_s: float | None
+    score: float | None
+    report: Mapping[str, Any] | None
+    created_at: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def check_passed(self, name: str) -> bool | None:
+        """A check's ``passed`` (None when it did not apply, the call failed or lacks the check)."""
+        if self.report is None:
+            return None
+        check = self.report.get("checks", {}).get(name)
+        return None if check is None else check.get("passed")
+
+
+def call_date(started_at: str | None, scored_at: datetime) -> str:
+    """The day a call belongs to: its ``started_at`` date (as telephony wrote it), else the scoring day."""
+    if started_at:
+        try:
+            return datetime.fromisoformat(started_at).date().isoformat()
+        except ValueError:
+            pass
+    return scored_at.astimezone().date().isoformat()
+
+
+class ResultStore:
+    """Open (creating if needed) a results store; use as a context manager or call ``close()``."""
+
+    def __init__(self, path: str | Path, *, mask_pii: bool = True) -> None:
+        self.path = Path(path)
+        self.mask_pii = mask_pii
+        try:
+            self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open results store: {exc}", str(self.path)) from None
+
+    def _init_schema(self) -> None:
+        with self._transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise StoreError(
+                    f"store has schema version {row[0]}, this program reads version {SCHEMA_VERSION}",
+                    str(self.path),
+                )
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record_result(self, key: CallKey, report: Mapping[str, Any], source: str,
+                      meta: CallMeta | None = None) -> bool:
+        """Store a scored call (the ``CallReport.to_dict()`` contract) in one transaction.
+
+        Returns False (and changes nothing) when the key is already stored as a success.
+        ``meta`` supplies ``started_at`` (the report dict does not carry it).
+        """
+        if self.mask_pii:
+            from qa_pipeline.text.pii import mask_report_dict
+
+            report = mask_report_dict(dict(report))
+        now = datetime.now(timezone.utc)
+        started_at = meta.started_at if meta else None
+        row = {
+            "status": "ok", "error": None,
+            "call_id": report.get("call_id"), "agent_id": report.get("agent_id"),
+            "direction": report.get("direction"), "started_at": started_at,
+            "call_date": call_date(started_at, now), "duration_s": report.get("duration_s"),
+            "score": report.get("score"),
+            "report_json": json.dumps(report, ensure_ascii=False, sort_keys=True),
+        }
+        checks = [(name, _passed_int(c.get("passed"))) for name, c in report.get("checks", {}).items()]
+        return self._insert(key, source, row, checks, now)
+
+    def record_failure(self, key: CallKey, source: str, error: str,
+                       meta: CallMeta | None = None) -> bool:
+        """Store a call that could not be scored, with its one-line reason."""
+        now = datetime.now(timezone.utc)
+        started_at = meta.started_at if meta else None
+        row = {
+            "status": "failed", "error": error,
+            "call_id": meta.call_id if meta else None, "agent_id": meta.agent_id if meta else None,
+            "direction": meta.direction.value if meta and meta.direction else None,
+            "started_at": started_at, "call_date": call_date(started_at, now),
+            "duration_s": None, "score": None, "report_json": None,
+        }
+        return self._insert(key, source, row, [], now)
+
+    def _insert(self, key: CallKey, source: str, row: dict[str, Any],
+                checks: list[tuple[str, int | None]], now: datetime) -> bool:
+        try:
+            with self._transaction():
+                existing = self._db.execute(
+                    "SELECT id, status FROM calls WHERE audio_sha256=? AND policy_id=? AND model_id=?",
+                    (key.audio_sha256, key.policy_id, key.model_id),
+                ).fetchone()
+                if existing is not None:
+                    if existing[1] == "ok":
+                        return False
+                    self._db.execute("DELETE FROM calls WHERE id=?", (existing[0],))
+                cur = self._db.execute(
+                    f"INSERT INTO calls ({_INSERT_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                    (key.audio_sha256, key.policy_id, key.model_id, source, row["status"], row["error"],
+                     row["call_id"], row["agent_id"], row["direction"], row["started_at"],
+                     row["call_date"], row["duration_s"], row["score"], row["report_json"],
+                     now.isoformat(timespec="seconds")),
+                )
+                self._db.executemany(
+                    "INSERT INTO checks (call_row, name, passed) VALUES (?, ?, ?)",
+                    [(cur.lastrowid, name, passed) for name, passed in checks],
+                )
+            return True
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write results store: {exc}", str(self.path)) from None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def done_keys(self) -> set[CallKey]:
+        """Keys stored as successes: a batch skips these. Failed calls are tried again."""
+        rows = self._db.execute(
+            "SELECT audio_sha256, policy_id, model_id FROM calls WHERE status='ok'"
+        ).fetchall()
+        return {CallKey(*r) for r in rows}
+
+    def iter_calls(self, *, date: str | None = None, latest_only: bool = True,
+                   keys: Iterable[CallKey] | None = None) -> Iterator[StoredCall]:
+        """Stored calls in storage order.
+
+        ``date`` (YYYY-MM-DD) filters on the call's day; ``latest_only`` keeps, per audio file, only
+        the most recent scoring (so a policy change does not count a call twice); ``keys`` restricts
+        to those keys (e.g. one batch's calls).
+        """
+        where, params = [], []
+        if date is not None:
+            where.append("call_date = ?")
+            params.append(_check_date(date))
+        if latest_only:
+            where.append("id IN (SELECT MAX(id) FROM calls GROUP BY audio_sha256)")
+        sql = f"SELECT {_COLUMNS} FROM calls"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        wanted = None if keys is None else set(keys)
+        for row in self._db.execute(sql + " ORDER BY id", params):
+            call = _row_to_call(row)
+            if wanted is None or call.key in wanted:
+                yield call
+
+    def iter_reports(self, *, date: str | None = None) -> Iterator[Mapping[str, Any]]:
+        """The (masked) report dicts of the successfully scored calls."""
+        for call in self.iter_calls(date=date):
+            if call.report is not None:
+                yield call.report
+
+    def get_call(self, row_id: int) -> StoredCall | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM calls WHERE id=?", (row_id,)).fetchone()
+        return None if row is None else _row_to_call(row)
+
+    def count(self, status: str | None = None) -> int:
+        if status is None:
+            return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM calls WHERE status=?", (status,)).fetchone()[0]
+
+    def check_pass_rates(self, *, date: str | None = None) -> dict[str, float]:
+        """Share of calls passing each check, among the calls where it applied (latest scorings)."""
+        sql = (
+            "SELECT name, AVG(passed) FROM checks WHERE passed IS NOT NULL AND call_row IN"
+            " (SELECT MAX(id) FROM calls GROUP BY audio_sha256)"
+        )
+        params: list[str] = []
+        if date is not None:
+            sql += " AND call_row IN (SELECT id FROM calls WHERE call_date=?)"
+            params.append(_check_date(date))
+        return {name: rate for name, rate in self._db.execute(sql + " GROUP BY name ORDER BY name", params)}
+
+    def check_names(self) -> list[str]:
+        """Every check name ever stored, sorted (the export's check columns)."""
+        return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM checks ORDER BY name")]
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _passed_int(passed: Any) -> int | None:
+    return None if passed is None else int(bool(passed))
+
+
+def _check_date(date: str) -> str:
+    try:
+        return datetime.strptime(date, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise ValueError(f"date must be YYYY-MM-DD, not {date!r}") from None
+
+
+def _row_to_call(row: tuple[Any, ...]) -> StoredCall:
+    (row_id, sha, policy_id, model_id, source, status, error, call_id, agent_id, direction,
+     started_at, day, duration_s, score, report_json, created_at) = row
+    return StoredCall(
+        row_id=row_id, key=CallKey(sha, policy_id, model_id), source=source, status=status,
+        error=error, call_id=call_id, agent_id=agent_id, direction=direction,
+        started_at=started_at, call_date=day, duration_s=duration_s, score=score,
+        report=None if report_json is None else json.loads(report_json), created_at=created_at,
+    )

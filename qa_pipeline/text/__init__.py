@@ -1,0 +1,8 @@
+"""Text: normalisation, word segmentation, phrase matching, PII masking, utterance building.
+
+`normalize` (OpenCC, widths, numerals, a private jieba tokenizer), `segment` (timed words),
+`match` (pinyin-level fuzzy phrase matching), `pii` (card, ID and phone masking), `utterances`
+(recognised clips → `Utterance` values, shared by batch and live).
+
+May import: `types`, `errors`, `config`, `paths`, `asr.recognizer`.
+"""
