@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qa_pipeline.audio.activity import analyse_call
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
 from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
 
-if TYPE_CHECKING:
-    from qa_pipeline.policy.policy import Policy
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,35 +90,10 @@ def transcribe_call(
     return transcribe_audio(audio, call_id, recognizer, options, hook)
 
 
-def score_transcript(
-    transcript: Transcript,
-    meta: CallMeta,
-    policy: "Policy",
-    model_id: str = "",
-    final: bool = True,
-    incomplete: bool = False,
-) -> CallReport:
-    """Run every check of ``policy`` on a transcript and score it (batch and live share this)."""
-    from qa_pipeline.rules.run import CallContext, run_checks
-    from qa_pipeline.rules.scoring import score_checks
-
-    checks = run_checks(CallContext(transcript, meta, final=final), policy)
-    card = score_checks(checks, policy)
-    return CallReport(
-        transcript=transcript,
-        meta=meta,
-        checks=checks,
-        score=card.score,
-        policy_id=policy.policy_id,
-        model_id=model_id,
-        incomplete=incomplete,
-    )
-
-
 def audit_call(
     audio_path: Path,
     meta: CallMeta | None,
-    policy: "Policy",
+    policy: Policy,
     options: PipelineOptions,
     recognizer: Recognizer,
     hook: Hook | None = None,

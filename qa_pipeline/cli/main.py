@@ -108,12 +108,12 @@ def audit(
 ) -> None:
     """Check one call against the service standard: evidence for every check, and a score."""
     from qa_pipeline.pipeline import audit_call
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.report.writers import write_report
 
     require_file(call)
     call_meta = _meta(call, meta)
-    loaded_policy = guarded(lambda: load_policy(policy))
+    loaded_policy = guarded(lambda: load_checked_policy(policy))
     options = pipeline_options(model, device, channels, beam_size)
     recognizer = make_recognizer(options.asr)
     with progress_hook() as hook:
@@ -143,13 +143,13 @@ def eval_(
     from dataclasses import replace
 
     from qa_pipeline.eval.run import run_eval
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.run import load_checked_policy
 
     if not directory.is_dir():
         raise fail_dir(directory)
     options = pipeline_options(model, device, ChannelMode.stereo, beam_size)
     if hotwords:
-        phrases = guarded(lambda: load_policy(policy)).hotwords()
+        phrases = guarded(lambda: load_checked_policy(policy)).hotwords()
         options = replace(options, asr=replace(options.asr, hotwords=phrases))
     result = guarded(lambda: run_eval(directory, policy, options, make_recognizer(options.asr)))
     from qa_pipeline.eval.evaluate import format_eval_text
@@ -163,9 +163,9 @@ def eval_(
 @policy_app.command("check")
 def policy_check(directory: Path = typer.Argument(..., help="Policy directory to validate.")) -> None:
     """Validate a policy directory; every problem is reported as file:line."""
-    from qa_pipeline.policy.policy import check_policy
+    from qa_pipeline.rules.run import check_policy_dir
 
-    problems = check_policy(directory)
+    problems = check_policy_dir(directory)
     for problem in problems:
         typer.echo(f"error: {problem.one_line()}", err=True)
     if problems:

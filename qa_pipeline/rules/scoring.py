@@ -2,7 +2,7 @@
 
 Each applicable check (``passed`` not None) earns a share of its weight: all of it when passed,
 none when failed — except the greeting, which earns the share of its elements that were spoken.
-Checks that do not apply are left out and the other weights renormalised. Critical violations
+A check's weight is the policy's, else its declared default. Checks that do not apply are left out and the other weights renormalised. Critical violations
 (the agent hung up first, a forbidden phrase) cap the score at the policy's caps.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import weight_of
 from qa_pipeline.types import CheckResult
 
 __all__ = ["CheckPoints", "ScoreCard", "score_checks"]
@@ -69,11 +70,11 @@ def _caps(checks: Iterable[CheckResult], policy: Policy) -> list[tuple[str, floa
 def score_checks(checks: Iterable[CheckResult], policy: Policy) -> ScoreCard:
     """Score a call's checks by the policy's weights (see the module docstring)."""
     checks = tuple(checks)
-    applicable = [c for c in checks if c.passed is not None and policy.weight(c.name) > 0]
-    total_weight = sum(policy.weight(c.name) for c in applicable)
+    applicable = [c for c in checks if c.passed is not None and weight_of(c.name, policy) > 0]
+    total_weight = sum(weight_of(c.name, policy) for c in applicable)
     points = []
     for check in applicable:
-        weight = policy.weight(check.name)
+        weight = weight_of(check.name, policy)
         earned = _earned(check)
         points.append(CheckPoints(check.name, weight, earned, 100.0 * weight * earned / total_weight))
     uncapped = sum(p.points for p in points) if total_weight > 0 else 100.0
