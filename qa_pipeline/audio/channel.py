@@ -71,6 +71,11 @@ class ChannelHistory:
         return first / self.sample_rate_hz, self._buf[first - self._first : self._used]
 
 
+#: An open VAD segment is tested for music once it has lasted this long, on its latest seconds.
+OPEN_MUSIC_MIN_S = 5.0
+OPEN_MUSIC_LOOK_S = 8.0
+
+
 class ChannelTrack:
     """One channel of a live call: resampling, VAD, tone and hold-music separation."""
 
@@ -89,6 +94,7 @@ class ChannelTrack:
         self._open_start_s: float | None = None
         self._since_tone_check = 0
         self.tone_start_s: float | None = None
+        self._playing: tuple[float, float, bool] | None = None  # (open start, checked at, music?)
         self.speech: list[Span] = []
         self.music: list[Span] = []
 
@@ -151,9 +157,26 @@ class ChannelTrack:
         return Pause(Span(self._open_start_s, end_s), quiet_s)
 
     def activity(self, duration_s: float) -> ChannelActivity:
+        """Speech, tone and music so far; music still playing counts up to now (a hold in progress)."""
         tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)
-        music = tuple(join_spans(list(self.music), MUSIC_JOIN_GAP_S))
+        playing = self._music_playing()
+        music = tuple(join_spans(list(self.music) + ([playing] if playing else []), MUSIC_JOIN_GAP_S))
         return ChannelActivity(self.channel, self.role, tuple(self.speech), tone, music)
+
+    def _music_playing(self) -> Span | None:
+        """The open VAD segment as music, when its latest seconds sound like music.
+
+        VAD closes hold music only every ``max_utterance_s``; without this a hold would show
+        only after it ended. Classified at most every ``tone_every_s`` on the last
+        ``OPEN_MUSIC_LOOK_S`` seconds (the batch path never sees an open segment).
+        """
+        start_s = self._open_start_s
+        if start_s is None or self.tone_start_s is not None or self.time_s - start_s < OPEN_MUSIC_MIN_S:
+            return None
+        if self._playing is None or self._playing[0] != start_s or self.time_s - self._playing[1] >= self._tone_every_s:
+            _, samples = self._history.window(max(start_s, self.time_s - OPEN_MUSIC_LOOK_S))
+            self._playing = (start_s, self.time_s, classify_sound(samples, self.rate_hz) == "music")
+        return Span(start_s, self.time_s) if self._playing[2] else None
 
     def _feed(self, samples: np.ndarray) -> list[Span]:
         if self.tone_start_s is not None or len(samples) == 0:
