@@ -18,6 +18,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
+from qa_pipeline.text.segment import Segmenter, segmenter_for
 from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
 
 
@@ -49,8 +50,9 @@ def transcribe_audio(
     recognizer: Recognizer,
     options: PipelineOptions,
     hook: Hook | None = None,
+    segmenter: Segmenter | None = None,
 ) -> Transcript:
-    """Role-labelled utterances of already decoded audio."""
+    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled dictionary)."""
     call_hook(hook, "vad", 0, len(audio.channels))
     activity = analyse_call(audio, options)
     call_hook(hook, "vad", len(audio.channels), len(audio.channels))
@@ -59,7 +61,7 @@ def transcribe_audio(
     utterances: list[Utterance] = []
     for piece, result in zip(pieces, results):
         role = activity[piece.channel].role
-        utterance = build_utterance(piece.span, piece.channel, role, piece.clip_start_s, result)
+        utterance = build_utterance(piece.span, piece.channel, role, piece.clip_start_s, result, segmenter)
         if utterance is not None:
             utterances.append(utterance)
     utterances.sort(key=lambda u: (u.start_s, u.channel))
@@ -79,6 +81,7 @@ def transcribe_call(
     recognizer: Recognizer,
     options: PipelineOptions = PipelineOptions(),
     hook: Hook | None = None,
+    segmenter: Segmenter | None = None,
 ) -> Transcript:
     """Decode ``audio_path`` and transcribe it; raises AudioFormatError on bad input."""
     audio_path = Path(audio_path)
@@ -87,7 +90,7 @@ def transcribe_call(
     length_ms = int(audio.duration_s * 1000)
     call_hook(hook, "audio", length_ms, length_ms)
     call_id = (meta.call_id if meta else None) or audio_path.stem
-    return transcribe_audio(audio, call_id, recognizer, options, hook)
+    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter)
 
 
 def audit_call(
@@ -98,9 +101,9 @@ def audit_call(
     recognizer: Recognizer,
     hook: Hook | None = None,
 ) -> CallReport:
-    """Transcribe, check and score one call."""
+    """Transcribe, check and score one call; words are cut with the policy's own dictionary."""
     meta = meta or CallMeta()
-    transcript = transcribe_call(audio_path, meta, recognizer, options, hook)
+    transcript = transcribe_call(audio_path, meta, recognizer, options, hook, segmenter_for(policy.user_dict))
     return score_transcript(transcript, meta, policy, recognizer.model_id)
 
 

@@ -52,6 +52,7 @@ from qa_pipeline.live.events import (
 from qa_pipeline.live.clips import ClipPlanner, ReadyText
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import CallReport, Finding, Party, Role, Span, Transcript, Utterance
+from qa_pipeline.text.segment import segmenter_for
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import LiveWhen
@@ -161,7 +162,8 @@ class LiveSession:
         return [] if ready is None else self._final(ready)
 
     def _final(self, ready: ReadyText) -> list[LiveEvent]:
-        utterance = build_utterance(ready.span, ready.channel, ready.role, ready.clip_start_s, ready.text)
+        utterance = build_utterance(ready.span, ready.channel, ready.role, ready.clip_start_s, ready.text,
+                                    segmenter_for(self.policy.user_dict))
         if utterance is None:
             return []
         self._utterances.append(utterance)

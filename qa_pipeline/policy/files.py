@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from qa_pipeline.errors import PolicyError
+from qa_pipeline.paths import default_policy_dir
 
 __all__ = [
     "PHRASE_LISTS",
@@ -119,11 +119,6 @@ class _Source:
 
     def error(self, problem: str, table: str, key: str | None = None, index: int | None = None):
         return PolicyError(problem, f"{self.path}:{self.line_of(table, key, index)}")
-
-
-def default_policy_dir() -> Path:
-    """The bundled default policy directory."""
-    return Path(str(resources.files("qa_pipeline") / "lexicons" / "default"))
 
 
 def _policy_files(path: Path) -> list[Path]:
