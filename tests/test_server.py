@@ -204,7 +204,7 @@ def test_tap_a_sample_call_receives_alerts_and_stores_the_report(server):
     assert scored["incomplete"] is False and scored["report_url"]
     assert result.close_code == 1000
     [stored] = [c for c in server.stored() if c.call_id == "e2e-04"]
-    assert stored.ok and stored.key.model_id == "fake-asr"
+    assert stored.ok and stored.key.model_id == "fake-asr/beam5-customer1"  # the live beams are part of the key
     assert abs(stored.duration_s - 74.0) < 0.1
     report = stored.report
     assert report["incomplete"] is False

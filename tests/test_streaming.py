@@ -273,12 +273,13 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
 @pytest.mark.model
 def test_replayed_call_reaches_the_findings_of_audit_call():
     from qa_pipeline.asr.packed import FasterWhisperRecognizer
-    from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
+    from qa_pipeline.asr.factory import build_recognizer
+    from qa_pipeline.config import LiveAsrOptions
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.policy.policy import load_policy
 
     policy = load_policy(None)
-    recognizer = live_recognizer(OPTIONS.asr)  # what qa serve uses: clip-length windows, live beam
+    recognizer = build_recognizer(OPTIONS.asr, LiveAsrOptions())  # what qa serve uses: clip-length windows, live beam
     name = "dev_call_04"  # agent says 你错了 and 不行; customer hangs up (signalled by telephony)
     recording = load_recording(SAMPLES / f"{name}.wav")
     meta = CallMeta.load(SAMPLES / f"{name}.meta.json")

@@ -28,8 +28,8 @@ from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 from qa_pipeline.audio.io import decode_stream_bytes
-from qa_pipeline.config import LiveOptions, PipelineOptions
-from qa_pipeline.live.asr import LiveAsrOptions, transcribe_in_context
+from qa_pipeline.config import LiveAsrOptions, LiveOptions, PipelineOptions
+from qa_pipeline.live.asr import transcribe_in_context
 from qa_pipeline.audio.channel import ChannelTrack, split_channels
 from qa_pipeline.live.protocol import (
     STREAM_CHANNELS,
