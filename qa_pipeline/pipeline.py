@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook

@@ -127,7 +127,7 @@ def test_window_frames_round_clip_plus_tail_up_to_whole_seconds(duration_s, fram
 @pytest.mark.model
 def test_clip_windows_read_the_agent_forbidden_phrase():
     """dev_call_04's agent says 你错了 in one utterance: greedy clip-length windows still read it."""
-    from qa_pipeline.audio.activity import analyse_channel
+    from qa_pipeline.audio.channel import analyse_channel
     from qa_pipeline.asr.clips import ClipWindowRecognizer
     from qa_pipeline.audio.io import load_call_audio
     from qa_pipeline.config import AsrOptions, PipelineOptions

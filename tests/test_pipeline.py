@@ -6,7 +6,7 @@ import numpy as np
 import soundfile as sf
 
 from fakes import ScriptedRecognizer
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.pipeline import find_meta, transcribe_call

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError

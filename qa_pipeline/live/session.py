@@ -30,7 +30,8 @@ from typing import Any, Iterable, Sequence
 from qa_pipeline.audio.io import decode_stream_bytes
 from qa_pipeline.config import LiveAsrOptions, LiveOptions, PipelineOptions
 from qa_pipeline.live.asr import transcribe_in_context
-from qa_pipeline.audio.channel import ChannelTrack, split_channels
+from qa_pipeline.audio.channel import ChannelTrack
+from qa_pipeline.audio.io import channel_roles, split_channels
 from qa_pipeline.live.protocol import (
     STREAM_CHANNELS,
     STREAM_ENCODINGS,
@@ -136,7 +137,8 @@ class LiveSession:
         self._frames += len(frames)
         events: list[LiveEvent] = []
         tone = False
-        for track, samples in zip(self._tracks, split_channels(frames, len(self._tracks))):
+        roles = tuple(track.role for track in self._tracks)
+        for track, samples in zip(self._tracks, split_channels(frames, roles)):
             was_tone = track.tone_start_s
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
@@ -268,12 +270,10 @@ def _party(role: Role) -> Party:
 
 
 def _make_tracks(fmt: StreamFormat, options: PipelineOptions, live: LiveOptions) -> list[ChannelTrack]:
-    if fmt.channels == 1 or options.audio.channel_mode == "mono":
-        return [ChannelTrack(0, Role.MIXED, fmt.sample_rate_hz, options, live.tone_every_s, live.tone_window_s)]
-    roles = options.audio.channel_roles
-    return [ChannelTrack(i, roles[i] if i < len(roles) else Role.MIXED, fmt.sample_rate_hz, options,
-                         live.tone_every_s, live.tone_window_s)
-            for i in range(fmt.channels)]
+    """One track per output channel, with the roles a file of this layout gets (``audio.io``)."""
+    roles = channel_roles(fmt.channels, options.audio, "live stream")
+    return [ChannelTrack(i, role, fmt.sample_rate_hz, options, live.tone_every_s, live.tone_window_s)
+            for i, role in enumerate(roles)]
 
 
 # -- deterministic replay (tests, benchmarks) -----------------------------------------------
