@@ -16,10 +16,10 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_pipeline.asr.packed import FasterWhisperRecognizer
 from qa_pipeline.config import AsrOptions, VadOptions
-from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.types import AudioClip
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Span
-from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
+from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 from qa_pipeline.audio.vad import speech_spans
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from _common import SHARED, Tally, make_recognizer, score, speech_clips, timed
 
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import AudioOptions
-from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.types import AudioClip
 
 SUBSETS = (
     "magicdata_cs_16k/finance",

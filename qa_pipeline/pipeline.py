@@ -16,10 +16,12 @@ from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.run import score_transcript
-from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
+from qa_pipeline.asr.recognizer import ClipText, Recognizer
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
 from qa_pipeline.text.segment import Segmenter, segmenter_for
-from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
+from qa_pipeline.text.utterances import build_utterance
+from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 
 
 

@@ -10,9 +10,12 @@ import json
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from qa_pipeline.errors import MetaError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Role(str, Enum):
@@ -312,3 +315,15 @@ class CallReport:
             "model_id": self.model_id,
             "incomplete": self.incomplete,
         }
+
+
+@dataclass(frozen=True, eq=False)
+class AudioClip:
+    """Mono float32 samples in [-1, 1] at 16 kHz: one utterance to transcribe."""
+
+    samples: np.ndarray
+    sample_rate_hz: int = 16000
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate_hz

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Word
 
 

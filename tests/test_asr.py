@@ -11,7 +11,8 @@ import pytest
 from qa_pipeline.asr import packed as asr
 from qa_pipeline.asr.packed import Placement, Window, assign_words, is_hallucination, owner_of, pack_clips, render_window
 from qa_pipeline.config import AsrOptions
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Word
 
 

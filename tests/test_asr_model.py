@@ -10,7 +10,7 @@ import pytest
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import AsrOptions
 from qa_pipeline.asr.model_cache import ensure_default_model
-from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.types import AudioClip
 from qa_pipeline.text.normalize import match_form
 
 pytestmark = pytest.mark.model

@@ -12,7 +12,8 @@ import pytest
 from qa_pipeline.asr.clips import ClipWindowOptions, window_frames
 from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.live.asr import AsrQueue, GuessBook, WaitingClip, pick_batch, transcribe_voices
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Role
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -132,7 +133,7 @@ def test_clip_windows_read_the_agent_forbidden_phrase():
     from qa_pipeline.audio.io import load_call_audio
     from qa_pipeline.config import AsrOptions, PipelineOptions
     from qa_pipeline.text.normalize import match_form
-    from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
+    from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 
     options = PipelineOptions()
     audio = load_call_audio(SAMPLES / "dev_call_04.wav")
@@ -235,7 +236,7 @@ def test_the_live_beams_reach_the_decoder_without_clip_windows_too():
     import numpy as np
 
     from qa_pipeline.asr.factory import build_recognizer
-    from qa_pipeline.asr.recognizer import AudioClip
+    from qa_pipeline.types import AudioClip
     from qa_pipeline.config import AsrOptions, LiveAsrOptions
     from qa_pipeline.live.asr import transcribe_in_context
     from qa_pipeline.types import Role

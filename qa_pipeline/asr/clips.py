@@ -26,7 +26,8 @@ from rapidfuzz import fuzz
 from qa_pipeline.asr.packed import SAMPLE_RATE_HZ, FasterWhisperRecognizer, is_hallucination
 from qa_pipeline.config import AsrOptions
 from qa_pipeline.hooks import Hook, call_hook
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Word
 
 if TYPE_CHECKING:

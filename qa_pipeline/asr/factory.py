@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from qa_pipeline.asr.clips import ClipWindowOptions, ClipWindowRecognizer
+from qa_pipeline.asr.packed import FasterWhisperRecognizer
 from qa_pipeline.asr.recognizer import Recognizer
 from qa_pipeline.config import AsrOptions, LiveAsrOptions
 
@@ -17,14 +19,10 @@ from qa_pipeline.config import AsrOptions, LiveAsrOptions
 def build_recognizer(asr: AsrOptions, live: LiveAsrOptions | None = None) -> Recognizer:
     """The recogniser for batch (``live`` None: packed 30 s windows) or for ``qa serve`` (clip windows
     unless ``live.clip_windows`` is off, agent beam and live thread count). The model is not loaded."""
-    from qa_pipeline.asr.packed import FasterWhisperRecognizer  # faster-whisper stays out of `qa --help`
-
     if live is None:
         return FasterWhisperRecognizer(asr)
     options = replace(asr, beam_size=live.beam_size, cpu_threads=live.cpu_threads)
     if live.clip_windows:
-        from qa_pipeline.asr.clips import ClipWindowOptions, ClipWindowRecognizer
-
         return ClipWindowRecognizer(options, ClipWindowOptions(max_batch=live.batch_max_clips))
     return FasterWhisperRecognizer(options)
 

@@ -28,7 +28,8 @@ from qa_pipeline.config import AsrOptions
 from qa_pipeline.errors import ModelUnavailableError
 from qa_pipeline.hooks import Hook, call_hook
 from qa_pipeline.asr.model_cache import DEFAULT_MODEL_SHA256, resolve_model_dir
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Word
 
 if TYPE_CHECKING:

@@ -10,22 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-import numpy as np
-
 from qa_pipeline.hooks import Hook
-from qa_pipeline.types import Word
-
-
-@dataclass(frozen=True, eq=False)
-class AudioClip:
-    """Mono float32 samples in [-1, 1] at 16 kHz: one utterance to transcribe."""
-
-    samples: np.ndarray
-    sample_rate_hz: int = 16000
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate_hz
+from qa_pipeline.types import AudioClip, Word
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ import numpy as np
 
 from qa_pipeline.audio.io import CallAudio, StreamResampler
 from qa_pipeline.config import PipelineOptions, ToneOptions, VadOptions
-from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.types import AudioClip
 from qa_pipeline.audio.tones import classify_sound, find_disconnect_tone
 from qa_pipeline.types import ChannelActivity, Role, Span
-from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
+from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 from qa_pipeline.audio.vad import VadStream, frame_level_dbfs, speech_spans
 
 

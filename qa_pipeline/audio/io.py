@@ -20,7 +20,7 @@ import soxr
 
 from qa_pipeline.config import AudioOptions
 from qa_pipeline.errors import AudioFormatError
-from qa_pipeline.types import Role
+from qa_pipeline.types import AudioClip, Role, Span
 
 logger = logging.getLogger(__name__)
 
@@ -255,3 +255,15 @@ class StreamResampler:
         if self._stream is None:
             return np.zeros(0, dtype=np.float32)
         return self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
+def clip_bounds_s(span: Span, pad_ms: int, total_s: float) -> Span:
+    """The stretch of audio sent to ASR for ``span``: padded, clamped to the recording (batch and live)."""
+    pad_s = pad_ms / 1000.0
+    return Span(max(0.0, span.start_s - pad_s), min(total_s, span.end_s + pad_s))
+
+
+def cut_clip(samples: np.ndarray, sample_rate_hz: int, bounds: Span) -> AudioClip:
+    start = int(round(bounds.start_s * sample_rate_hz))
+    end = int(round(bounds.end_s * sample_rate_hz))
+    return AudioClip(np.ascontiguousarray(samples[start:end], dtype=np.float32), sample_rate_hz)

@@ -20,6 +20,10 @@ from qa_pipeline.audio.io import AUDIO_SUFFIXES
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
 from qa_pipeline.types import CallMeta, CallReport
+from qa_pipeline.asr.factory import build_recognizer, decoding_id
+from qa_pipeline.asr.model_cache import resolve_model_dir
+from qa_pipeline.pipeline import audit_call, find_meta
+from qa_pipeline.rules.run import load_checked_policy
 
 log = logging.getLogger("qa_pipeline.batch.driver")  # the name its log lines had before the split
 
@@ -39,8 +43,6 @@ class CallJob:
         """The call's metadata; raises MetaError on an invalid sidecar or manifest row."""
         if self.meta_row is not None:
             return CallMeta.from_dict(self.meta_row, self.meta_source)
-        from qa_pipeline.pipeline import find_meta
-
         return find_meta(self.audio_path)
 
 
@@ -120,19 +122,12 @@ class PipelineScorerFactory:
     options: PipelineOptions = field(default_factory=PipelineOptions)
 
     def identity(self) -> ScoringIdentity:
-        from qa_pipeline.asr.factory import build_recognizer, decoding_id
-        from qa_pipeline.asr.model_cache import resolve_model_dir
-        from qa_pipeline.rules.run import load_checked_policy
-
         resolve_model_dir(self.options.asr)  # join/verify the model once, before workers start
         model_id = build_recognizer(self.options.asr).model_id
         # Decoding settings change the text, so they are part of what identifies a scoring.
         return ScoringIdentity(load_checked_policy(self.policy_dir).policy_id, decoding_id(model_id, self.options.asr))
 
     def make(self, cpu_threads: int) -> CallScorer:
-        from qa_pipeline.asr.factory import build_recognizer
-        from qa_pipeline.rules.run import load_checked_policy
-
         options = replace(self.options, asr=replace(self.options.asr, cpu_threads=cpu_threads))
         recognizer = build_recognizer(options.asr)
         recognizer.load()
@@ -146,8 +141,6 @@ class _PipelineScorer:
     recognizer: Any
 
     def __call__(self, job: CallJob) -> CallReport:
-        from qa_pipeline.pipeline import audit_call
-
         return audit_call(job.audio_path, job.load_meta(), self.policy, self.options, self.recognizer)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from qa_pipeline.audio.io import STREAM_SUBTYPES
+from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.errors import AudioFormatError, QAError
 from qa_pipeline.live.protocol import STREAM_RATES_HZ, StreamFormat, stream_chunks
 from qa_pipeline.types import CallMeta, Party
@@ -71,16 +72,12 @@ def load_recording(path: Path) -> Recording:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         # load_call_audio explains unreadable files in plain words.
-        from qa_pipeline.audio.io import load_call_audio
-
         load_call_audio(path)
         raise AudioFormatError(f"cannot read audio: {exc}", str(path)) from None
     encoding = _ENCODINGS.get(info.subtype)
     if encoding and info.samplerate in STREAM_RATES_HZ and info.channels in (1, 2):
         samples, rate_hz = sf.read(str(path), dtype="float32", always_2d=True)
     else:
-        from qa_pipeline.audio.io import load_call_audio
-
         audio = load_call_audio(path)
         samples, rate_hz, encoding = np.stack(audio.channels, axis=1), audio.sample_rate_hz, "pcm16"
     if len(samples) == 0:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
+from qa_pipeline.text.normalize import match_form
 HIT_TOLERANCE_S = 0.5
 HOLD_EDGE_TOLERANCE_S = 3.0
 LONG_HOLD_S = 60.0
@@ -121,7 +122,5 @@ def long_hold_counts(predicted: Sequence[Mapping[str, Any]], expected: Sequence[
 
 def char_errors(reference: str, hypothesis: str) -> CharErrors:
     """Edits from ``hypothesis`` to ``reference``, both in match form (no punctuation, numerals spelt)."""
-    from qa_pipeline.text.normalize import match_form
-
     ref, hyp = match_form(reference), match_form(hypothesis)
     return CharErrors(Levenshtein.distance(ref, hyp), len(ref))

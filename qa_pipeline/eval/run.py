@@ -15,6 +15,9 @@ from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
 from qa_pipeline.hooks import Hook, call_hook
 from qa_pipeline.asr.recognizer import Recognizer
+from qa_pipeline.eval.evaluate import EvalPair, evaluate
+from qa_pipeline.pipeline import audit_call, find_meta
+from qa_pipeline.rules.run import load_checked_policy
 
 
 def labelled_calls(directory: Path) -> list[tuple[Path, Path]]:
@@ -38,10 +41,6 @@ def run_eval(
     recognizer: Recognizer,
     hook: Hook | None = None,
 ):
-    from qa_pipeline.eval.evaluate import EvalPair, evaluate
-    from qa_pipeline.pipeline import audit_call, find_meta
-    from qa_pipeline.rules.run import load_checked_policy
-
     policy = load_checked_policy(policy_dir)
     calls = labelled_calls(directory)
     pairs = []

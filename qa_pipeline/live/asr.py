@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from qa_pipeline.config import LiveAsrOptions
-from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
+from qa_pipeline.asr.recognizer import ClipText, Recognizer
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Role
 
 

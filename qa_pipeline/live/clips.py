@@ -21,7 +21,8 @@ from qa_pipeline.config import LiveOptions, PipelineOptions
 from qa_pipeline.audio.channel import ChannelTrack, Pause
 from qa_pipeline.live.parts import PartBook, PartedUtterance
 from qa_pipeline.live.events import UtteranceClosed, UtteranceLikely, UtterancePart
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Role, Span
 
 

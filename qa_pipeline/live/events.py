@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from qa_pipeline.asr.recognizer import AudioClip
+from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Finding, Party, Role, Span, Utterance
 
 

@@ -22,12 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from qa_pipeline.asr.factory import decoding_id
 from qa_pipeline.config import PipelineOptions
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
@@ -46,9 +48,6 @@ from qa_pipeline.live.protocol import (
     parse_party,
 )
 from qa_pipeline.live.session import LiveEvent, LiveOptions, LiveSession, UtteranceClosed, UtteranceLikely, UtterancePart
-
-if TYPE_CHECKING:
-    from qa_pipeline.policy.policy import Policy
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class _Refused(Exception):
 class LiveServer:
     """The state behind the app: live calls, the ASR queue and worker, the store, the console hub."""
 
-    def __init__(self, config: ServerConfig, recognizer: Recognizer, policy: "Policy",
+    def __init__(self, config: ServerConfig, recognizer: Recognizer, policy: Policy,
                  store_factory: Callable[[Path], Any] | None = None) -> None:
         self.config = config
         self.recognizer = recognizer
@@ -285,8 +284,6 @@ class LiveServer:
     # -- store ------------------------------------------------------------------------------
 
     def _record(self, session: LiveSession, report: Any) -> int | None:
-        from qa_pipeline.store.results import CallKey
-
         model_key = decoding_id(self.recognizer.model_id, self.config.options.asr, self.config.asr)
         key = CallKey(session.audio_sha256, self.policy.policy_id, model_key)
         self._store.record_result(key, report.to_dict(), f"live:{session.call_id}", session.meta)
@@ -310,8 +307,6 @@ class LiveServer:
 
 
 def _open_store(path: Path) -> Any:
-    from qa_pipeline.store.results import ResultStore
-
     return ResultStore(path)
 
 
@@ -323,7 +318,7 @@ def _raise_if_disconnect(message: dict[str, Any]) -> None:
 # -- the app ------------------------------------------------------------------------------------
 
 
-def create_app(config: ServerConfig, recognizer: Recognizer, policy: "Policy",
+def create_app(config: ServerConfig, recognizer: Recognizer, policy: Policy,
                store_factory: Callable[[Path], Any] | None = None) -> FastAPI:
     """The FastAPI app; the model loads and the store opens when the app starts (lifespan)."""
     server = LiveServer(config, recognizer, policy, store_factory)

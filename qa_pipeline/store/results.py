@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from qa_pipeline.errors import StoreError
+from qa_pipeline.text.pii import mask_report_dict
 from qa_pipeline.types import CallMeta
 
 SCHEMA_VERSION = 1
@@ -162,8 +163,6 @@ class ResultStore:
         ``meta`` supplies ``started_at`` (the report dict does not carry it).
         """
         if self.mask_pii:
-            from qa_pipeline.text.pii import mask_report_dict
-
             report = mask_report_dict(dict(report))
         now = datetime.now(timezone.utc)
         started_at = meta.started_at if meta else None

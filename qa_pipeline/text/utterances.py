@@ -6,24 +6,10 @@ way, so a call replayed through the live path reads like the batch transcript.
 
 from __future__ import annotations
 
-import numpy as np
-
-from qa_pipeline.asr.recognizer import AudioClip, ClipText
+from qa_pipeline.asr.recognizer import ClipText
 from qa_pipeline.text.segment import Segmenter, default_segmenter, timed_words
 from qa_pipeline.text.normalize import normalize_display
 from qa_pipeline.types import Role, Span, Utterance, Word
-
-
-def clip_bounds_s(span: Span, pad_ms: int, total_s: float) -> Span:
-    """The stretch of audio sent to ASR for ``span``: padded, clamped to the recording."""
-    pad_s = pad_ms / 1000.0
-    return Span(max(0.0, span.start_s - pad_s), min(total_s, span.end_s + pad_s))
-
-
-def cut_clip(samples: np.ndarray, sample_rate_hz: int, bounds: Span) -> AudioClip:
-    start = int(round(bounds.start_s * sample_rate_hz))
-    end = int(round(bounds.end_s * sample_rate_hz))
-    return AudioClip(np.ascontiguousarray(samples[start:end], dtype=np.float32), sample_rate_hz)
 
 
 def build_utterance(
