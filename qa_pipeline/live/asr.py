@@ -20,19 +20,26 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 from qa_pipeline.config import LiveAsrOptions
+from qa_pipeline.live.events import UtteranceClosed, UtteranceLikely
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import AudioClip
 from qa_pipeline.types import Role
+
+
+#: Whatever waits in the queue beside its ``WaitingClip`` (the server's queued clip).
+Item = TypeVar("Item")
+#: A voice: (call id, channel). Clips of one voice share a window only with each other.
+Voice = tuple[str, int]
 
 
 @dataclass(frozen=True)
 class WaitingClip:
     """What the scheduler needs to know about a clip waiting for ASR."""
 
-    voice: tuple[str, int]  # (call id, channel)
+    voice: Voice
     role: Role
     duration_s: float
     queued_s: float  # monotonic time it joined the queue
@@ -70,14 +77,14 @@ def transcribe_in_context(recognizer: Recognizer, clips: Sequence[AudioClip], co
 
 
 def transcribe_voices(recognizer: Recognizer, clips: Sequence[AudioClip], contexts: Sequence[str],
-                      voices: Sequence[Any], separate_windows: bool, on_error: Callable[[int], None],
+                      voices: Sequence[Hashable], separate_windows: bool, on_error: Callable[[int], None],
                       beam_size: int | None = None) -> list[ClipText]:
     """Texts for a batch: one recognizer call, or one per voice when the recognizer packs
     clips into shared windows (a window switching voices loses text, see pipeline.py).
 
     ``on_error(n_clips)`` is told about a failed call; its clips get empty text.
     """
-    groups: dict[Any, list[int]] = {}
+    groups: dict[Hashable, list[int]] = {}
     for index, voice in enumerate(voices):
         groups.setdefault(None if separate_windows else voice, []).append(index)
     texts = [ClipText("") for _ in clips]
@@ -93,7 +100,7 @@ def transcribe_voices(recognizer: Recognizer, clips: Sequence[AudioClip], contex
     return texts
 
 
-class AsrQueue:
+class AsrQueue(Generic[Item]):
     """Bounded queue of items with a ``WaitingClip`` each; ``take`` returns the batch ``pick_batch`` picks."""
 
     def __init__(self, max_items: int, options: LiveAsrOptions) -> None:
@@ -101,20 +108,20 @@ class AsrQueue:
             raise ValueError("max_items must be >= 1")
         self._max = max_items
         self._options = options
-        self._items: list[tuple[WaitingClip, Any]] = []
+        self._items: list[tuple[WaitingClip, Item]] = []
         self._changed = asyncio.Condition()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    async def put(self, clip: WaitingClip, item: Any) -> None:
+    async def put(self, clip: WaitingClip, item: Item) -> None:
         """Queue ``item``; waits while the queue is full (back-pressure)."""
         async with self._changed:
             await self._changed.wait_for(lambda: len(self._items) < self._max)
             self._items.append((clip, item))
             self._changed.notify_all()
 
-    async def try_put(self, clip: WaitingClip, item: Any) -> bool:
+    async def try_put(self, clip: WaitingClip, item: Item) -> bool:
         """Queue ``item`` only if there is room now (for work that may be skipped)."""
         async with self._changed:
             if len(self._items) >= self._max:
@@ -123,7 +130,7 @@ class AsrQueue:
             self._changed.notify_all()
             return True
 
-    async def discard(self, unwanted: Callable[[Any], bool]) -> int:
+    async def discard(self, unwanted: Callable[[Item], bool]) -> int:
         """Remove the waiting items ``unwanted`` says yes to; returns how many."""
         async with self._changed:
             kept = [entry for entry in self._items if not unwanted(entry[1])]
@@ -132,7 +139,7 @@ class AsrQueue:
             self._changed.notify_all()
             return removed
 
-    async def take(self) -> list[Any]:
+    async def take(self) -> list[Item]:
         """The next batch (waits for at least one item)."""
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._items))
@@ -145,10 +152,10 @@ class AsrQueue:
 
 @dataclass(eq=False)
 class Guess:
-    """An early transcription of a likely utterance (``streaming.UtteranceLikely``)."""
+    """An early transcription of a likely utterance (``live.events.UtteranceLikely``)."""
 
     call_id: str
-    event: Any  # UtteranceLikely
+    event: UtteranceLikely
     text: ClipText | None = None
     # Set when VAD closed the utterance as guessed while its ASR was still running.
     utterance_id: int | None = None
@@ -159,16 +166,16 @@ class GuessBook:
     """The newest guess of every (call, channel); a newer guess or a different close makes it stale."""
 
     def __init__(self) -> None:
-        self._by_voice: dict[tuple[str, int], Guess] = {}
+        self._by_voice: dict[Voice, Guess] = {}
 
-    def start(self, call_id: str, event: Any) -> Guess:
+    def start(self, call_id: str, event: UtteranceLikely) -> Guess:
         old = self._by_voice.get((call_id, event.channel))
         if old is not None:
             old.stale = True
         guess = self._by_voice[(call_id, event.channel)] = Guess(call_id, event)
         return guess
 
-    def claim(self, call_id: str, closed: Any) -> Guess | None:
+    def claim(self, call_id: str, closed: UtteranceClosed) -> Guess | None:
         """The live guess ``closed`` (an ``UtteranceClosed``) confirms, else None (the guess goes stale)."""
         guess = self._by_voice.pop((call_id, closed.channel), None)
         if guess is None or guess.stale:

@@ -17,7 +17,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.live.asr import AsrQueue, Guess, GuessBook, WaitingClip, transcribe_voices
@@ -47,7 +47,7 @@ class AsrWorker:
         self._max_queued = max_queued_clips
         self._accept = accept
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-asr")
-        self._queue: AsrQueue | None = None
+        self._queue: AsrQueue[_Queued] | None = None
         self._guesses = GuessBook()
         self._busy = False
         self._task: asyncio.Task[None] | None = None
@@ -129,5 +129,5 @@ def _waiting(call: LiveCall, event: UtteranceClosed | UtterancePart | UtteranceL
     return WaitingClip((call.call_id, event.channel), event.role, event.clip.duration_s, time.monotonic())
 
 
-def _is_stale(item: Any) -> bool:
+def _is_stale(item: _Queued) -> bool:
     return item.guess is not None and item.guess.stale
