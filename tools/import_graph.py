@@ -117,8 +117,9 @@ def levels(edges: dict[str, set[str]], cycles: list[list[str]]) -> int:
 
 
 def folder(name: str) -> str:
+    """The folder of a module; a top-level module is a room of its own (``types.py``)."""
     parts = name.split(".")
-    return parts[1] if len(parts) > 2 else "(top)"
+    return parts[1] if len(parts) > 2 else f"{parts[-1]}.py"
 
 
 def main() -> None:
@@ -134,6 +135,14 @@ def main() -> None:
     print(f"edges: {sum(len(w) for w in edges.values())}; cross-folder: {len(cross)}")
     print(f"levels (longest import chain): {levels(edges, cycles)}")
     print(f"cycles: {len(cycles)}" + "".join(f"\n  {' <-> '.join(c)}" for c in cycles))
+    folders: dict[str, set[str]] = {}
+    for a, b in cross:
+        folders.setdefault(folder(a), set()).add(folder(b))
+        folders.setdefault(folder(b), set())
+    folder_cycles = strongly_connected(folders)
+    print(f"folders: {len(folders)}; folder-level edges: {sum(len(v) for v in folders.values())}; "
+          f"folder levels: {levels(folders, folder_cycles)}; folder cycles: {len(folder_cycles)}"
+          + "".join(f"\n  {' <-> '.join(c)}" for c in folder_cycles))
     print(f"function-level imports of our own modules: {len(nested)}")
     if args.edges:
         for a, b in cross:
