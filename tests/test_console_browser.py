@@ -8,7 +8,6 @@ A screenshot is kept in test-artifacts/.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
 import threading

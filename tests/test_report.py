@@ -17,12 +17,11 @@ import soundfile as sf
 from rich.console import Console
 
 from qa_pipeline.text.clock import format_time
+from qa_pipeline.report.output import WRITERS, write_report
 from qa_pipeline.report.writers import (
-    WRITERS,
     describe_check,
     format_transcript_text,
     render_audit_text,
-    write_report,
 )
 from qa_pipeline.report.html import Marked, highlight, render_html
 from qa_pipeline.types import Role, Transcript, Utterance

@@ -27,7 +27,6 @@ from qa_pipeline.live.session import (
     StreamFormat,
     StreamStart,
     UtteranceClosed,
-    UtteranceFinal,
     UtteranceLikely,
     UtterancePart,
     replay,

@@ -22,13 +22,9 @@ from qa_pipeline.batch.jobs import (  # the jobs and the per-call function, impo
     CallJob,
     CallOutcome,
     CallScorer,
-    PipelineScorerFactory,
     ScorerFactory,
-    ScoringIdentity,
     _meta_or_none,
-    discover_calls,
     file_sha256,
-    read_manifest,
     run_job,
 )
 from qa_pipeline.errors import QAError

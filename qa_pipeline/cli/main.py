@@ -109,7 +109,7 @@ def audit(
     """Check one call against the service standard: evidence for every check, and a score."""
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.rules.run import load_checked_policy
-    from qa_pipeline.report.writers import write_report
+    from qa_pipeline.report.output import write_report
 
     require_file(call)
     call_meta = _meta(call, meta)

@@ -1,4 +1,4 @@
-"""Reports: text, JSON and HTML of one call (the `WRITERS` table), the daily report, exports.
+"""Reports: text, JSON and HTML of one call (`output.WRITERS`), the daily report, exports.
 
 May import: `types`, `errors`, `text` (masking), `store`, `rules` (check labels).
 """

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from qa_pipeline.store.results import ResultStore, StoredCall
+from qa_pipeline.report.html import render_html
 
 SCORE_BIN_WIDTH = 10
 RATE_BIN_EDGES_CPM = (150, 175, 200, 225, 250, 275, 300, 325, 350)
@@ -246,8 +247,6 @@ def _failed_table(failed: Sequence[StoredCall]) -> str:
 
 def write_daily_report(store: ResultStore, out: Path, date: str | None = None, worst: int = 20) -> DailyStats:
     """Write ``out`` and, in ``<out stem>_calls/``, the per-call pages of the worst calls it links."""
-    from qa_pipeline.report.html import render_html
-
     stats = daily_stats(store.iter_calls(date=date), worst=worst)
     pages = out.parent / f"{out.stem}_calls"
     links: dict[int, str] = {}

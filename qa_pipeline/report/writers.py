@@ -7,9 +7,7 @@ masked by default (``mask_pii=True``); masking is idempotent, so already-masked 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -153,56 +151,12 @@ def format_evidence(evidence: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _write_text(report: ReportDict, out: TextIO, audio_path: Path | None) -> None:
-    render_audit_text(report, Console(file=out, highlight=False))
-
-
-def _write_json(report: ReportDict, out: TextIO, audio_path: Path | None) -> None:
-    json.dump(report, out, ensure_ascii=False, indent=2)
-    out.write("\n")
-
-
-def _write_html(report: ReportDict, out: TextIO, audio_path: Path | None) -> None:
-    from qa_pipeline.report.html import render_html
-
-    name = getattr(out, "name", None)
-    html_dir = Path(name).resolve().parent if isinstance(name, str) and not name.startswith("<") else None
-    out.write(render_html(report, audio_path=audio_path, html_dir=html_dir))
-
-
-WRITERS: dict[str, Callable[[ReportDict, TextIO, Path | None], None]] = {
-    "text": _write_text,
-    "json": _write_json,
-    "html": _write_html,
-}
-
-
-def write_report(
-    report: ReportDict,
-    fmt: str,
-    out: TextIO,
-    audio_path: Path | None = None,
-    *,
-    mask_pii: bool = True,
-) -> None:
-    """Write one call's report dict to ``out`` in ``fmt`` (one of ``WRITERS``).
-
-    ``audio_path`` lets the HTML page play the call; the text writer colours only on a terminal.
-    """
-    writer = WRITERS.get(fmt)
-    if writer is None:
-        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(WRITERS)}")
-    writer(mask_report_dict(report) if mask_pii else report, out, audio_path)
-
-
 __all__ = [
     "check_label",
-    "WRITERS",
     "describe_check",
     "format_evidence",
     "format_transcript_text",
     "render_audit_text",
     "role_label",
     "sorted_utterances",
-    "write_report",
 ]

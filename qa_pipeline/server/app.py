@@ -48,6 +48,7 @@ from qa_pipeline.live.protocol import (
     parse_party,
 )
 from qa_pipeline.live.session import LiveEvent, LiveOptions, LiveSession, UtteranceClosed, UtteranceLikely, UtterancePart
+from qa_pipeline.report.html import render_html
 
 logger = logging.getLogger(__name__)
 
@@ -299,8 +300,6 @@ class LiveServer:
         return None if call is None or call.report is None else dict(call.report)
 
     async def report_html(self, row_id: int) -> str | None:
-        from qa_pipeline.report.html import render_html
-
         loop = asyncio.get_running_loop()
         report = await loop.run_in_executor(self._store_pool, self.report_dict, row_id)
         return None if report is None else render_html(report)

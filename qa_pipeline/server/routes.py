@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import hmac
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import Any, Iterable, Protocol
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa_pipeline.live.protocol import CLOSE_POLICY
+from qa_pipeline.server.calls import ConsoleHub, LiveCall
 
-if TYPE_CHECKING:
-    from qa_pipeline.server.app import LiveServer
+
+class Served(Protocol):
+    """What the routes need of the server (``app.LiveServer``), so this module never imports it."""
+
+    config: Any
+    hub: ConsoleHub
+    calls: dict[str, LiveCall]
+    recent: Iterable[dict[str, Any]]
+
+    @property
+    def accepting(self) -> bool: ...
+
+    async def ingest(self, ws: WebSocket, call_id: str) -> None: ...
+
+    async def report_html(self, row_id: int) -> str | None: ...
 
 _COOKIE = "qa_console"
 _CONSOLE_FILES = {"console.js": "text/javascript", "console.css": "text/css"}
@@ -44,7 +58,7 @@ def _console_token(request_or_ws: Request | WebSocket) -> str | None:
     )
 
 
-def add_routes(app: FastAPI, server: "LiveServer") -> None:
+def add_routes(app: FastAPI, server: Served) -> None:
     """Health, ingest, console page and assets, live calls, stored reports, console events."""
     token = server.config.console_token
     unauthorized = JSONResponse({"detail": "unauthorized: console token required"}, status_code=401,
