@@ -31,6 +31,9 @@ from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.live.asr import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
 from qa_pipeline.server.routes import add_routes, bearer_token, token_ok
+from qa_pipeline.server.auth import Workbench
+from qa_pipeline.server.review_routes import add_review_routes
+from qa_pipeline.server.workbench_pages import add_workbench_pages
 from qa_pipeline.server.calls import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.live.protocol import (
@@ -336,5 +339,8 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: "Policy",
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    add_routes(app, server)
+    workbench = Workbench(config.db_path, policy)
+    add_routes(app, server, workbench)
+    add_workbench_pages(app, workbench)
+    add_review_routes(app, workbench)
     return app
