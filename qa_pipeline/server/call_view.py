@@ -30,6 +30,7 @@ class UtteranceView:
     start_s: float
     end_s: float
     pieces: tuple[Piece, ...]
+    flagged: tuple[int, ...] = ()  # findings pointing at the whole utterance (not at exact words)
 
 
 @dataclass(frozen=True)
@@ -128,16 +129,19 @@ def _matched_words(report: Mapping[str, Any], finding: FindingView) -> str | Non
 
 def _utterance(u: Mapping[str, Any], report: Mapping[str, Any], findings: tuple[FindingView, ...]) -> UtteranceView:
     start_s, end_s, text = float(u.get("start_s", 0.0)), float(u.get("end_s", 0.0)), str(u.get("text", ""))
-    pieces = [Piece(text)]
+    pieces, flagged = [Piece(text)], []
     for finding in findings:
         if finding.start_s is None or not (start_s - 0.05 <= finding.start_s <= end_s + 0.05):
             continue
         if finding.evidence and finding.evidence != text:
             continue
-        words = _matched_words(report, finding) or text
-        pieces = _mark(pieces, words, finding.index)
+        words = _matched_words(report, finding)
+        marked = _mark(pieces, words, finding.index) if words else pieces
+        if marked is pieces:
+            flagged.append(finding.index)
+        pieces = marked
     role = str(u.get("role", "mixed"))
-    return UtteranceView(role, _ROLE_ZH.get(role, role), start_s, end_s, tuple(pieces))
+    return UtteranceView(role, _ROLE_ZH.get(role, role), start_s, end_s, tuple(pieces), tuple(flagged))
 
 
 def _mark(pieces: list[Piece], words: str, finding: int) -> list[Piece]:
