@@ -152,9 +152,11 @@ def test_console_endpoints_refuse_without_the_console_token(server, path):
 
 
 def test_console_page_sets_a_cookie_that_opens_the_assets(server):
-    with httpx.Client(base_url=server.url) as client:
+    # The token is exchanged once for a session cookie and the browser is sent back to "/" (issue 12).
+    with httpx.Client(base_url=server.url, follow_redirects=True) as client:
         page = client.get("/", params={"token": CONSOLE})
         assert page.status_code == 200 and 'id="transcript"' in page.text
+        assert "token" not in str(page.url) and CONSOLE not in client.cookies.get("qa_session", "")
         assert client.get("/console/console.js").status_code == 200  # via the cookie
         assert client.get("/v1/calls").json()["type"] == "snapshot"
 

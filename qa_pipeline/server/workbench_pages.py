@@ -27,6 +27,7 @@ from qa_pipeline.store.call_index import CallFilter, get_indexed, list_calls, ma
 from qa_pipeline.store.recordings import recording_path
 from qa_pipeline.store.reviews import calibration, review_state
 from qa_pipeline.store.users import Role, Session, authenticate, end_session
+from qa_pipeline.text.pii import mask_text
 
 STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.REVIEWER})
 PEOPLE = STAFF | {Role.AGENT}
@@ -121,8 +122,9 @@ def add_workbench_pages(app: FastAPI, wb: Workbench) -> None:
         session = await in_pool(require, wb, request, PEOPLE)
         wanted = call_filter(request)
         page, checks = await in_pool(_list, wb, wanted, session)
-        return render("calls.html", session, page=page, checks=checks, query=dict(request.query_params),
-                      page_link=lambda n: "/calls?" + urlencode({**request.query_params, "page": n}))
+        shown = {**request.query_params, "q": mask_text(request.query_params.get("q", ""))}  # never echo a number
+        return render("calls.html", session, page=page, checks=checks, query=shown,
+                      page_link=lambda n: "/calls?" + urlencode({**shown, "page": n}))
 
     @app.get("/api/calls")
     async def calls_api(request: Request) -> Response:
