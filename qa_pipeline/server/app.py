@@ -32,6 +32,7 @@ from qa_pipeline.live.asr import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
 from qa_pipeline.server.routes import add_routes, bearer_token, token_ok
 from qa_pipeline.server.auth import Workbench
+from qa_pipeline.server.live_audio import LiveAudioOptions, LiveRecordings
 from qa_pipeline.server.review_routes import add_review_routes
 from qa_pipeline.server.workbench_pages import add_workbench_pages
 from qa_pipeline.server.calls import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
@@ -75,6 +76,8 @@ class ServerConfig:
     live: LiveOptions = field(default_factory=LiveOptions)
     # Batching and priorities of the ASR worker (the recognizer itself comes from live_asr.live_recognizer).
     asr: LiveAsrOptions = field(default_factory=LiveAsrOptions)
+    # Live calls' recordings kept beside the store for the review workbench.
+    live_audio: LiveAudioOptions = field(default_factory=LiveAudioOptions)
 
     def __post_init__(self) -> None:
         if not self.ingest_token or not self.console_token:
@@ -111,6 +114,7 @@ class LiveServer:
         self.asr = AsrWorker(recognizer, config.asr, config.max_queued_clips, self._accept)
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
         self._tasks: list[asyncio.Task[None]] = []
+        self.recordings = LiveRecordings(config.db_path, config.live_audio)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -118,6 +122,7 @@ class LiveServer:
         loop = asyncio.get_running_loop()
         self._store = await loop.run_in_executor(self._store_pool, self._store_factory, self.config.db_path)
         self.recent.extend(await loop.run_in_executor(self._store_pool, self._load_recent))
+        await loop.run_in_executor(self._store_pool, self.recordings.sweep)
         await self.asr.start()
         self._tasks = [asyncio.create_task(self._status_loop())]
         self.ready = True
@@ -153,6 +158,7 @@ class LiveServer:
             await self._run_call(ws, call)
         finally:
             self.calls.pop(call_id, None)
+            self.recordings.discard(call_id)
             await self.asr.drop_call(call_id)
 
     def _admit(self, call_id: str) -> None:
@@ -201,6 +207,7 @@ class LiveServer:
         _raise_if_disconnect(message)
         start = StreamStart.from_message(call.call_id, self._json(message, call.call_id))
         call.session = LiveSession(start, self.policy, self.config.options, self.recognizer.model_id, self.config.live)
+        self.recordings.start(call.call_id, start.format)
         self.hub.publish(call.started_message())
         call.send({"type": "accepted", "call_id": call.call_id})
 
@@ -216,6 +223,7 @@ class LiveServer:
             data = message.get("bytes")
             if data is not None:
                 self._check_size(len(data))
+                self.recordings.write(call.call_id, data)
                 await self._dispatch(call, session.push_audio(data))
                 continue
             control = self._json(message, call.call_id)
@@ -273,6 +281,7 @@ class LiveServer:
         report = call.session.final_report(incomplete=incomplete)
         loop = asyncio.get_running_loop()
         row_id = await loop.run_in_executor(self._store_pool, self._record, call.session, report)
+        await loop.run_in_executor(self._store_pool, self.recordings.keep, call.call_id, call.session.audio_sha256)
         summary = finished_message(report, row_id)
         self.recent.appendleft(summary)
         self.hub.publish(summary)
