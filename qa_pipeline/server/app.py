@@ -337,18 +337,20 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: "Policy",
                store_factory: Callable[[Path], Any] | None = None) -> FastAPI:
     """The FastAPI app; the model loads and the store opens when the app starts (lifespan)."""
     server = LiveServer(config, recognizer, policy, store_factory)
+    workbench = Workbench(config.db_path, policy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.start()
+        indexing = asyncio.create_task(asyncio.to_thread(workbench.sync))  # the review workbench's call index
         try:
             yield
         finally:
+            await asyncio.gather(indexing, return_exceptions=True)
             await server.stop()
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    workbench = Workbench(config.db_path, policy)
     add_routes(app, server, workbench)
     add_workbench_pages(app, workbench)
     add_review_routes(app, workbench)

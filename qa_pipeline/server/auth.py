@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request, WebSocket
 from fastapi.responses import Response
 
+from qa_pipeline.store.call_index import sync_index
 from qa_pipeline.store.users import LoginPolicy, Role, Session, User, create_session, find_session
 from qa_pipeline.store.workbench_db import connect, open_workbench
 
@@ -67,6 +68,12 @@ class Workbench:
             yield db
         finally:
             db.close()
+
+
+    def sync(self) -> int:
+        """Bring the call index up to date (at start-up, so the first list of a big store is quick)."""
+        with self.db() as db:
+            return sync_index(db)
 
 
 def session_of(workbench: Workbench, request: Request | WebSocket) -> Session | None:

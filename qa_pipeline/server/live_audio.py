@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import soundfile as sf
+
+from qa_pipeline.audio.io import decode_stream_bytes
 from qa_pipeline.live.protocol import StreamFormat
 from qa_pipeline.store.recordings import live_audio_dir
 
@@ -55,10 +58,6 @@ class LiveRecordings:
 
     def keep(self, call_id: str, audio_sha256: str) -> Path | None:
         """Turn the call's raw frames into ``<sha>.wav`` (runs in the store's thread)."""
-        import soundfile as sf
-
-        from qa_pipeline.audio.io import decode_stream_bytes
-
         entry = self._open.pop(call_id, None)
         if entry is None:
             return None

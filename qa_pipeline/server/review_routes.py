@@ -28,7 +28,12 @@ ADMINS = frozenset({Role.ADMIN})
 
 
 def add_review_routes(app: FastAPI, wb: Workbench) -> None:
+    """Verdicts, missed findings, appeals and rulings on calls; the admin's user page."""
+    _add_call_actions(app, wb)
+    _add_user_routes(app, wb)
 
+
+def _add_call_actions(app: FastAPI, wb: Workbench) -> None:
     async def action(request: Request, roles: frozenset[Role], work: Callable[[Any, Session, dict[str, str]], int]) -> Response:
         session = await run_in_threadpool(require, wb, request, roles)
         form = await read_form(request)
@@ -85,6 +90,8 @@ def add_review_routes(app: FastAPI, wb: Workbench) -> None:
             return row_id
         return await action(request, SUPERVISORS, work)
 
+
+def _add_user_routes(app: FastAPI, wb: Workbench) -> None:
     @app.get("/admin/users")
     async def users_page(request: Request) -> Response:
         session = await run_in_threadpool(require, wb, request, ADMINS)

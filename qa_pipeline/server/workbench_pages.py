@@ -76,12 +76,18 @@ def call_filter(request: Request) -> CallFilter:
         raise Denied(400, f"bad filter: {exc}") from None
 
 
+async def in_pool(fn: Callable[..., Any], *args: Any) -> Any:
+    return await run_in_threadpool(fn, *args)
+
+
 def add_workbench_pages(app: FastAPI, wb: Workbench) -> None:
+    """Login and logout, the call list (page and JSON), the call page, its audio, calibration, assets."""
     app.add_exception_handler(Denied, denied_handler)
+    _add_login_routes(app, wb)
+    _add_call_routes(app, wb)
 
-    async def in_pool(fn: Callable[..., Any], *args: Any) -> Any:
-        return await run_in_threadpool(fn, *args)
 
+def _add_login_routes(app: FastAPI, wb: Workbench) -> None:
     @app.get("/login")
     async def login_page(request: Request) -> Response:
         csrf = login_csrf(request)
@@ -117,6 +123,8 @@ def add_workbench_pages(app: FastAPI, wb: Workbench) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
+
+def _add_call_routes(app: FastAPI, wb: Workbench) -> None:
     @app.get("/calls")
     async def calls_page(request: Request) -> Response:
         session = await in_pool(require, wb, request, PEOPLE)

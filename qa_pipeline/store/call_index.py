@@ -89,17 +89,26 @@ class CallPage:
 
 
 def sync_index(db: sqlite3.Connection) -> int:
-    """Index the calls stored since the last sync; returns how many were added."""
-    last = db.execute("SELECT COALESCE(MAX(row_id), 0) FROM wb_calls").fetchone()[0]
-    rows = db.execute(
-        "SELECT id, audio_sha256, status, call_id, agent_id, direction, call_date, started_at, duration_s,"
-        " score, report_json, source FROM calls WHERE id > ? ORDER BY id", (last,)).fetchall()
-    if not rows:
+    """Index the calls stored since the last sync; returns how many were added.
+
+    A cheap read decides whether there is anything to do; the rows are read again inside the write
+    transaction, so two requests syncing at once never index a call twice.
+    """
+    if not _behind(db):
         return 0
     with transaction(db):
+        last = db.execute("SELECT COALESCE(MAX(row_id), 0) FROM wb_calls").fetchone()[0]
+        rows = db.execute(
+            "SELECT id, audio_sha256, status, call_id, agent_id, direction, call_date, started_at, duration_s,"
+            " score, report_json, source FROM calls WHERE id > ? ORDER BY id", (last,)).fetchall()
         for row in rows:
             _index_row(db, row)
     return len(rows)
+
+
+def _behind(db: sqlite3.Connection) -> bool:
+    stored = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+    return stored > db.execute("SELECT COALESCE(MAX(row_id), 0) FROM wb_calls").fetchone()[0]
 
 
 def _index_row(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
@@ -116,15 +125,15 @@ def _index_row(db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
 
 
 def transcript_text(report: Mapping[str, Any]) -> str:
-    """The searchable text of a report: every utterance, masked."""
-    return "\n".join(mask_text(str(u.get("text", ""))) for u in report.get("utterances", []))
+    """The searchable text of a report: every utterance, one a line, masked (in one pass)."""
+    return mask_text("\n".join(str(u.get("text", "")) for u in report.get("utterances", [])))
 
 
 def _queue_of(source: str) -> str | None:
     """The queue from the ``NAME.meta.json`` beside a batch recording (the store row does not keep it)."""
     if source.startswith("live:"):
         return None
-    meta = Path(source).with_suffix("").with_name(Path(source).stem + ".meta.json")
+    meta = Path(source).with_name(Path(source).stem + ".meta.json")
     try:
         value = json.loads(meta.read_text(encoding="utf-8")).get("queue")
     except (OSError, ValueError, AttributeError):
