@@ -87,6 +87,10 @@ def _admin_creates_people(browser, url, expect) -> None:
         page.fill("#add-user input[name=password]", PASSWORDS[name])
         page.click("#add-user button[type=submit]")
         expect(page.locator(f"#users tr[data-user={name}]")).to_contain_text(role)
+    entries = page.locator("#audit tr[data-action=add_user]")
+    expect(entries).to_have_count(2)
+    expect(entries.first).to_contain_text("ann")  # newest first, by admin
+    expect(entries.first).to_contain_text("admin")
     page.context.close()
 
 

@@ -18,7 +18,10 @@ from qa_pipeline.review.rescore import reviewed_score
 from qa_pipeline.server.auth import Denied, Workbench, check_csrf, read_form, require
 from qa_pipeline.server.workbench_pages import render, visible_call
 from qa_pipeline.store.call_index import stored_report
-from qa_pipeline.store.reviews import add_finding, appeal_row, log_action, open_appeal, review_state, rule_appeal, set_reviewed_score, set_verdict
+from qa_pipeline.store.reviews import (
+    add_finding, appeal_row, log_action, open_appeal, people_audit, review_state, rule_appeal, set_reviewed_score,
+    set_verdict,
+)
 from qa_pipeline.store.users import Role, Session, add_user, list_users
 
 REVIEWERS = frozenset({Role.REVIEWER, Role.SUPERVISOR})
@@ -95,7 +98,8 @@ def _add_user_routes(app: FastAPI, wb: Workbench) -> None:
     @app.get("/admin/users")
     async def users_page(request: Request) -> Response:
         session = await run_in_threadpool(require, wb, request, ADMINS)
-        return render("users.html", session, users=await run_in_threadpool(_users, wb), error=None, roles=_PERSON_ROLES)
+        users, audit = await run_in_threadpool(_users, wb)
+        return render("users.html", session, users=users, audit=audit, roles=_PERSON_ROLES)
 
     @app.post("/admin/users")
     async def create_user(request: Request) -> Response:
@@ -105,7 +109,8 @@ def _add_user_routes(app: FastAPI, wb: Workbench) -> None:
         try:
             await run_in_threadpool(_add_user, wb, session, form)
         except QAError as error:
-            return render("users.html", session, status=400, users=await run_in_threadpool(_users, wb),
+            users, audit = await run_in_threadpool(_users, wb)
+            return render("users.html", session, status=400, users=users, audit=audit,
                           error=error.one_line(), roles=_PERSON_ROLES)
         return RedirectResponse("/admin/users", status_code=303)
 
@@ -141,9 +146,9 @@ def _seconds(value: str) -> float:
         raise Denied(400, f"bad time {value!r}: use seconds or mm:ss") from None
 
 
-def _users(wb: Workbench) -> list[Any]:
+def _users(wb: Workbench) -> tuple[list[Any], list[Any]]:
     with wb.db() as db:
-        return list_users(db)
+        return list_users(db), people_audit(db)
 
 
 def _add_user(wb: Workbench, session: Session, form: dict[str, str]) -> None:

@@ -229,3 +229,10 @@ def open_appeals(db: sqlite3.Connection) -> list[Appeal]:
     return [Appeal(*r) for r in db.execute(
         "SELECT id, row_id, finding, agent, text, status, ruling_by, ruling_note, created_at FROM wb_appeals"
         " WHERE status='open' ORDER BY id")]
+
+
+def people_audit(db: sqlite3.Connection, limit: int = 200) -> list[AuditEntry]:
+    """The audit entries that concern no call (users added), newest first."""
+    return [AuditEntry(*r) for r in db.execute(
+        "SELECT at, actor, role, action, target, before, after FROM wb_audit WHERE row_id IS NULL"
+        " ORDER BY id DESC LIMIT ?", (limit,))]
