@@ -180,3 +180,30 @@ def test_audio_streams_ranges_from_the_stored_recording(wb):
     assert tail.content == original[-10:]
     beyond = rita.get(f"/calls/{rows['call_a']}/audio", headers={"Range": f"bytes={len(original)}-"})
     assert beyond.status_code == 416
+
+
+def test_the_browser_test_fails_instead_of_skipping_when_chromium_is_required(monkeypatch):
+    import test_workbench_browser as browser_test
+
+    monkeypatch.setattr(browser_test, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("QA_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="QA_REQUIRE_BROWSER=1"):
+        browser_test._chromium_or_fail()
+    monkeypatch.delenv("QA_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception):
+        browser_test._chromium_or_fail()
+
+
+def test_a_supervisor_assigns_a_days_calls_on_the_page(wb):
+    server, rows, clients, _ = wb
+    sam, rita = clients["sam"], clients["rita"]
+    page = sam.get("/calls").text
+    assert 'id="assign"' in page and 'id="assign"' not in rita.get("/calls").text
+    form = {"csrf": csrf_of(page), "date": "2026-11-20", "failed": "1", "sample": "5%", "reviewer": "rita"}
+    assert rita.post("/assign", data={**form, "csrf": csrf_of(rita.get("/calls").text)}).status_code == 403
+    assert sam.post("/assign", data={**form, "csrf": "forged"}).status_code == 403
+    assert sam.post("/assign", data={**form, "reviewer": "ann"}).status_code == 400  # an agent reviews nothing
+    done = sam.post("/assign", data=form)
+    assert done.status_code == 303 and "assigned=rita" in done.headers["location"]
+    queued = rita.get("/api/calls", params={"assigned": "rita"}).json()["calls"]
+    assert [c["row_id"] for c in queued] == [rows["call_a"]]  # the day's only call, and it failed

@@ -48,7 +48,12 @@ def user_add(
         chosen = Role(role)
     except ValueError:
         raise fail(QAError(f"unknown role {role!r}: use admin, supervisor, reviewer or agent")) from None
-    password = sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     connection = _workbench(db, must_exist=False)
     try:
         user = guarded(lambda: add_user(connection, name, chosen, password, agent_id))

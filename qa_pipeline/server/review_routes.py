@@ -7,6 +7,7 @@ call's reviewed score. After the action the browser is sent back to the call pag
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
@@ -14,12 +15,13 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from qa_pipeline.errors import QAError
+from qa_pipeline.review.assign import parse_share, pick_for_review
 from qa_pipeline.review.rescore import reviewed_score
 from qa_pipeline.server.auth import Denied, Workbench, check_csrf, read_form, require
 from qa_pipeline.server.workbench_pages import render, visible_call
 from qa_pipeline.store.call_index import stored_report
 from qa_pipeline.store.reviews import (
-    add_finding, appeal_row, log_action, open_appeal, people_audit, review_state, rule_appeal, set_reviewed_score,
+    add_finding, appeal_row, assign_calls, log_action, open_appeal, people_audit, review_state, rule_appeal, set_reviewed_score,
     set_verdict,
 )
 from qa_pipeline.store.users import Role, Session, add_user, list_users
@@ -27,6 +29,7 @@ from qa_pipeline.store.users import Role, Session, add_user, list_users
 REVIEWERS = frozenset({Role.REVIEWER, Role.SUPERVISOR})
 AGENTS = frozenset({Role.AGENT})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
+ASSIGNERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
 
 
@@ -34,6 +37,7 @@ def add_review_routes(app: FastAPI, wb: Workbench) -> None:
     """Verdicts, missed findings, appeals and rulings on calls; the admin's user page."""
     _add_call_actions(app, wb)
     _add_user_routes(app, wb)
+    _add_assign_route(app, wb)
 
 
 def _add_call_actions(app: FastAPI, wb: Workbench) -> None:
@@ -113,6 +117,31 @@ def _add_user_routes(app: FastAPI, wb: Workbench) -> None:
             return render("users.html", session, status=400, users=users, audit=audit,
                           error=error.one_line(), roles=_PERSON_ROLES)
         return RedirectResponse("/admin/users", status_code=303)
+
+
+def _add_assign_route(app: FastAPI, wb: Workbench) -> None:
+    @app.post("/assign")
+    async def assign(request: Request) -> Response:
+        session = await run_in_threadpool(require, wb, request, ASSIGNERS)
+        form = await read_form(request)
+        check_csrf(session, form)
+        day = await run_in_threadpool(_assign, wb, session, form)
+        return RedirectResponse(f"/calls?date_from={day}&date_to={day}&assigned={form.get('reviewer', '')}", status_code=303)
+
+
+def _assign(wb: Workbench, session: Session, form: dict[str, str]) -> str:
+    """The same as ``qa review assign``, from the call list's form."""
+    day, reviewer = form.get("date", ""), form.get("reviewer", "")
+    try:
+        datetime.strptime(day, "%Y-%m-%d")
+        share = parse_share(form.get("sample", "0%") or "0%")
+    except ValueError as exc:
+        raise Denied(400, f"bad assignment: {exc}") from None
+    with wb.db() as db:
+        if reviewer not in {u.name for u in list_users(db) if u.role in REVIEWERS}:
+            raise Denied(400, f"{reviewer!r} is not a reviewer or supervisor")
+        assign_calls(db, session.user, pick_for_review(db, day, share, form.get("failed") == "1"), reviewer)
+    return day
 
 
 _PERSON_ROLES = [r for r in Role if r is not Role.CONSOLE]

@@ -26,7 +26,7 @@ from qa_pipeline.server.call_view import build_call_view
 from qa_pipeline.store.call_index import CallFilter, get_indexed, list_calls, may_see, stored_report, sync_index
 from qa_pipeline.store.recordings import recording_path
 from qa_pipeline.store.reviews import calibration, review_state
-from qa_pipeline.store.users import Role, Session, authenticate, end_session
+from qa_pipeline.store.users import Role, Session, authenticate, end_session, list_users
 from qa_pipeline.text.pii import mask_text
 
 STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.REVIEWER})
@@ -131,7 +131,8 @@ def _add_call_routes(app: FastAPI, wb: Workbench) -> None:
         wanted = call_filter(request)
         page, checks = await in_pool(_list, wb, wanted, session)
         shown = {**request.query_params, "q": mask_text(request.query_params.get("q", ""))}  # never echo a number
-        return render("calls.html", session, page=page, checks=checks, query=shown,
+        reviewers = await in_pool(_reviewers, wb, session)
+        return render("calls.html", session, page=page, checks=checks, query=shown, reviewers=reviewers,
                       page_link=lambda n: "/calls?" + urlencode({**shown, "page": n}))
 
     @app.get("/api/calls")
@@ -189,6 +190,14 @@ def _list(wb: Workbench, wanted: CallFilter, session: Session) -> tuple[Any, lis
         sync_index(db)
         checks = [r[0] for r in db.execute("SELECT DISTINCT name FROM checks ORDER BY name")]
         return list_calls(db, wanted, session.user), checks
+
+
+def _reviewers(wb: Workbench, session: Session) -> list[str]:
+    """Who calls can be assigned to (only supervisors and admins see the assignment form)."""
+    if session.user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        return []
+    with wb.db() as db:
+        return [u.name for u in list_users(db) if u.role in (Role.REVIEWER, Role.SUPERVISOR)]
 
 
 def visible_call(db: Any, row_id: int, session: Session) -> Any:
