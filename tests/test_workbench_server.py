@@ -207,3 +207,14 @@ def test_a_supervisor_assigns_a_days_calls_on_the_page(wb):
     assert done.status_code == 303 and "assigned=rita" in done.headers["location"]
     queued = rita.get("/api/calls", params={"assigned": "rita"}).json()["calls"]
     assert [c["row_id"] for c in queued] == [rows["call_a"]]  # the day's only call, and it failed
+
+
+def test_verbose_access_logs_never_show_the_console_token():
+    import logging
+
+    from qa_pipeline.cli.live import _HideTokens
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/?token={CONSOLE}&x=1", "1.1", 303), None)
+    assert _HideTokens().filter(record)
+    assert CONSOLE not in record.getMessage() and "/?token=***&x=1" in record.getMessage()

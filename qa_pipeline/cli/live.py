@@ -9,7 +9,9 @@ Heavy imports (uvicorn, FastAPI, the model) happen inside the functions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -72,6 +74,7 @@ def serve(
         if token.generated:
             typer.echo(f"{token.name}={token.value}  (generated; set it in the environment to keep it)", err=True)
     typer.echo(f"console: http://{host}:{port}/?token=<QA_CONSOLE_TOKEN>  workbench: http://{host}:{port}/login", err=True)
+    logging.getLogger("uvicorn.access").addFilter(_HideTokens())  # --verbose logs requests, never tokens
     uvicorn.run(app, host=host, port=port, log_level="warning" if not verbose else "info",
                 ws_max_size=config.max_message_bytes + 1024)
 
@@ -103,6 +106,17 @@ def tap(
             typer.echo(line)
 
     guarded(lambda: asyncio.run(tap_call(server, token, recording, call_meta, name, speed, on_message=show)))
+
+
+class _HideTokens(logging.Filter):
+    """Replace the value of a ``token=`` query parameter in uvicorn's access log lines."""
+
+    _TOKEN_RE = re.compile(r"(token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._TOKEN_RE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 class _Token:
