@@ -217,7 +217,8 @@ def _call_context(wb: Workbench, row_id: int, session: Session) -> dict[str, Any
         sha = db.execute("SELECT audio_sha256 FROM calls WHERE id=?", (row_id,)).fetchone()[0]
     view = build_call_view(report, state, wb.policy)
     has_audio = recording_path(wb.db_path, source, sha) is not None
-    return {"call": call, "view": view, "state": state, "has_audio": has_audio, "error": None}
+    return {"call": call, "view": view, "state": state, "has_audio": has_audio, "error": None,
+            "policy_id": str(report.get("policy_id") or ""), "current_policy": wb.policy.policy_id}
 
 
 def _audio(wb: Workbench, row_id: int, session: Session) -> Any:
