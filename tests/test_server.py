@@ -163,9 +163,11 @@ def test_console_endpoints_refuse_without_the_console_token(server, path):
 
 
 def test_console_page_sets_a_cookie_that_opens_the_assets(server):
-    with httpx.Client(base_url=server.url) as client:
+    # The token is exchanged once for a session cookie and the browser is sent back to "/" (issue 12).
+    with httpx.Client(base_url=server.url, follow_redirects=True) as client:
         page = client.get("/", params={"token": CONSOLE})
         assert page.status_code == 200 and 'id="transcript"' in page.text
+        assert "token" not in str(page.url) and CONSOLE not in client.cookies.get("qa_session", "")
         assert client.get("/console/console.js").status_code == 200  # via the cookie
         assert client.get("/v1/calls").json()["type"] == "snapshot"
 
@@ -286,3 +288,15 @@ def test_bad_streams_do_not_disturb_a_good_call_and_admission_is_enforced(server
     assert full[0] == 1013 and "server full" in full[1]
     assert good.scored is not None and good.scored["incomplete"] is False
     assert holder[0] in (1000, 1008)  # ended by the idle timeout or scored as incomplete
+
+
+def test_a_scored_live_call_keeps_its_recording_beside_the_store(server):
+    import soundfile as sf
+
+    result = _tap(server, "dev_call_01", "keep-audio-01")  # audio no other test taps whole
+    assert result.scored is not None
+    [stored] = [c for c in server.stored() if c.call_id == "keep-audio-01"]
+    kept = server.db.with_name(server.db.stem + ".audio") / f"{stored.key.audio_sha256}.wav"
+    info = sf.info(str(kept))
+    assert info.channels == 2 and abs(info.duration - stored.duration_s) < 0.05
+    assert not list(kept.parent.glob("*.part"))  # no raw leftovers once the call is stored

@@ -160,7 +160,24 @@ def report_command(
     _check_date(date)
     with _open_existing(db) as store:
         stats = write_daily_report(store, out, date, worst)
+    _add_calibration(db, out)
     typer.echo(f"wrote {out} ({stats.calls} calls)", err=True)
+
+
+def _add_calibration(db: Path, out: Path) -> None:
+    """The reviewers' overturn rate per check, as a section of the page and a table on stderr."""
+    from qa_pipeline.report.calibration import add_calibration_section, calibration_text
+    from qa_pipeline.store.reviews import calibration
+    from qa_pipeline.store.workbench_db import open_workbench
+
+    connection = guarded(lambda: open_workbench(db))
+    try:
+        rows = calibration(connection)
+    finally:
+        connection.close()
+    if rows:
+        out.write_text(add_calibration_section(out.read_text(encoding="utf-8"), rows), encoding="utf-8")
+        typer.echo("calibration (reviewers' overturn rate per check):\n" + calibration_text(rows), err=True, nl=False)
 
 
 def export_command(

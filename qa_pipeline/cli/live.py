@@ -9,7 +9,9 @@ Heavy imports (uvicorn, FastAPI, the model) happen inside the functions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -37,6 +39,10 @@ def serve(
         help="Send a long utterance to ASR in parts, cut at pauses, once it holds this many seconds of "
              "speech not yet sent (earlier alerts on long turns; 0: whole utterances only)."),
     device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
+    keep_live_audio_days: float = typer.Option(
+        90.0, "--keep-live-audio-days", min=0.0,
+        help="Keep live calls' recordings beside the store (NAME.audio/) this many days, so the review "
+             "workbench plays their evidence; 0 keeps none."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Live monitoring server: ingest WebSocket, supervisor console at /, alerts as calls happen.
@@ -49,6 +55,7 @@ def serve(
     from qa_pipeline.asr.factory import build_recognizer
     from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.server.app import ServerConfig, create_app
+    from qa_pipeline.server.live_audio import LiveAudioOptions
 
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
     if ingest_token.value == console_token.value:
@@ -57,7 +64,7 @@ def serve(
     config = ServerConfig(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
         max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size, customer_beam_size=customer_beam_size),
-        live=LiveOptions(part_min_s=parts_after or None),
+        live=LiveOptions(part_min_s=parts_after or None), live_audio=LiveAudioOptions(keep_live_audio_days),
     )
     recognizer = build_recognizer(options.asr, config.asr)
     loaded_policy = guarded(lambda: load_checked_policy(policy))
@@ -66,7 +73,8 @@ def serve(
     for token in (ingest_token, console_token):
         if token.generated:
             typer.echo(f"{token.name}={token.value}  (generated; set it in the environment to keep it)", err=True)
-    typer.echo(f"console: http://{host}:{port}/?token=<QA_CONSOLE_TOKEN>", err=True)
+    typer.echo(f"console: http://{host}:{port}/?token=<QA_CONSOLE_TOKEN>  workbench: http://{host}:{port}/login", err=True)
+    logging.getLogger("uvicorn.access").addFilter(_HideTokens())  # --verbose logs requests, never tokens
     uvicorn.run(app, host=host, port=port, log_level="warning" if not verbose else "info",
                 ws_max_size=config.max_message_bytes + 1024)
 
@@ -98,6 +106,17 @@ def tap(
             typer.echo(line)
 
     guarded(lambda: asyncio.run(tap_call(server, token, recording, call_meta, name, speed, on_message=show)))
+
+
+class _HideTokens(logging.Filter):
+    """Replace the value of a ``token=`` query parameter in uvicorn's access log lines."""
+
+    _TOKEN_RE = re.compile(r"(token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._TOKEN_RE.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 class _Token:

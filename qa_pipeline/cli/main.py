@@ -177,12 +177,15 @@ def _register_other_commands() -> None:
     """Batch and live commands live in their own modules; their heavy imports stay inside them."""
     from qa_pipeline.cli import batch as batch_cli
     from qa_pipeline.cli import live as live_cli
+    from qa_pipeline.cli import review as review_cli
 
     app.command("batch")(batch_cli.batch_command)
     app.command("report")(batch_cli.report_command)
     app.command("export")(batch_cli.export_command)
     app.command("serve")(live_cli.serve)
     app.command("tap")(live_cli.tap)
+    app.add_typer(review_cli.user_app, name="user")
+    app.add_typer(review_cli.review_app, name="review")
 
 
 _register_other_commands()

@@ -34,6 +34,10 @@ from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
 from qa_pipeline.server.routes import add_routes, bearer_token, token_ok
+from qa_pipeline.server.auth import Workbench
+from qa_pipeline.server.live_audio import LiveAudioOptions, LiveRecordings
+from qa_pipeline.server.review_routes import add_review_routes
+from qa_pipeline.server.workbench_pages import add_workbench_pages
 from qa_pipeline.server.calls import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.live.protocol import (
@@ -73,6 +77,8 @@ class ServerConfig:
     live: LiveOptions = field(default_factory=LiveOptions)
     # Batching and priorities of the ASR worker (the recognizer itself comes from asr.factory.build_recognizer).
     asr: LiveAsrOptions = field(default_factory=LiveAsrOptions)
+    # Live calls' recordings kept beside the store for the review workbench.
+    live_audio: LiveAudioOptions = field(default_factory=LiveAudioOptions)
 
     def __post_init__(self) -> None:
         if not self.ingest_token or not self.console_token:
@@ -109,6 +115,7 @@ class LiveServer:
         self.asr = AsrWorker(recognizer, config.asr, config.max_queued_clips, self._accept)
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-store")
         self._tasks: list[asyncio.Task[None]] = []
+        self.recordings = LiveRecordings(config.db_path, config.live_audio)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -116,6 +123,7 @@ class LiveServer:
         loop = asyncio.get_running_loop()
         self._store = await loop.run_in_executor(self._store_pool, self._store_factory, self.config.db_path)
         self.recent.extend(await loop.run_in_executor(self._store_pool, self._load_recent))
+        await loop.run_in_executor(self._store_pool, self.recordings.sweep)
         await self.asr.start()
         self._tasks = [asyncio.create_task(self._status_loop())]
         self.ready = True
@@ -151,6 +159,7 @@ class LiveServer:
             await self._run_call(ws, call)
         finally:
             self.calls.pop(call_id, None)
+            self.recordings.discard(call_id)
             await self.asr.drop_call(call_id)
 
     def _admit(self, call_id: str) -> None:
@@ -199,6 +208,7 @@ class LiveServer:
         _raise_if_disconnect(message)
         start = StreamStart.from_message(call.call_id, self._json(message, call.call_id))
         call.session = LiveSession(start, self.policy, self.config.options, self.recognizer.model_id, self.config.live)
+        self.recordings.start(call.call_id, start.format)
         self.hub.publish(call.started_message())
         call.send({"type": "accepted", "call_id": call.call_id})
 
@@ -214,6 +224,7 @@ class LiveServer:
             data = message.get("bytes")
             if data is not None:
                 self._check_size(len(data))
+                self.recordings.write(call.call_id, data)
                 await self._dispatch(call, session.push_audio(data))
                 continue
             control = self._json(message, call.call_id)
@@ -271,6 +282,7 @@ class LiveServer:
         report = call.session.final_report(incomplete=incomplete)
         loop = asyncio.get_running_loop()
         row_id = await loop.run_in_executor(self._store_pool, self._record, call.session, report)
+        await loop.run_in_executor(self._store_pool, self.recordings.keep, call.call_id, call.session.audio_sha256)
         summary = finished_message(report, row_id)
         self.recent.appendleft(summary)
         self.hub.publish(summary)
@@ -321,16 +333,21 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: Policy,
                store_factory: Callable[[Path], Any] | None = None) -> FastAPI:
     """The FastAPI app; the model loads and the store opens when the app starts (lifespan)."""
     server = LiveServer(config, recognizer, policy, store_factory)
+    workbench = Workbench(config.db_path, policy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.start()
+        indexing = asyncio.create_task(asyncio.to_thread(workbench.sync))  # the review workbench's call index
         try:
             yield
         finally:
+            await asyncio.gather(indexing, return_exceptions=True)
             await server.stop()
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    add_routes(app, server)
+    add_routes(app, server, workbench)
+    add_workbench_pages(app, workbench)
+    add_review_routes(app, workbench)
     return app
