@@ -17,6 +17,8 @@ from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
 from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
+from qa_pipeline.text.segment import default_segmenter, segmenter_for
+from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
 from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
 
 if TYPE_CHECKING:
@@ -128,6 +130,16 @@ def audit_call(
     meta = meta or CallMeta()
     transcript = transcribe_call(audio_path, meta, recognizer, options, hook)
     return score_transcript(transcript, meta, policy, recognizer.model_id)
+
+
+def audit_transcript(transcript_path: Path, meta: CallMeta | None, policy: "Policy") -> CallReport:
+    """Check and score a call from a transcript JSON (no audio, no recognizer).
+
+    Raises TranscriptFormatError on a bad file. The report's ``model_id`` is ``transcript``.
+    """
+    segmenter = segmenter_for(policy.user_dict) if policy.user_dict else default_segmenter()
+    transcript = read_transcript(Path(transcript_path), segmenter)
+    return score_transcript(transcript, meta or CallMeta(), policy, TRANSCRIPT_MODEL_ID)
 
 
 def _transcribe_by_channel(
