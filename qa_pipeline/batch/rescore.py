@@ -60,13 +60,16 @@ def rescore_store(store: ResultStore, policy: Policy, hook: RescoreHook | None =
         else:
             try:
                 meta = CallMeta.from_dict(item.meta, _where(item))
-                transcript = transcript_from_dict(item.transcript, _where(item), segmenter)
+                transcript = transcript_from_dict(item.transcript, _where(item), segmenter,
+                                                  normalized=not item.from_report)
                 report = score_transcript(transcript, meta, policy, item.model_id)
             except QAError as exc:  # a stored value that no longer validates fails that call only
                 store.record_failure(key, item.source, exc.one_line())
                 failures.append(FailedCall(item.source, exc.one_line()))
             else:
-                store.record_result(key, report.to_dict(), item.source, report.meta, transcript=transcript)
+                # A call rescored from its report gets its transcript stored now; the others have one.
+                kept = transcript if item.from_report else None
+                store.record_result(key, report.to_dict(), item.source, report.meta, transcript=kept)
                 audio_s += transcript.duration_s
                 from_reports += item.from_report
             scored += 1

@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from qa_pipeline.errors import TranscriptFormatError
 from qa_pipeline.text.normalize import match_form, normalize_display
+from qa_pipeline.text.pii import MASK_CHAR
 from qa_pipeline.text.segment import Segmenter, default_segmenter, timed_words
 from qa_pipeline.types import ChannelActivity, Role, Span, Transcript, Utterance, Word
 
@@ -81,8 +82,13 @@ def transcript_from_dict(
     segmenter: Segmenter | None = None,
     *,
     default_call_id: str = "",
+    normalized: bool = False,
 ) -> Transcript:
-    """Validate a decoded transcript JSON value and build the Transcript (see the module docstring)."""
+    """Validate a decoded transcript JSON value and build the Transcript (see the module docstring).
+
+    ``normalized`` skips text normalisation for texts known to be normalised already (a transcript
+    this program stored); everything is validated all the same.
+    """
     if not isinstance(data, Mapping):
         raise TranscriptFormatError(f"expected a JSON object with 'utterances', got {_kind(data)}", source)
     if "utterances" not in data:
@@ -91,7 +97,8 @@ def transcript_from_dict(
     if not isinstance(items, list):
         raise TranscriptFormatError(f"'utterances' must be a list, got {_kind(items)}", source)
     cut = segmenter or default_segmenter()
-    utterances = [_utterance(item, f"utterances[{i}]", source, cut) for i, item in enumerate(items)]
+    clean = (lambda text: text.strip()) if normalized else (lambda text: normalize_display(text).strip())
+    utterances = [_utterance(item, f"utterances[{i}]", source, cut, clean) for i, item in enumerate(items)]
     last_end_s = max((u.end_s for u in utterances), default=0.0)
     duration_s = _optional_time(data, "duration_s", source)
     if duration_s is None:
@@ -134,7 +141,8 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
 # -- one utterance ---------------------------------------------------------------------------------
 
 
-def _utterance(item: Any, where: str, source: str | None, cut: Segmenter) -> Utterance:
+def _utterance(item: Any, where: str, source: str | None, cut: Segmenter,
+               clean: Callable[[str], str]) -> Utterance:
     if not isinstance(item, Mapping):
         raise TranscriptFormatError(f"{where} must be an object, got {_kind(item)}", source)
     for key in ("role", "channel", "start_s", "end_s", "text"):
@@ -145,16 +153,25 @@ def _utterance(item: Any, where: str, source: str | None, cut: Segmenter) -> Utt
     span = _span(item, where, source)
     if not isinstance(item["text"], str):
         raise TranscriptFormatError(f"{where}.text must be a string, got {_kind(item['text'])}", source)
-    text = normalize_display(item["text"]).strip()
-    given = _words(item.get("words"), f"{where}.words", span, source)
-    if given and "".join(match_form(w.text) for w in given) == match_form(text):
+    text = clean(item["text"])
+    given = _words(item.get("words"), f"{where}.words", span, source, clean)
+    if given and _spelled_by(text, given):
         words = given  # they spell the text: keep their times as given
     else:
         words = timed_words(text, (), span, cut)  # rebuilt, spread evenly over the utterance
     return Utterance(role, channel, span.start_s, span.end_s, text, words)
 
 
-def _words(value: Any, where: str, span: Span, source: str | None) -> tuple[Word, ...]:
+def _spelled_by(text: str, words: tuple[Word, ...]) -> bool:
+    """Do the words spell the text, punctuation aside? (A plain comparison first: it is the common case.)"""
+    joined = "".join(w.text for w in words)
+    if joined == "".join(ch for ch in text if ch.isalnum() or ch == MASK_CHAR):
+        return True
+    return match_form(joined) == match_form(text)
+
+
+def _words(value: Any, where: str, span: Span, source: str | None,
+           clean: Callable[[str], str]) -> tuple[Word, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -177,7 +194,7 @@ def _words(value: Any, where: str, span: Span, source: str | None) -> tuple[Word
             )
         start_s = min(max(word_span.start_s, span.start_s), span.end_s)
         end_s = min(max(word_span.end_s, start_s), span.end_s)
-        words.append(Word(normalize_display(item["text"]).strip(), start_s, end_s))
+        words.append(Word(clean(item["text"]), start_s, end_s))
     return tuple(words)
 
 
