@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -222,3 +223,34 @@ def test_batch_scores_transcripts_into_a_real_store_and_fails_a_bad_one_alone(tm
     assert stored == 2
     again = run_qa("batch", str(calls), "--db", str(db), "--workers", "1")
     assert "3 calls found, 2 already scored" in again.stderr
+
+
+# -- with the real model: a transcript written by `qa transcribe` audits like its audio -------------
+
+
+@pytest.mark.model
+def test_transcribe_json_audits_like_the_audio_and_a_batch_mixes_both(tmp_path, samples_dir):
+    audio = samples_dir / "dev_call_10.wav"
+    transcribed = run_qa("transcribe", str(audio), "--format", "json", timeout=600)
+    assert transcribed.returncode == 0, transcribed.stderr
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    (calls / "from_elsewhere.json").write_text(transcribed.stdout, encoding="utf-8")
+    shutil.copy(samples_dir / "dev_call_10.meta.json", calls / "from_elsewhere.meta.json")
+    from_audio = json.loads(run_qa("audit", str(audio), "--format", "json", timeout=600).stdout)
+    from_text = json.loads(run_qa("audit", str(calls / "from_elsewhere.json"), "--format", "json").stdout)
+    # The same checks and score: the signal analysis (tone, music) travels in the transcript JSON.
+    assert from_text["checks"] == from_audio["checks"]
+    assert from_text["score_explanation"] == from_audio["score_explanation"]
+    assert from_text["utterances"] == from_audio["utterances"]
+
+    shutil.copy(audio, calls / "dev_call_10.wav")
+    shutil.copy(samples_dir / "dev_call_10.meta.json", calls / "dev_call_10.meta.json")
+    db = tmp_path / "r.sqlite"
+    batch = run_qa("batch", str(calls), "--db", str(db), "--workers", "1", timeout=900)
+    assert batch.returncode == 0, batch.stderr
+    with sqlite3.connect(db) as con:
+        stored = con.execute("SELECT source, model_id, score FROM calls ORDER BY source").fetchall()
+    assert [(Path(s).name, m == "transcript") for s, m, _ in stored] == [
+        ("dev_call_10.wav", False), ("from_elsewhere.json", True)]
+    assert stored[0][2] == stored[1][2] == from_audio["score"]
