@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.types import ChannelActivity, Role, Span

@@ -19,7 +19,8 @@ from pathlib import Path
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.eval.run import labelled_calls
 from qa_pipeline.eval.evaluate import EvalPair, evaluate, format_eval_text
-from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
+from qa_pipeline.asr.factory import build_recognizer
+from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.pipeline import find_meta
 from qa_pipeline.policy.policy import load_policy
 from qa_pipeline.live.session import LiveOptions, LiveSession, StreamStart, replay, stream_chunks
@@ -43,7 +44,7 @@ def main() -> None:
     options = PipelineOptions()
     live_asr = LiveAsrOptions(beam_size=args.beam_size, customer_beam_size=args.customer_beam_size,
                               clip_windows=args.recognizer == "clip")
-    recognizer = live_recognizer(options.asr, live_asr)
+    recognizer = build_recognizer(options.asr, live_asr)
     recognizer.load()
     policy = load_policy(None)
     pairs, started = [], time.perf_counter()

@@ -7,7 +7,7 @@ For every K it prints p50/p95 of
 and the largest K that keeps up (p95 final-utterance latency <= --keep-up-s, default 2.0 s).
 Target: p95 alert latency <= 1.5 s with 4 concurrent stereo calls on 2 cores, default model.
 
-The server transcribes with the live recognizer (``live_asr.live_recognizer``): beam 5, one
+The server transcribes with the live recognizer (``asr.factory.build_recognizer``): beam 5, one
 clip-length window per clip, agent clips first, long utterances in parts cut at pauses. ``--recognizer full --beam-size 5`` measures the
 batch-style 30 s windows for comparison. The 1-minute load average is printed before each K.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from qa_pipeline.live.asr import LiveAsrOptions
+from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.cli.tap import Recording, load_recording, tap_call
 from qa_pipeline.types import CallMeta
 
@@ -45,7 +45,8 @@ import json, sys, uvicorn
 from dataclasses import replace
 from pathlib import Path
 from qa_pipeline.config import PipelineOptions
-from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
+from qa_pipeline.asr.factory import build_recognizer
+from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.policy.policy import load_policy
 from qa_pipeline.server.app import ServerConfig, create_app
 from qa_pipeline.live.session import LiveOptions
@@ -57,7 +58,7 @@ live_asr = LiveAsrOptions(beam_size=beam, customer_beam_size=customer_beam, clip
 config = ServerConfig(ingest_token="bench-ingest-token", console_token="bench-console-token",
                       db_path=Path(sys.argv[2]), max_calls=int(sys.argv[3]), options=options, asr=live_asr,
                       live=live)
-app = create_app(config, live_recognizer(options.asr, live_asr), load_policy(None))
+app = create_app(config, build_recognizer(options.asr, live_asr), load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from qa_pipeline.batch.rescore import rescore_store
-from qa_pipeline.pipeline import score_transcript
 from qa_pipeline.policy.policy import default_policy_dir, load_policy
+from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.text.transcript_io import transcript_from_dict
 from qa_pipeline.types import CallMeta

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
-from qa_pipeline.text.segment import default_segmenter, segmenter_for
+from qa_pipeline.text.segment import Segmenter, segmenter_for
 from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
 from qa_pipeline.text.utterances import build_utterance, clip_bounds_s, cut_clip
 
-if TYPE_CHECKING:
-    from qa_pipeline.policy.policy import Policy
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,8 +51,9 @@ def transcribe_audio(
     recognizer: Recognizer,
     options: PipelineOptions,
     hook: Hook | None = None,
+    segmenter: Segmenter | None = None,
 ) -> Transcript:
-    """Role-labelled utterances of already decoded audio."""
+    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled dictionary)."""
     call_hook(hook, "vad", 0, len(audio.channels))
     activity = analyse_call(audio, options)
     call_hook(hook, "vad", len(audio.channels), len(audio.channels))
@@ -62,7 +62,7 @@ def transcribe_audio(
     utterances: list[Utterance] = []
     for piece, result in zip(pieces, results):
         role = activity[piece.channel].role
-        utterance = build_utterance(piece.span, piece.channel, role, piece.clip_start_s, result)
+        utterance = build_utterance(piece.span, piece.channel, role, piece.clip_start_s, result, segmenter)
         if utterance is not None:
             utterances.append(utterance)
     utterances.sort(key=lambda u: (u.start_s, u.channel))
@@ -82,6 +82,7 @@ def transcribe_call(
     recognizer: Recognizer,
     options: PipelineOptions = PipelineOptions(),
     hook: Hook | None = None,
+    segmenter: Segmenter | None = None,
 ) -> Transcript:
     """Decode ``audio_path`` and transcribe it; raises AudioFormatError on bad input."""
     audio_path = Path(audio_path)
@@ -90,46 +91,20 @@ def transcribe_call(
     length_ms = int(audio.duration_s * 1000)
     call_hook(hook, "audio", length_ms, length_ms)
     call_id = (meta.call_id if meta else None) or audio_path.stem
-    return transcribe_audio(audio, call_id, recognizer, options, hook)
-
-
-def score_transcript(
-    transcript: Transcript,
-    meta: CallMeta,
-    policy: "Policy",
-    model_id: str = "",
-    final: bool = True,
-    incomplete: bool = False,
-) -> CallReport:
-    """Run every check of ``policy`` on a transcript and score it (batch and live share this)."""
-    from qa_pipeline.rules.run import CallContext, run_checks
-    from qa_pipeline.rules.scoring import score_checks
-
-    checks = run_checks(CallContext(transcript, meta, final=final), policy)
-    explanation = score_checks(checks, policy)
-    return CallReport(
-        transcript=transcript,
-        meta=meta,
-        checks=checks,
-        score=explanation.score,
-        policy_id=policy.policy_id,
-        model_id=model_id,
-        incomplete=incomplete,
-        explanation=explanation,
-    )
+    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter)
 
 
 def audit_call(
     audio_path: Path,
     meta: CallMeta | None,
-    policy: "Policy",
+    policy: Policy,
     options: PipelineOptions,
     recognizer: Recognizer,
     hook: Hook | None = None,
 ) -> CallReport:
-    """Transcribe, check and score one call."""
+    """Transcribe, check and score one call; words are cut with the policy's own dictionary."""
     meta = meta or CallMeta()
-    transcript = transcribe_call(audio_path, meta, recognizer, options, hook)
+    transcript = transcribe_call(audio_path, meta, recognizer, options, hook, segmenter_for(policy.user_dict))
     return score_transcript(transcript, meta, policy, recognizer.model_id)
 
 
@@ -138,8 +113,7 @@ def audit_transcript(transcript_path: Path, meta: CallMeta | None, policy: "Poli
 
     Raises TranscriptFormatError on a bad file. The report's ``model_id`` is ``transcript``.
     """
-    segmenter = segmenter_for(policy.user_dict) if policy.user_dict else default_segmenter()
-    transcript = read_transcript(Path(transcript_path), segmenter)
+    transcript = read_transcript(Path(transcript_path), segmenter_for(policy.user_dict))
     return score_transcript(transcript, meta or CallMeta(), policy, TRANSCRIPT_MODEL_ID)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fixtures.signals import busy_tone, chords, line_noise, place, speech_like
 
-from qa_pipeline.audio.activity import analyse_call, analyse_channel
+from qa_pipeline.audio.channel import analyse_call, analyse_channel
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions, ToneOptions, VadOptions
 from qa_pipeline.types import Role, Span

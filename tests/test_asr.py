@@ -148,7 +148,7 @@ class _ScriptedRecognizer(asr.FasterWhisperRecognizer):
         super().__init__(options)
         self.window_lengths: list[int] = []
 
-    def decode(self, audio: np.ndarray) -> list[Word]:
+    def decode(self, audio: np.ndarray, beam_size: int | None = None) -> list[Word]:
         self.window_lengths.append(len(audio))
         voiced = np.flatnonzero(audio != 0.0)
         runs = np.split(voiced, np.flatnonzero(np.diff(voiced) > 1) + 1) if len(voiced) else []
@@ -206,8 +206,8 @@ def test_unheard_tail(heard: list[bool], expected: list[int], why: str) -> None:
 class _StopsAfterFirstClip(_ScriptedRecognizer):
     """Like Whisper emitting end-of-text after a closing: only the window's first stretch is heard."""
 
-    def decode(self, audio: np.ndarray) -> list[Word]:
-        return super().decode(audio)[:1]
+    def decode(self, audio: np.ndarray, beam_size: int | None = None) -> list[Word]:
+        return super().decode(audio, beam_size)[:1]
 
 
 def test_clips_dropped_at_the_end_of_a_window_are_decoded_again() -> None:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qa_pipeline.asr.clips import ClipWindowOptions, window_frames
-from qa_pipeline.live.asr import AsrQueue, GuessBook, LiveAsrOptions, WaitingClip, pick_batch, transcribe_voices
+from qa_pipeline.config import LiveAsrOptions
+from qa_pipeline.live.asr import AsrQueue, GuessBook, WaitingClip, pick_batch, transcribe_voices
 from qa_pipeline.asr.recognizer import AudioClip, ClipText
 from qa_pipeline.types import Role
 
@@ -126,7 +127,7 @@ def test_window_frames_round_clip_plus_tail_up_to_whole_seconds(duration_s, fram
 @pytest.mark.model
 def test_clip_windows_read_the_agent_forbidden_phrase():
     """dev_call_04's agent says 你错了 in one utterance: greedy clip-length windows still read it."""
-    from qa_pipeline.audio.activity import analyse_channel
+    from qa_pipeline.audio.channel import analyse_channel
     from qa_pipeline.asr.clips import ClipWindowRecognizer
     from qa_pipeline.audio.io import load_call_audio
     from qa_pipeline.config import AsrOptions, PipelineOptions
@@ -227,3 +228,32 @@ def test_guess_book_hands_a_guess_only_to_the_close_it_guessed():
     third = book.start("c3", Event(1, Span(0.0, 1.0)))
     book.drop_call("c3")
     assert third.stale and book.claim("c3", Event(1, Span(0.0, 1.0))) is None
+
+
+def test_the_live_beams_reach_the_decoder_without_clip_windows_too():
+    """With 30 s windows (clip_windows off) the customer's greedy beam used to be dropped silently."""
+    import numpy as np
+
+    from qa_pipeline.asr.factory import build_recognizer
+    from qa_pipeline.asr.recognizer import AudioClip
+    from qa_pipeline.config import AsrOptions, LiveAsrOptions
+    from qa_pipeline.live.asr import transcribe_in_context
+    from qa_pipeline.types import Role
+
+    live = LiveAsrOptions(clip_windows=False, beam_size=5, customer_beam_size=1)
+    recognizer = build_recognizer(AsrOptions(), live)
+    seen: list[int | None] = []
+    recognizer.decode = lambda audio, beam_size=None: seen.append(beam_size) or []
+    clip = AudioClip(np.full(16000, 0.1, dtype=np.float32))
+    for role in (Role.AGENT, Role.CUSTOMER):
+        transcribe_in_context(recognizer, [clip], [""], live.beam_for(role))
+    assert seen == [5, 1]
+
+
+def test_the_store_key_names_the_beams_of_batch_and_live():
+    from qa_pipeline.asr.factory import decoding_id
+    from qa_pipeline.config import AsrOptions, LiveAsrOptions
+
+    assert decoding_id("m@1", AsrOptions(beam_size=1)) == "m@1/beam1"
+    assert decoding_id("m@1", AsrOptions(), LiveAsrOptions(beam_size=5, customer_beam_size=1)) == "m@1/beam5-customer1"
+    assert decoding_id("m@1", AsrOptions(), LiveAsrOptions(beam_size=3, customer_beam_size=3)) == "m@1/beam3"

@@ -6,7 +6,7 @@ import numpy as np
 import soundfile as sf
 
 from fakes import ScriptedRecognizer
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.pipeline import find_meta, transcribe_call
@@ -64,3 +64,37 @@ def test_silence_only_file_gives_no_utterances(tmp_path):
     assert recognizer.calls == []
     assert transcript.call_id == "s1"
     assert abs(transcript.duration_s - 20.0) < 1e-3
+
+
+def _policy_with_word(tmp_path, word: str):
+    import shutil
+
+    from qa_pipeline.paths import default_policy_dir
+    from qa_pipeline.policy.policy import load_policy
+
+    target = tmp_path / "policy"
+    shutil.copytree(default_policy_dir(), target)
+    with open(target / "userdict.txt", "a", encoding="utf-8") as out:
+        out.write(f"\n{word} 100000 n\n")
+    return load_policy(target)
+
+
+def test_a_policys_own_user_dictionary_cuts_the_words_of_audit_and_live(tmp_path, samples_dir, default_policy):
+    """A bank's product name in its policy's userdict.txt is one word, in batch and live alike."""
+    from qa_pipeline.cli.tap import load_recording
+    from qa_pipeline.live.session import LiveSession, StreamStart, replay, stream_chunks
+    from qa_pipeline.pipeline import audit_call
+
+    text = "我想开通卡宝通服务"
+    policy = _policy_with_word(tmp_path, "卡宝通")
+    wav = samples_dir / "dev_call_10.wav"
+
+    bundled = audit_call(wav, find_meta(wav), default_policy, PipelineOptions(), ScriptedRecognizer([text]))
+    assert "卡宝通" not in {w.text for w in bundled.transcript.utterances[0].words}
+    audited = audit_call(wav, find_meta(wav), policy, PipelineOptions(), ScriptedRecognizer([text]))
+    assert "卡宝通" in {w.text for w in audited.transcript.utterances[0].words}
+
+    recording = load_recording(wav)
+    session = LiveSession(StreamStart(find_meta(wav), recording.format), policy, PipelineOptions(), "test")
+    replay(session, stream_chunks(recording.data, recording.format.frame_bytes, 0.5, 8000), ScriptedRecognizer([text]))
+    assert "卡宝通" in {w.text for w in session.utterances[0].words}

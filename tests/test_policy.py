@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.errors import PolicyError
-from qa_pipeline.policy.policy import check_policy, default_policy_dir, load_policy
+from qa_pipeline.policy.files import check_policy, default_policy_dir
+from qa_pipeline.policy.policy import load_policy
 
 
 @pytest.fixture()

@@ -16,10 +16,10 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
+from qa_pipeline.text.clock import format_time
 from qa_pipeline.report.writers import (
     WRITERS,
     describe_check,
-    format_time,
     format_transcript_text,
     render_audit_text,
     write_report,
@@ -146,7 +146,7 @@ def test_audit_text_coloured_on_a_terminal() -> None:
         ("hold", {"passed": False, "holds": [{"start_s": 38.6, "end_s": 110.6}]}, "00:38.6–01:50.6 (72 s)"),
         ("hangup", {"passed": None, "hangup_by": "unknown", "method": "none"}, "by unknown (from none)"),
         ("custom_check", {"passed": True, "count": 3, "items": [1, 2]}, "count=3, items: 2"),
-        ("speaking_rate", {"passed": None, "agent_cpm": None}, "agent_cpm=None"),
+        ("speaking_rate", {"passed": None, "agent_cpm": None}, "no agent speech"),  # never a raw None
     ],
 )
 def test_describe_check(name: str, check: dict[str, Any], expected: str) -> None:

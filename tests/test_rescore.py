@@ -10,8 +10,8 @@ from pathlib import Path
 from test_transcript_input import FORBIDDEN_CALL, META, run_qa, write_call
 
 from qa_pipeline.batch.rescore import rescore_store
-from qa_pipeline.pipeline import score_transcript
 from qa_pipeline.policy.policy import default_policy_dir, load_policy
+from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.types import CallMeta, ChannelActivity, Role, Span, Transcript, Utterance
 

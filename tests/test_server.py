@@ -47,10 +47,22 @@ class FakeRecognizer:
                  Word("你", 0.6, 0.8), Word("错了", 0.8, 1.1), Word("。", 1.1, 1.1))
         return [ClipText("这个不行，你错了。", words) for _ in clips]
 
+class FastTalker:
+    # Every clip reads as 7 characters a second: 420 chars/min, far too fast.
+    model_id = "fake-fast"
+    def transcribe(self, clips, hook=None):
+        out = []
+        for clip in clips:
+            n = max(1, int(len(clip.samples) / clip.sample_rate_hz * 7))
+            words = tuple(Word("好", i / 7, (i + 1) / 7) for i in range(n))
+            out.append(ClipText("好" * n, words))
+        return out
+
 port, db, max_calls, delay_s = int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 config = ServerConfig(ingest_token="ingest-test-token", console_token="console-test-token", db_path=db,
                       max_calls=max_calls, idle_timeout_s=5.0, max_message_bytes=64 * 1024)
-app = create_app(config, FakeRecognizer(delay_s), load_policy(None))
+recognizer = FastTalker() if sys.argv[5] == "fast" else FakeRecognizer(delay_s)
+app = create_app(config, recognizer, load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
 """
 
@@ -62,13 +74,13 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: Path, max_calls: int = 2, delay_s: float = 0.0) -> None:
+    def __init__(self, tmp: Path, max_calls: int = 2, delay_s: float = 0.0, talker: str = "fixed") -> None:
         self.port = _free_port()
         self.db = tmp / "results.sqlite"
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(tmp / "server.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.db), str(max_calls), str(delay_s)],
+            [sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.db), str(max_calls), str(delay_s), talker],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
         )
         deadline = time.monotonic() + 60
@@ -192,7 +204,7 @@ def test_tap_a_sample_call_receives_alerts_and_stores_the_report(server):
     assert scored["incomplete"] is False and scored["report_url"]
     assert result.close_code == 1000
     [stored] = [c for c in server.stored() if c.call_id == "e2e-04"]
-    assert stored.ok and stored.key.model_id == "fake-asr"
+    assert stored.ok and stored.key.model_id == "fake-asr/beam5-customer1"  # the live beams are part of the key
     assert abs(stored.duration_s - 74.0) < 0.1
     report = stored.report
     assert report["incomplete"] is False
@@ -201,6 +213,28 @@ def test_tap_a_sample_call_receives_alerts_and_stores_the_report(server):
     assert len(report["utterances"]) == len(utterances)
     page = httpx.get(server.url + scored["report_url"], headers={"Authorization": f"Bearer {CONSOLE}"})
     assert page.status_code == 200 and "你错了" in page.text
+
+
+def test_a_fast_talking_agent_who_hangs_up_first_is_alerted_while_the_call_runs(tmp_path):
+    """dev_call_10 ends with the disconnect tone on the agent's channel; every clip reads at 420
+    chars/min. Both alerts must come while the call runs: before the score, from call time the
+    call had not reached its end."""
+    fast = Server(tmp_path, talker="fast")
+    try:
+        result = _tap(fast, "dev_call_10", "fast-10", speed=15.0)
+    finally:
+        fast.stop()
+    kinds = [m["type"] for m in result.messages]
+    scored_at = kinds.index("scored")
+    alerts = {m["check"]: (i, m) for i, m in enumerate(result.messages) if m["type"] == "alert"}
+    assert {"speaking_rate", "hangup"} <= set(alerts), [m for m in result.messages if m["type"] == "alert"]
+    rate_index, rate = alerts["speaking_rate"]
+    hangup_index, hangup = alerts["hangup"]
+    assert rate_index < scored_at and hangup_index < scored_at
+    assert rate["rule_id"] == "speaking_rate.out_of_band" and "too fast" in rate["message"]
+    assert hangup["rule_id"] == "hangup.agent_first"
+    assert rate["ref_end_s"] < 58.0  # while the agent was still talking
+    assert hangup["ref_end_s"] < 61.0  # the tone starts ~3 s before the recording ends at 61.5 s
 
 
 def test_client_vanishing_mid_call_leaves_a_scored_incomplete_call(server):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_pipeline.audio.activity import analyse_call
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
@@ -273,12 +273,13 @@ def test_session_protocol_misuse_is_a_value_error(monkeypatch):
 @pytest.mark.model
 def test_replayed_call_reaches_the_findings_of_audit_call():
     from qa_pipeline.asr.packed import FasterWhisperRecognizer
-    from qa_pipeline.live.asr import LiveAsrOptions, live_recognizer
+    from qa_pipeline.asr.factory import build_recognizer
+    from qa_pipeline.config import LiveAsrOptions
     from qa_pipeline.pipeline import audit_call
     from qa_pipeline.policy.policy import load_policy
 
     policy = load_policy(None)
-    recognizer = live_recognizer(OPTIONS.asr)  # what qa serve uses: clip-length windows, live beam
+    recognizer = build_recognizer(OPTIONS.asr, LiveAsrOptions())  # what qa serve uses: clip-length windows, live beam
     name = "dev_call_04"  # agent says 你错了 and 不行; customer hangs up (signalled by telephony)
     recording = load_recording(SAMPLES / f"{name}.wav")
     meta = CallMeta.load(SAMPLES / f"{name}.meta.json")
@@ -302,3 +303,37 @@ def test_replayed_call_reaches_the_findings_of_audit_call():
                      if isinstance(e, Alert) and e.check == "forbidden_phrases")
     assert alerted == sorted(h["phrase"] for h in live.check("forbidden_phrases").details["hits"]) == ["不行", "你错了"]
     assert live.incomplete is False and live.model_id == batch.model_id
+
+
+SHARED_CALLS = Path(__file__).resolve().parents[2] / "shared" / "calls"
+
+
+def test_a_long_hold_and_an_overlong_call_alert_while_the_call_runs(default_policy):
+    """dev_call_06 (inbound, 206.5 s, a 72 s hold from about 38.6 s): the hold alerts once it
+    passes the limit, before the agent is back; the duration alerts once the call passes 180 s."""
+    recording = load_recording(SHARED_CALLS / "dev_call_06.wav")
+    meta = CallMeta.load(SHARED_CALLS / "dev_call_06.meta.json")
+    session = LiveSession(StreamStart(meta, recording.format), default_policy, OPTIONS, "test")
+    recognizer = FixedRecognizer("好的。", (Word("好的", 0.0, 0.4), Word("。", 0.4, 0.4)))
+    alerts: dict[str, tuple[float, Alert]] = {}
+    for chunk in stream_chunks(recording.data, recording.format.frame_bytes, 0.5, recording.format.sample_rate_hz):
+        for event in replay_chunk(session, chunk, recognizer):
+            if isinstance(event, Alert):
+                alerts.setdefault(event.check, (session.audio_s, event))
+    assert {"hold", "call_duration"} <= set(alerts), sorted(alerts)
+    hold_at_s, hold = alerts["hold"]
+    assert hold.finding.rule_id == "hold.too_long"
+    assert 38.6 + 60.0 < hold_at_s < 38.6 + 72.0 + 1.0  # over the limit, not after the hold ended
+    duration_at_s, duration = alerts["call_duration"]
+    assert 180.0 < duration_at_s <= 182.0
+
+
+def replay_chunk(session: LiveSession, chunk: bytes, recognizer) -> list:
+    """Push one chunk and transcribe the clips it closed at once (the server's job)."""
+    events = session.push_audio(chunk)
+    out = list(events)
+    for event in events:
+        if isinstance(event, (UtteranceClosed, UtterancePart)):
+            [text] = recognizer.transcribe([event.clip])
+            out += session.accept_text(event.utterance_id, text)
+    return out

@@ -208,8 +208,12 @@ class FasterWhisperRecognizer:
                 raise ModelUnavailableError(f"cannot load the model: {exc}", str(model_dir)) from exc
         return self._model
 
-    def transcribe(self, clips: Sequence[AudioClip], hook: Hook | None = None) -> list[ClipText]:
-        """Raw text and clip-relative word times for each clip, parallel to ``clips``."""
+    def transcribe(self, clips: Sequence[AudioClip], hook: Hook | None = None,
+                   beam_size: int | None = None) -> list[ClipText]:
+        """Raw text and clip-relative word times for each clip, parallel to ``clips``.
+
+        ``beam_size`` overrides ``options.beam_size`` for this call (live: per role).
+        """
         for clip in clips:
             if clip.sample_rate_hz != SAMPLE_RATE_HZ:
                 raise ValueError(f"clips must be {SAMPLE_RATE_HZ} Hz, got {clip.sample_rate_hz}")
@@ -221,7 +225,7 @@ class FasterWhisperRecognizer:
             batch = [clips[i] for i in pending]
             durations_s = [c.duration_s for c in batch]
             for window in pack_clips(durations_s, self.options.pack_window_s, self.options.pack_gap_s):
-                texts = assign_words(self.decode(render_window(window, batch)), window)
+                texts = assign_words(self.decode(render_window(window, batch), beam_size), window)
                 for placement, text in zip(window.placements, texts):
                     results[pending[placement.index]] = text
                 retry.extend(pending[window.placements[k].index] for k in unheard_tail(texts))
@@ -229,7 +233,14 @@ class FasterWhisperRecognizer:
             call_hook(hook, "asr", len(clips) - len(pending), len(clips))
         return results
 
-    def decode(self, audio: np.ndarray) -> list[Word]:
+    def transcribe_in_context(self, clips: Sequence[AudioClip], contexts: Sequence[str],
+                              hook: Hook | None = None, beam_size: int | None = None) -> list[ClipText]:
+        """``transcribe`` with the live call's signature: packed windows take no per-clip context."""
+        if len(contexts) != len(clips):
+            raise ValueError("one context per clip is required")
+        return self.transcribe(clips, hook, beam_size)
+
+    def decode(self, audio: np.ndarray, beam_size: int | None = None) -> list[Word]:
         """One Whisper pass over 16 kHz audio: its words (or segments) in audio time, raw text."""
         options = self.options
         model = self.load()
@@ -242,7 +253,7 @@ class FasterWhisperRecognizer:
         segments, _info = model.transcribe(
             audio,
             language=options.language,
-            beam_size=options.beam_size,
+            beam_size=beam_size or options.beam_size,
             initial_prompt=options.initial_prompt,
             hotwords=options.hotwords,
             word_timestamps=options.word_timestamps,

@@ -1,26 +1,96 @@
-"""One channel of a live call: resampling, VAD, disconnect tone and hold-music separation.
+"""The channel analyser: disconnect tone, then VAD, then hold music split off, leaving speech.
 
-``ChannelTrack`` runs the batch state machines (``vad.VadStream``, ``tones``) on a stream, so a
-channel fed in chunks yields the speech, tone and music spans ``activity.analyse_channel`` finds
-on the whole file. ``ChannelHistory`` keeps the newest audio for cutting clips (bounded memory).
+Order matters: the disconnect tone is found first and everything from its onset on is left
+out of VAD; VAD spans are then sorted by sound (``sort_sounds``) and music (hold music) is split
+off, leaving the speech spans that go to ASR and count as talk. One analyser, two feeds:
+``analyse_channel`` takes a whole channel (batch); ``ChannelTrack`` takes a stream in chunks (live),
+running the same state machines (``vad.VadStream``, ``tones``) and the same sorting, so a channel
+fed in chunks yields the spans the whole file yields (a test replays the samples in random chunks).
+``ChannelHistory`` keeps the newest audio of a stream for cutting clips (bounded memory).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
-from qa_pipeline.audio.activity import MUSIC_JOIN_GAP_S, join_spans
-from qa_pipeline.audio.io import StreamResampler
-from qa_pipeline.config import PipelineOptions
+from qa_pipeline.audio.io import CallAudio, StreamResampler
+from qa_pipeline.config import PipelineOptions, ToneOptions, VadOptions
 from qa_pipeline.asr.recognizer import AudioClip
 from qa_pipeline.audio.tones import classify_sound, find_disconnect_tone
 from qa_pipeline.types import ChannelActivity, Role, Span
 from qa_pipeline.text.utterances import clip_bounds_s, cut_clip
 from qa_pipeline.audio.vad import VadStream, frame_level_dbfs, speech_spans
+
+
+logger = logging.getLogger(__name__)
+
+# Music pieces closer than this are one stretch of music (VAD cuts long music into pieces).
+MUSIC_JOIN_GAP_S = 1.5
+
+
+def sort_sounds(spans: Iterable[Span], samples_of: Callable[[Span], np.ndarray], rate_hz: int,
+                channel: int) -> tuple[list[Span], list[Span]]:
+    """(speech, music) among VAD spans; tonal sounds are left out of both (never sent to ASR)."""
+    speech: list[Span] = []
+    music: list[Span] = []
+    for span in spans:
+        kind = classify_sound(samples_of(span), rate_hz)
+        if kind == "speech":
+            speech.append(span)
+        elif kind == "music":
+            music.append(span)
+        else:
+            logger.debug("channel %d: tonal sound %.2f-%.2f s left out of speech", channel, span.start_s, span.end_s)
+    return speech, music
+
+
+def analyse_channel(
+    samples: np.ndarray,
+    sample_rate_hz: int,
+    channel: int,
+    role: Role,
+    vad: VadOptions,
+    tone: ToneOptions,
+) -> ChannelActivity:
+    """Tone, speech and music spans of one whole mono channel (seconds from its start)."""
+    tone_span = find_disconnect_tone(samples, sample_rate_hz, tone)
+    head = samples if tone_span is None else samples[: int(tone_span.start_s * sample_rate_hz)]
+
+    def samples_of(span: Span) -> np.ndarray:
+        return head[int(span.start_s * sample_rate_hz) : int(span.end_s * sample_rate_hz)]
+
+    speech, music = sort_sounds(speech_spans(head, sample_rate_hz, vad), samples_of, sample_rate_hz, channel)
+    return ChannelActivity(
+        channel=channel,
+        role=role,
+        speech=tuple(speech),
+        tone=() if tone_span is None else (tone_span,),
+        music=tuple(join_spans(music, MUSIC_JOIN_GAP_S)),
+    )
+
+
+def analyse_call(audio: CallAudio, options: PipelineOptions) -> tuple[ChannelActivity, ...]:
+    """``analyse_channel`` for every channel of a decoded call, in channel order."""
+    return tuple(
+        analyse_channel(samples, audio.sample_rate_hz, index, role, options.vad, options.tone)
+        for index, (samples, role) in enumerate(zip(audio.channels, audio.roles))
+    )
+
+
+def join_spans(spans: list[Span], max_gap_s: float) -> list[Span]:
+    """Merge time-ordered spans separated by at most ``max_gap_s`` (whole channels and streams)."""
+    joined: list[Span] = []
+    for span in spans:
+        if joined and span.start_s - joined[-1].end_s <= max_gap_s:
+            joined[-1] = Span(joined[-1].start_s, max(joined[-1].end_s, span.end_s))
+        else:
+            joined.append(span)
+    return joined
 
 
 @dataclass(frozen=True)
@@ -71,8 +141,13 @@ class ChannelHistory:
         return first / self.sample_rate_hz, self._buf[first - self._first : self._used]
 
 
+#: An open VAD segment is tested for music once it has lasted this long, on its latest seconds.
+OPEN_MUSIC_MIN_S = 5.0
+OPEN_MUSIC_LOOK_S = 8.0
+
+
 class ChannelTrack:
-    """One channel of a live call: resampling, VAD, tone and hold-music separation."""
+    """The analyser fed a stream: one channel of a live call, resampled, in chunks of any size."""
 
     def __init__(self, channel: int, role: Role, source_rate_hz: int, options: PipelineOptions,
                  tone_every_s: float, tone_window_s: float) -> None:
@@ -89,6 +164,7 @@ class ChannelTrack:
         self._open_start_s: float | None = None
         self._since_tone_check = 0
         self.tone_start_s: float | None = None
+        self._playing: tuple[float, float, bool] | None = None  # (open start, checked at, music?)
         self.speech: list[Span] = []
         self.music: list[Span] = []
 
@@ -151,9 +227,26 @@ class ChannelTrack:
         return Pause(Span(self._open_start_s, end_s), quiet_s)
 
     def activity(self, duration_s: float) -> ChannelActivity:
+        """Speech, tone and music so far; music still playing counts up to now (a hold in progress)."""
         tone = () if self.tone_start_s is None else (Span(self.tone_start_s, max(duration_s, self.tone_start_s)),)
-        music = tuple(join_spans(list(self.music), MUSIC_JOIN_GAP_S))
+        playing = self._music_playing()
+        music = tuple(join_spans(list(self.music) + ([playing] if playing else []), MUSIC_JOIN_GAP_S))
         return ChannelActivity(self.channel, self.role, tuple(self.speech), tone, music)
+
+    def _music_playing(self) -> Span | None:
+        """The open VAD segment as music, when its latest seconds sound like music.
+
+        VAD closes hold music only every ``max_utterance_s``; without this a hold would show
+        only after it ended. Classified at most every ``tone_every_s`` on the last
+        ``OPEN_MUSIC_LOOK_S`` seconds (the batch path never sees an open segment).
+        """
+        start_s = self._open_start_s
+        if start_s is None or self.tone_start_s is not None or self.time_s - start_s < OPEN_MUSIC_MIN_S:
+            return None
+        if self._playing is None or self._playing[0] != start_s or self.time_s - self._playing[1] >= self._tone_every_s:
+            _, samples = self._history.window(max(start_s, self.time_s - OPEN_MUSIC_LOOK_S))
+            self._playing = (start_s, self.time_s, classify_sound(samples, self.rate_hz) == "music")
+        return Span(start_s, self.time_s) if self._playing[2] else None
 
     def _feed(self, samples: np.ndarray) -> list[Span]:
         if self.tone_start_s is not None or len(samples) == 0:
@@ -196,21 +289,13 @@ class ChannelTrack:
         return self._classify(s for s in spans if s.end_s > open_start_s)
 
     def _classify(self, spans: Iterable[Span]) -> list[Span]:
-        """Keep speech; music (hold music) and tones never reach ASR (as in batch ``activity``)."""
-        speech = []
-        for span in spans:
+        """Keep speech; music (hold music) and tones never reach ASR (``sort_sounds``, as for whole channels)."""
+
+        def samples_of(span: Span) -> np.ndarray:
             offset_s, samples = self._history.window(span.start_s)
-            piece = samples[: int((span.end_s - offset_s) * self.rate_hz)]
-            kind = classify_sound(piece, self.rate_hz)
-            if kind == "speech":
-                self.speech.append(span)
-                speech.append(span)
-            elif kind == "music":
-                self.music.append(span)
+            return samples[: int((span.end_s - offset_s) * self.rate_hz)]
+
+        speech, music = sort_sounds(spans, samples_of, self.rate_hz, self.channel)
+        self.speech += speech
+        self.music += music
         return speech
-
-
-def split_channels(frames: np.ndarray, n_tracks: int) -> list[np.ndarray]:
-    if n_tracks == 1 and frames.shape[1] > 1:
-        return [np.ascontiguousarray(frames.mean(axis=1), dtype=np.float32)]
-    return [np.ascontiguousarray(frames[:, i]) for i in range(n_tracks)]

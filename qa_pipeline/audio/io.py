@@ -26,10 +26,10 @@ logger = logging.getLogger(__name__)
 
 #: File name endings of the recordings we read (batch discovery and qa eval look for these).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
-#: Live stream encoding -> soundfile subtype of the same samples.
+#: The one table of live stream encodings: name -> soundfile subtype of the same samples, bytes per sample.
 STREAM_SUBTYPES = {"pcm16": "PCM_16", "mulaw": "ULAW", "alaw": "ALAW"}
-_BYTES_PER_SAMPLE = {"pcm16": 2, "mulaw": 1, "alaw": 1}
+STREAM_SAMPLE_BYTES = {"pcm16": 2, "mulaw": 1, "alaw": 1}
+STREAM_ENCODINGS = tuple(STREAM_SUBTYPES)
 # WAV format tags libsndfile decodes (PCM, ADPCM, float, A-law, mu-law, GSM, G.721, extensible).
 _KNOWN_WAV_TAGS = frozenset({0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0xFFFE})
 _SOXR_QUALITY = "HQ"
@@ -62,8 +62,8 @@ def load_call_audio(path: str | Path, options: AudioOptions = AudioOptions()) ->
     source = str(path)
     _check_file(path)
     data, rate_hz = _decode(path, options)
-    mixed, roles = _split_channels(data, options, source)
-    channels = tuple(_resample(ch, rate_hz, options.target_rate_hz) for ch in mixed)
+    roles = channel_roles(data.shape[1], options, source)
+    channels = tuple(_resample(ch, rate_hz, options.target_rate_hz) for ch in split_channels(data, roles))
     return CallAudio(
         source=source,
         source_rate_hz=rate_hz,
@@ -167,20 +167,25 @@ def _check_layout(rate_hz: int, n_channels: int, options: AudioOptions, source: 
         )
 
 
-def _split_channels(
-    data: np.ndarray, options: AudioOptions, source: str
-) -> tuple[tuple[np.ndarray, ...], tuple[Role, ...]]:
-    n_channels = data.shape[1]
+def channel_roles(n_channels: int, options: AudioOptions, source: str) -> tuple[Role, ...]:
+    """The role of each output channel: one MIXED channel for mono audio (or ``channel_mode``
+    mono), else one per input channel from ``options.channel_roles``. Files and live streams alike."""
     if n_channels == 1 or options.channel_mode == "mono":
-        mixed = data.mean(axis=1, dtype=np.float32) if n_channels > 1 else data[:, 0]
-        return (np.ascontiguousarray(mixed, dtype=np.float32),), (Role.MIXED,)
+        return (Role.MIXED,)
     if n_channels > len(options.channel_roles):
         raise AudioFormatError(
             f"{n_channels} channels but only {len(options.channel_roles)} channel roles configured",
             source,
         )
-    channels = tuple(np.ascontiguousarray(data[:, i], dtype=np.float32) for i in range(n_channels))
-    return channels, tuple(options.channel_roles[:n_channels])
+    return tuple(options.channel_roles[:n_channels])
+
+
+def split_channels(frames: np.ndarray, roles: tuple[Role, ...]) -> tuple[np.ndarray, ...]:
+    """Frames (samples x channels) -> one contiguous float32 array per role (mixed down for MIXED)."""
+    if roles == (Role.MIXED,):
+        mixed = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
+        return (np.ascontiguousarray(mixed, dtype=np.float32),)
+    return tuple(np.ascontiguousarray(frames[:, i], dtype=np.float32) for i in range(len(roles)))
 
 
 def _resample(samples: np.ndarray, in_rate_hz: int, out_rate_hz: int) -> np.ndarray:
@@ -200,7 +205,7 @@ def decode_stream_bytes(data: bytes, encoding: str, channels: int) -> np.ndarray
         raise ValueError(f"encoding must be one of {STREAM_ENCODINGS}, not {encoding!r}")
     if channels < 1:
         raise ValueError("channels must be >= 1")
-    frame_bytes = _BYTES_PER_SAMPLE[encoding] * channels
+    frame_bytes = STREAM_SAMPLE_BYTES[encoding] * channels
     if len(data) % frame_bytes:
         raise ValueError(
             f"{len(data)} bytes is not a whole number of {encoding} frames "

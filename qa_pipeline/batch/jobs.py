@@ -137,27 +137,27 @@ class PipelineScorerFactory:
     needs_model: bool = True
 
     def identity(self) -> ScoringIdentity:
-        from qa_pipeline.asr.packed import FasterWhisperRecognizer
+        from qa_pipeline.asr.factory import build_recognizer, decoding_id
         from qa_pipeline.asr.model_cache import resolve_model_dir
-        from qa_pipeline.policy.policy import load_policy
+        from qa_pipeline.rules.run import load_checked_policy
 
         if not self.needs_model:
-            return ScoringIdentity(load_policy(self.policy_dir).policy_id, TRANSCRIPT_MODEL_ID)
+            return ScoringIdentity(load_checked_policy(self.policy_dir).policy_id, TRANSCRIPT_MODEL_ID)
         resolve_model_dir(self.options.asr)  # join/verify the model once, before workers start
-        model_id = FasterWhisperRecognizer(self.options.asr).model_id
+        model_id = build_recognizer(self.options.asr).model_id
         # Decoding settings change the text, so they are part of what identifies a scoring.
-        return ScoringIdentity(load_policy(self.policy_dir).policy_id, f"{model_id}/beam{self.options.asr.beam_size}")
+        return ScoringIdentity(load_checked_policy(self.policy_dir).policy_id, decoding_id(model_id, self.options.asr))
 
     def make(self, cpu_threads: int) -> CallScorer:
-        from qa_pipeline.asr.packed import FasterWhisperRecognizer
-        from qa_pipeline.policy.policy import load_policy
+        from qa_pipeline.asr.factory import build_recognizer
+        from qa_pipeline.rules.run import load_checked_policy
 
         options = replace(self.options, asr=replace(self.options.asr, cpu_threads=cpu_threads))
         recognizer = None
         if self.needs_model:
-            recognizer = FasterWhisperRecognizer(options.asr)
+            recognizer = build_recognizer(options.asr)
             recognizer.load()
-        return _PipelineScorer(load_policy(self.policy_dir), options, recognizer)
+        return _PipelineScorer(load_checked_policy(self.policy_dir), options, recognizer)
 
 
 @dataclass(frozen=True)

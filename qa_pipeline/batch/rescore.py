@@ -14,10 +14,10 @@ from typing import Callable
 
 from qa_pipeline.batch.driver import BatchResult, FailedCall
 from qa_pipeline.errors import QAError
-from qa_pipeline.pipeline import score_transcript
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.store.results import CallKey, RescoreInput, ResultStore
-from qa_pipeline.text.segment import default_segmenter, segmenter_for
+from qa_pipeline.text.segment import segmenter_for
 from qa_pipeline.text.transcript_io import transcript_from_dict
 from qa_pipeline.types import CallMeta
 
@@ -47,7 +47,7 @@ def rescore_store(store: ResultStore, policy: Policy, hook: RescoreHook | None =
     started = time.monotonic()
     inputs = list(store.iter_rescore_inputs())
     done = store.done_keys()
-    segmenter = segmenter_for(policy.user_dict) if policy.user_dict else default_segmenter()
+    segmenter = segmenter_for(policy.user_dict)
     keys: list[CallKey] = []
     failures: list[FailedCall] = []
     scored = skipped = from_reports = 0

@@ -78,9 +78,9 @@ def pipeline_options(
 
 def make_recognizer(options: AsrOptions):
     """The faster-whisper recognizer (imported here so ``qa --help`` stays light)."""
-    from qa_pipeline.asr.packed import FasterWhisperRecognizer
+    from qa_pipeline.asr.factory import build_recognizer
 
-    return FasterWhisperRecognizer(options)
+    return build_recognizer(options)
 
 
 def fail(error: QAError) -> typer.Exit:

@@ -46,8 +46,8 @@ def serve(
     configure_logging(verbose)
     import uvicorn
 
-    from qa_pipeline.live.asr import live_recognizer
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.asr.factory import build_recognizer
+    from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.server.app import ServerConfig, create_app
 
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
@@ -59,8 +59,8 @@ def serve(
         max_calls=max_calls, options=options, asr=LiveAsrOptions(beam_size=beam_size, customer_beam_size=customer_beam_size),
         live=LiveOptions(part_min_s=parts_after or None),
     )
-    recognizer = live_recognizer(options.asr, config.asr)
-    loaded_policy = guarded(lambda: load_policy(policy))
+    recognizer = build_recognizer(options.asr, config.asr)
+    loaded_policy = guarded(lambda: load_checked_policy(policy))
     guarded(recognizer.load)  # a missing or corrupt model is one line here, not a start-up traceback
     app = create_app(config, recognizer, loaded_policy)
     for token in (ingest_token, console_token):

@@ -113,7 +113,7 @@ def audit(
     A transcript JSON (the shape `qa transcribe --format json` writes) is checked without ASR.
     """
     from qa_pipeline.pipeline import audit_call, audit_transcript
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.report.writers import write_report
     from qa_pipeline.text.transcript_io import is_transcript_path
 
@@ -123,7 +123,7 @@ def audit(
     if from_text and (model is not None or beam_size is not None or channels is not ChannelMode.stereo):
         raise fail(QAError("--model, --beam-size and --channels apply to audio; no ASR runs on a transcript",
                            str(call)))
-    loaded_policy = guarded(lambda: load_policy(policy))
+    loaded_policy = guarded(lambda: load_checked_policy(policy))
     if from_text:
         report = guarded(lambda: audit_transcript(call, call_meta, loaded_policy))
     else:
@@ -157,13 +157,13 @@ def eval_(
     from dataclasses import replace
 
     from qa_pipeline.eval.run import run_eval
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.run import load_checked_policy
 
     if not directory.is_dir():
         raise fail_dir(directory)
     options = pipeline_options(model, device, ChannelMode.stereo, beam_size)
     if hotwords:
-        phrases = guarded(lambda: load_policy(policy)).hotwords()
+        phrases = guarded(lambda: load_checked_policy(policy)).hotwords()
         options = replace(options, asr=replace(options.asr, hotwords=phrases))
     result = guarded(lambda: run_eval(directory, policy, options, make_recognizer(options.asr)))
     from qa_pipeline.eval.evaluate import format_eval_text
@@ -177,9 +177,9 @@ def eval_(
 @policy_app.command("check")
 def policy_check(directory: Path = typer.Argument(..., help="Policy directory to validate.")) -> None:
     """Validate a policy directory; every problem is reported as file:line."""
-    from qa_pipeline.policy.policy import check_policy
+    from qa_pipeline.rules.run import check_policy_dir
 
-    problems = check_policy(directory)
+    problems = check_policy_dir(directory)
     for problem in problems:
         typer.echo(f"error: {problem.one_line()}", err=True)
     if problems:

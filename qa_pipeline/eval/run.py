@@ -40,9 +40,9 @@ def run_eval(
 ):
     from qa_pipeline.eval.evaluate import EvalPair, evaluate
     from qa_pipeline.pipeline import audit_call, find_meta
-    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.run import load_checked_policy
 
-    policy = load_policy(policy_dir)
+    policy = load_checked_policy(policy_dir)
     calls = labelled_calls(directory)
     pairs = []
     for index, (audio, truth_path) in enumerate(calls):

@@ -1,4 +1,4 @@
-"""The live server's ASR side: which recognizer, and which waiting clips go to it next.
+"""The live server's ASR side: which waiting clips go to the recognizer next (built by ``asr.factory``).
 
 Alert latency is the time from the end of an offending utterance to its alert. Phrase alerts
 (forbidden phrases, unauthorized promises) come from the agent, so agent clips jump the queue:
@@ -19,24 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from qa_pipeline.config import AsrOptions, LiveAsrOptions
+from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.asr.recognizer import AudioClip, ClipText, Recognizer
 from qa_pipeline.types import Role
-
-
-def live_recognizer(asr: AsrOptions, live: LiveAsrOptions = LiveAsrOptions()) -> Any:
-    """The recognizer ``qa serve`` uses: ``asr`` with the live beam and threads (model not loaded yet)."""
-    options = replace(asr, beam_size=live.beam_size, cpu_threads=live.cpu_threads)
-    if live.clip_windows:
-        from qa_pipeline.asr.clips import ClipWindowOptions, ClipWindowRecognizer
-
-        return ClipWindowRecognizer(options, ClipWindowOptions(max_batch=live.batch_max_clips))
-    from qa_pipeline.asr.packed import FasterWhisperRecognizer
-
-    return FasterWhisperRecognizer(options)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The live ingest protocol: the start message, the stream's sample layout, hang-up messages.
 
-Pure values and validation, shared by the session (``streaming``), the server and the tap client.
+Pure values and validation, shared by the session (``live.session``), the server and the tap client.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from qa_pipeline.audio.io import STREAM_ENCODINGS, STREAM_SAMPLE_BYTES
 from qa_pipeline.errors import MetaError, StreamProtocolError
 from qa_pipeline.types import CallMeta, Party
 
@@ -22,8 +23,6 @@ CLOSE_FULL = 1013
 
 STREAM_RATES_HZ = (8000, 16000)
 STREAM_CHANNELS = (1, 2)
-STREAM_ENCODINGS = ("pcm16", "mulaw", "alaw")
-_BYTES_PER_SAMPLE = {"pcm16": 2, "mulaw": 1, "alaw": 1}
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class StreamFormat:
 
     @property
     def frame_bytes(self) -> int:
-        return _BYTES_PER_SAMPLE[self.encoding] * self.channels
+        return STREAM_SAMPLE_BYTES[self.encoding] * self.channels
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,25 @@ whisper_streaming), so a recorded file replays through it deterministically:
   words raise;
 - ``hangup(party)`` records who hung up (telephony signalling);
 - ``finish()`` flushes the last utterances; once none is pending, ``final_report()`` scores
-  the call with exactly the checks of ``qa audit`` (``pipeline.score_transcript``).
+  the call with exactly the checks of ``qa audit`` (``rules.run.score_transcript``).
 
-Utterances are built with ``qa_pipeline.text.utterances`` and scored with the batch helper, so live
-and batch cannot drift apart.
+Utterances are built with ``qa_pipeline.text.utterances`` and scored by ``rules.run``, as batch does,
+so live and batch cannot drift apart. Which checks alert while the call runs is each check's own
+declaration (``CheckSpec.live``): per utterance, or on the clock (every ``check_every_s`` of audio
+and at once when the line changes: a disconnect tone, a hang-up message).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from qa_pipeline.audio.io import decode_stream_bytes
-from qa_pipeline.config import LiveOptions, PipelineOptions
-from qa_pipeline.live.asr import LiveAsrOptions, transcribe_in_context
-from qa_pipeline.audio.channel import ChannelTrack, split_channels
+from qa_pipeline.config import LiveAsrOptions, LiveOptions, PipelineOptions
+from qa_pipeline.live.asr import transcribe_in_context
+from qa_pipeline.audio.channel import ChannelTrack
+from qa_pipeline.audio.io import channel_roles, split_channels
 from qa_pipeline.live.protocol import (
     STREAM_CHANNELS,
     STREAM_ENCODINGS,
@@ -50,15 +53,14 @@ from qa_pipeline.live.events import (
 from qa_pipeline.live.clips import ClipPlanner, ReadyText
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import CallReport, Finding, Party, Role, Span, Transcript, Utterance
+from qa_pipeline.text.segment import segmenter_for
 from qa_pipeline.text.utterances import build_utterance
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import LiveWhen
+from qa_pipeline.rules.run import CallContext, live_checks, run_checks, score_transcript
 
-if TYPE_CHECKING:
-    from qa_pipeline.policy.policy import Policy
-
-#: Checks run while the call is in progress (on final utterances only).
-PHRASE_CHECKS = ("forbidden_phrases", "unauthorized_promise")
-#: Checks re-run as audio time passes.
-TIMED_CHECKS = ("greeting", "hold", "call_duration", "hangup")
+#: The check judged live on a recent window of agent speech (``LiveOptions.rate_window_s``), not the whole call.
+RATE_CHECK = "speaking_rate"
 
 
 # -- the session ----------------------------------------------------------------------------
@@ -70,7 +72,7 @@ class LiveSession:
     def __init__(
         self,
         start: StreamStart,
-        policy: "Policy",
+        policy: Policy,
         options: PipelineOptions = PipelineOptions(),
         model_id: str = "",
         live: LiveOptions = LiveOptions(),
@@ -134,13 +136,16 @@ class LiveSession:
         frames = decode_stream_bytes(data[:whole], fmt.encoding, fmt.channels)
         self._frames += len(frames)
         events: list[LiveEvent] = []
-        for track, samples in zip(self._tracks, split_channels(frames, len(self._tracks))):
+        tone = False
+        roles = tuple(track.role for track in self._tracks)
+        for track, samples in zip(self._tracks, split_channels(frames, roles)):
             was_tone = track.tone_start_s
             events += self._closed(track, track.push(samples))
             if was_tone is None and track.tone_start_s is not None:
                 events.append(HangupSeen(_party(track.role), track.tone_start_s, "tone"))
+                tone = True
         events += self._clips.paused(self._tracks)
-        if self.audio_s - self._checked_at_s >= self._live.check_every_s:
+        if tone or self.audio_s - self._checked_at_s >= self._live.check_every_s:
             events += self._timed_alerts()
         return events
 
@@ -159,14 +164,15 @@ class LiveSession:
         return [] if ready is None else self._final(ready)
 
     def _final(self, ready: ReadyText) -> list[LiveEvent]:
-        utterance = build_utterance(ready.span, ready.channel, ready.role, ready.clip_start_s, ready.text)
+        utterance = build_utterance(ready.span, ready.channel, ready.role, ready.clip_start_s, ready.text,
+                                    segmenter_for(self.policy.user_dict))
         if utterance is None:
             return []
         self._utterances.append(utterance)
         self._utterances.sort(key=lambda u: (u.start_s, u.channel))
         events: list[LiveEvent] = [UtteranceFinal(ready.utterance_id, utterance)]
         if not self._finished:
-            events += self._alerts(self._transcript(), PHRASE_CHECKS)
+            events += self._alerts(self._transcript(), live_checks(LiveWhen.UTTERANCE))
         return events
 
     def finish(self) -> list[LiveEvent]:
@@ -174,18 +180,20 @@ class LiveSession:
         if self._finished:
             return []
         events: list[LiveEvent] = []
+        tone = False
         for track in self._tracks:
             was_tone = track.tone_start_s
             events += self._closed(track, track.finish())
             if was_tone is None and track.tone_start_s is not None:
                 events.append(HangupSeen(_party(track.role), track.tone_start_s, "tone"))
+                tone = True
+        if tone:
+            events += self._timed_alerts()
         self._finished = True
         return events
 
     def final_report(self, incomplete: bool = False) -> CallReport:
         """Score the finished call with every check of the policy (as ``qa audit`` does)."""
-        from qa_pipeline.pipeline import score_transcript
-
         if not self._finished or self.pending_ids:
             raise ValueError("final_report needs finish() and every closed utterance transcribed")
         return score_transcript(self._transcript(), self.meta, self.policy, self.model_id,
@@ -216,7 +224,8 @@ class LiveSession:
 
     def _timed_alerts(self) -> list[LiveEvent]:
         self._checked_at_s = self.audio_s
-        events = self._alerts(self._transcript(), TIMED_CHECKS)
+        clocked = tuple(name for name in live_checks(LiveWhen.CLOCK) if name != RATE_CHECK)
+        events = self._alerts(self._transcript(), clocked)
         return events + self._rate_alerts()
 
     def _rate_alerts(self) -> list[LiveEvent]:
@@ -224,11 +233,9 @@ class LiveSession:
         recent = [u for u in self._utterances if u.role == Role.AGENT and u.end_s >= since_s]
         if sum(u.duration_s for u in recent) < self._live.rate_min_speech_s:
             return []
-        return self._alerts(self._transcript(recent), ("speaking_rate",), once_per_check=True)
+        return self._alerts(self._transcript(recent), (RATE_CHECK,), once_per_check=True)
 
     def _alerts(self, transcript: Transcript, names: Sequence[str], once_per_check: bool = False) -> list[LiveEvent]:
-        from qa_pipeline.rules.run import CallContext, run_checks
-
         checks = run_checks(CallContext(transcript, self.meta, final=False), self.policy, names)
         events: list[LiveEvent] = []
         for check in checks:
@@ -263,12 +270,10 @@ def _party(role: Role) -> Party:
 
 
 def _make_tracks(fmt: StreamFormat, options: PipelineOptions, live: LiveOptions) -> list[ChannelTrack]:
-    if fmt.channels == 1 or options.audio.channel_mode == "mono":
-        return [ChannelTrack(0, Role.MIXED, fmt.sample_rate_hz, options, live.tone_every_s, live.tone_window_s)]
-    roles = options.audio.channel_roles
-    return [ChannelTrack(i, roles[i] if i < len(roles) else Role.MIXED, fmt.sample_rate_hz, options,
-                         live.tone_every_s, live.tone_window_s)
-            for i in range(fmt.channels)]
+    """One track per output channel, with the roles a file of this layout gets (``audio.io``)."""
+    roles = channel_roles(fmt.channels, options.audio, "live stream")
+    return [ChannelTrack(i, role, fmt.sample_rate_hz, options, live.tone_every_s, live.tone_window_s)
+            for i, role in enumerate(roles)]
 
 
 # -- deterministic replay (tests, benchmarks) -----------------------------------------------

@@ -8,20 +8,13 @@ or a single TOML file; reading, merging and validating them (every error names `
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from qa_pipeline.text.match import GappedPattern, MatchOptions
-from qa_pipeline.policy.files import (  # CHECK_NAMES, check_policy, default_policy_dir: still importable here
-    CHECK_NAMES,
-    PHRASE_LISTS,
-    SCHEMA,
-    check_policy,
-    default_policy_dir,
-    read_policy_files,
-)
+from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
 
 __all__ = [
     "Bank",
@@ -29,8 +22,6 @@ __all__ = [
     "ForbiddenPhrase",
     "Policy",
     "Thresholds",
-    "check_policy",
-    "default_policy_dir",
     "load_policy",
 ]
 
@@ -114,13 +105,15 @@ class Policy:
     verification_phrases: tuple[str, ...]
     account_detail_phrases: tuple[str, ...]
     user_dict: Path | None = field(default=None, compare=False)
+    weight_lines: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def hotwords(self) -> str:
         """Key phrases for the recogniser's ``hotwords`` prompt, space separated."""
         return " ".join(self.hotword_list)
 
-    def weight(self, check: str) -> float:
-        return float(self.weights.get(check, 0.0))
+    def weight_origin(self, check: str | None) -> str:
+        """``file:line`` of a check's weight (of the ``[weights]`` table for None), for error messages."""
+        return self.weight_lines.get(check or "", self.weight_lines.get("", self.source))
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -135,7 +128,18 @@ def load_policy(path: Path | None = None) -> Policy:
     user_dict = (root if root.is_dir() else root.parent) / "userdict.txt"
     if user_dict.is_file():
         digest.update(b"userdict.txt\0" + user_dict.read_bytes())
-    return _build(files.tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
+    policy = _build(files.tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
+    return replace(policy, weight_lines=MappingProxyType(_weight_lines(files)))
+
+
+def _weight_lines(files) -> dict[str, str]:
+    """``file:line`` of the ``[weights]`` table (key "") and of each weight in it."""
+    for src in files.sources:
+        if "weights" in src.data:
+            lines = {"": f"{src.path}:{src.line_of('weights')}"}
+            lines.update({key: f"{src.path}:{src.line_of('weights', key)}" for key in src.data["weights"]})
+            return lines
+    return {}
 
 
 def _strs(values: list[str]) -> tuple[str, ...]:

@@ -18,12 +18,11 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from qa_pipeline.report.score_html import score_explanation_html
+from qa_pipeline.text.clock import format_span, format_time
 from qa_pipeline.report.writers import (
-    CHECK_LABELS,
+    check_label,
     STATUS_MARKS,
     describe_check,
-    format_span,
-    format_time,
     role_label,
     sorted_utterances,
 )
@@ -291,7 +290,7 @@ def _checks_html(report: Mapping[str, Any]) -> str:
         status = _STATUS_CLASSES.get(passed, "na")
         items.append(
             f'<li class="check {status}"><span class="mark">{STATUS_MARKS.get(passed, "?")}</span>'
-            f'<span class="name">{escape(CHECK_LABELS.get(name, name))}</span>'
+            f'<span class="name">{escape(check_label(name))}</span>'
             f'<span class="detail">{escape(describe_check(name, check))}</span></li>'
         )
     return '<section class="card"><h2>检查项 Checks</h2><ul class="checks">' + "".join(items) + "</ul></section>"
@@ -312,7 +311,7 @@ def _findings_html(marked: Sequence[Marked]) -> str:
             f'<td class="when">{time_cell}</td>'
             f'<td><span class="sev">{escape(_SEVERITY_LABELS.get(m.severity, m.severity))}</span></td>'
             f'<td><div class="msg">{escape(m.message)}</div>'
-            f'<div class="rule">{escape(CHECK_LABELS.get(m.rule_id, m.rule_id))}</div>{evidence}</td></tr>'
+            f'<div class="rule">{escape(check_label(m.rule_id))}</div>{evidence}</td></tr>'
         )
     return (
         '<section class="card"><h2>发现 Findings</h2><table class="findings"><tbody>'
@@ -341,7 +340,7 @@ def _transcript_html(utterances: Sequence[Mapping[str, Any]], marked: Sequence[M
         role = escape(str(u.get("role")), quote=True)
         badges = "".join(
             f'<a class="badge sev-{escape(m.severity, quote=True)}" href="#f{m.index}">'
-            f"{escape(CHECK_LABELS.get(m.rule_id, m.rule_id))}</a>" for m in hits
+            f"{escape(check_label(m.rule_id))}</a>" for m in hits
         )
         items.append(
             f'<li id="u{index}" class="utt {role}{" violation" if hits else ""}" '

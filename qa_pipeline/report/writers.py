@@ -15,38 +15,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qa_pipeline.rules import describe
+from qa_pipeline.rules.run import check_spec
+from qa_pipeline.text.clock import format_span
 from qa_pipeline.text.pii import mask_report_dict
 from qa_pipeline.types import Role, Transcript
 
 ReportDict = Mapping[str, Any]
 
-CHECK_LABELS: dict[str, str] = {
-    "greeting": "开场白 greeting",
-    "closing": "结束语 closing",
-    "forbidden_phrases": "服务禁语 forbidden phrases",
-    "unauthorized_promise": "违规承诺 unauthorized promise",
-    "complaint_handling": "投诉安抚 complaint handling",
-    "identity_verification": "身份核实 identity verification",
-    "speaking_rate": "语速 speaking rate",
-    "hangup": "挂机 hang-up",
-    "call_duration": "通话时长 call duration",
-    "hold": "等待 hold",
-}
 STATUS_MARKS = {True: "✔", False: "✘", None: "–"}
 _STATUS_STYLES = {True: "green", False: "bold red", None: "dim"}
 _ROLE_STYLES = {"agent": "cyan", "customer": "magenta"}
 _SEVERITY_STYLES = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
-
-
-def format_time(seconds: float) -> str:
-    """``mm:ss.s``, tenths rounded half up (minutes may exceed 59)."""
-    tenths = int(float(seconds) * 10 + 0.5 + 1e-6)
-    minutes, tenths_in_minute = divmod(tenths, 600)
-    return f"{minutes:02d}:{tenths_in_minute // 10:02d}.{tenths_in_minute % 10}"
-
-
-def format_span(start_s: float, end_s: float) -> str:
-    return f"[{format_time(start_s)}–{format_time(end_s)}]"
 
 
 def role_label(role: str | None) -> str:
@@ -79,90 +59,21 @@ def format_transcript_text(transcript: ReportDict | Transcript, *, mask_pii: boo
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def check_label(name: str) -> str:
+    """``开场白 greeting`` for a registered check; the raw name for anything else."""
+    spec = check_spec(name)
+    return spec.label if spec is not None else name
+
+
 def describe_check(name: str, check: Mapping[str, Any]) -> str:
     """A short human summary of a check's detail fields (everything except ``passed``)."""
-    describe = _DESCRIBERS.get(name)
-    if describe is not None:
+    spec = check_spec(name)
+    if spec is not None and spec.describe is not None:
         try:
-            return describe(check)
+            return spec.describe(check)
         except (KeyError, TypeError, ValueError):
             pass  # an unexpected shape falls back to the generic summary below
-    return _describe_generic(check)
-
-
-def _describe_generic(check: Mapping[str, Any]) -> str:
-    parts = []
-    for key, value in check.items():
-        if key == "passed":
-            continue
-        if isinstance(value, list):
-            parts.append(f"{key}: {len(value)}")
-        elif isinstance(value, float):
-            parts.append(f"{key}={value:g}")
-        else:
-            parts.append(f"{key}={value}")
-    return ", ".join(parts)
-
-
-def _yes_no(value: Any) -> str:
-    return {True: "是", False: "否", None: "—"}.get(value, str(value))
-
-
-def _describe_greeting(check: Mapping[str, Any]) -> str:
-    missing = check.get("missing") or []
-    text = f"present {_yes_no(check.get('present'))}, compliant {_yes_no(check.get('compliant'))}"
-    return text + (f"; missing: {', '.join(map(str, missing))}" if missing else "")
-
-
-def _describe_hits(check: Mapping[str, Any]) -> str:
-    hits = check.get("hits") or []
-    if not hits:
-        return "no hits"
-    return "; ".join(f"{h.get('phrase', '?')} @{format_time(h['start_s'])}" for h in hits)
-
-
-def _describe_complaint(check: Mapping[str, Any]) -> str:
-    return f"complaint {_yes_no(check.get('complaint'))}, comforted {_yes_no(check.get('comforted'))}"
-
-
-def _describe_identity(check: Mapping[str, Any]) -> str:
-    return f"required {_yes_no(check.get('required'))}, verified {_yes_no(check.get('verified'))}"
-
-
-def _describe_rate(check: Mapping[str, Any]) -> str:
-    return f"{float(check['agent_cpm']):.1f} chars/min ({check.get('verdict')})"
-
-
-def _describe_hangup(check: Mapping[str, Any]) -> str:
-    return f"by {check.get('hangup_by')} (from {check.get('method')})"
-
-
-def _describe_duration(check: Mapping[str, Any]) -> str:
-    return f"{float(check['duration_s']):.1f} s of {float(check['limit_s']):g} s allowed"
-
-
-def _describe_hold(check: Mapping[str, Any]) -> str:
-    holds = check.get("holds") or []
-    if not holds:
-        return "no holds"
-    return "; ".join(
-        f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({float(h['end_s']) - float(h['start_s']):.0f} s)"
-        for h in holds
-    )
-
-
-_DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "greeting": _describe_greeting,
-    "closing": lambda c: f"present {_yes_no(c.get('present'))}",
-    "forbidden_phrases": _describe_hits,
-    "unauthorized_promise": _describe_hits,
-    "complaint_handling": _describe_complaint,
-    "identity_verification": _describe_identity,
-    "speaking_rate": _describe_rate,
-    "hangup": _describe_hangup,
-    "call_duration": _describe_duration,
-    "hold": _describe_hold,
-}
+    return describe.generic(check)
 
 
 def render_audit_text(report: ReportDict, console: Console) -> None:
@@ -204,11 +115,11 @@ def explanation_rows(explanation: Mapping[str, Any]) -> list[tuple[str, str, str
         name = str(line.get("name"))
         weight = f"{float(line.get('weight') or 0):g}"
         if line.get("counted"):
-            rows.append((CHECK_LABELS.get(name, name), weight, f"{float(line['max_points']):.1f}",
+            rows.append((check_label(name), weight, f"{float(line['max_points']):.1f}",
                          f"{100 * float(line['earned']):.0f}%", f"{float(line['points']):.1f}"))
         else:
             why = "weight 0" if not float(line.get("weight") or 0) else "not applicable"
-            rows.append((CHECK_LABELS.get(name, name), weight, "—", why, "—"))
+            rows.append((check_label(name), weight, "—", why, "—"))
     return rows
 
 
@@ -255,7 +166,7 @@ def _checks_table(report: ReportDict) -> Table:
         passed = check.get("passed")
         table.add_row(
             Text(STATUS_MARKS.get(passed, "?"), style=_STATUS_STYLES.get(passed, "")),
-            CHECK_LABELS.get(name, name),
+            check_label(name),
             describe_check(name, check),
         )
     return table
@@ -333,14 +244,12 @@ def write_report(
 
 
 __all__ = [
-    "CHECK_LABELS",
+    "check_label",
     "WRITERS",
     "describe_check",
     "explanation_caps",
     "explanation_rows",
     "format_evidence",
-    "format_span",
-    "format_time",
     "format_transcript_text",
     "render_audit_text",
     "role_label",

@@ -1,13 +1,17 @@
 """What every check shares: the call context, the registry, and helpers over utterances.
 
-A check is a small object with a ``name`` and ``run(context, policy) -> CheckResult``; it must be a
-pure, cheap function of its input because the live path re-runs it on partial transcripts.
+A check is a small class that declares itself with a ``spec = CheckSpec(...)`` (name, Chinese and
+English label, when it can fire live, its policy keys, default weight, how reports describe it) and
+``run(context, policy) -> CheckResult``; it must be a pure, cheap function of its input because the
+live path re-runs it on partial transcripts. The live session, the reports, the scorer and the
+policy check all read the registry, so adding a check is one class plus its policy entry and tests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from enum import Enum
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol
 
 from qa_pipeline.text.match import PhraseMatch, evidence_for, find_phrases
 from qa_pipeline.policy.policy import Policy
@@ -31,8 +35,42 @@ class CallContext:
     final: bool = True
 
 
-class Check(Protocol):
+class LiveWhen(str, Enum):
+    """When a check can raise an alert while a live call is still going on."""
+
+    UTTERANCE = "utterance"  # as soon as an utterance is transcribed (phrases said)
+    CLOCK = "clock"  # as call time passes or the line changes (greeting window, holds, hang-up, rate)
+    END = "end"  # only once the call is over (the verdict needs the whole call)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything the rest of the product knows about a check, declared once beside its code.
+
+    ``policy_keys`` names the policy entries the check reads (``table.key``), for the docs and the
+    policy schema; ``default_weight`` applies when the policy's ``[weights]`` does not name the check;
+    ``describe`` turns the check's details into one line for reports (None: a generic summary).
+    """
+
     name: str
+    label_zh: str
+    label_en: str
+    live: LiveWhen
+    default_weight: float
+    policy_keys: tuple[str, ...] = ()
+    describe: Callable[[Mapping[str, Any]], str] | None = None
+
+    @property
+    def label(self) -> str:
+        """Chinese first, English second: ``开场白 greeting``."""
+        return f"{self.label_zh} {self.label_en}"
+
+
+class Check(Protocol):
+    spec: ClassVar[CheckSpec]
+
+    @property
+    def name(self) -> str: ...
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult: ...
 
@@ -41,16 +79,30 @@ _REGISTRY: dict[str, Check] = {}
 
 
 def register(cls: type) -> type:
-    """Class decorator: add one instance of a check to the registry under its ``name``."""
-    instance = cls()
-    if instance.name in _REGISTRY:
-        raise ValueError(f"check {instance.name!r} registered twice")
-    _REGISTRY[instance.name] = instance
+    """Class decorator: add one instance of a check to the registry under ``cls.spec.name``.
+
+    The registry keeps registration order, which is report order.
+    """
+    spec = getattr(cls, "spec", None)
+    if not isinstance(spec, CheckSpec):
+        raise TypeError(f"{cls.__name__} must declare spec = CheckSpec(...)")
+    if spec.name in _REGISTRY:
+        raise ValueError(f"check {spec.name!r} registered twice")
+    cls.name = spec.name
+    _REGISTRY[spec.name] = cls()
     return cls
 
 
 def registered() -> dict[str, Check]:
     return dict(_REGISTRY)
+
+
+def weight_of(name: str, policy: Policy) -> float:
+    """The policy's weight for a check, else the check's declared default (0 for an unknown name)."""
+    if name in policy.weights:
+        return float(policy.weights[name])
+    check = _REGISTRY.get(name)
+    return 0.0 if check is None else check.spec.default_weight
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,28 @@
-"""Who ended the call: metadata first, then the disconnect tone, never a guess."""
+"""Who ended the call: metadata first, then the disconnect tone, never a guess.
+
+Live, the same evidence arrives while the call runs (a hang-up message sets ``meta.hangup_by``; the
+tone appears in the channel activity), so the agent hanging up first alerts as it happens.
+"""
 
 from __future__ import annotations
 
 from qa_pipeline.policy.policy import Policy
-from qa_pipeline.rules.base import CallContext, hangup_tone, register
+from qa_pipeline.rules import describe
+from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, hangup_tone, register
 from qa_pipeline.types import CheckResult, Evidence, Finding, Party, Role, Severity
 
 
 @register
 class HangupCheck:
-    name = "hangup"
+    spec = CheckSpec(
+        "hangup", "挂机", "hang-up", LiveWhen.CLOCK, 5.0, ("caps.agent_hangup",), describe.hangup,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        if not context.final:
-            return CheckResult(self.name, None, {"hangup_by": Party.UNKNOWN.value, "method": "none"})
         by, method, evidence = self._who(context)
         details = {"hangup_by": by.value, "method": method}
+        if by == Party.UNKNOWN and not context.final:
+            return CheckResult(self.name, None, details)  # live: nobody has hung up yet
         if by == Party.UNKNOWN:
             finding = Finding(
                 "hangup.unknown",

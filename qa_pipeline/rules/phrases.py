@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
-from qa_pipeline.rules.base import CallContext, Hit, agent_utterances, find_in, register
+from qa_pipeline.rules import describe
+from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, find_in, register
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -38,7 +39,10 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
 
 @register
 class ForbiddenPhrasesCheck:
-    name = "forbidden_phrases"
+    spec = CheckSpec(
+        "forbidden_phrases", "服务禁语", "forbidden phrases", LiveWhen.UTTERANCE, 20.0,
+        ("forbidden", "caps.forbidden_phrase"), describe.hits,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         pairs = forbidden_hits(agent_utterances(context.transcript), policy)
@@ -69,7 +73,10 @@ def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]
 
 @register
 class UnauthorizedPromiseCheck:
-    name = "unauthorized_promise"
+    spec = CheckSpec(
+        "unauthorized_promise", "违规承诺", "unauthorized promise", LiveWhen.UTTERANCE, 10.0,
+        ("promises.phrases", "promises.gapped"), describe.hits,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         hits = promise_hits(agent_utterances(context.transcript), policy)

@@ -2,28 +2,24 @@
 
 Each applicable check (``passed`` not None) earns a share of its weight: all of it when passed,
 none when failed — except the greeting, which earns the share of its elements that were spoken.
-Checks that do not apply are left out and the other weights renormalised. Critical violations
-(the agent hung up first, a forbidden phrase) cap the score at the policy's caps; the explanation
-says which cap applied and why ("capped at 60: forbidden phrase 你错了 at 00:40").
+A check's weight is the policy's, else its declared default. Checks that do not apply are left out
+and the other weights renormalised. Critical violations (the agent hung up first, a forbidden phrase)
+cap the score at the policy's caps; the explanation says which cap applied and why
+("capped at 60: forbidden phrase 你错了 at 00:40").
 """
 
 from __future__ import annotations
 
-import math
 from typing import Iterable, Mapping
 
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import weight_of
+from qa_pipeline.text.clock import format_mmss
 from qa_pipeline.types import CheckResult, CheckScore, ScoreCap, ScoreExplanation
 
-__all__ = ["clock", "score_checks"]
+__all__ = ["score_checks"]
 
 _GREETING_ELEMENTS = 4
-
-
-def clock(seconds: float) -> str:
-    """``mm:ss`` of the second a moment falls in (minutes may exceed 59)."""
-    whole = int(math.floor(max(0.0, float(seconds)) + 1e-6))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
 
 
 def _earned(check: CheckResult) -> float:
@@ -46,7 +42,7 @@ def _first_evidence(check: CheckResult) -> tuple[str | None, float | None]:
 
 def _forbidden_reason(check: CheckResult) -> tuple[str, float | None]:
     phrase, at_s = _first_evidence(check)
-    reason = "forbidden phrase" + (f" {phrase}" if phrase else "") + (f" at {clock(at_s)}" if at_s is not None else "")
+    reason = "forbidden phrase" + (f" {phrase}" if phrase else "") + (f" at {format_mmss(at_s)}" if at_s is not None else "")
     hits = check.details.get("hits")
     if isinstance(hits, list) and len(hits) > 1:
         reason += f" (and {len(hits) - 1} more)"
@@ -57,7 +53,7 @@ def _hangup_reason(check: CheckResult) -> tuple[str, float | None]:
     method = check.details.get("method")
     _, at_s = _first_evidence(check)
     if method == "tone" and at_s is not None:
-        return f"the agent hung up first (disconnect tone at {clock(at_s)})", at_s
+        return f"the agent hung up first (disconnect tone at {format_mmss(at_s)})", at_s
     return f"the agent hung up first (from {method or 'unknown'})", at_s
 
 
@@ -80,12 +76,12 @@ def _caps(checks: Iterable[CheckResult], policy: Policy, uncapped: float) -> tup
 def score_checks(checks: Iterable[CheckResult], policy: Policy) -> ScoreExplanation:
     """Score a call's checks by the policy's weights (see the module docstring), with the explanation."""
     checks = tuple(checks)
-    counted = [c for c in checks if c.passed is not None and policy.weight(c.name) > 0]
-    total_weight = sum(policy.weight(c.name) for c in counted)
+    counted = [c for c in checks if c.passed is not None and weight_of(c.name, policy) > 0]
+    total_weight = sum(weight_of(c.name, policy) for c in counted)
     counted_ids = {id(c) for c in counted}
     lines = []
     for check in checks:
-        weight = policy.weight(check.name)
+        weight = weight_of(check.name, policy)
         if id(check) in counted_ids:
             max_points = 100.0 * weight / total_weight
             earned = _earned(check)
@@ -96,4 +92,3 @@ def score_checks(checks: Iterable[CheckResult], policy: Policy) -> ScoreExplanat
     caps = _caps(checks, policy, uncapped)
     score = min([uncapped] + [cap.limit for cap in caps])
     return ScoreExplanation(score, uncapped, total_weight, tuple(lines), caps)
-

@@ -8,7 +8,10 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_pipeline.text.match import find_sound_alike
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import (
+    CheckSpec,
+    LiveWhen,
     CallContext,
     Hit,
     agent_utterances,
@@ -136,7 +139,11 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 
 @register
 class GreetingCheck:
-    name = "greeting"
+    spec = CheckSpec(
+        "greeting", "开场白", "greeting", LiveWhen.CLOCK, 15.0,
+        ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers", "bank.banks", "policy.any_bank"),
+        describe.greeting,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         opening = opening_turn(context, policy)
@@ -170,7 +177,10 @@ class GreetingCheck:
 
 @register
 class ClosingCheck:
-    name = "closing"
+    spec = CheckSpec(
+        "closing", "结束语", "closing", LiveWhen.END, 10.0,
+        ("thresholds.closing_last_utterances", "closing.inbound", "closing.outbound"), describe.closing,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         if not context.final:

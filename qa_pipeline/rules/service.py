@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import (
+    CheckSpec,
+    LiveWhen,
     CallContext,
     Hit,
     agent_turns,
@@ -78,7 +81,11 @@ def _overall(outcomes: list[bool | None]) -> bool | None:
 
 @register
 class ComplaintHandlingCheck:
-    name = "complaint_handling"
+    spec = CheckSpec(
+        "complaint_handling", "投诉安抚", "complaint handling", LiveWhen.END, 10.0,
+        ("thresholds.comfort_within_turns", "complaint.cues", "complaint.comfort", "feedback.suggestion_cues",
+         "feedback.praise_cues", "feedback.thanks"), describe.complaint,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         feedback, findings = _feedback_findings(context, policy)
@@ -110,7 +117,10 @@ class ComplaintHandlingCheck:
 
 @register
 class IdentityVerificationCheck:
-    name = "identity_verification"
+    spec = CheckSpec(
+        "identity_verification", "身份核实", "identity verification", LiveWhen.END, 10.0,
+        ("identity.triggers", "identity.verification", "identity.account_details"), describe.identity,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         trigger = first_hit(customer_utterances(context.transcript), policy.identity_triggers, policy)

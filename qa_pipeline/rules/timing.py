@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import (
+    CheckSpec,
+    LiveWhen,
     CallContext,
     agent_utterances,
     call_end_s,
@@ -26,7 +29,10 @@ def spoken_chars(text: str) -> int:
 
 @register
 class SpeakingRateCheck:
-    name = "speaking_rate"
+    spec = CheckSpec(
+        "speaking_rate", "语速", "speaking rate", LiveWhen.CLOCK, 5.0,
+        ("thresholds.rate_min_cpm", "thresholds.rate_max_cpm", "thresholds.rate_target_cpm"), describe.rate,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         utterances = [u for u in agent_utterances(context.transcript) if u.duration_s > 0]
@@ -52,13 +58,17 @@ class SpeakingRateCheck:
             message = f"agent speaks {'too fast' if verdict == 'too_fast' else 'too slowly'}: {cpm:.0f} chars/min (band {band})"
             worst = max(utterances, key=lambda u: abs(spoken_chars(u.text) / u.duration_s * 60 - limits.rate_target_cpm))
             findings = (Finding("speaking_rate.out_of_band", Severity.MINOR, message, (utterance_evidence(worst),)),)
-        passed = verdict == "ok" if context.final else (None if verdict != "ok" else True)
-        return CheckResult(self.name, passed, details, findings)
+        # Live, the session runs this on a recent window with enough agent speech (``LiveOptions``),
+        # so an out-of-band rate there is a verdict on what was said, not a guess about the call.
+        return CheckResult(self.name, verdict == "ok", details, findings)
 
 
 @register
 class CallDurationCheck:
-    name = "call_duration"
+    spec = CheckSpec(
+        "call_duration", "通话时长", "call duration", LiveWhen.CLOCK, 5.0,
+        ("thresholds.inbound_limit_s", "thresholds.outbound_limit_s"), describe.duration,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         duration_s = call_end_s(context.transcript)
@@ -94,7 +104,10 @@ def _hold_extent(silence: Span, music: tuple[Span, ...]) -> Span:
 
 @register
 class HoldCheck:
-    name = "hold"
+    spec = CheckSpec(
+        "hold", "等待", "hold", LiveWhen.CLOCK, 5.0, ("thresholds.hold_limit_s",),
+        describe.spans("holds", "no holds"),
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         music = music_spans(context.transcript)
@@ -115,7 +128,9 @@ class HoldCheck:
 
 @register
 class OvertalkCheck:
-    name = "overtalk"
+    spec = CheckSpec(
+        "overtalk", "抢话", "overtalk", LiveWhen.END, 3.0, ("thresholds.overtalk_s",), describe.overtalk,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         agent = speech_spans(context.transcript, Role.AGENT)
@@ -141,7 +156,10 @@ class OvertalkCheck:
 
 @register
 class DeadAirCheck:
-    name = "dead_air"
+    spec = CheckSpec(
+        "dead_air", "静默", "dead air", LiveWhen.END, 2.0, ("thresholds.dead_air_s",),
+        describe.spans("gaps", "none"),
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         transcript = context.transcript
@@ -164,7 +182,10 @@ class DeadAirCheck:
 
 @register
 class AnswerSpeedCheck:
-    name = "answer_speed"
+    spec = CheckSpec(
+        "answer_speed", "接听速度", "answer speed", LiveWhen.END, 0.0,
+        ("thresholds.seconds_per_ring", "thresholds.max_rings"), describe.answer_speed,
+    )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         meta = context.meta

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
+from qa_pipeline.asr.factory import decoding_id
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import StreamProtocolError
-from qa_pipeline.live.asr import LiveAsrOptions
+from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
 from qa_pipeline.server.routes import add_routes, bearer_token, token_ok
 from qa_pipeline.server.calls import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
@@ -70,7 +71,7 @@ class ServerConfig:
     status_every_s: float = 1.0
     options: PipelineOptions = field(default_factory=PipelineOptions)
     live: LiveOptions = field(default_factory=LiveOptions)
-    # Batching and priorities of the ASR worker (the recognizer itself comes from live_asr.live_recognizer).
+    # Batching and priorities of the ASR worker (the recognizer itself comes from asr.factory.build_recognizer).
     asr: LiveAsrOptions = field(default_factory=LiveAsrOptions)
 
     def __post_init__(self) -> None:
@@ -286,7 +287,8 @@ class LiveServer:
     def _record(self, session: LiveSession, report: Any) -> int | None:
         from qa_pipeline.store.results import CallKey
 
-        key = CallKey(session.audio_sha256, self.policy.policy_id, self.recognizer.model_id)
+        model_key = decoding_id(self.recognizer.model_id, self.config.options.asr, self.config.asr)
+        key = CallKey(session.audio_sha256, self.policy.policy_id, model_key)
         self._store.record_result(key, report.to_dict(), f"live:{session.call_id}", session.meta)
         rows = list(self._store.iter_calls(latest_only=False, keys=[key]))
         return rows[-1].row_id if rows else None

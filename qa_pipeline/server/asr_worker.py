@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from qa_pipeline.live.asr import AsrQueue, Guess, GuessBook, LiveAsrOptions, WaitingClip, transcribe_voices
+from qa_pipeline.config import LiveAsrOptions
+from qa_pipeline.live.asr import AsrQueue, Guess, GuessBook, WaitingClip, transcribe_voices
 from qa_pipeline.server.calls import LiveCall
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.live.session import UtteranceClosed, UtteranceLikely, UtterancePart

@@ -2,7 +2,7 @@
 
 Whisper's word timestamps for Chinese come per token (often a single character); QA
 reviewers read words. Each utterance's display text is cut by a private jieba
-tokenizer that knows the policy's banking words, and every word takes its times
+tokenizer that knows the policy's banking words (its ``userdict.txt``; ``segmenter_for``), and every word takes its times
 from the recognizer pieces its characters came from.
 """
 
@@ -12,7 +12,7 @@ import functools
 from pathlib import Path
 from typing import Callable, Sequence
 
-from qa_pipeline.paths import user_cache_dir
+from qa_pipeline.paths import default_policy_dir, user_cache_dir
 from qa_pipeline.text.normalize import Tokenizer, normalize_display
 from qa_pipeline.types import Span, Word
 
@@ -30,11 +30,8 @@ def segmenter_for(user_dict: Path | None) -> Segmenter:
     return Tokenizer(jieba_cache_dir(), user_dict).cut
 
 
-@functools.lru_cache(maxsize=1)
 def default_segmenter() -> Segmenter:
-    """The segmenter with the bundled policy's banking dictionary."""
-    from qa_pipeline.policy.policy import default_policy_dir
-
+    """The segmenter with the bundled policy's banking dictionary (``qa transcribe`` without a policy)."""
     user_dict = default_policy_dir() / "userdict.txt"
     return segmenter_for(user_dict if user_dict.is_file() else None)
 

@@ -1,0 +1,97 @@
+"""One-line descriptions of check details for reports; each check names its describer in its spec.
+
+They read the JSON-shaped details (``CheckResult.details`` or a stored report), never a live object,
+so a stored report from an older run is described the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from qa_pipeline.text.clock import format_time
+
+Details = Mapping[str, Any]
+
+
+def yes_no(value: Any) -> str:
+    return {True: "是", False: "否", None: "—"}.get(value, str(value))
+
+
+def generic(check: Details) -> str:
+    """Every detail but ``passed``: lists by their length, None values left out."""
+    parts = []
+    for key, value in check.items():
+        if key == "passed" or value is None:
+            continue
+        if isinstance(value, list):
+            parts.append(f"{key}: {len(value)}")
+        elif isinstance(value, float):
+            parts.append(f"{key}={value:g}")
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def greeting(check: Details) -> str:
+    missing = check.get("missing") or []
+    text = f"present {yes_no(check.get('present'))}, compliant {yes_no(check.get('compliant'))}"
+    return text + (f"; missing: {', '.join(map(str, missing))}" if missing else "")
+
+
+def closing(check: Details) -> str:
+    return f"present {yes_no(check.get('present'))}"
+
+
+def hits(check: Details) -> str:
+    found = check.get("hits") or []
+    if not found:
+        return "no hits"
+    return "; ".join(f"{h.get('phrase', '?')} @{format_time(h['start_s'])}" for h in found)
+
+
+def complaint(check: Details) -> str:
+    return f"complaint {yes_no(check.get('complaint'))}, comforted {yes_no(check.get('comforted'))}"
+
+
+def identity(check: Details) -> str:
+    return f"required {yes_no(check.get('required'))}, verified {yes_no(check.get('verified'))}"
+
+
+def rate(check: Details) -> str:
+    if check.get("agent_cpm") is None:
+        return "no agent speech"
+    return f"{float(check['agent_cpm']):.1f} chars/min ({check.get('verdict')})"
+
+
+def hangup(check: Details) -> str:
+    return f"by {check.get('hangup_by')} (from {check.get('method')})"
+
+
+def duration(check: Details) -> str:
+    return f"{float(check['duration_s']):.1f} s of {float(check['limit_s']):g} s allowed"
+
+
+def spans(key: str, empty: str):
+    """A describer listing the ``key`` spans of a check with their lengths (holds, gaps)."""
+
+    def describe(check: Details) -> str:
+        items = check.get(key) or []
+        if not items:
+            return empty
+        return "; ".join(
+            f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({float(h['end_s']) - float(h['start_s']):.0f} s)"
+            for h in items
+        )
+
+    return describe
+
+
+def answer_speed(check: Details) -> str:
+    if check.get("rings") is None:
+        return "no ring count in the metadata"
+    return f"{check['rings']} rings (at most {check.get('max_rings')})"
+
+
+def overtalk(check: Details) -> str:
+    events = check.get("events") or []
+    return f"{len(events)} times" if events else "none"
