@@ -4,7 +4,8 @@ Fills a fresh SQLite store with ``--calls`` calls scored under the bundled polic
 are the reference turns of the dev calls in ``../shared/calls`` (cycled; each copy its own key) —
 then rescores the store under a copy of the policy with another forbidden-phrase cap, ``--rounds``
 times into fresh copies of the store, and prints calls per second (median of the rounds), the median
-time per call, and call-minutes rescored per second. Run from the repository root:
+time per call, call-minutes rescored per second, and calls per CPU-second (less distorted than wall
+time on a shared, loaded machine). Run from the repository root:
 
     python bench/rescore.py --calls 1000 --rounds 3
 """
@@ -71,8 +72,9 @@ def stricter_policy(folder: Path) -> Path:
     return folder
 
 
-def one_round(filled: Path, work: Path, policy_dir: Path) -> tuple[float, float, float, int]:
-    """Rescore a fresh copy of the filled store: (calls/s, median s per call, call-minutes/s, calls)."""
+def one_round(filled: Path, work: Path, policy_dir: Path) -> tuple[float, float, float, int, float]:
+    """Rescore a fresh copy of the filled store:
+    (calls/s, median s per call, call-minutes/s, calls, calls per CPU-second of this process)."""
     db = work / "round.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -80,12 +82,14 @@ def one_round(filled: Path, work: Path, policy_dir: Path) -> tuple[float, float,
     policy = load_policy(policy_dir)
     marks: list[float] = []
     with ResultStore(db) as store:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = rescore_store(store, policy, hook=lambda done, total: marks.append(time.perf_counter()))
         elapsed_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started
     per_call = [b - a for a, b in zip([started] + marks[:-1], marks)]
     batch = result.batch
-    return (batch.scored / elapsed_s, statistics.median(per_call), batch.audio_s / 60 / elapsed_s, batch.scored)
+    return (batch.scored / elapsed_s, statistics.median(per_call), batch.audio_s / 60 / elapsed_s, batch.scored,
+            batch.scored / cpu_s)
 
 
 def main() -> None:
@@ -101,11 +105,13 @@ def main() -> None:
         print(f"filled a store with {args.calls} calls (scored without ASR) in {fill_s:.1f} s")
         policy_dir = stricter_policy(work / "policy")
         rounds = [one_round(filled, work, policy_dir) for _ in range(args.rounds)]
-        for i, (rate, per_call_s, minutes_per_s, scored) in enumerate(rounds, 1):
+        for i, (rate, per_call_s, minutes_per_s, scored, per_cpu_s) in enumerate(rounds, 1):
             print(f"round {i}: rescored {scored} calls, {rate:.1f} calls/s, median {1000 * per_call_s:.1f} ms/call, "
-                  f"{minutes_per_s:.1f} call-minutes/s")
+                  f"{minutes_per_s:.1f} call-minutes/s, {per_cpu_s:.1f} calls per CPU-second")
         print(f"median over {len(rounds)} rounds: {statistics.median(r[0] for r in rounds):.1f} calls/s "
-              f"({statistics.median(r[2] for r in rounds):.1f} call-minutes per second)")
+              f"({statistics.median(r[2] for r in rounds):.1f} call-minutes per second; "
+              f"{statistics.median(r[4] for r in rounds):.1f} calls per CPU-second, less distorted by a "
+              f"loaded box)")
 
 
 if __name__ == "__main__":
