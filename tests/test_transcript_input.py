@@ -254,3 +254,37 @@ def test_transcribe_json_audits_like_the_audio_and_a_batch_mixes_both(tmp_path, 
     assert [(Path(s).name, m == "transcript") for s, m, _ in stored] == [
         ("dev_call_10.wav", False), ("from_elsewhere.json", True)]
     assert stored[0][2] == stored[1][2] == from_audio["score"]
+
+
+# -- the score card in real headless Chromium -------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.mark.browser
+def test_the_score_card_shows_in_chromium(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is required: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    path = write_call(tmp_path, "tx1", FORBIDDEN_CALL)
+    page_path = tmp_path / "tx1.html"
+    assert run_qa("audit", str(path), "--format", "html", "--out", str(page_path)).returncode == 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(page_path.as_uri())
+            card = page.locator("section.score-explained")
+            assert card.is_visible()
+            assert card.locator("p.summary").inner_text() == "capped at 60: forbidden phrase 你错了 at 00:20"
+            cap = card.locator("ul.caps li.binding")
+            assert cap.inner_text() == "cap 60 applied: forbidden phrase 你错了 at 00:20"
+            assert cap.evaluate("e => getComputedStyle(e).color") == "rgb(180, 35, 24)"
+            cells = card.locator("tbody tr", has_text="服务禁语").locator("td").all_inner_texts()
+            assert cells[:2] == ["服务禁语 forbidden phrases", "20"] and cells[3:] == ["0%", "0.0"]
+            assert card.locator("tbody tr.na", has_text="complaint").count() == 1
+        finally:
+            browser.close()
