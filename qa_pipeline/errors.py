@@ -47,3 +47,7 @@ class StoreError(QAError):
 
 class StreamProtocolError(QAError):
     """A live stream sent a message that breaks the ingest protocol."""
+
+
+class TranscriptFormatError(QAError):
+    """A transcript JSON given as input (instead of audio) is unreadable or breaks its contract."""

@@ -20,6 +20,7 @@ from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import AudioClip
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
 from qa_pipeline.text.segment import Segmenter, segmenter_for
+from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 
@@ -107,6 +108,15 @@ def audit_call(
     meta = meta or CallMeta()
     transcript = transcribe_call(audio_path, meta, recognizer, options, hook, segmenter_for(policy.user_dict))
     return score_transcript(transcript, meta, policy, recognizer.model_id)
+
+
+def audit_transcript(transcript_path: Path, meta: CallMeta | None, policy: "Policy") -> CallReport:
+    """Check and score a call from a transcript JSON (no audio, no recognizer).
+
+    Raises TranscriptFormatError on a bad file. The report's ``model_id`` is ``transcript``.
+    """
+    transcript = read_transcript(Path(transcript_path), segmenter_for(policy.user_dict))
+    return score_transcript(transcript, meta or CallMeta(), policy, TRANSCRIPT_MODEL_ID)
 
 
 def _transcribe_by_channel(

@@ -279,6 +279,92 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class CheckScore:
+    """One check's part of the score (see ``rules.scoring``).
+
+    ``counted`` checks applied (``passed`` not None) and have a weight; the score is renormalised over
+    them: ``max_points = 100 * weight / sum of counted weights``, ``points = max_points * earned``.
+    """
+
+    name: str
+    weight: float
+    passed: bool | None
+    counted: bool
+    max_points: float  # 0 when not counted
+    earned: float  # share of max_points earned, in [0, 1]; 0 when not counted
+    points: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "weight": self.weight,
+            "passed": self.passed,
+            "counted": self.counted,
+            "max_points": round(self.max_points, 2),
+            "earned": round(self.earned, 3),
+            "points": round(self.points, 2),
+        }
+
+
+@dataclass(frozen=True)
+class ScoreCap:
+    """A critical violation that limits the score: ``binding`` when it lowered this call's score."""
+
+    name: str  # the policy's [caps] key: forbidden_phrase, agent_hangup
+    limit: float
+    binding: bool
+    reason: str  # e.g. "forbidden phrase 你错了 at 00:40"
+    at_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "limit": self.limit,
+            "binding": self.binding,
+            "reason": self.reason,
+            "at_s": None if self.at_s is None else round(self.at_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ScoreExplanation:
+    """How a call's 0-100 score came about: points per check, the renormalisation, and the caps.
+
+    Its ``to_dict()`` is the ``score_explanation`` object of the report JSON (README, "Explain the score").
+    """
+
+    score: float  # after caps
+    uncapped: float  # sum of the counted checks' points (100 when none counted)
+    counted_weight: float  # sum of the counted checks' weights: the renormalisation base
+    checks: tuple[CheckScore, ...]
+    caps: tuple[ScoreCap, ...] = ()  # every cap triggered, binding or not
+
+    @property
+    def binding_caps(self) -> tuple[ScoreCap, ...]:
+        return tuple(c for c in self.caps if c.binding)
+
+    @property
+    def summary(self) -> str:
+        """One line: "capped at 60: forbidden phrase 你错了 at 00:40", or how the points add up."""
+        binding = sorted(self.binding_caps, key=lambda c: c.limit)
+        if binding:
+            return f"capped at {binding[0].limit:g}: " + "; ".join(c.reason for c in binding)
+        counted = sum(1 for c in self.checks if c.counted)
+        text = f"{self.uncapped:.1f} from {counted} applicable checks, weights renormalised over {self.counted_weight:g}"
+        return text + "".join(f"; under the cap of {c.limit:g} for {c.reason}" for c in self.caps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 1),
+            "uncapped": round(self.uncapped, 1),
+            "counted_weight": self.counted_weight,
+            "summary": self.summary,
+            "checks": [c.to_dict() for c in self.checks],
+            "caps": [c.to_dict() for c in self.caps],
+        }
+
+
+@dataclass(frozen=True)
 class CallReport:
     """A scored call: the ``qa audit`` JSON contract, and what the store keeps."""
 
@@ -289,6 +375,7 @@ class CallReport:
     policy_id: str = ""
     model_id: str = ""
     incomplete: bool = False
+    explanation: ScoreExplanation | None = None
 
     @property
     def call_id(self) -> str:
@@ -302,7 +389,7 @@ class CallReport:
         return tuple(f for c in self.checks for f in c.findings)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "call_id": self.call_id,
             "duration_s": round(self.transcript.duration_s, 3),
             "direction": self.meta.direction.value if self.meta.direction else None,
@@ -315,6 +402,9 @@ class CallReport:
             "model_id": self.model_id,
             "incomplete": self.incomplete,
         }
+        if self.explanation is not None:
+            out["score_explanation"] = self.explanation.to_dict()
+        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.store.users import Role
-from workbench_fakes import CALLS, PHONE, fill_store
+from workbench_fakes import PHONE, fill_store
 from workbench_server import PASSWORDS, WorkbenchServer, add_people
 
 pytestmark = pytest.mark.browser

@@ -236,10 +236,10 @@ def run_batch(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, facto
     for index, job in enumerate(jobs):
         source = str(job.audio_path.resolve())
         try:
-            key = CallKey(file_sha256(job.audio_path), identity.policy_id, identity.model_id)
+            key = CallKey(file_sha256(job.audio_path), identity.policy_id, identity.model_for(job))
         except OSError as exc:
             key = CallKey("unreadable:" + hashlib.sha256(source.encode()).hexdigest(),
-                          identity.policy_id, identity.model_id)
+                          identity.policy_id, identity.model_for(job))
             error = f"{job.audio_path}: cannot read the file: {exc.strerror or exc}"
             store.record_failure(key, source, error, _meta_or_none(job))
             failures.append(FailedCall(source, error))
@@ -255,7 +255,8 @@ def run_batch(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, facto
     for outcome in engine.run(todo, factory):
         source = str(jobs[outcome.index].audio_path.resolve())
         if outcome.ok and outcome.report is not None:
-            store.record_result(keys[outcome.index], outcome.report, source, outcome.meta)
+            store.record_result(keys[outcome.index], outcome.report, source, outcome.meta,
+                                transcript=outcome.transcript)
         else:
             store.record_failure(keys[outcome.index], source, outcome.error or "unknown error", outcome.meta)
             failures.append(FailedCall(source, outcome.error or "unknown error"))

@@ -19,11 +19,12 @@ from typing import Any, Mapping, Protocol
 from qa_pipeline.audio.io import AUDIO_SUFFIXES
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.errors import MetaError, QAError
-from qa_pipeline.types import CallMeta, CallReport
 from qa_pipeline.asr.factory import build_recognizer, decoding_id
 from qa_pipeline.asr.model_cache import resolve_model_dir
-from qa_pipeline.pipeline import audit_call, find_meta
+from qa_pipeline.pipeline import audit_call, audit_transcript, find_meta
 from qa_pipeline.rules.run import load_checked_policy
+from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, is_transcript_path
+from qa_pipeline.types import CallMeta, CallReport, Transcript
 
 log = logging.getLogger("qa_pipeline.batch.driver")  # the name its log lines had before the split
 
@@ -33,11 +34,17 @@ log = logging.getLogger("qa_pipeline.batch.driver")  # the name its log lines ha
 
 @dataclass(frozen=True)
 class CallJob:
-    """One recording to score. ``meta_row`` holds its manifest row; None means a sidecar (or none)."""
+    """One recording (or transcript JSON) to score. ``meta_row`` holds its manifest row; None means
+    a sidecar (or none)."""
 
     audio_path: Path
     meta_row: Mapping[str, str] | None = field(default=None, compare=False)
     meta_source: str | None = None
+
+    @property
+    def is_transcript(self) -> bool:
+        """A transcript JSON (scored without ASR) rather than a recording."""
+        return is_transcript_path(self.audio_path)
 
     def load_meta(self) -> CallMeta | None:
         """The call's metadata; raises MetaError on an invalid sidecar or manifest row."""
@@ -47,7 +54,8 @@ class CallJob:
 
 
 def discover_calls(source: Path) -> list[CallJob]:
-    """Audio files under a directory (recursively, sorted), or the rows of a CSV manifest.
+    """Audio files and transcript JSONs under a directory (recursively, sorted), or the rows of a
+    CSV manifest. ``NAME.json`` is a transcript unless it is a ``.meta.json`` or ``.truth.json`` sidecar.
 
     A manifest has a column ``audio`` (path relative to the manifest) and optional CallMeta columns
     (``call_id, agent_id, direction, queue, started_at, hangup_by, rings, answer_delay_s``).
@@ -57,7 +65,8 @@ def discover_calls(source: Path) -> list[CallJob]:
         return read_manifest(source)
     if not source.is_dir():
         raise QAError("not a directory or a .csv manifest", str(source))
-    paths = (p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    paths = (p for p in source.rglob("*")
+             if (p.suffix.lower() in AUDIO_SUFFIXES or is_transcript_path(p)) and p.is_file())
     return [CallJob(p) for p in sorted(paths)]
 
 
@@ -104,6 +113,10 @@ class ScoringIdentity:
     policy_id: str
     model_id: str
 
+    def model_for(self, job: CallJob) -> str:
+        """The model part of a job's key: a transcript JSON was not recognised by our model."""
+        return TRANSCRIPT_MODEL_ID if job.is_transcript else self.model_id
+
 
 class ScorerFactory(Protocol):
     """Picklable recipe for a scorer: ``identity()`` runs in the driver (cheap, no model),
@@ -116,12 +129,18 @@ class ScorerFactory(Protocol):
 
 @dataclass(frozen=True)
 class PipelineScorerFactory:
-    """The real per-call function: ``audit_call`` with one faster-whisper model per worker."""
+    """The real per-call function: ``audit_call`` with one faster-whisper model per worker.
+
+    ``needs_model`` False (every job a transcript JSON) loads no model anywhere.
+    """
 
     policy_dir: Path | None = None
     options: PipelineOptions = field(default_factory=PipelineOptions)
+    needs_model: bool = True
 
     def identity(self) -> ScoringIdentity:
+        if not self.needs_model:
+            return ScoringIdentity(load_checked_policy(self.policy_dir).policy_id, TRANSCRIPT_MODEL_ID)
         resolve_model_dir(self.options.asr)  # join/verify the model once, before workers start
         model_id = build_recognizer(self.options.asr).model_id
         # Decoding settings change the text, so they are part of what identifies a scoring.
@@ -129,8 +148,10 @@ class PipelineScorerFactory:
 
     def make(self, cpu_threads: int) -> CallScorer:
         options = replace(self.options, asr=replace(self.options.asr, cpu_threads=cpu_threads))
-        recognizer = build_recognizer(options.asr)
-        recognizer.load()
+        recognizer = None
+        if self.needs_model:
+            recognizer = build_recognizer(options.asr)
+            recognizer.load()
         return _PipelineScorer(load_checked_policy(self.policy_dir), options, recognizer)
 
 
@@ -141,12 +162,19 @@ class _PipelineScorer:
     recognizer: Any
 
     def __call__(self, job: CallJob) -> CallReport:
+        if job.is_transcript:
+            return audit_transcript(job.audio_path, job.load_meta(), self.policy)
+        if self.recognizer is None:
+            raise QAError("a recording in a batch set up for transcripts only", str(job.audio_path))
         return audit_call(job.audio_path, job.load_meta(), self.policy, self.options, self.recognizer)
 
 
 @dataclass(frozen=True)
 class CallOutcome:
-    """What an engine hands back for job ``index``: a report dict, or the one-line reason it failed."""
+    """What an engine hands back for job ``index``: a report dict, or the one-line reason it failed.
+
+    ``transcript`` (with its signal analysis) is kept in the store so ``--rescore`` needs no ASR.
+    """
 
     index: int
     report: Mapping[str, Any] | None
@@ -154,6 +182,7 @@ class CallOutcome:
     error: str | None
     elapsed_s: float
     audio_s: float = 0.0
+    transcript: Transcript | None = None
 
     @property
     def ok(self) -> bool:
@@ -166,7 +195,8 @@ def run_job(scorer: CallScorer, index: int, job: CallJob) -> CallOutcome:
     try:
         report = scorer(job)
         elapsed = time.perf_counter() - started
-        return CallOutcome(index, report.to_dict(), report.meta, None, elapsed, report.transcript.duration_s)
+        return CallOutcome(index, report.to_dict(), report.meta, None, elapsed, report.transcript.duration_s,
+                           report.transcript)
     except QAError as exc:
         error = exc.one_line()
     except Exception as exc:  # a bug must not end a night's batch: store it, log the traceback

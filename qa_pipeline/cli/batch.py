@@ -36,7 +36,8 @@ DateOpt = typer.Option(None, "--date", help="Only calls of this day, YYYY-MM-DD 
 
 
 def batch_command(
-    directory: Path = typer.Argument(..., help="Folder of recordings (searched recursively) or a CSV manifest."),
+    directory: Optional[Path] = typer.Argument(
+        None, help="Folder of recordings and transcript JSONs (searched recursively) or a CSV manifest."),
     db: Path = DbOpt,
     workers: Optional[int] = typer.Option(None, "--workers", min=1,
                                           help="Parallel workers, one model each (default: one per core)."),
@@ -47,18 +48,30 @@ def batch_command(
     model: Optional[Path] = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory."),
     beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1: greedy)."),
     device: str = typer.Option("cpu", "--device", help=DEVICE_HELP),
+    rescore: bool = typer.Option(False, "--rescore",
+                                 help="Score the transcripts stored in --db under --policy anew, without ASR."),
 ) -> None:
     """Score every new call under DIRECTORY into the store; re-running skips what is done.
 
+    With --rescore (and no DIRECTORY), score the calls already in the store under another policy.
     Exit code 0 when every call was scored, 3 when some failed (listed at the end).
     """
     from qa_pipeline.batch.driver import PipelineScorerFactory, discover_calls, run_batch
     from qa_pipeline.store.results import ResultStore
 
+    if rescore:
+        asr_flags = workers is not None or engine is not EngineName.local or ray_address or model or beam_size
+        if directory is not None or asr_flags:
+            raise fail(QAError("--rescore reads the transcripts in --db: give no DIRECTORY and no "
+                               "--workers/--engine/--ray-address/--model/--beam-size"))
+        rescore_command(db, policy)
+    if directory is None:
+        raise fail(QAError("give a DIRECTORY (or CSV manifest) of calls, or --rescore"))
     if ray_address and engine is not EngineName.ray:
         raise fail(QAError("--ray-address needs --engine ray"))
     jobs = guarded(lambda: discover_calls(directory))
-    factory = PipelineScorerFactory(policy, pipeline_options(model, device, ChannelMode.stereo, beam_size))
+    options = pipeline_options(model, device, ChannelMode.stereo, beam_size)
+    factory = PipelineScorerFactory(policy, options, needs_model=not all(j.is_transcript for j in jobs))
     store = guarded(lambda: ResultStore(db))
     try:
         with RichBatchProgress() as hook:
@@ -67,6 +80,26 @@ def batch_command(
     finally:
         store.close()
     raise typer.Exit(result.exit_code)
+
+
+def rescore_command(db: Path, policy: Optional[Path]) -> None:
+    """``qa batch --rescore``: every stored transcript scored under ``policy``; exits like a batch."""
+    from qa_pipeline.batch.rescore import rescore_store
+    from qa_pipeline.policy.policy import load_policy
+
+    loaded = guarded(lambda: load_policy(policy))
+    with _open_existing(db) as store:
+        result = guarded(lambda: rescore_store(store, loaded))
+        print_summary(store, result.batch)
+    console_line = (f"rescored {result.batch.scored} calls under policy {result.policy_id} in "
+                    f"{result.batch.elapsed_s:.2f} s ({result.calls_per_s:.1f} calls/s, no ASR); "
+                    f"{result.batch.skipped} already scored under it")
+    typer.echo(console_line, err=True)
+    if result.from_reports:
+        typer.echo(f"note: {result.from_reports} calls were stored before transcripts were kept: rescored "
+                   "from their report's utterances, without hang-up tone, hold music or full metadata",
+                   err=True)
+    raise typer.Exit(result.batch.exit_code)
 
 
 def _engine(name: EngineName, workers: int | None, ray_address: str | None) -> Any:

@@ -25,6 +25,7 @@ from qa_pipeline.cli.common import (
     progress_hook,
     require_file,
 )
+from qa_pipeline.errors import QAError
 
 app = typer.Typer(
     name="qa",
@@ -79,6 +80,7 @@ def transcribe(
     from qa_pipeline.text.pii import mask_transcript
     from qa_pipeline.pipeline import transcribe_call
     from qa_pipeline.report.writers import format_transcript_text
+    from qa_pipeline.text.transcript_io import transcript_to_dict
 
     require_file(call)
     call_meta = _meta(call, meta)
@@ -88,14 +90,14 @@ def transcribe(
         transcript = guarded(lambda: transcribe_call(call, call_meta, recognizer, options, hook))
     if format is TranscriptFormat.json:
         shown = transcript if no_mask else mask_transcript(transcript)
-        typer.echo(json.dumps(shown.to_dict(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(transcript_to_dict(shown), ensure_ascii=False, indent=2))
     else:
         typer.echo(format_transcript_text(transcript, mask_pii=not no_mask), nl=False)
 
 
 @app.command()
 def audit(
-    call: Path = typer.Argument(..., help="Call recording (WAV/FLAC/OGG/MP3)."),
+    call: Path = typer.Argument(..., help="Call recording (WAV/FLAC/OGG/MP3) or transcript JSON (NAME.json)."),
     meta: Optional[Path] = MetaOpt,
     policy: Optional[Path] = PolicyOpt,
     format: ReportFormat = typer.Option(ReportFormat.text, "--format"),
@@ -106,24 +108,36 @@ def audit(
     beam_size: Optional[int] = BeamOpt,
     no_mask: bool = NoMaskOpt,
 ) -> None:
-    """Check one call against the service standard: evidence for every check, and a score."""
-    from qa_pipeline.pipeline import audit_call
+    """Check one call against the service standard: evidence for every check, and a score.
+
+    A transcript JSON (the shape `qa transcribe --format json` writes) is checked without ASR.
+    """
+    from qa_pipeline.pipeline import audit_call, audit_transcript
     from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.report.output import write_report
+    from qa_pipeline.text.transcript_io import is_transcript_path
 
     require_file(call)
     call_meta = _meta(call, meta)
+    from_text = is_transcript_path(call)
+    if from_text and (model is not None or beam_size is not None or channels is not ChannelMode.stereo):
+        raise fail(QAError("--model, --beam-size and --channels apply to audio; no ASR runs on a transcript",
+                           str(call)))
     loaded_policy = guarded(lambda: load_checked_policy(policy))
-    options = pipeline_options(model, device, channels, beam_size)
-    recognizer = make_recognizer(options.asr)
-    with progress_hook() as hook:
-        report = guarded(lambda: audit_call(call, call_meta, loaded_policy, options, recognizer, hook))
+    if from_text:
+        report = guarded(lambda: audit_transcript(call, call_meta, loaded_policy))
+    else:
+        options = pipeline_options(model, device, channels, beam_size)
+        recognizer = make_recognizer(options.asr)
+        with progress_hook() as hook:
+            report = guarded(lambda: audit_call(call, call_meta, loaded_policy, options, recognizer, hook))
+    audio_path = None if from_text else call
     data = report.to_dict()
     if out is None:
-        write_report(data, format.value, sys.stdout, audio_path=call, mask_pii=not no_mask)
+        write_report(data, format.value, sys.stdout, audio_path=audio_path, mask_pii=not no_mask)
         return
     with open(out, "w", encoding="utf-8") as handle:
-        write_report(data, format.value, handle, audio_path=call, mask_pii=not no_mask)
+        write_report(data, format.value, handle, audio_path=audio_path, mask_pii=not no_mask)
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -192,8 +206,6 @@ _register_other_commands()
 
 
 def fail_dir(directory: Path) -> typer.Exit:
-    from qa_pipeline.errors import QAError
-
     return fail(QAError("not a directory", str(directory)))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+from qa_pipeline.report.score_html import score_explanation_html
 from qa_pipeline.text.clock import format_span, format_time
 from qa_pipeline.report.writers import (
     check_label,
@@ -77,6 +78,7 @@ def render_html(
         '<main class="grid">',
         '<div class="side">',
         _checks_html(report),
+        score_explanation_html(report),
         _findings_html(marked),
         "</div>",
         _transcript_html(utterances, marked),

@@ -90,7 +90,55 @@ def render_audit_text(report: ReportDict, console: Console) -> None:
     if findings:
         console.print(_findings_table(findings))
     score = f"{float(report.get('score') or 0):.1f}"
-    console.print(Text.assemble(("Score 得分: ", "bold"), (score, "bold")), soft_wrap=True)
+    explanation = score_explanation(report)
+    line = Text.assemble(("Score 得分: ", "bold"), (score, "bold"))
+    if explanation is not None:
+        line.append(f"  ({explanation.get('summary', '')})")
+        console.print(_score_table(explanation))
+        for cap in explanation_caps(explanation):
+            console.print(cap, soft_wrap=True)
+    console.print(line, soft_wrap=True)
+
+
+def score_explanation(report: ReportDict) -> Mapping[str, Any] | None:
+    """The report's ``score_explanation`` object; None for reports stored before it existed."""
+    value = report.get("score_explanation")
+    return value if isinstance(value, Mapping) else None
+
+
+def explanation_rows(explanation: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(check label, weight, max points, earned, points) per check, as the text and HTML show them."""
+    rows = []
+    for line in explanation.get("checks") or ():
+        name = str(line.get("name"))
+        weight = f"{float(line.get('weight') or 0):g}"
+        if line.get("counted"):
+            rows.append((check_label(name), weight, f"{float(line['max_points']):.1f}",
+                         f"{100 * float(line['earned']):.0f}%", f"{float(line['points']):.1f}"))
+        else:
+            why = "weight 0" if not float(line.get("weight") or 0) else "not applicable"
+            rows.append((check_label(name), weight, "—", why, "—"))
+    return rows
+
+
+def explanation_caps(explanation: Mapping[str, Any]) -> list[str]:
+    """One line per cap triggered: ``cap 60 applied: forbidden phrase 你错了 at 00:40``."""
+    return [
+        f"cap {float(cap['limit']):g} {'applied' if cap.get('binding') else 'not reached'}: {cap.get('reason', '')}"
+        for cap in explanation.get("caps") or ()
+    ]
+
+
+def _score_table(explanation: Mapping[str, Any]) -> Table:
+    base = float(explanation.get("counted_weight") or 0)
+    table = Table(title=f"Score 得分明细 — weights renormalised over the {base:g} of applicable checks",
+                  title_justify="left")
+    for column in ("check", "weight", "max points", "earned", "points"):
+        table.add_column(column, justify="left" if column == "check" else "right")
+    for row in explanation_rows(explanation):
+        table.add_row(*row)
+    table.add_row("before caps 封顶前", "", "", "", f"{float(explanation.get('uncapped') or 0):.1f}")
+    return table
 
 
 def _header(report: ReportDict) -> Text:
@@ -154,9 +202,12 @@ def format_evidence(evidence: Mapping[str, Any]) -> str:
 __all__ = [
     "check_label",
     "describe_check",
+    "explanation_caps",
+    "explanation_rows",
     "format_evidence",
     "format_transcript_text",
     "render_audit_text",
     "role_label",
+    "score_explanation",
     "sorted_utterances",
 ]

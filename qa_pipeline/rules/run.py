@@ -104,13 +104,14 @@ def score_transcript(
 ) -> CallReport:
     """Run every check on a transcript and score it (batch and live share this)."""
     checks = run_checks(CallContext(transcript, meta, final=final), policy)
-    card = score_checks(checks, policy)
+    explanation = score_checks(checks, policy)
     return CallReport(
         transcript=transcript,
         meta=meta,
         checks=checks,
-        score=card.score,
+        score=explanation.score,
         policy_id=policy.policy_id,
         model_id=model_id,
         incomplete=incomplete,
+        explanation=explanation,
     )

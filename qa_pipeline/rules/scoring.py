@@ -1,52 +1,25 @@
-"""From check results and policy weights to a 0-100 score: pure functions, no I/O.
+"""From check results and policy weights to a 0-100 score and its explanation: pure functions, no I/O.
 
 Each applicable check (``passed`` not None) earns a share of its weight: all of it when passed,
 none when failed — except the greeting, which earns the share of its elements that were spoken.
-A check's weight is the policy's, else its declared default. Checks that do not apply are left out and the other weights renormalised. Critical violations
-(the agent hung up first, a forbidden phrase) cap the score at the policy's caps.
+A check's weight is the policy's, else its declared default. Checks that do not apply are left out
+and the other weights renormalised. Critical violations (the agent hung up first, a forbidden phrase)
+cap the score at the policy's caps; the explanation says which cap applied and why
+("capped at 60: forbidden phrase 你错了 at 00:40").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable, Mapping
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import weight_of
-from qa_pipeline.types import CheckResult
+from qa_pipeline.text.clock import format_mmss
+from qa_pipeline.types import CheckResult, CheckScore, ScoreCap, ScoreExplanation
 
-__all__ = ["CheckPoints", "ScoreCard", "score_checks"]
+__all__ = ["score_checks"]
 
 _GREETING_ELEMENTS = 4
-
-
-@dataclass(frozen=True)
-class CheckPoints:
-    """What one check contributed: its weight, the share earned, and its points out of 100."""
-
-    name: str
-    weight: float
-    earned: float  # share of the weight earned, in [0, 1]; None-checks are not listed
-    points: float  # contribution to the 0-100 score before caps
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "weight": self.weight, "earned": round(self.earned, 3), "points": round(self.points, 2)}
-
-
-@dataclass(frozen=True)
-class ScoreCard:
-    score: float  # 0-100 after caps
-    uncapped: float  # 0-100 before caps
-    checks: tuple[CheckPoints, ...]
-    caps: tuple[str, ...]  # names of the caps that applied
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "score": round(self.score, 1),
-            "uncapped": round(self.uncapped, 1),
-            "checks": [c.to_dict() for c in self.checks],
-            "caps": list(self.caps),
-        }
 
 
 def _earned(check: CheckResult) -> float:
@@ -55,29 +28,67 @@ def _earned(check: CheckResult) -> float:
     return 1.0 if check.passed else 0.0
 
 
-def _caps(checks: Iterable[CheckResult], policy: Policy) -> list[tuple[str, float]]:
+def _first_evidence(check: CheckResult) -> tuple[str | None, float | None]:
+    """The phrase and time of a check's first hit (``details["hits"]``), else of its first evidence."""
+    hits = check.details.get("hits")
+    if isinstance(hits, list) and hits and isinstance(hits[0], Mapping):
+        start_s = hits[0].get("start_s")
+        return hits[0].get("phrase"), float(start_s) if isinstance(start_s, (int, float)) else None
+    for finding in check.findings:
+        for evidence in finding.evidence:
+            return evidence.phrase, evidence.start_s
+    return None, None
+
+
+def _forbidden_reason(check: CheckResult) -> tuple[str, float | None]:
+    phrase, at_s = _first_evidence(check)
+    reason = "forbidden phrase" + (f" {phrase}" if phrase else "") + (f" at {format_mmss(at_s)}" if at_s is not None else "")
+    hits = check.details.get("hits")
+    if isinstance(hits, list) and len(hits) > 1:
+        reason += f" (and {len(hits) - 1} more)"
+    return reason, at_s
+
+
+def _hangup_reason(check: CheckResult) -> tuple[str, float | None]:
+    method = check.details.get("method")
+    _, at_s = _first_evidence(check)
+    if method == "tone" and at_s is not None:
+        return f"the agent hung up first (disconnect tone at {format_mmss(at_s)})", at_s
+    return f"the agent hung up first (from {method or 'unknown'})", at_s
+
+
+def _caps(checks: Iterable[CheckResult], policy: Policy, uncapped: float) -> tuple[ScoreCap, ...]:
     applied = []
     by_name = {c.name: c for c in checks}
     hangup = by_name.get("hangup")
     if hangup is not None and hangup.details.get("hangup_by") == "agent":
-        applied.append(("agent_hangup", policy.caps.agent_hangup))
+        reason, at_s = _hangup_reason(hangup)
+        limit = policy.caps.agent_hangup
+        applied.append(ScoreCap("agent_hangup", limit, limit < uncapped, reason, at_s))
     forbidden = by_name.get("forbidden_phrases")
     if forbidden is not None and forbidden.passed is False:
-        applied.append(("forbidden_phrase", policy.caps.forbidden_phrase))
-    return applied
+        reason, at_s = _forbidden_reason(forbidden)
+        limit = policy.caps.forbidden_phrase
+        applied.append(ScoreCap("forbidden_phrase", limit, limit < uncapped, reason, at_s))
+    return tuple(applied)
 
 
-def score_checks(checks: Iterable[CheckResult], policy: Policy) -> ScoreCard:
-    """Score a call's checks by the policy's weights (see the module docstring)."""
+def score_checks(checks: Iterable[CheckResult], policy: Policy) -> ScoreExplanation:
+    """Score a call's checks by the policy's weights (see the module docstring), with the explanation."""
     checks = tuple(checks)
-    applicable = [c for c in checks if c.passed is not None and weight_of(c.name, policy) > 0]
-    total_weight = sum(weight_of(c.name, policy) for c in applicable)
-    points = []
-    for check in applicable:
+    counted = [c for c in checks if c.passed is not None and weight_of(c.name, policy) > 0]
+    total_weight = sum(weight_of(c.name, policy) for c in counted)
+    counted_ids = {id(c) for c in counted}
+    lines = []
+    for check in checks:
         weight = weight_of(check.name, policy)
-        earned = _earned(check)
-        points.append(CheckPoints(check.name, weight, earned, 100.0 * weight * earned / total_weight))
-    uncapped = sum(p.points for p in points) if total_weight > 0 else 100.0
-    caps = _caps(checks, policy)
-    score = min([uncapped] + [limit for _, limit in caps])
-    return ScoreCard(score, uncapped, tuple(points), tuple(name for name, limit in caps if limit < uncapped))
+        if id(check) in counted_ids:
+            max_points = 100.0 * weight / total_weight
+            earned = _earned(check)
+            lines.append(CheckScore(check.name, weight, check.passed, True, max_points, earned, max_points * earned))
+        else:
+            lines.append(CheckScore(check.name, weight, check.passed, False, 0.0, 0.0, 0.0))
+    uncapped = sum(line.points for line in lines) if total_weight > 0 else 100.0
+    caps = _caps(checks, policy, uncapped)
+    score = min([uncapped] + [cap.limit for cap in caps])
+    return ScoreExplanation(score, uncapped, total_weight, tuple(lines), caps)

@@ -7,6 +7,12 @@ fully stored or absent. A failed call is stored too (status ``failed`` with its 
 later attempt for the same key replaces it (a success is never replaced).
 
 Reports are stored MASKED (card/ID/phone numbers) unless the store is opened with ``mask_pii=False``.
+
+Beside each scored call, the ``transcripts`` table keeps its transcript (with the signal analysis:
+speech, disconnect tone, hold music) and its metadata, once per (audio_sha256, model_id), masked
+like the reports, so ``qa batch --rescore`` can score it under another policy without ASR. The table
+was added without a schema version change: ``CREATE TABLE IF NOT EXISTS`` adds it to older stores,
+whose calls are then rescored from their report's utterances (``RescoreInput.from_report``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from qa_pipeline.errors import StoreError
 from qa_pipeline.text.pii import mask_report_dict
-from qa_pipeline.types import CallMeta
+from qa_pipeline.types import CallMeta, Transcript
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +56,14 @@ CREATE TABLE IF NOT EXISTS checks (
     name TEXT NOT NULL,
     passed INTEGER,
     PRIMARY KEY (call_row, name)
+);
+CREATE TABLE IF NOT EXISTS transcripts (
+    audio_sha256 TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    transcript_json TEXT NOT NULL,
+    meta_json TEXT NOT NULL,
+    PRIMARY KEY (audio_sha256, model_id)
 );
 CREATE INDEX IF NOT EXISTS calls_by_date ON calls (call_date);
 CREATE INDEX IF NOT EXISTS calls_by_audio ON calls (audio_sha256);
@@ -100,6 +114,22 @@ class StoredCall:
             return None
         check = self.report.get("checks", {}).get(name)
         return None if check is None else check.get("passed")
+
+
+@dataclass(frozen=True)
+class RescoreInput:
+    """What ``--rescore`` scores anew: a stored transcript JSON and metadata dict of one call.
+
+    ``from_report`` is True for a call stored before transcripts were kept: its utterances come
+    from the report and it has no signal analysis (hang-up tone, hold music) nor full metadata.
+    """
+
+    audio_sha256: str
+    model_id: str
+    source: str
+    transcript: Mapping[str, Any]
+    meta: Mapping[str, Any]
+    from_report: bool = False
 
 
 def call_date(started_at: str | None, scored_at: datetime) -> str:
@@ -156,12 +186,14 @@ class ResultStore:
     # -- writing -------------------------------------------------------------------------------
 
     def record_result(self, key: CallKey, report: Mapping[str, Any], source: str,
-                      meta: CallMeta | None = None) -> bool:
+                      meta: CallMeta | None = None, *, transcript: Transcript | None = None) -> bool:
         """Store a scored call (the ``CallReport.to_dict()`` contract) in one transaction.
 
         Returns False (and changes nothing) when the key is already stored as a success.
-        ``meta`` supplies ``started_at`` (the report dict does not carry it).
+        ``meta`` supplies ``started_at`` (the report dict does not carry it); ``transcript`` is kept
+        for rescoring (the first one stored per audio and model stays).
         """
+        kept = None if transcript is None else self._transcript_row(key, source, transcript, meta)
         if self.mask_pii:
             report = mask_report_dict(dict(report))
         now = datetime.now(timezone.utc)
@@ -175,7 +207,18 @@ class ResultStore:
             "report_json": json.dumps(report, ensure_ascii=False, sort_keys=True),
         }
         checks = [(name, _passed_int(c.get("passed"))) for name, c in report.get("checks", {}).items()]
-        return self._insert(key, source, row, checks, now)
+        return self._insert(key, source, row, checks, now, kept)
+
+    def _transcript_row(self, key: CallKey, source: str, transcript: Transcript,
+                        meta: CallMeta | None) -> tuple[str, str, str, str, str]:
+        from qa_pipeline.text.pii import mask_report_dict
+        from qa_pipeline.text.transcript_io import transcript_to_dict
+
+        data = transcript_to_dict(transcript)
+        if self.mask_pii:
+            data = mask_report_dict(data)
+        meta_json = json.dumps((meta or CallMeta()).to_dict(), ensure_ascii=False, sort_keys=True)
+        return (key.audio_sha256, key.model_id, source, json.dumps(data, ensure_ascii=False), meta_json)
 
     def record_failure(self, key: CallKey, source: str, error: str,
                        meta: CallMeta | None = None) -> bool:
@@ -192,7 +235,8 @@ class ResultStore:
         return self._insert(key, source, row, [], now)
 
     def _insert(self, key: CallKey, source: str, row: dict[str, Any],
-                checks: list[tuple[str, int | None]], now: datetime) -> bool:
+                checks: list[tuple[str, int | None]], now: datetime,
+                transcript_row: tuple[str, str, str, str, str] | None = None) -> bool:
         try:
             with self._transaction():
                 existing = self._db.execute(
@@ -214,6 +258,11 @@ class ResultStore:
                     "INSERT INTO checks (call_row, name, passed) VALUES (?, ?, ?)",
                     [(cur.lastrowid, name, passed) for name, passed in checks],
                 )
+                if transcript_row is not None:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO transcripts (audio_sha256, model_id, source, transcript_json,"
+                        " meta_json) VALUES (?, ?, ?, ?, ?)", transcript_row,
+                    )
             return True
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot write results store: {exc}", str(self.path)) from None
@@ -255,6 +304,27 @@ class ResultStore:
         for call in self.iter_calls(date=date):
             if call.report is not None:
                 yield call.report
+
+    def iter_rescore_inputs(self) -> Iterator[RescoreInput]:
+        """Every stored transcript, then (for calls stored before transcripts were kept) the latest
+        successful report of each (audio, model) without one, in storage order."""
+        for sha, model_id, source, transcript_json, meta_json in self._db.execute(
+            "SELECT audio_sha256, model_id, source, transcript_json, meta_json FROM transcripts"
+            " ORDER BY rowid"
+        ).fetchall():
+            yield RescoreInput(sha, model_id, source, json.loads(transcript_json), json.loads(meta_json))
+        sql = (
+            f"SELECT {_COLUMNS} FROM calls c WHERE status='ok' AND id IN"
+            " (SELECT MAX(id) FROM calls WHERE status='ok' GROUP BY audio_sha256, model_id)"
+            " AND NOT EXISTS (SELECT 1 FROM transcripts t"
+            " WHERE t.audio_sha256 = c.audio_sha256 AND t.model_id = c.model_id) ORDER BY id"
+        )
+        for row in self._db.execute(sql).fetchall():
+            call = _row_to_call(row)
+            meta = {"call_id": call.call_id, "agent_id": call.agent_id, "direction": call.direction,
+                    "started_at": call.started_at}
+            yield RescoreInput(call.key.audio_sha256, call.key.model_id, call.source,
+                               dict(call.report or {}), meta, from_report=True)
 
     def get_call(self, row_id: int) -> StoredCall | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM calls WHERE id=?", (row_id,)).fetchone()

@@ -12,3 +12,9 @@ def format_time(seconds: float) -> str:
 
 def format_span(start_s: float, end_s: float) -> str:
     return f"[{format_time(start_s)}–{format_time(end_s)}]"
+
+
+def format_mmss(seconds: float) -> str:
+    """``mm:ss`` of the second a moment falls in (truncated, minutes may exceed 59): "at 00:40"."""
+    whole = int(max(0.0, float(seconds)) + 1e-6)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
