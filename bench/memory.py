@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from qa_pipeline.batch.driver import (BatchProgress, CallOutcome, LocalEngine, PipelineScorerFactory,
-                               default_workers, discover_calls, run_batch)
+from qa_pipeline.batch.jobs import CallOutcome, PipelineScorerFactory, discover_calls
+from qa_pipeline.batch.driver import BatchProgress, LocalEngine, default_workers, run_batch
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.store.results import ResultStore
 

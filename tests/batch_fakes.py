@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_pipeline.batch.driver import CallJob, ScoringIdentity
+from qa_pipeline.batch.jobs import CallJob, ScoringIdentity
 from qa_pipeline.errors import AudioFormatError, ModelUnavailableError
 from qa_pipeline.types import CallMeta, CallReport, CheckResult, Transcript
 

@@ -19,16 +19,8 @@ from pathlib import Path
 import pytest
 
 from batch_fakes import FakeScorerFactory, expected_score, write_fake_call
-from qa_pipeline.batch.driver import (
-    BatchProgress,
-    CallOutcome,
-    LocalEngine,
-    WorkerSetupError,
-    default_workers,
-    discover_calls,
-    run_batch,
-    threads_per_worker,
-)
+from qa_pipeline.batch.jobs import CallOutcome, discover_calls
+from qa_pipeline.batch.driver import BatchProgress, LocalEngine, WorkerSetupError, default_workers, run_batch, threads_per_worker
 from qa_pipeline.errors import MetaError, QAError
 from qa_pipeline.store.results import ResultStore
 
@@ -189,7 +181,8 @@ _DRIVER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from batch_fakes import FakeScorerFactory
-    from qa_pipeline.batch.driver import LocalEngine, discover_calls, run_batch
+    from qa_pipeline.batch.jobs import discover_calls
+    from qa_pipeline.batch.driver import LocalEngine, run_batch
     from qa_pipeline.store.results import ResultStore
     with ResultStore(Path({db!r}), mask_pii=False) as store:
         result = run_batch(discover_calls(Path({calls!r})), store, LocalEngine(workers=2),

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from batch_fakes import FakeScorerFactory, write_fake_call
-from qa_pipeline.batch.driver import LocalEngine, discover_calls, run_batch
+from qa_pipeline.batch.jobs import discover_calls
+from qa_pipeline.batch.driver import LocalEngine, run_batch
 from qa_pipeline.store.results import ResultStore
 
 ray = pytest.importorskip("ray")
@@ -71,7 +72,7 @@ def test_a_ray_actor_that_cannot_load_its_model_stops_the_batch(tmp_path, local_
 
 @pytest.mark.model
 def test_ray_matches_local_on_the_real_pipeline(tmp_path, local_ray, samples_dir):
-    from qa_pipeline.batch.driver import PipelineScorerFactory
+    from qa_pipeline.batch.jobs import PipelineScorerFactory
     from qa_pipeline.batch.ray_engine import RayEngine
 
     calls = tmp_path / "calls"

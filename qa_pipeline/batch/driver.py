@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from typing import Callable, Generator, Iterator, Mapping, Protocol, Sequence
 
-from qa_pipeline.batch.jobs import (  # the jobs and the per-call function, importable from here as before
+from qa_pipeline.batch.jobs import (
     CallJob,
     CallOutcome,
     CallScorer,

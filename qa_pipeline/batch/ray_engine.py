@@ -16,18 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-from qa_pipeline.batch.driver import (
-    MAX_WORKER_DEATHS_PER_CALL,
-    CallJob,
-    CallOutcome,
-    CallScorer,
-    ScorerFactory,
-    WorkerSetupError,
-    _meta_or_none,
-    log_levels,
-    prepare_worker_process,
-    run_job,
-)
+from qa_pipeline.batch.jobs import CallJob, CallOutcome, CallScorer, ScorerFactory, _meta_or_none, run_job
+from qa_pipeline.batch.driver import MAX_WORKER_DEATHS_PER_CALL, WorkerSetupError, log_levels, prepare_worker_process
 from qa_pipeline.errors import QAError
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from qa_pipeline.cli.common import DEVICE_HELP, ChannelMode, fail, guarded, pipe
 from qa_pipeline.errors import QAError
 
 if TYPE_CHECKING:
-    from qa_pipeline.batch.driver import BatchProgress, BatchResult, CallOutcome
+    from qa_pipeline.batch.jobs import CallOutcome
+    from qa_pipeline.batch.driver import BatchProgress, BatchResult
     from qa_pipeline.store.results import ResultStore
 
 
@@ -56,7 +57,8 @@ def batch_command(
     With --rescore (and no DIRECTORY), score the calls already in the store under another policy.
     Exit code 0 when every call was scored, 3 when some failed (listed at the end).
     """
-    from qa_pipeline.batch.driver import PipelineScorerFactory, discover_calls, run_batch
+    from qa_pipeline.batch.jobs import PipelineScorerFactory, discover_calls
+    from qa_pipeline.batch.driver import run_batch
     from qa_pipeline.store.results import ResultStore
 
     if rescore:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from qa_pipeline.policy.policy import Policy
-from qa_pipeline.rules.scoring import ScoreCard, score_checks
+from qa_pipeline.rules.scoring import score_checks
+from qa_pipeline.types import ScoreExplanation
 from qa_pipeline.store.reviews import AddedFinding, Verdict
 from qa_pipeline.types import CheckResult
 
@@ -65,12 +66,12 @@ def reviewed_checks(report: Mapping[str, Any], verdicts: Mapping[int, Verdict],
 
 
 def reviewed_score(report: Mapping[str, Any], verdicts: Mapping[int, Verdict],
-                   added: Iterable[AddedFinding], policy: Policy) -> ScoreCard:
+                   added: Iterable[AddedFinding], policy: Policy) -> ScoreExplanation:
     checks = [CheckResult(c.name, c.reviewed, c.details) for c in reviewed_checks(report, verdicts, added)]
     return score_checks(checks, policy)
 
 
-def automatic_score(report: Mapping[str, Any], policy: Policy) -> ScoreCard:
+def automatic_score(report: Mapping[str, Any], policy: Policy) -> ScoreExplanation:
     """The automatic score card recomputed from the stored checks (for its explanation)."""
     checks = [CheckResult(name, c.get("passed"), {k: v for k, v in c.items() if k != "passed"})
               for name, c in report.get("checks", {}).items()]

@@ -91,12 +91,13 @@ def build_call_view(report: Mapping[str, Any], state: ReviewState, policy: Polic
     markers += tuple(Bar("added", _pct(a.at_s, duration_s), 0.0, a.at_s) for a in state.added)
     card = automatic_score(report, policy)
     reviewed = reviewed_score(report, state.verdicts, state.added, policy)
-    points = {p.name: p for p in card.checks}
+    points = {p.name: p for p in card.checks if p.counted}
     checks = tuple(CheckLine(c.name, c.automatic, c.reviewed, points[c.name].points if c.name in points else None,
                              points[c.name].weight if c.name in points else None)
                    for c in reviewed_checks(report, state.verdicts, state.added))
     return CallView(duration_s, utterances, findings, bars, markers, checks, report.get("score"),
-                    round(reviewed.score, 1), card.caps, reviewed.caps)
+                    round(reviewed.score, 1), tuple(c.reason for c in card.binding_caps),
+                    tuple(c.reason for c in reviewed.binding_caps))
 
 
 def _pct(value_s: float, duration_s: float) -> float:
