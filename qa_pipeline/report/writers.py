@@ -31,11 +31,44 @@ CHECK_LABELS: dict[str, str] = {
     "hangup": "挂机 hang-up",
     "call_duration": "通话时长 call duration",
     "hold": "等待 hold",
+    "overtalk": "抢话 overtalk",
+    "dead_air": "静默 dead air",
+    "answer_speed": "接听速度 answer speed",
+}
+#: What a finding means, in Chinese, by rule id (the rule's own message is English, shown beside it).
+FINDING_LABELS: dict[str, str] = {
+    "greeting.missing": "开场白缺失或不规范",
+    "closing.missing": "缺少结束语",
+    "forbidden_phrases.hit": "使用服务禁语",
+    "unauthorized_promise.hit": "违规承诺",
+    "complaint_handling.no_comfort": "客户投诉未安抚",
+    "complaint_handling.feedback_not_thanked": "客户建议或表扬未致谢",
+    "identity_verification.missing": "未核实客户身份",
+    "speaking_rate.out_of_band": "语速不当",
+    "call_duration.too_long": "通话超时",
+    "hold.too_long": "等待超时",
+    "overtalk.agent": "座席抢话",
+    "dead_air.gap": "长时间静默",
+    "answer_speed.slow": "接听过慢",
+    "hangup.agent_first": "座席先挂机",
+    "hangup.unknown": "无法判断挂机方",
 }
 STATUS_MARKS = {True: "✔", False: "✘", None: "–"}
 _STATUS_STYLES = {True: "green", False: "bold red", None: "dim"}
 _ROLE_STYLES = {"agent": "cyan", "customer": "magenta"}
 _SEVERITY_STYLES = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
+
+
+def check_label(name: str) -> str:
+    """``开场白 greeting`` for a check name; an unknown name without its underscores."""
+    return CHECK_LABELS.get(name) or name.replace("_", " ")
+
+
+def finding_label(rule_id: str) -> str:
+    """The Chinese label of a finding's rule id (its check's label for an unknown suffix)."""
+    if rule_id in FINDING_LABELS:
+        return FINDING_LABELS[rule_id]
+    return check_label(rule_id.split(".", 1)[0]).split(" ", 1)[0]
 
 
 def format_time(seconds: float) -> str:
@@ -93,7 +126,7 @@ def describe_check(name: str, check: Mapping[str, Any]) -> str:
 def _describe_generic(check: Mapping[str, Any]) -> str:
     parts = []
     for key, value in check.items():
-        if key == "passed":
+        if key == "passed" or value is None:
             continue
         if isinstance(value, list):
             parts.append(f"{key}: {len(value)}")
@@ -101,7 +134,7 @@ def _describe_generic(check: Mapping[str, Any]) -> str:
             parts.append(f"{key}={value:g}")
         else:
             parts.append(f"{key}={value}")
-    return ", ".join(parts)
+    return ", ".join(parts) or "—"
 
 
 def _yes_no(value: Any) -> str:
@@ -151,6 +184,20 @@ def _describe_hold(check: Mapping[str, Any]) -> str:
     )
 
 
+def _describe_answer_speed(check: Mapping[str, Any]) -> str:
+    if check.get("rings") is None:
+        return "未提供振铃数据 (no ring count in the metadata)"
+    return f"{check['rings']} rings (at most {check.get('max_rings')})"
+
+
+def _describe_spans(key: str, none: str) -> Callable[[Mapping[str, Any]], str]:
+    def describe(check: Mapping[str, Any]) -> str:
+        spans = check.get(key) or []
+        return "; ".join(format_span(s["start_s"], s["end_s"]) for s in spans) or none
+
+    return describe
+
+
 _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "greeting": _describe_greeting,
     "closing": lambda c: f"present {_yes_no(c.get('present'))}",
@@ -162,6 +209,9 @@ _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "hangup": _describe_hangup,
     "call_duration": _describe_duration,
     "hold": _describe_hold,
+    "answer_speed": _describe_answer_speed,
+    "overtalk": _describe_spans("events", "none"),
+    "dead_air": _describe_spans("gaps", "none"),
 }
 
 
@@ -207,7 +257,7 @@ def _checks_table(report: ReportDict) -> Table:
         passed = check.get("passed")
         table.add_row(
             Text(STATUS_MARKS.get(passed, "?"), style=_STATUS_STYLES.get(passed, "")),
-            CHECK_LABELS.get(name, name),
+            check_label(name),
             describe_check(name, check),
         )
     return table
@@ -223,7 +273,7 @@ def _findings_table(findings: list[Mapping[str, Any]]) -> Table:
         severity = str(finding.get("severity"))
         table.add_row(
             Text(severity, style=_SEVERITY_STYLES.get(severity, "")),
-            str(finding.get("rule_id")),
+            finding_label(str(finding.get("rule_id", ""))),
             str(finding.get("message", "")),
             "\n".join(format_evidence(e) for e in finding.get("evidence") or ()),
         )
@@ -286,8 +336,11 @@ def write_report(
 
 __all__ = [
     "CHECK_LABELS",
+    "FINDING_LABELS",
     "WRITERS",
+    "check_label",
     "describe_check",
+    "finding_label",
     "format_evidence",
     "format_span",
     "format_time",
