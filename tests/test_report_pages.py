@@ -151,6 +151,8 @@ def test_the_page_shows_no_rule_ids_no_snake_case_and_no_none():
             assert not re.search(rf"(?<![\w-]){name}(?![\w-])", visible), name
     assert "None" not in visible
     assert "未提供振铃数据" in visible  # answer_speed without rings is described, not dumped
+    assert "“overtalk”" not in visible  # a rule's note is not quoted as if someone said it
+    assert "“好的”" in visible  # words that were said are
 
 
 def test_each_finding_shows_its_chinese_label_and_the_english_message_beside_it():

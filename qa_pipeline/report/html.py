@@ -76,7 +76,7 @@ def render_html(
         '<main class="grid">',
         '<div class="side">',
         _checks_html(report),
-        _findings_html(marked),
+        _findings_html(marked, {_bare(str(u.get("text", ""))) for u in utterances}),
         "</div>",
         _transcript_html(utterances, marked),
         "</main>",
@@ -302,12 +302,12 @@ def _checks_html(report: Mapping[str, Any]) -> str:
     return '<section class="card"><h2>检查项 Checks</h2><ul class="checks">' + "".join(items) + "</ul></section>"
 
 
-def _findings_html(marked: Sequence[Marked]) -> str:
+def _findings_html(marked: Sequence[Marked], spoken: set[str]) -> str:
     if not marked:
         return '<section class="card"><h2>发现 Findings</h2><p class="muted">没有发现问题</p></section>'
     rows = []
     for m in marked:
-        evidence = "".join(_evidence_html(e, p) for e, p in zip(m.evidence, m.phrases)) or '<span class="muted">—</span>'
+        evidence = "".join(_evidence_html(e, p, spoken) for e, p in zip(m.evidence, m.phrases)) or '<span class="muted">—</span>'
         target = f' data-utterance="u{m.utterance_index}"' if m.utterance_index is not None else ""
         seek = f' data-start="{m.start_s:.3f}"' if m.start_s >= 0 else ""
         time_cell = (f'<a href="#u{m.utterance_index if m.utterance_index is not None else ""}">'
@@ -325,14 +325,20 @@ def _findings_html(marked: Sequence[Marked]) -> str:
     )
 
 
-def _evidence_html(evidence: Mapping[str, Any], phrase: str) -> str:
+def _bare(text: str) -> str:
+    return text.strip("，。？！、,.?! ")
+
+
+def _evidence_html(evidence: Mapping[str, Any], phrase: str, spoken: set[str]) -> str:
+    """The span, who spoke and the quoted words; a rule's note (a hold, a gap) is not quoted as speech."""
+    text = str(evidence.get("text") or "")
+    span = escape(format_span(evidence["start_s"], evidence["end_s"]))
+    if _bare(text) not in spoken:
+        return f'<div class="evidence">{span} <span class="muted">{escape(text)}</span></div>'
     similarity = evidence.get("similarity")
     sim = f' <span class="sim">相似度 {float(similarity):.2f}</span>' if similarity is not None else ""
     who = f"{role_label(evidence['role'])} " if evidence.get("role") else ""
-    return (
-        f'<div class="evidence">{escape(format_span(evidence["start_s"], evidence["end_s"]))} '
-        f'{escape(who)}“{mark_phrase(str(evidence.get("text") or ""), phrase)}”{sim}</div>'
-    )
+    return f'<div class="evidence">{span} {escape(who)}“{mark_phrase(text, phrase)}”{sim}</div>'
 
 
 def _transcript_html(utterances: Sequence[Mapping[str, Any]], marked: Sequence[Marked]) -> str:
