@@ -96,7 +96,8 @@ CONSOLE_EVENTS = [
     {"type": "utterance", "call_id": "2026-11-30-inbound-000123456-long-id", "role": "agent",
      "start_s": 0.5, "end_s": 3.0, "text": "您好，很高兴为您服务，请讲。"},
     {"type": "alert", "call_id": "2026-11-30-inbound-000123456-long-id", "severity": "critical",
-     "check": "forbidden_phrases", "start_s": 9.0, "message": "agent said a forbidden phrase", "text": "不行"},
+     "check": "forbidden_phrases", "start_s": 9.0, "label": "使用服务禁语",
+     "message": "agent said a forbidden phrase: 不行", "text": "不行"},
     {"type": "finished", "call_id": "old-1", "agent_id": "8123", "score": 72.5, "alerts": 2,
      "report_url": "/v1/reports/1"},
     {"type": "finished", "call_id": "2026-11-30-outbound-000999888777-also-long", "agent_id": "A80213",
@@ -139,6 +140,9 @@ def test_console_lag_column_is_visible_and_tables_stay_off_the_transcript(browse
         .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)""")
     assert cut == [], f"cut cells at {width_px}px: {cut}"
     assert page.evaluate("[...document.querySelectorAll('section')].every(s => s.scrollWidth <= s.clientWidth + 1)")
+    alert = page.locator("#alerts .alert").first
+    assert alert.locator("strong.check").inner_text() == "使用服务禁语"  # Chinese label first
+    assert alert.locator(".message").inner_text() == "agent said a forbidden phrase: 不行"
     page.close()
 
 

@@ -16,12 +16,14 @@ from fakes import ScriptedRecognizer
 from qa_pipeline.cli.common import count_progress
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.eval.run import run_eval
+from qa_pipeline.live.events import Alert
 from qa_pipeline.report.daily import daily_stats, write_daily_report
 from qa_pipeline.report.highlight import locate_phrase
 from qa_pipeline.report.html import render_html
 from qa_pipeline.report.writers import CHECK_LABELS, FINDING_LABELS, check_label, finding_label
+from qa_pipeline.server.calls import event_message
 from qa_pipeline.store.results import CallKey, ResultStore
-from qa_pipeline.types import CallMeta
+from qa_pipeline.types import CallMeta, Evidence, Finding, Role, Severity
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -271,3 +273,10 @@ def test_count_progress_draws_on_stderr_only(capsys):
 def test_every_check_and_rule_label_is_chinese_first_without_snake_case():
     for label in list(CHECK_LABELS.values()) + list(FINDING_LABELS.values()):
         assert "_" not in label and "\u4e00" <= label[0] <= "\u9fff", label
+
+
+def test_console_alerts_carry_the_chinese_label_of_their_rule():
+    finding = Finding("forbidden_phrases.hit", Severity.CRITICAL, "agent said a forbidden phrase: 不行",
+                      (Evidence(3.0, 3.4, "这个不行", Role.AGENT, "不行"),))
+    message = event_message("c1", Alert("forbidden_phrases", finding, 3.4))
+    assert (message["label"], message["message"]) == ("使用服务禁语", "agent said a forbidden phrase: 不行")

@@ -102,8 +102,10 @@ function addMessage(message, transcript, alerts) {
   } else if (message.type === "alert") {
     const node = el("div", "alert " + message.severity);
     node.dataset.check = message.check;
-    node.append(el("span", "time", clock(message.start_s)), el("strong", "check", message.message),
+    // The Chinese label of the rule leads; the rule's own (English) message follows, smaller.
+    node.append(el("span", "time", clock(message.start_s)), el("strong", "check", message.label || message.message),
       el("span", "quote", message.text ? " 「" + message.text + "」" : ""));
+    if (message.label) node.append(el("span", "message", message.message));
     alerts.prepend(node);
     markFlagged(transcript);
   } else if (message.type === "hangup") {
