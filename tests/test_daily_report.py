@@ -128,15 +128,17 @@ def test_the_daily_page_holds_the_right_numbers(filled_store, tmp_path):
     scores = page.bars["score-chart"]
     assert (scores["40–49"], scores["50–59"], scores["70–79"], scores["90–100"]) == (1, 1, 1, 2)
     assert sum(scores.values()) == 5
-    assert page.bars["violations-chart"] == {"greeting": 2, "speaking_rate": 2, "forbidden_phrases": 1,
-                                             "hangup": 0}
+    # Charts and tables name checks as people read them, never in snake_case (issue 14).
+    assert page.bars["violations-chart"] == {"开场白 greeting": 2, "语速 speaking rate": 2,
+                                             "服务禁语 forbidden phrases": 1, "挂机 hang-up": 0}
     rates = page.bars["rate-chart"]
     assert (rates["175–200"], rates["225–250"], rates["250–275"], rates["300–325"]) == (1, 1, 2, 1)
-    assert page.bars["hangup-chart"] == {"agent": 1, "customer": 3, "unknown": 1}
+    assert page.bars["hangup-chart"] == {"座席 agent": 1, "客户 customer": 3, "未知 unknown": 1}
     agents = page.tables["agents"][1:]
     assert [row[:5] for row in agents] == [
         ["5307", "2", "47.5", "4", "2.00"], ["8123", "2", "83.8", "1", "0.50"], ["<b>9", "1", "100.0", "0", "0.00"]]
-    assert [row[0] for row in page.tables["worst"][1:]] == ["B1", "B2", "A2", "A1", "C1"]
+    # Worst calls failed a check or scored below 80, lowest first: A1 (95, all passed) and C1 (100) are not.
+    assert [row[0] for row in page.tables["worst"][1:]] == ["B1", "B2", "A2"]
     assert page.tables["failed"][1:] == [[str(tmp_path / "bad.wav"), f"{tmp_path / 'bad.wav'}: not an audio file"]]
     assert page.external == []
     assert "<td data-sort=\"&lt;b&gt;9\">&lt;b&gt;9</td>" in out.read_text(encoding="utf-8")

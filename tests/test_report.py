@@ -146,6 +146,10 @@ def test_audit_text_coloured_on_a_terminal() -> None:
         ("hangup", {"passed": None, "hangup_by": "unknown", "method": "none"}, "by unknown (from none)"),
         ("custom_check", {"passed": True, "count": 3, "items": [1, 2]}, "count=3, items: 2"),
         ("speaking_rate", {"passed": None, "agent_cpm": None}, "no agent speech"),  # never a raw None
+        ("answer_speed", {"passed": None, "rings": None, "answer_delay_s": None, "max_rings": 3},
+         "no ring count in the metadata"),
+        ("answer_speed", {"passed": False, "rings": 5, "answer_delay_s": None, "max_rings": 3},
+         "5 rings (at most 3)"),
     ],
 )
 def test_describe_check(name: str, check: dict[str, Any], expected: str) -> None:
@@ -261,11 +265,15 @@ def test_html_without_audio_says_so_and_keeps_checks() -> None:
     assert len(page.with_class("li", "fail")) == 2
 
 
-def test_highlight_escapes_and_skips_overlaps() -> None:
-    evidence = ({"start_s": 0, "end_s": 1, "text": "<不行>", "phrase": "不行"},)
-    finding = Marked(0, "forbidden_phrases", "major", "m", 0.0, 1.0, 0, evidence)
-    assert highlight("说<不行>吧", [finding]) == '说<mark class="sev-major">&lt;不行&gt;</mark>吧'
-    assert highlight("不行", [finding]) == "不行"  # the whole utterance: the bubble border shows it
+def test_highlight_escapes_and_marks_the_phrase_only() -> None:
+    # Issue 14: the mark covers the matched phrase, not the evidence text (the whole utterance).
+    evidence = ({"start_s": 0, "end_s": 1, "text": "说<不行>吧", "phrase": "不行"},)
+    finding = Marked(0, "forbidden_phrases.hit", "major", "m", 0.0, 1.0, 0, evidence, ("不行",))
+    assert highlight("说<不行>吧", [finding]) == '说&lt;<mark class="sev-major">不行</mark>&gt;吧'
+    twice = Marked(1, "forbidden_phrases.hit", "minor", "m", 0.0, 1.0, 0, evidence, ("说<不",))
+    assert highlight("说<不行>吧", [twice, finding]) == '<mark class="sev-minor">说&lt;不</mark>行&gt;吧'  # overlap: first kept
+    no_phrase = Marked(2, "greeting.missing", "major", "m", 0.0, 1.0, 0, evidence, ("",))
+    assert highlight("说<不行>吧", [no_phrase]) == "说&lt;不行&gt;吧"  # the bubble border shows it
 
 
 @pytest.mark.browser

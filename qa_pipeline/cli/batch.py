@@ -153,6 +153,7 @@ def print_summary(store: "ResultStore", result: "BatchResult") -> None:
     from rich.table import Table
 
     from qa_pipeline.report.daily import daily_stats
+    from qa_pipeline.report.writers import check_label
 
     stats = daily_stats(store.iter_calls(keys=result.keys, latest_only=False), worst=0)
     console = Console(stderr=True)
@@ -163,7 +164,7 @@ def print_summary(store: "ResultStore", result: "BatchResult") -> None:
     table.add_row("mean score", "–" if stats.mean_score is None else f"{stats.mean_score:.1f}")
     for check in sorted(stats.checks, key=lambda c: c.name):
         rate = check.pass_rate
-        table.add_row(f"pass rate {check.name}", "–" if rate is None else f"{100 * rate:.1f}% of {check.applicable}")
+        table.add_row(f"pass rate {check_label(check.name)}", "–" if rate is None else f"{100 * rate:.1f}% of {check.applicable}")
     worst = [a for a in stats.agents if a.violations][:5]
     if worst:
         table.add_row("most violations", ", ".join(f"{a.agent_id} ({a.violations})" for a in worst))

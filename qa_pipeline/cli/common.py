@@ -152,3 +152,29 @@ def progress_hook() -> Iterator[Hook]:
         yield hook
     finally:
         hook.close()
+
+
+@contextlib.contextmanager
+def count_progress(label: str, unit: str) -> Iterator[Hook]:
+    """A rich bar on stderr counting the units of a long command (``hook(step, done, total)``).
+
+    Shown from the first call of the hook (``done`` may be 0); closed however the block ends.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=False,
+    )
+    task = progress.add_task(label, total=None)
+
+    def hook(step: str, completed: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=completed, total=max(total, 1))
+
+    try:
+        yield hook
+    finally:
+        progress.stop()

@@ -18,6 +18,7 @@ from qa_pipeline.cli.common import (
     DEVICE_HELP,
     ChannelMode,
     configure_logging,
+    count_progress,
     fail,
     guarded,
     make_recognizer,
@@ -165,7 +166,8 @@ def eval_(
     if hotwords:
         phrases = guarded(lambda: load_checked_policy(policy)).hotwords()
         options = replace(options, asr=replace(options.asr, hotwords=phrases))
-    result = guarded(lambda: run_eval(directory, policy, options, make_recognizer(options.asr)))
+    with count_progress("auditing labelled calls", "calls") as hook:
+        result = guarded(lambda: run_eval(directory, policy, options, make_recognizer(options.asr), hook))
     from qa_pipeline.eval.evaluate import format_eval_text
 
     if format is TranscriptFormat.json:

@@ -44,6 +44,7 @@ def run_eval(
     policy = load_checked_policy(policy_dir)
     calls = labelled_calls(directory)
     pairs = []
+    call_hook(hook, "eval", 0, len(calls))
     for index, (audio, truth_path) in enumerate(calls):
         truth = _read_truth(truth_path)
         report = audit_call(audio, find_meta(audio), policy, options, recognizer)

@@ -2,7 +2,8 @@
 
 ``daily_stats`` is pure arithmetic over stored calls (the batch summary table uses it too);
 ``render_daily_html`` draws it with inline SVG charts and a sortable agent table (no external
-resources); ``write_daily_report`` writes the page plus per-call pages for the worst calls.
+resources); ``write_daily_report`` writes the page plus per-call pages for the worst calls, each
+with its recording copied beside it (relative links: the folder can be moved as a whole).
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from html import escape
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from qa_pipeline.report.charts import Bar, bar_chart_svg
+from qa_pipeline.report.media import page_audio
+from qa_pipeline.report.writers import check_label
 from qa_pipeline.store.results import ResultStore, StoredCall
 from qa_pipeline.report.html import render_html
 
 SCORE_BIN_WIDTH = 10
 RATE_BIN_EDGES_CPM = (150, 175, 200, 225, 250, 275, 300, 325, 350)
 HANGUP_PARTIES = ("agent", "customer", "unknown")
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float
-    highlight: bool = False
+HANGUP_LABELS = {"agent": "座席 agent", "customer": "客户 customer", "unknown": "未知 unknown"}
+#: A scored call is among the worst when a check failed or it scored below this.
+WORST_BELOW_SCORE = 80.0
+FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "PingFang SC", '
+              '"Microsoft YaHei", sans-serif')
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class DailyStats:
     worst: tuple[StoredCall, ...]
 
 
-def daily_stats(calls: Iterable[StoredCall], worst: int = 20) -> DailyStats:
+def daily_stats(calls: Iterable[StoredCall], worst: int = 20, worst_below: float = WORST_BELOW_SCORE) -> DailyStats:
     calls = list(calls)
     ok = [c for c in calls if c.ok and c.report is not None]
     scores = [float(c.score) for c in ok if c.score is not None]
@@ -81,9 +83,15 @@ def daily_stats(calls: Iterable[StoredCall], worst: int = 20) -> DailyStats:
         checks=check_stats(ok),
         agents=agent_stats(ok),
         rate_bins=rate_histogram([r for r in (_agent_cpm(c) for c in ok) if r is not None]),
-        hangups=tuple(Bar(p, n) for p, n in _hangup_counts(ok).items()),
-        worst=tuple(sorted(ok, key=lambda c: (c.score if c.score is not None else 101.0, c.row_id))[:worst]),
+        hangups=tuple(Bar(HANGUP_LABELS[p], n) for p, n in _hangup_counts(ok).items()),
+        worst=worst_calls(ok, worst, worst_below),
     )
+
+
+def worst_calls(calls: Sequence[StoredCall], limit: int, below: float = WORST_BELOW_SCORE) -> tuple[StoredCall, ...]:
+    """At most ``limit`` calls that failed a check or scored below ``below``, lowest score first."""
+    bad = [c for c in calls if c.score is not None and (float(c.score) < below or _failed_checks(c))]
+    return tuple(sorted(bad, key=lambda c: (float(c.score), c.row_id))[:max(limit, 0)])
 
 
 def score_histogram(scores: Sequence[float]) -> tuple[Bar, ...]:
@@ -146,28 +154,6 @@ def _hangup_counts(calls: Sequence[StoredCall]) -> dict[str, int]:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def bar_chart_svg(chart_id: str, bars: Sequence[Bar], unit: str = "calls") -> str:
-    """A vertical bar chart; every bar carries ``data-label``/``data-value`` and its count as text."""
-    width, height, top, bottom = 640, 220, 20, 40
-    slot = width / max(len(bars), 1)
-    peak = max((b.value for b in bars), default=0) or 1
-    parts = [f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'xmlns="http://www.w3.org/2000/svg">']
-    for i, bar in enumerate(bars):
-        h = (height - top - bottom) * bar.value / peak
-        x, y = i * slot + slot * 0.15, height - bottom - h
-        value = f"{bar.value:g}"
-        parts.append(
-            f'<rect class="bar{" warn" if bar.highlight else ""}" x="{x:.1f}" y="{y:.1f}" '
-            f'width="{slot * 0.7:.1f}" height="{h:.1f}" data-label="{escape(bar.label)}" '
-            f'data-value="{value}"><title>{escape(bar.label)}: {value} {unit}</title></rect>'
-            f'<text class="count" x="{x + slot * 0.35:.1f}" y="{y - 4:.1f}">{value}</text>'
-            f'<text class="axis" x="{x + slot * 0.35:.1f}" y="{height - bottom + 16}">{escape(bar.label)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def render_daily_html(stats: DailyStats, title: str, call_links: Mapping[int, str] | None = None) -> str:
     links = call_links or {}
     mean = "–" if stats.mean_score is None else f"{stats.mean_score:.1f}"
@@ -181,7 +167,7 @@ def render_daily_html(stats: DailyStats, title: str, call_links: Mapping[int, st
         '<section class="charts">',
         f"<figure><figcaption>得分分布 Score distribution</figcaption>{bar_chart_svg('score-chart', stats.score_bins)}</figure>",
         "<figure><figcaption>各项违规 Violations per check</figcaption>"
-        f"{bar_chart_svg('violations-chart', [Bar(c.name, c.failed, c.failed > 0) for c in stats.checks])}</figure>",
+        f"{bar_chart_svg('violations-chart', [Bar(check_label(c.name), c.failed, c.failed > 0) for c in stats.checks])}</figure>",
         f"<figure><figcaption>语速分布 Agent speaking rate (chars/min)</figcaption>{bar_chart_svg('rate-chart', stats.rate_bins)}</figure>",
         f"<figure><figcaption>挂机方 Who hung up</figcaption>{bar_chart_svg('hangup-chart', stats.hangups)}</figure>",
         "</section>",
@@ -199,7 +185,7 @@ def render_daily_html(stats: DailyStats, title: str, call_links: Mapping[int, st
 
 def _checks_table(checks: Sequence[CheckStats]) -> str:
     rows = "".join(
-        f"<tr><td>{escape(c.name)}</td><td>{c.applicable}</td><td>{c.failed}</td>"
+        f"<tr><td>{escape(check_label(c.name))}</td><td>{c.applicable}</td><td>{c.failed}</td>"
         f"<td>{'–' if c.pass_rate is None else f'{100 * c.pass_rate:.1f}%'}</td></tr>"
         for c in checks
     )
@@ -215,7 +201,7 @@ def _agents_table(agents: Sequence[AgentStats]) -> str:
         "<tr>" + cell(a.agent_id, a.agent_id) + cell(a.calls, a.calls)
         + cell("–" if a.mean_score is None else f"{a.mean_score:.1f}", -1 if a.mean_score is None else a.mean_score)
         + cell(a.violations, a.violations) + cell(f"{a.violations_per_call:.2f}", a.violations_per_call)
-        + cell(", ".join(f"{n} ×{k}" for n, k in a.failed_checks) or "–", a.violations) + "</tr>"
+        + cell(", ".join(f"{check_label(n)} ×{k}" for n, k in a.failed_checks) or "–", a.violations) + "</tr>"
         for a in agents
     )
     head = "".join(f'<th data-type="{t}">{h}</th>' for h, t in (
@@ -232,7 +218,9 @@ def _worst_table(worst: Sequence[StoredCall], links: Mapping[int, str]) -> str:
         link = links.get(call.row_id)
         label = f'<a href="{escape(link)}">{name}</a>' if link else name
         rows.append(f"<tr><td>{label}</td><td>{escape(call.agent_id or '?')}</td><td>{call.score:g}</td>"
-                    f"<td>{escape(', '.join(_failed_checks(call)) or '–')}</td></tr>")
+                    f"<td>{escape(', '.join(map(check_label, _failed_checks(call))) or '–')}</td></tr>")
+    if not worst:
+        return '<h2>最低分通话 Worst calls</h2><p id="worst-none">没有不合格的通话 · no call failed a check</p>'
     return ('<h2>最低分通话 Worst calls</h2><table id="worst"><thead><tr><th>call</th><th>agent</th>'
             f"<th>score</th><th>failed checks</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
@@ -254,8 +242,8 @@ def write_daily_report(store: ResultStore, out: Path, date: str | None = None, w
         pages.mkdir(parents=True, exist_ok=True)
     for call in stats.worst:
         name = f"{_safe_name(call.call_id or Path(call.source).stem)}_{call.row_id}.html"
-        audio = Path(call.source)
-        html = render_html(call.report or {}, audio if audio.is_file() else None, html_dir=pages, max_embed_bytes=0)
+        audio = page_audio(Path(call.source), call.report or {}, pages, Path(name).stem)
+        html = render_html(call.report or {}, audio, html_dir=pages, max_embed_bytes=0)
         (pages / name).write_text(html, encoding="utf-8")
         links[call.row_id] = f"{pages.name}/{name}"
     title = f"质检日报 QA daily report — {date or 'all dates'}"
@@ -268,15 +256,16 @@ def _safe_name(text: str) -> str:
 
 
 _CSS = """
-body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:24px;color:#222;background:#fafafa}
+body{font-family:FONT_STACK;margin:24px;color:#222;background:#fafafa}
 .tiles{display:flex;gap:16px}.tile{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px 20px}
-.tile b{display:block;font-size:28px}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}
+.tile b{display:block;font-size:28px}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
 figure{background:#fff;border:1px solid #ddd;border-radius:8px;margin:16px 0 0;padding:8px}
-.chart{width:100%;height:auto}.bar{fill:#4a7bd0}.bar.warn{fill:#d9534f}
-.count,.axis{font-size:11px;text-anchor:middle;fill:#333}
+figcaption{font-weight:600;margin-bottom:6px}
+.chart{display:block;width:100%;max-width:640px;height:auto}.bar{fill:#4a7bd0}.bar.warn{fill:#d9534f}.track{fill:#f0f2f5}
+.count,.axis{font-size:13px;fill:#333}
 table{border-collapse:collapse;margin:8px 0 24px;background:#fff}th,td{border:1px solid #ddd;padding:4px 10px;text-align:left}
 .sortable th{cursor:pointer;background:#eef}.sortable th:after{content:" ⇅";color:#999}
-"""
+""".replace("FONT_STACK", FONT_STACK)
 
 _SORT_JS = """
 document.querySelectorAll("table.sortable").forEach(function (table) {

@@ -8,35 +8,28 @@ finding seeks the audio to it. Works from the report dict (the ``qa audit`` JSON
 
 from __future__ import annotations
 
-import base64
-import os
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
-from urllib.parse import quote
 
+from qa_pipeline.report.media import MAX_EMBED_BYTES, audio_source
+from qa_pipeline.report.highlight import locate_phrase, mark_phrase
 from qa_pipeline.report.score_html import score_explanation_html
 from qa_pipeline.text.clock import format_span, format_time
 from qa_pipeline.report.writers import (
-    check_label,
     STATUS_MARKS,
+    check_label,
     describe_check,
+    finding_label,
     role_label,
     sorted_utterances,
 )
 
-MAX_EMBED_BYTES = 12_000_000
-AUDIO_MIME_TYPES = {
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-}
 _STATUS_CLASSES = {True: "pass", False: "fail", None: "na"}
 _SEVERITY_LABELS = {"critical": "严重", "major": "重要", "minor": "一般", "info": "提示"}
+_SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "info": 3}
 
 
 @dataclass(frozen=True)
@@ -51,6 +44,11 @@ class Marked:
     end_s: float
     utterance_index: int | None
     evidence: tuple[Mapping[str, Any], ...]
+    phrases: tuple[str, ...] = ()  # per evidence: the matched words ("" when it quotes no phrase)
+
+    @property
+    def label(self) -> str:
+        return finding_label(self.rule_id)
 
 
 def render_html(
@@ -68,7 +66,7 @@ def render_html(
     if max_embed_bytes < 0:
         raise ValueError(f"max_embed_bytes must be >= 0, got {max_embed_bytes}")
     utterances = sorted_utterances(report)
-    marked = _mark_findings(report.get("findings") or (), utterances)
+    marked = _mark_findings(report.get("findings") or (), utterances, _matched_words(report))
     duration_s = _duration_s(report, utterances)
     title = f"质检报告 {report.get('call_id') or ''}"
     body = "\n".join([
@@ -79,7 +77,7 @@ def render_html(
         '<div class="side">',
         _checks_html(report),
         score_explanation_html(report),
-        _findings_html(marked),
+        _findings_html(marked, {_bare(str(u.get("text", ""))) for u in utterances}),
         "</div>",
         _transcript_html(utterances, marked),
         "</main>",
@@ -101,11 +99,33 @@ def _duration_s(report: Mapping[str, Any], utterances: Sequence[Mapping[str, Any
     return max(float(report.get("duration_s") or 0.0), last_end_s, 1.0)
 
 
+def _matched_words(report: Mapping[str, Any]) -> dict[tuple[float, float], str]:
+    """The words each phrase hit matched in the transcript, keyed by the hit's time span."""
+    words = {}
+    for check in (report.get("checks") or {}).values():
+        hits = check.get("hits") if isinstance(check, Mapping) else None
+        for hit in hits or ():
+            if isinstance(hit, Mapping) and hit.get("text") and "start_s" in hit and "end_s" in hit:
+                words[_span_key(hit)] = str(hit["text"])
+    return words
+
+
+def _span_key(item: Mapping[str, Any]) -> tuple[float, float]:
+    return round(float(item["start_s"]), 2), round(float(item["end_s"]), 2)
+
+
 def _mark_findings(
-    findings: Sequence[Mapping[str, Any]], utterances: Sequence[Mapping[str, Any]]
+    findings: Sequence[Mapping[str, Any]],
+    utterances: Sequence[Mapping[str, Any]],
+    matched_words: Mapping[tuple[float, float], str],
 ) -> list[Marked]:
+    """The findings in the order the page lists them: by time (untimed first), then severity."""
+    def order(finding: Mapping[str, Any]) -> tuple[float, int]:
+        times = [float(e["start_s"]) for e in finding.get("evidence") or ()]
+        return (min(times) if times else -1.0, _SEVERITY_ORDER.get(str(finding.get("severity")), 9))
+
     marked = []
-    for index, finding in enumerate(findings):
+    for index, finding in enumerate(sorted(findings, key=order)):
         evidence = tuple(finding.get("evidence") or ())
         start_s = min((float(e["start_s"]) for e in evidence), default=None)
         end_s = max((float(e["end_s"]) for e in evidence), default=None)
@@ -119,6 +139,7 @@ def _mark_findings(
             end_s=end_s if end_s is not None else -1.0,
             utterance_index=_utterance_at(first, utterances) if evidence else None,
             evidence=evidence,
+            phrases=tuple(matched_words.get(_span_key(e)) or str(e.get("phrase") or "") for e in evidence),
         ))
     return marked
 
@@ -179,20 +200,6 @@ def _player_html(audio_path: Path | None, html_dir: Path | None, max_embed_bytes
     )
 
 
-def audio_source(audio_path: Path, html_dir: Path | None, max_embed_bytes: int = MAX_EMBED_BYTES) -> str:
-    """A ``data:`` URI for a small file, else a relative link (``html_dir`` or the working dir)."""
-    mime = AUDIO_MIME_TYPES.get(audio_path.suffix.lower(), "application/octet-stream")
-    try:
-        size = audio_path.stat().st_size
-    except OSError:
-        size = None
-    if size is not None and size <= max_embed_bytes:
-        return f"data:{mime};base64," + base64.b64encode(audio_path.read_bytes()).decode("ascii")
-    base = html_dir if html_dir is not None else Path.cwd()
-    relative = os.path.relpath(audio_path.resolve(), base.resolve())
-    return "/".join(quote(part) for part in Path(relative).parts)
-
-
 def _timeline_svg(
     report: Mapping[str, Any],
     utterances: Sequence[Mapping[str, Any]],
@@ -227,7 +234,7 @@ def _timeline_svg(
             f'<g class="finding-mark sev-{escape(m.severity, quote=True)}" data-finding="f{m.index}" '
             f'data-start="{m.start_s:.3f}"><line x1="{cx}" x2="{cx}" y1="14" y2="86"/>'
             f'<path d="M{cx - 6} 4 L{cx + 6} 4 L{cx} 14 Z"/>'
-            f"<title>{escape(format_time(m.start_s) + ' ' + m.message)}</title></g>"
+            f"<title>{escape(format_time(m.start_s) + ' ' + m.label + ' · ' + m.message)}</title></g>"
         )
     parts.append(_timeline_hangup(report, duration_s, x, rows))
     parts.append(f'<line id="playhead" x1="{left}" x2="{left}" y1="18" y2="90"/>')
@@ -296,12 +303,12 @@ def _checks_html(report: Mapping[str, Any]) -> str:
     return '<section class="card"><h2>检查项 Checks</h2><ul class="checks">' + "".join(items) + "</ul></section>"
 
 
-def _findings_html(marked: Sequence[Marked]) -> str:
+def _findings_html(marked: Sequence[Marked], spoken: set[str]) -> str:
     if not marked:
         return '<section class="card"><h2>发现 Findings</h2><p class="muted">没有发现问题</p></section>'
     rows = []
     for m in marked:
-        evidence = "".join(_evidence_html(e) for e in m.evidence) or '<span class="muted">—</span>'
+        evidence = "".join(_evidence_html(e, p, spoken) for e, p in zip(m.evidence, m.phrases)) or '<span class="muted">—</span>'
         target = f' data-utterance="u{m.utterance_index}"' if m.utterance_index is not None else ""
         seek = f' data-start="{m.start_s:.3f}"' if m.start_s >= 0 else ""
         time_cell = (f'<a href="#u{m.utterance_index if m.utterance_index is not None else ""}">'
@@ -310,8 +317,8 @@ def _findings_html(marked: Sequence[Marked]) -> str:
             f'<tr id="f{m.index}" class="finding sev-{escape(m.severity, quote=True)}"{seek}{target}>'
             f'<td class="when">{time_cell}</td>'
             f'<td><span class="sev">{escape(_SEVERITY_LABELS.get(m.severity, m.severity))}</span></td>'
-            f'<td><div class="msg">{escape(m.message)}</div>'
-            f'<div class="rule">{escape(check_label(m.rule_id))}</div>{evidence}</td></tr>'
+            f'<td><div class="msg">{escape(m.label)}</div>'
+            f'<div class="msg-en" lang="en">{escape(m.message)}</div>{evidence}</td></tr>'
         )
     return (
         '<section class="card"><h2>发现 Findings</h2><table class="findings"><tbody>'
@@ -319,14 +326,20 @@ def _findings_html(marked: Sequence[Marked]) -> str:
     )
 
 
-def _evidence_html(evidence: Mapping[str, Any]) -> str:
+def _bare(text: str) -> str:
+    return text.strip("，。？！、,.?! ")
+
+
+def _evidence_html(evidence: Mapping[str, Any], phrase: str, spoken: set[str]) -> str:
+    """The span, who spoke and the quoted words; a rule's note (a hold, a gap) is not quoted as speech."""
+    text = str(evidence.get("text") or "")
+    span = escape(format_span(evidence["start_s"], evidence["end_s"]))
+    if _bare(text) not in spoken:
+        return f'<div class="evidence">{span} <span class="muted">{escape(text)}</span></div>'
     similarity = evidence.get("similarity")
     sim = f' <span class="sim">相似度 {float(similarity):.2f}</span>' if similarity is not None else ""
     who = f"{role_label(evidence['role'])} " if evidence.get("role") else ""
-    return (
-        f'<div class="evidence">{escape(format_span(evidence["start_s"], evidence["end_s"]))} '
-        f'{escape(who)}“{escape(str(evidence.get("text") or ""))}”{sim}</div>'
-    )
+    return f'<div class="evidence">{span} {escape(who)}“{mark_phrase(text, phrase)}”{sim}</div>'
 
 
 def _transcript_html(utterances: Sequence[Mapping[str, Any]], marked: Sequence[Marked]) -> str:
@@ -340,7 +353,7 @@ def _transcript_html(utterances: Sequence[Mapping[str, Any]], marked: Sequence[M
         role = escape(str(u.get("role")), quote=True)
         badges = "".join(
             f'<a class="badge sev-{escape(m.severity, quote=True)}" href="#f{m.index}">'
-            f"{escape(check_label(m.rule_id))}</a>" for m in hits
+            f"{escape(m.label)}</a>" for m in hits
         )
         items.append(
             f'<li id="u{index}" class="utt {role}{" violation" if hits else ""}" '
@@ -357,16 +370,17 @@ def _transcript_html(utterances: Sequence[Mapping[str, Any]], marked: Sequence[M
 
 
 def highlight(text: str, findings: Sequence[Marked]) -> str:
-    """Escaped ``text`` with the evidence text or phrase of each finding wrapped in ``<mark>``."""
+    """Escaped ``text`` with the matched words of each finding's evidence wrapped in ``<mark>``.
+
+    Only a phrase is marked, never the whole utterance: evidence that quotes no phrase (a
+    missing greeting, a speaking rate) leaves the text unmarked (its bubble is outlined instead).
+    """
     ranges = []
     for m in findings:
-        for evidence in m.evidence:
-            for needle in (evidence.get("text"), evidence.get("phrase")):
-                needle = str(needle or "").strip("，。？！,.?! ")
-                position = text.find(needle) if needle and needle != text else -1
-                if position >= 0:
-                    ranges.append((position, position + len(needle), m.severity))
-                    break
+        for phrase in m.phrases:
+            found = locate_phrase(text, phrase)
+            if found is not None:
+                ranges.append((found[0], found[1], m.severity))
     out, cursor = [], 0
     for start, end, severity in sorted(ranges):
         if start < cursor:
@@ -378,4 +392,4 @@ def highlight(text: str, findings: Sequence[Marked]) -> str:
     return "".join(out)
 
 
-__all__ = ["AUDIO_MIME_TYPES", "MAX_EMBED_BYTES", "audio_source", "highlight", "render_html"]
+__all__ = ["Marked", "highlight", "render_html"]

@@ -58,9 +58,17 @@ def format_transcript_text(transcript: ReportDict | Transcript, *, mask_pii: boo
 
 
 def check_label(name: str) -> str:
-    """``开场白 greeting`` for a registered check; the raw name for anything else."""
+    """``开场白 greeting`` for a registered check (or a finding's rule id); else the name without underscores."""
     spec = check_spec(name)
-    return spec.label if spec is not None else name
+    return spec.label if spec is not None else name.replace("_", " ")
+
+
+def finding_label(rule_id: str) -> str:
+    """What a finding means, in Chinese: its check's ``findings`` label, else the check's Chinese label."""
+    spec = check_spec(rule_id)
+    if spec is None:
+        return rule_id.replace("_", " ")
+    return spec.findings.get(rule_id.split(".", 1)[-1], spec.label_zh)
 
 
 def describe_check(name: str, check: Mapping[str, Any]) -> str:
@@ -180,7 +188,7 @@ def _findings_table(findings: list[Mapping[str, Any]]) -> Table:
         severity = str(finding.get("severity"))
         table.add_row(
             Text(severity, style=_SEVERITY_STYLES.get(severity, "")),
-            str(finding.get("rule_id")),
+            finding_label(str(finding.get("rule_id", ""))),
             str(finding.get("message", "")),
             "\n".join(format_evidence(e) for e in finding.get("evidence") or ()),
         )
@@ -202,6 +210,7 @@ def format_evidence(evidence: Mapping[str, Any]) -> str:
 __all__ = [
     "check_label",
     "describe_check",
+    "finding_label",
     "explanation_caps",
     "explanation_rows",
     "format_evidence",

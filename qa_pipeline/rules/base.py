@@ -9,7 +9,7 @@ policy check all read the registry, so adding a check is one class plus its poli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Protocol
 
@@ -49,7 +49,8 @@ class CheckSpec:
 
     ``policy_keys`` names the policy entries the check reads (``table.key``), for the docs and the
     policy schema; ``default_weight`` applies when the policy's ``[weights]`` does not name the check;
-    ``describe`` turns the check's details into one line for reports (None: a generic summary).
+    ``describe`` turns the check's details into one line for reports (None: a generic summary);
+    ``findings`` names each kind of finding in Chinese for the pages (the rule's message is English).
     """
 
     name: str
@@ -59,6 +60,8 @@ class CheckSpec:
     default_weight: float
     policy_keys: tuple[str, ...] = ()
     describe: Callable[[Mapping[str, Any]], str] | None = None
+    #: Chinese label of each finding the check raises, by the rule id's suffix (``hit`` of ``forbidden_phrases.hit``).
+    findings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:

@@ -29,7 +29,7 @@ def generic(check: Details) -> str:
             parts.append(f"{key}={value:g}")
         else:
             parts.append(f"{key}={value}")
-    return ", ".join(parts)
+    return ", ".join(parts) or "—"
 
 
 def greeting(check: Details) -> str:

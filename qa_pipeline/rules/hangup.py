@@ -16,6 +16,7 @@ from qa_pipeline.types import CheckResult, Evidence, Finding, Party, Role, Sever
 class HangupCheck:
     spec = CheckSpec(
         "hangup", "挂机", "hang-up", LiveWhen.CLOCK, 5.0, ("caps.agent_hangup",), describe.hangup,
+        findings={'agent_first': '座席先挂机', 'unknown': '无法判断挂机方'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:

@@ -42,6 +42,7 @@ class ForbiddenPhrasesCheck:
     spec = CheckSpec(
         "forbidden_phrases", "服务禁语", "forbidden phrases", LiveWhen.UTTERANCE, 20.0,
         ("forbidden", "caps.forbidden_phrase"), describe.hits,
+        findings={'hit': '使用服务禁语'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -76,6 +77,7 @@ class UnauthorizedPromiseCheck:
     spec = CheckSpec(
         "unauthorized_promise", "违规承诺", "unauthorized promise", LiveWhen.UTTERANCE, 10.0,
         ("promises.phrases", "promises.gapped"), describe.hits,
+        findings={'hit': '违规承诺'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:

@@ -143,6 +143,7 @@ class GreetingCheck:
         "greeting", "开场白", "greeting", LiveWhen.CLOCK, 15.0,
         ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers", "bank.banks", "policy.any_bank"),
         describe.greeting,
+        findings={'missing': '开场白缺失或不规范', 'not_compliant': '开场白不规范'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -180,6 +181,7 @@ class ClosingCheck:
     spec = CheckSpec(
         "closing", "结束语", "closing", LiveWhen.END, 10.0,
         ("thresholds.closing_last_utterances", "closing.inbound", "closing.outbound"), describe.closing,
+        findings={'missing': '缺少结束语'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:

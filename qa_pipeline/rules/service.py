@@ -85,6 +85,7 @@ class ComplaintHandlingCheck:
         "complaint_handling", "投诉安抚", "complaint handling", LiveWhen.END, 10.0,
         ("thresholds.comfort_within_turns", "complaint.cues", "complaint.comfort", "feedback.suggestion_cues",
          "feedback.praise_cues", "feedback.thanks"), describe.complaint,
+        findings={'no_comfort': '客户投诉未安抚', 'feedback_not_thanked': '客户建议或表扬未致谢'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -120,6 +121,7 @@ class IdentityVerificationCheck:
     spec = CheckSpec(
         "identity_verification", "身份核实", "identity verification", LiveWhen.END, 10.0,
         ("identity.triggers", "identity.verification", "identity.account_details"), describe.identity,
+        findings={'missing': '未核实客户身份'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:

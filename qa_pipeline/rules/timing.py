@@ -32,6 +32,7 @@ class SpeakingRateCheck:
     spec = CheckSpec(
         "speaking_rate", "语速", "speaking rate", LiveWhen.CLOCK, 5.0,
         ("thresholds.rate_min_cpm", "thresholds.rate_max_cpm", "thresholds.rate_target_cpm"), describe.rate,
+        findings={'out_of_band': '语速不当'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -68,6 +69,7 @@ class CallDurationCheck:
     spec = CheckSpec(
         "call_duration", "通话时长", "call duration", LiveWhen.CLOCK, 5.0,
         ("thresholds.inbound_limit_s", "thresholds.outbound_limit_s"), describe.duration,
+        findings={'too_long': '通话超时'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -107,6 +109,7 @@ class HoldCheck:
     spec = CheckSpec(
         "hold", "等待", "hold", LiveWhen.CLOCK, 5.0, ("thresholds.hold_limit_s",),
         describe.spans("holds", "no holds"),
+        findings={'too_long': '等待超时'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -130,6 +133,7 @@ class HoldCheck:
 class OvertalkCheck:
     spec = CheckSpec(
         "overtalk", "抢话", "overtalk", LiveWhen.END, 3.0, ("thresholds.overtalk_s",), describe.overtalk,
+        findings={'agent': '座席抢话'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -159,6 +163,7 @@ class DeadAirCheck:
     spec = CheckSpec(
         "dead_air", "静默", "dead air", LiveWhen.END, 2.0, ("thresholds.dead_air_s",),
         describe.spans("gaps", "none"),
+        findings={'gap': '长时间静默'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
@@ -185,6 +190,7 @@ class AnswerSpeedCheck:
     spec = CheckSpec(
         "answer_speed", "接听速度", "answer speed", LiveWhen.END, 0.0,
         ("thresholds.seconds_per_ring", "thresholds.max_rings"), describe.answer_speed,
+        findings={'slow': '接听过慢'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:

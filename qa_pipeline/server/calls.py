@@ -19,6 +19,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from qa_pipeline.text.pii import mask_text
 from qa_pipeline.live.session import Alert, HangupSeen, LiveEvent, LiveSession, UtteranceFinal
+from qa_pipeline.report.writers import finding_label
 from qa_pipeline.types import CallReport
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def event_message(call_id: str, event: LiveEvent) -> dict[str, Any] | None:
         evidence = finding.evidence[0] if finding.evidence else None
         return {
             "type": "alert", "call_id": call_id, "check": event.check, "rule_id": finding.rule_id,
-            "severity": finding.severity.value, "message": mask_text(finding.message),
+            "severity": finding.severity.value, "label": finding_label(finding.rule_id),
+            "message": mask_text(finding.message),
             "start_s": None if evidence is None else round(evidence.start_s, 2),
             "end_s": None if evidence is None else round(evidence.end_s, 2),
             "text": "" if evidence is None else mask_text(evidence.text),

@@ -12,6 +12,12 @@ function el(tag, cls, text) {
   return node;
 }
 
+// A cell cut with an ellipsis keeps its whole text in the tooltip.
+function titled(node) {
+  node.title = node.textContent;
+  return node;
+}
+
 function clock(seconds) {
   if (seconds === null || seconds === undefined) return "--:--";
   const m = Math.floor(seconds / 60), s = seconds - 60 * m;
@@ -33,7 +39,7 @@ function renderCalls() {
     const row = el("tr");
     row.dataset.call = id;
     if (id === state.selected) row.classList.add("selected");
-    row.append(el("td", "id", id), el("td", "agent", call.info.agent_id || "-"),
+    row.append(titled(el("td", "id", id)), titled(el("td", "agent", call.info.agent_id || "-")),
       el("td", "duration", clock(call.info.audio_s)));
     const alerts = el("td", "alerts", call.info.alerts || 0);
     if (call.info.alerts) alerts.classList.add("has");
@@ -54,7 +60,11 @@ function renderRecent() {
     row.dataset.call = item.call_id || "";
     const score = el("td", "score", item.score === null || item.score === undefined ? "-" : item.score);
     if (item.score !== null && item.score < 60) score.classList.add("low");
-    if (item.incomplete) score.append(el("span", "incomplete", "未完成 incomplete"));
+    if (item.incomplete) {
+      const mark = el("span", "incomplete", "未完成");
+      mark.title = "incomplete: the call ended before every check could run";
+      score.append(mark);
+    }
     const link = el("td", "report");
     if (item.report_url) {
       const a = el("a", null, "查看 view");
@@ -62,7 +72,7 @@ function renderRecent() {
       a.target = "_blank";
       link.append(a);
     }
-    row.append(el("td", "id", item.call_id), el("td", "agent", item.agent_id || "-"), score,
+    row.append(titled(el("td", "id", item.call_id)), titled(el("td", "agent", item.agent_id || "-")), score,
       el("td", "alerts", item.alerts), link);
     body.append(row);
   }
@@ -92,8 +102,10 @@ function addMessage(message, transcript, alerts) {
   } else if (message.type === "alert") {
     const node = el("div", "alert " + message.severity);
     node.dataset.check = message.check;
-    node.append(el("span", "time", clock(message.start_s)), el("strong", "check", message.message),
+    // The Chinese label of the rule leads; the rule's own (English) message follows, smaller.
+    node.append(el("span", "time", clock(message.start_s)), el("strong", "check", message.label || message.message),
       el("span", "quote", message.text ? " 「" + message.text + "」" : ""));
+    if (message.label) node.append(el("span", "message", message.message));
     alerts.prepend(node);
     markFlagged(transcript);
   } else if (message.type === "hangup") {
