@@ -13,9 +13,7 @@ Screenshots are kept in test-artifacts/.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest

@@ -147,7 +147,7 @@ def test_audit_text_coloured_on_a_terminal() -> None:
         ("custom_check", {"passed": True, "count": 3, "items": [1, 2]}, "count=3, items: 2"),
         ("speaking_rate", {"passed": None, "agent_cpm": None}, "no agent speech"),  # never a raw None
         ("answer_speed", {"passed": None, "rings": None, "answer_delay_s": None, "max_rings": 3},
-         "no ring count in the metadata"),
+         "未提供振铃数据 (no ring count in the metadata)"),
         ("answer_speed", {"passed": False, "rings": 5, "answer_delay_s": None, "max_rings": 3},
          "5 rings (at most 3)"),
     ],

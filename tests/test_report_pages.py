@@ -20,7 +20,12 @@ from qa_pipeline.live.events import Alert
 from qa_pipeline.report.daily import daily_stats, write_daily_report
 from qa_pipeline.report.highlight import locate_phrase
 from qa_pipeline.report.html import render_html
-from qa_pipeline.report.writers import CHECK_LABELS, FINDING_LABELS, check_label, finding_label
+from qa_pipeline.report.writers import check_label, finding_label
+from qa_pipeline.rules.run import check_specs
+
+# Every check's label and every finding label its spec declares (the registry is the one place).
+CHECK_LABELS = {spec.name: spec.label for spec in check_specs()}
+FINDING_LABELS = {f"{spec.name}.{kind}": label for spec in check_specs() for kind, label in spec.findings.items()}
 from qa_pipeline.server.calls import event_message
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.types import CallMeta, Evidence, Finding, Role, Severity

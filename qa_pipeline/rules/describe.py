@@ -88,7 +88,7 @@ def spans(key: str, empty: str):
 
 def answer_speed(check: Details) -> str:
     if check.get("rings") is None:
-        return "no ring count in the metadata"
+        return "未提供振铃数据 (no ring count in the metadata)"
     return f"{check['rings']} rings (at most {check.get('max_rings')})"
 
 
