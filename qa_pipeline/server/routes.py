@@ -2,12 +2,14 @@
 
 Ingest needs the ingest token; the console page, its assets, the call list, stored reports
 and the console event socket need the console token (Bearer header, ``?token=`` once, then
-an HttpOnly cookie). ``server.create_app`` adds these routes to its app.
+an HttpOnly cookie). Wrong tokens lock the client's address out for a while
+(``security.FailedAttempts``); the console event socket also refuses pages of other origins.
+``server.create_app`` adds these routes to its app.
 """
 
 from __future__ import annotations
 
-import hmac
+import math
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa_pipeline.live.protocol import CLOSE_POLICY
+from qa_pipeline.server.security import Refusal, inline_script_csp, same_origin, token_ok
 
 if TYPE_CHECKING:
     from qa_pipeline.server.app import LiveServer
@@ -31,11 +34,6 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def token_ok(given: str | None, expected: str) -> bool:
-    """Constant-time comparison; no token is never ok."""
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
-
-
 def _console_token(request_or_ws: Request | WebSocket) -> str | None:
     return (
         bearer_token(request_or_ws.headers.get("authorization"))
@@ -44,11 +42,34 @@ def _console_token(request_or_ws: Request | WebSocket) -> str | None:
     )
 
 
+def check_token(server: "LiveServer", conn: Request | WebSocket, given: str | None, expected: str,
+                reason: str) -> Refusal | None:
+    """None when ``given`` is the expected token and the client's address is not locked out."""
+    address = conn.client.host if conn.client else "unknown"
+    attempts = server.failed_attempts
+    wait_s = attempts.retry_after_s(address)
+    if wait_s > 0:
+        wait = math.ceil(wait_s)
+        return Refusal(429, f"too many failed token attempts from this address; retry in {wait} s", wait)
+    if token_ok(given, expected):
+        attempts.succeeded(address)
+        return None
+    if given is not None:
+        attempts.failed(address)
+    return Refusal(401, reason)
+
+
+def refusal_response(refusal: Refusal) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if refusal.status_code == 401 else {"Retry-After": str(refusal.retry_after_s)}
+    return JSONResponse({"detail": refusal.reason}, status_code=refusal.status_code, headers=headers)
+
+
 def add_routes(app: FastAPI, server: "LiveServer") -> None:
     """Health, ingest, console page and assets, live calls, stored reports, console events."""
     token = server.config.console_token
-    unauthorized = JSONResponse({"detail": "unauthorized: console token required"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
+
+    def refused(conn: Request | WebSocket) -> Refusal | None:
+        return check_token(server, conn, _console_token(conn), token, "unauthorized: console token required")
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -61,9 +82,8 @@ def add_routes(app: FastAPI, server: "LiveServer") -> None:
 
     @app.get("/")
     async def console(request: Request) -> Response:
-        given = _console_token(request)
-        if not token_ok(given, token):
-            return unauthorized
+        if refusal := refused(request):
+            return refusal_response(refusal)
         page = resources.files("qa_pipeline.server").joinpath("console", "index.html").read_text(encoding="utf-8")
         response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
         response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
@@ -71,8 +91,8 @@ def add_routes(app: FastAPI, server: "LiveServer") -> None:
 
     @app.get("/console/{name}")
     async def console_file(name: str, request: Request) -> Response:
-        if not token_ok(_console_token(request), token):
-            return unauthorized
+        if refusal := refused(request):
+            return refusal_response(refusal)
         if name not in _CONSOLE_FILES:
             return JSONResponse({"detail": "not found"}, status_code=404)
         body = resources.files("qa_pipeline.server").joinpath("console", name).read_text(encoding="utf-8")
@@ -80,23 +100,26 @@ def add_routes(app: FastAPI, server: "LiveServer") -> None:
 
     @app.get("/v1/calls")
     async def calls(request: Request) -> JSONResponse:
-        if not token_ok(_console_token(request), token):
-            return unauthorized
+        if refusal := refused(request):
+            return refusal_response(refusal)
         return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
 
     @app.get("/v1/reports/{row_id}")
     async def report(row_id: int, request: Request) -> Response:
-        if not token_ok(_console_token(request), token):
-            return unauthorized
+        if refusal := refused(request):
+            return refusal_response(refusal)
         page = await server.report_html(row_id)
         if page is None:
             return JSONResponse({"detail": "no such report"}, status_code=404)
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers={"Content-Security-Policy": inline_script_csp(page)})
 
     @app.websocket("/v1/console/events")
     async def console_events(ws: WebSocket) -> None:
         await ws.accept()
-        if not token_ok(_console_token(ws), token):
-            await ws.close(CLOSE_POLICY, "unauthorized: console token required")
+        if not same_origin(ws.headers):
+            await ws.close(CLOSE_POLICY, "origin not allowed: open the console from this server")
+            return
+        if refusal := refused(ws):
+            await ws.close(CLOSE_POLICY, refusal.reason)
             return
         await server.hub.serve(ws, server.calls.values(), server.recent)
