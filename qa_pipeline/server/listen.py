@@ -109,7 +109,10 @@ def run_server(app: Any, options: ListenOptions, sock: socket.socket, log_level:
     except (ssl.SSLError, OSError) as exc:
         raise ServerStartError(f"cannot use the TLS certificate and key: {exc}", str(options.tls_cert)) from None
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; nothing is left to report
     return server.started
 
 

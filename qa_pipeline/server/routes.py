@@ -13,7 +13,7 @@ import math
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa_pipeline.live.protocol import CLOSE_POLICY
@@ -116,10 +116,13 @@ def add_routes(app: FastAPI, server: "LiveServer") -> None:
     @app.websocket("/v1/console/events")
     async def console_events(ws: WebSocket) -> None:
         await ws.accept()
-        if not same_origin(ws.headers):
-            await ws.close(CLOSE_POLICY, "origin not allowed: open the console from this server")
-            return
-        if refusal := refused(ws):
-            await ws.close(CLOSE_POLICY, refusal.reason)
+        reason = "origin not allowed: open the console from this server" if not same_origin(ws.headers) else None
+        if reason is None and (refusal := refused(ws)):
+            reason = refusal.reason
+        if reason is not None:
+            try:
+                await ws.close(CLOSE_POLICY, reason)
+            except WebSocketDisconnect:
+                pass  # the page left before hearing why
             return
         await server.hub.serve(ws, server.calls.values(), server.recent)
