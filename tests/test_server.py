@@ -248,6 +248,7 @@ def test_client_vanishing_mid_call_leaves_a_scored_incomplete_call(server):
         ([_start(agent_id="9" * 65)], 1007, "agent_id must be a string"),
         ([_start()[:-1] + ', "answer_delay_s": NaN}'], 1007, "NaN is not a JSON number"),
         ([_start()[:-1] + ', "rings": Infinity}'], 1007, "Infinity is not a JSON number"),
+        ([_start()[:-1] + ', "rings": 1e999}'], 1007, "rings must be a whole number"),
         (["[" * 60_000], 1007, "nested too deeply"),
         ([_start(), '{"type": "hangup", "party": ' + "[" * 60_000], 1007, "nested too deeply"),
     ],

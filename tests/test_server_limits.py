@@ -408,3 +408,29 @@ def test_qa_serve_starts_with_tls_names_the_console_without_a_token_and_stops_cl
     assert proc.returncode in (0, -signal.SIGTERM), stderr
     assert f"console: https://127.0.0.1:{port}/" in stderr
     assert "cli-console-token-1" not in stderr and "?token=" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.browser
+def test_console_and_report_pages_run_under_their_csp_in_chromium(limited):
+    from playwright.sync_api import sync_playwright
+
+    from test_console_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is required: apt-get install -y chromium")
+    _raw_stream_call(limited, "csp-browser")
+    calls = httpx.get(limited.url + "/v1/calls", headers={"Authorization": f"Bearer {CONSOLE}"}).json()
+    [report_url] = [c["report_url"] for c in calls["recent"] if c["call_id"] == "csp-browser"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(m.text))
+        page.goto(f"{limited.url}/?token={CONSOLE}")
+        page.wait_for_selector("#connection.conn.on", timeout=10_000)  # the WebSocket passed connect-src
+        page.goto(limited.url + report_url)
+        page.wait_for_load_state("load")
+        script_ran = page.evaluate("document.querySelectorAll('script').length")
+        browser.close()
+    assert script_ran == 1
+    assert not [m for m in messages if "Content Security Policy" in m], messages
