@@ -19,6 +19,7 @@ import typer
 
 from qa_pipeline.config import LiveAsrOptions, LiveOptions
 from qa_pipeline.errors import QAError
+from qa_pipeline.server.security import token_problem
 from qa_pipeline.cli.common import DEVICE_HELP, configure_logging, fail, guarded, pipeline_options, require_file
 
 
@@ -132,8 +133,6 @@ class _Token:
     """
 
     def __init__(self, name: str) -> None:
-        from qa_pipeline.server.security import token_problem
-
         self.name = name
         given = os.environ.get(name, "").strip()
         self.generated = not given

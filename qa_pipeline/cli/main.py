@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from qa_pipeline import __version__
 from qa_pipeline.cli.common import (
     DEVICE_HELP,
     ChannelMode,
@@ -37,8 +38,6 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        from qa_pipeline import __version__
-
         typer.echo(f"qa_pipeline {__version__}")
         raise typer.Exit()
 
