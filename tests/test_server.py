@@ -29,11 +29,12 @@ INGEST, CONSOLE = "ingest-test-token", "console-test-token"
 
 # The server process: the real app with a fake recognizer standing in for Whisper.
 SERVER_SCRIPT = r"""
-import sys, time, uvicorn
+import json, sys, time
 from pathlib import Path
 from qa_pipeline.policy.policy import load_policy
 from qa_pipeline.asr.recognizer import ClipText
 from qa_pipeline.server.app import ServerConfig, create_app
+from qa_pipeline.server.listen import ListenOptions, bind_socket, run_server
 from qa_pipeline.types import Word
 
 class FakeRecognizer:
@@ -58,11 +59,15 @@ class FastTalker:
         return out
 
 port, db, max_calls, delay_s = int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+listen_overrides = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 config = ServerConfig(ingest_token="ingest-test-token", console_token="console-test-token", db_path=db,
                       max_calls=max_calls, idle_timeout_s=5.0, max_message_bytes=64 * 1024)
-recognizer = FastTalker() if sys.argv[5] == "fast" else FakeRecognizer(delay_s)
+recognizer = FastTalker() if listen_overrides.pop("talker", "fixed") == "fast" else FakeRecognizer(delay_s)
 app = create_app(config, recognizer, load_policy(None))
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=1 << 20)
+if listen_overrides.pop("tls", False):
+    listen_overrides.update(tls_cert=Path(sys.argv[2]).parent / "cert.pem", tls_key=Path(sys.argv[2]).parent / "key.pem")
+listen = ListenOptions(host="127.0.0.1", port=port, ws_max_message_bytes=1 << 20, **listen_overrides)
+run_server(app, listen, bind_socket(listen))
 """
 
 
@@ -73,19 +78,24 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: Path, max_calls: int = 2, delay_s: float = 0.0, talker: str = "fixed") -> None:
+    """The server script in its own process; ``listen`` overrides ListenOptions fields ("tls": True
+    serves HTTPS with ``cert.pem``/``key.pem`` from ``tmp``; "talker": "fast" swaps the recognizer
+    for one that reads every clip at 420 chars/min)."""
+
+    def __init__(self, tmp: Path, max_calls: int = 2, delay_s: float = 0.0, listen: dict | None = None) -> None:
         self.port = _free_port()
         self.db = tmp / "results.sqlite"
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if (listen or {}).get('tls') else 'http'}://127.0.0.1:{self.port}"
         self.log = open(tmp / "server.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.db), str(max_calls), str(delay_s), talker],
+            [sys.executable, "-c", SERVER_SCRIPT, str(self.port), str(self.db), str(max_calls), str(delay_s),
+             json.dumps(listen or {})],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1, verify=False).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -220,7 +230,7 @@ def test_a_fast_talking_agent_who_hangs_up_first_is_alerted_while_the_call_runs(
     """dev_call_10 ends with the disconnect tone on the agent's channel; every clip reads at 420
     chars/min. Both alerts must come while the call runs: before the score, from call time the
     call had not reached its end."""
-    fast = Server(tmp_path, talker="fast")
+    fast = Server(tmp_path, listen={"talker": "fast"})
     try:
         result = _tap(fast, "dev_call_10", "fast-10", speed=15.0)
     finally:
@@ -264,6 +274,19 @@ def test_client_vanishing_mid_call_leaves_a_scored_incomplete_call(server):
         ([_start(), json.dumps({"type": "hangup", "party": "nobody"})], 1007, "hangup party"),
         ([_start(), b"\x00" * (64 * 1024 + 2)], 1009, "exceeds"),
         ([_start(), _start()], 1008, "start sent twice"),
+        # The start message's metadata is checked field by field (issue 14).
+        ([_start(rings=-1)], 1007, "rings must be a whole number"),
+        ([_start(rings=1.5)], 1007, "rings must be a whole number"),
+        ([_start(rings=10**400)], 1007, "rings must be a whole number"),
+        ([_start(answer_delay_s=-2.0)], 1007, "answer_delay_s must be a number"),
+        ([_start(started_at="yesterday-ish")], 1007, "started_at must be an ISO 8601 time"),
+        ([_start(agent_id={"name": "x"})], 1007, "agent_id must be a string"),
+        ([_start(agent_id="9" * 65)], 1007, "agent_id must be a string"),
+        ([_start()[:-1] + ', "answer_delay_s": NaN}'], 1007, "NaN is not a JSON number"),
+        ([_start()[:-1] + ', "rings": Infinity}'], 1007, "Infinity is not a JSON number"),
+        ([_start()[:-1] + ', "rings": 1e999}'], 1007, "rings must be a whole number"),
+        (["[" * 60_000], 1007, "nested too deeply"),
+        ([_start(), '{"type": "hangup", "party": ' + "[" * 60_000], 1007, "nested too deeply"),
     ],
 )
 def test_malformed_streams_are_closed_with_a_reason(server, messages, code, reason):

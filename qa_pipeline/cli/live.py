@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,7 @@ import typer
 
 from qa_pipeline.config import LiveAsrOptions, LiveOptions
 from qa_pipeline.errors import QAError
+from qa_pipeline.server.security import token_problem
 from qa_pipeline.cli.common import DEVICE_HELP, configure_logging, fail, guarded, pipeline_options, require_file
 
 
@@ -43,23 +45,30 @@ def serve(
         90.0, "--keep-live-audio-days", min=0.0,
         help="Keep live calls' recordings beside the store (NAME.audio/) this many days, so the review "
              "workbench plays their evidence; 0 keeps none."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="PEM certificate (chain): serve HTTPS/WSS."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+    max_connections: int = typer.Option(
+        100, "--max-connections", min=2, help="Open connections at once (HTTP and WebSocket); more get 503."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Live monitoring server: ingest WebSocket, supervisor console at /, alerts as calls happen.
 
-    Tokens come from QA_INGEST_TOKEN and QA_CONSOLE_TOKEN; unset ones are generated and printed once.
+    Tokens come from QA_INGEST_TOKEN and QA_CONSOLE_TOKEN (at least 16 characters); unset ones are
+    generated and printed once.
     """
     configure_logging(verbose)
-    import uvicorn
-
     from qa_pipeline.asr.factory import build_recognizer
     from qa_pipeline.rules.run import load_checked_policy
     from qa_pipeline.server.app import ServerConfig, create_app
+    from qa_pipeline.server.listen import bind_socket, check_tls, run_server
     from qa_pipeline.server.live_audio import LiveAudioOptions
 
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
     if ingest_token.value == console_token.value:
-        raise fail(QAError("QA_INGEST_TOKEN and QA_CONSOLE_TOKEN must differ"))
+        raise fail(QAError("QA_INGEST_TOKEN and QA_CONSOLE_TOKEN must differ", "qa serve"))
+    listen = _listen_options(host, port, tls_cert, tls_key, max_connections)
+    guarded(lambda: check_tls(listen))
+    sock = guarded(lambda: bind_socket(listen))  # a port in use is one line now, before the model loads
     options = pipeline_options(model=model, device=device)
     config = ServerConfig(
         ingest_token=ingest_token.value, console_token=console_token.value, db_path=db,
@@ -73,10 +82,28 @@ def serve(
     for token in (ingest_token, console_token):
         if token.generated:
             typer.echo(f"{token.name}={token.value}  (generated; set it in the environment to keep it)", err=True)
-    typer.echo(f"console: http://{host}:{port}/?token=<QA_CONSOLE_TOKEN>  workbench: http://{host}:{port}/login", err=True)
+    typer.echo(console_hint(listen.base_url), err=True)
     logging.getLogger("uvicorn.access").addFilter(_HideTokens())  # --verbose logs requests, never tokens
-    uvicorn.run(app, host=host, port=port, log_level="warning" if not verbose else "info",
-                ws_max_size=config.max_message_bytes + 1024)
+    listen = replace(listen, ws_max_message_bytes=config.max_message_bytes + 1024)
+    if not guarded(lambda: run_server(app, listen, sock, "info" if verbose else "warning")):
+        raise fail(QAError("the server did not start (see the lines above)", "qa serve"))
+
+
+def console_hint(base_url: str) -> str:
+    """Where supervisors open the console; never a token (start-up lines end up in logs)."""
+    return (f"console: {base_url}/  (a supervisor logged in to the workbench, or the console token once: "
+            f"/?token=$QA_CONSOLE_TOKEN)  workbench: {base_url}/login")
+
+
+def _listen_options(host: str, port: int, tls_cert: Path | None, tls_key: Path | None, max_connections: int):
+    from qa_pipeline.server.listen import ListenOptions
+
+    if (tls_cert is None) != (tls_key is None):
+        raise fail(QAError("--tls-cert and --tls-key go together", "qa serve"))
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise fail(QAError("TLS file not found", str(path)))
+    return ListenOptions(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, max_connections=max_connections)
 
 
 def tap(
@@ -120,10 +147,16 @@ class _HideTokens(logging.Filter):
 
 
 class _Token:
-    """A token from the environment, or a fresh random one (printed once at start-up)."""
+    """A token from the environment, or a fresh random one (printed once at start-up).
+
+    A weak token from the environment is refused: one line, exit 2.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
         given = os.environ.get(name, "").strip()
         self.generated = not given
         self.value = given or secrets.token_urlsafe(24)
+        if problem := token_problem(name, self.value):
+            raise fail(QAError(f"{problem}; generate one with: python -c "
+                               "'import secrets; print(secrets.token_urlsafe(24))'", "qa serve"))

@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 
+from qa_pipeline import __version__
 from qa_pipeline.cli.common import (
     DEVICE_HELP,
     ChannelMode,
@@ -35,6 +36,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qa_pipeline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Speech and script QA for bank customer-service calls."""
+
+
 policy_app = typer.Typer(help="Inspect and validate policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 

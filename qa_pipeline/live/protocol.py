@@ -6,6 +6,7 @@ Pure values and validation, shared by the session (``live.session``), the server
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
 from qa_pipeline.audio.io import STREAM_ENCODINGS, STREAM_SAMPLE_BYTES
@@ -23,6 +24,10 @@ CLOSE_FULL = 1013
 
 STREAM_RATES_HZ = (8000, 16000)
 STREAM_CHANNELS = (1, 2)
+#: Bounds of the start message's metadata fields.
+MAX_TEXT_CHARS = 64
+MAX_RINGS = 100
+MAX_ANSWER_DELAY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -65,13 +70,55 @@ class StreamStart:
                 channels=_int_field(message, "channels"),
                 encoding=str(message.get("encoding", "")),
             )
-            meta_fields = {k: message.get(k) for k in ("agent_id", "direction", "queue", "started_at")}
-            meta = CallMeta.from_dict({"call_id": call_id, **meta_fields}, source)
+            meta = CallMeta.from_dict({"call_id": call_id, **_meta_fields(message)}, source)
         except ValueError as exc:
             raise StreamProtocolError(f"bad start message: {exc}", source) from None
         except MetaError as exc:
             raise StreamProtocolError(f"bad start message: {exc.problem}", source) from None
         return cls(meta, fmt)
+
+
+def _meta_fields(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The call metadata of a start message, each field checked (ValueError names the first bad one)."""
+    return {
+        "agent_id": _text_field(message, "agent_id"),
+        "queue": _text_field(message, "queue"),
+        "direction": _text_field(message, "direction"),
+        "started_at": _timestamp_field(message, "started_at"),
+        "rings": _number_field(message, "rings", MAX_RINGS, whole=True),
+        "answer_delay_s": _number_field(message, "answer_delay_s", MAX_ANSWER_DELAY_S, whole=False),
+    }
+
+
+def _text_field(message: Mapping[str, Any], key: str) -> str | None:
+    value = message.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS or not value.isprintable():
+        raise ValueError(f"{key} must be a string of at most {MAX_TEXT_CHARS} printable characters")
+    return value
+
+
+def _timestamp_field(message: Mapping[str, Any], key: str) -> str | None:
+    value = _text_field(message, key)
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key} must be an ISO 8601 time like 2026-11-21T09:30:00+08:00") from None
+    return value
+
+
+def _number_field(message: Mapping[str, Any], key: str, maximum: float, whole: bool) -> float | int | None:
+    value = message.get(key)
+    if value is None:
+        return None
+    kind = "a whole number" if whole else "a number"
+    wrong_type = isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int))
+    if wrong_type or not 0 <= value <= maximum:  # NaN and infinities fail the comparison too
+        raise ValueError(f"{key} must be {kind} from 0 to {maximum:g}")
+    return value
 
 
 def _int_field(message: Mapping[str, Any], key: str) -> int:

@@ -33,10 +33,11 @@ from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.config import LiveAsrOptions
 from qa_pipeline.server.asr_worker import AsrWorker
-from qa_pipeline.server.routes import add_routes, bearer_token, token_ok
+from qa_pipeline.server.routes import add_routes, bearer_token, check_token
 from qa_pipeline.server.auth import Workbench
 from qa_pipeline.server.live_audio import LiveAudioOptions, LiveRecordings
 from qa_pipeline.server.review_routes import add_review_routes
+from qa_pipeline.server.security import FailedAttempts, SecurityHeaders, token_problem
 from qa_pipeline.server.workbench_pages import add_workbench_pages
 from qa_pipeline.server.calls import ConsoleHub, LiveCall, event_message, finished_message, finished_message_from_row, send_loop
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
@@ -81,8 +82,9 @@ class ServerConfig:
     live_audio: LiveAudioOptions = field(default_factory=LiveAudioOptions)
 
     def __post_init__(self) -> None:
-        if not self.ingest_token or not self.console_token:
-            raise ValueError("both tokens must be non-empty")
+        for name, token in (("the ingest token", self.ingest_token), ("the console token", self.console_token)):
+            if problem := token_problem(name, token):
+                raise ValueError(problem)
         if self.ingest_token == self.console_token:
             raise ValueError("the ingest and console tokens must differ")
         if self.max_calls < 1 or self.max_queued_clips < 1:
@@ -108,6 +110,7 @@ class LiveServer:
         self.policy = policy
         self.calls: dict[str, LiveCall] = {}
         self.hub = ConsoleHub()
+        self.failed_attempts = FailedAttempts()
         self.ready = False
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)
         self._store_factory = store_factory or _open_store
@@ -146,14 +149,18 @@ class LiveServer:
 
     async def ingest(self, ws: WebSocket, call_id: str) -> None:
         await ws.accept()
-        if not token_ok(bearer_token(ws.headers.get("authorization")), self.config.ingest_token):
-            await ws.close(CLOSE_POLICY, "unauthorized: missing or wrong ingest token")
-            return
+        given = bearer_token(ws.headers.get("authorization"))
+        refusal = check_token(self, ws, given, self.config.ingest_token, "unauthorized: missing or wrong ingest token")
         try:
+            if refusal is not None:
+                await ws.close(CLOSE_POLICY, refusal.reason)
+                return
             self._admit(call_id)
         except _Refused as refused:
             await ws.close(refused.code, refused.reason)
             return
+        except WebSocketDisconnect:
+            return  # the client left before hearing why
         self.calls[call_id] = call = LiveCall(call_id)  # reserved before the first await
         try:
             await self._run_call(ws, call)
@@ -196,9 +203,9 @@ class LiveServer:
         await asyncio.wait([sender], timeout=5.0)
         code, reason = (refused.code, refused.reason) if refused else (CLOSE_NORMAL, "call scored")
         try:
-            await ws.close(code, reason[:120])
-        except RuntimeError:
-            pass  # the client is gone already
+            await ws.close(code, _close_reason(reason))
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the client is gone already (or the server is shutting down)
 
     async def _start_session(self, ws: WebSocket, call: LiveCall) -> None:
         try:
@@ -244,9 +251,13 @@ class LiveServer:
             raise _Refused(CLOSE_POLICY, "expected a JSON text message")
         self._check_size(len(text.encode("utf-8")))
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             raise _Refused(CLOSE_INVALID, f"malformed JSON: {exc.msg} at char {exc.pos}") from None
+        except RecursionError:
+            raise _Refused(CLOSE_INVALID, "malformed JSON: nested too deeply") from None
+        except ValueError as exc:
+            raise _Refused(CLOSE_INVALID, f"malformed JSON: {exc}") from None
         if not isinstance(value, dict):
             raise _Refused(CLOSE_INVALID, "a control message must be a JSON object")
         return value
@@ -308,6 +319,8 @@ class LiveServer:
         return [finished_message_from_row(c) for c in reversed(calls[-20:])]
 
     def report_dict(self, row_id: int) -> dict[str, Any] | None:
+        if not 0 < row_id < 2**63:
+            return None  # beyond SQLite's integers: no such row
         call = self._store.get_call(row_id)
         return None if call is None or call.report is None else dict(call.report)
 
@@ -319,6 +332,15 @@ class LiveServer:
 
 def _open_store(path: Path) -> Any:
     return ResultStore(path)
+
+
+def _close_reason(reason: str) -> str:
+    """A WebSocket close reason fits in 123 bytes of UTF-8."""
+    return reason.encode("utf-8")[:123].decode("utf-8", errors="ignore")
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _raise_if_disconnect(message: dict[str, Any]) -> None:
@@ -347,6 +369,7 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: Policy,
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
+    app.add_middleware(SecurityHeaders)
     add_routes(app, server, workbench)
     add_workbench_pages(app, workbench)
     add_review_routes(app, workbench)
