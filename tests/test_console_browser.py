@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.model]
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-INGEST, CONSOLE = "browser-ingest-token", "browser-console-token"
+INGEST, CONSOLE = "browser-ingest-token-1", "browser-console-token-1"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -40,7 +40,7 @@ from qa_pipeline.policy.policy import load_policy
 from qa_pipeline.server.app import ServerConfig, create_app
 
 options = PipelineOptions()
-config = ServerConfig(ingest_token="browser-ingest-token", console_token="browser-console-token",
+config = ServerConfig(ingest_token="browser-ingest-token-1", console_token="browser-console-token-1",
                       db_path=Path(sys.argv[2]), max_calls=2, options=options)
 app = create_app(config, FasterWhisperRecognizer(options.asr), load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

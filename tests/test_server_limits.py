@@ -169,8 +169,8 @@ def _raw_stream_call(server, call_id: str) -> None:
 
 def test_the_console_socket_refuses_a_page_of_another_origin(limited):
     async def run(origin: str):
-        url = limited.url.replace("http://", "ws://") + "/v1/console/events?token=" + CONSOLE
-        async with websockets.connect(url, origin=origin) as ws:
+        url = limited.url.replace("http://", "ws://") + "/v1/console/events"  # the token leaves URLs (issue 14)
+        async with websockets.connect(url, origin=origin, additional_headers={"Authorization": f"Bearer {CONSOLE}"}) as ws:
             try:
                 return json.loads(await asyncio.wait_for(ws.recv(), 5))["type"]
             except websockets.ConnectionClosed as closed:
@@ -296,8 +296,8 @@ def test_tls_serves_https_and_wss_with_hsts(tmp_path):
 
         async def snapshot():
             context = ssl.create_default_context(cafile=str(cert))
-            url = srv.url.replace("https://", "wss://") + "/v1/console/events?token=" + CONSOLE
-            async with websockets.connect(url, ssl=context) as ws:
+            url = srv.url.replace("https://", "wss://") + "/v1/console/events"
+            async with websockets.connect(url, ssl=context, additional_headers={"Authorization": f"Bearer {CONSOLE}"}) as ws:
                 return json.loads(await asyncio.wait_for(ws.recv(), 5))["type"]
 
         assert asyncio.run(snapshot()) == "snapshot"
@@ -316,7 +316,7 @@ def test_shutdown_with_clients_attached_logs_no_traceback(tmp_path, stop):
         for ws in calls:
             await ws.send(_start())
             await ws.send(b"\x00\x10" * 16000)
-        console = await websockets.connect(f"{base}/v1/console/events?token={CONSOLE}")
+        console = await websockets.connect(f"{base}/v1/console/events", additional_headers={"Authorization": f"Bearer {CONSOLE}"})
         await asyncio.sleep(1.0)
         srv.proc.send_signal(stop)
         await asyncio.sleep(0.05)

@@ -19,7 +19,7 @@ from qa_pipeline.store.users import Role, add_user
 from qa_pipeline.store.workbench_db import open_workbench
 
 REPO = Path(__file__).resolve().parents[1]
-INGEST, CONSOLE = "wb-ingest-token", "wb-console-token"
+INGEST, CONSOLE = "wb-ingest-token-0001", "wb-console-token-001"
 PASSWORDS = {"admin": "admin-pass-1", "rita": "rita-pass-11", "sam": "sam-pass-111",
              "ann": "ann-pass-111", "bob": "bob-pass-111"}
 
@@ -34,7 +34,7 @@ class UnusedRecognizer:
     def transcribe(self, clips, hook=None):
         raise RuntimeError("no live call in workbench tests")
 
-config = ServerConfig(ingest_token="wb-ingest-token", console_token="wb-console-token", db_path=Path(sys.argv[2]))
+config = ServerConfig(ingest_token="wb-ingest-token-0001", console_token="wb-console-token-001", db_path=Path(sys.argv[2]))
 app = create_app(config, UnusedRecognizer(), load_policy(None))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
