@@ -91,9 +91,9 @@ def test_cross_field_check(policy_dir: Path) -> None:
 
 def test_single_file_policy(policy_dir: Path, tmp_path: Path) -> None:
     single = tmp_path / "all.toml"
+    # every file of the default policy (policy, phrases and, since issue 11, standard.toml) in one
     single.write_text(
-        (policy_dir / "policy.toml").read_text(encoding="utf-8")
-        + (policy_dir / "phrases.toml").read_text(encoding="utf-8"),
+        "".join(f.read_text(encoding="utf-8") for f in sorted(policy_dir.glob("*.toml"))),
         encoding="utf-8",
     )
     assert load_policy(single).thresholds.hold_limit_s == 60.0

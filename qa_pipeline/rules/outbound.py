@@ -42,7 +42,10 @@ def representative_named(utterances: Iterable[Utterance], policy: Policy) -> boo
 
 
 def outbound_closing(last: tuple[Utterance, ...], policy: Policy) -> bool:
-    """Thanks (谢谢您 / 感谢您的合作 / 感谢您的接听…) and a farewell (再见) in the last utterances."""
-    return bool(find_in(last, policy.closing_outbound, policy)) and bool(
-        find_in(last, policy.closing_outbound_farewell, policy)
-    )
+    """Thanks (谢谢您 / 感谢您的合作 / 感谢您的接听…) and a farewell (再见) in the last utterances.
+
+    A thanks inside an inbound closing (谢谢您的来电) is not the outbound thanks: the bank called.
+    """
+    inbound = find_in(last, policy.closing_inbound, policy)
+    thanks = [h for h in find_in(last, policy.closing_outbound, policy) if not any(h.overlaps(i) for i in inbound)]
+    return bool(thanks) and bool(find_in(last, policy.closing_outbound_farewell, policy))
