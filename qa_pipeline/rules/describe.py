@@ -95,3 +95,21 @@ def answer_speed(check: Details) -> str:
 def overtalk(check: Details) -> str:
     events = check.get("events") or []
     return f"{len(events)} times" if events else "none"
+
+
+def holds(check: Details) -> str:
+    """Each hold with its length and how it was handled (asked before, thanked after, negotiated)."""
+    items = check.get("holds") or []
+    if not items:
+        return "no holds"
+    parts = []
+    for h in items:
+        notes = [
+            "请稍等" if h.get("requested") else "no request",
+            {True: "thanked", False: "no thanks"}.get(h.get("thanked"), "thanks —"),
+        ]
+        if h.get("negotiated"):
+            notes.append(f"negotiated: {h['negotiated']}")
+        length_s = float(h["end_s"]) - float(h["start_s"])
+        parts.append(f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({length_s:.0f} s; {', '.join(notes)})")
+    return "; ".join(parts)
