@@ -113,3 +113,25 @@ def holds(check: Details) -> str:
         length_s = float(h["end_s"]) - float(h["start_s"])
         parts.append(f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({length_s:.0f} s; {', '.join(notes)})")
     return "; ".join(parts)
+
+
+def first_contact(check: Details) -> str:
+    """Whether the agent had to take responsibility, and every follow-up promised (回访)."""
+    promised = check.get("commitments") or []
+    text = f"required {yes_no(check.get('required'))}"
+    if promised:
+        times = ", ".join(format_time(c["start_s"]) + (" (recommended)" if c.get("recommended") else "") for c in promised)
+        text += f"; follow-up promised at {times}"
+    return text
+
+
+def courtesy(check: Details) -> str:
+    counts = check.get("counts") or {}
+    used = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+    return f"{check.get('kinds_used')} of 5 kinds (at least {check.get('min_kinds')}): {used}"
+
+
+def honorific(check: Details) -> str:
+    share = check.get("nin_share")
+    shown = "—" if share is None else f"{float(share):.0%}"
+    return f"您 {check.get('nin')} · 你 {check.get('ni')}: 您 share {shown} (at least {float(check.get('min_nin_share') or 0):.0%})"

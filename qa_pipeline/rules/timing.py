@@ -173,7 +173,7 @@ class DeadAirCheck:
 @register
 class AnswerSpeedCheck:
     spec = CheckSpec(
-        "answer_speed", "接听速度", "answer speed", LiveWhen.END, 0.0,
+        "answer_speed", "接听速度", "answer speed", LiveWhen.END, 2.0,
         ("thresholds.seconds_per_ring", "thresholds.max_rings"), describe.answer_speed,
     )
 
