@@ -98,20 +98,23 @@ def overtalk(check: Details) -> str:
 
 
 def holds(check: Details) -> str:
-    """Each hold with its length and how it was handled (asked before, thanked after, negotiated)."""
+    """Each hold with its length and how it was handled (asked before, thanked after, negotiated);
+    a report stored before holds carried that is described by the lengths alone."""
     items = check.get("holds") or []
     if not items:
         return "no holds"
     parts = []
     for h in items:
-        notes = [
-            "请稍等" if h.get("requested") else "no request",
-            {True: "thanked", False: "no thanks"}.get(h.get("thanked"), "thanks —"),
-        ]
-        if h.get("negotiated"):
-            notes.append(f"negotiated: {h['negotiated']}")
-        length_s = float(h["end_s"]) - float(h["start_s"])
-        parts.append(f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({length_s:.0f} s; {', '.join(notes)})")
+        length = f"{float(h['end_s']) - float(h['start_s']):.0f} s"
+        if "requested" in h:
+            notes = [
+                "请稍等" if h.get("requested") else "no request",
+                {True: "thanked", False: "no thanks"}.get(h.get("thanked"), "thanks —"),
+            ]
+            if h.get("negotiated"):
+                notes.append(f"negotiated: {h['negotiated']}")
+            length += "; " + ", ".join(notes)
+        parts.append(f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({length})")
     return "; ".join(parts)
 
 
