@@ -1,4 +1,5 @@
-"""Mandated script: the greeting (您好 · bank · agent ID · 很高兴为您服务) and the closing."""
+"""Mandated script: the greeting (inbound 您好 · bank · agent ID · 很高兴为您服务; outbound address ·
+您好 · bank · 客户服务代表 or ID) and the closing (outbound: thanks and 再见)."""
 
 from __future__ import annotations
 
@@ -61,11 +62,6 @@ def opening_turns(context: CallContext, turns: int, window_s: float) -> Opening:
         spoken_s += utterance.duration_s
         turn_open = True
     return Opening(tuple(opening), context.final)
-
-
-def opening_turn(context: CallContext, policy: Policy) -> tuple[Utterance, ...]:
-    """The agent's first turn, within ``greeting_window_s`` of agent speech (the inbound opening)."""
-    return opening_turns(context, 1, policy.thresholds.greeting_window_s).utterances
 
 
 def _unify_digits(form: str) -> str:
