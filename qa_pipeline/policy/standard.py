@@ -8,6 +8,7 @@ first-contact responsibility (首问负责), courtesy and language metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from qa_pipeline.text.match import GappedPattern
@@ -168,7 +169,7 @@ def build_standard(m: Mapping[str, Any]) -> StandardRules:
         outbound=_plain(m["outbound_greeting"], OutboundScript),
         hold=_plain(m["hold"], HoldRules),
         first_contact=replace(_plain(contact, FirstContactRules), deflection_gapped=gapped),
-        courtesy=CourtesyRules(words=words, **{k: _strs(v) if isinstance(v, list) else v for k, v in courtesy.items()}),
+        courtesy=CourtesyRules(words=MappingProxyType(words), **{k: _strs(v) if isinstance(v, list) else v for k, v in courtesy.items()}),
         jargon=_plain(m["jargon"], JargonRules),
         command=_plain(m["command"], CommandRules),
     )
