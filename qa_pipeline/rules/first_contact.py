@@ -4,7 +4,8 @@ Triggers are the agent saying the question cannot be answered on this call (``ca
 sending the customer elsewhere (``deflection``, ``deflection_gapped``). Each needs a commitment
 (``commitment``: 我记录下来，核实后给您回电) in the turn before it or within ``within_turns`` agent
 turns after it. Every commitment is recorded in the details and as an info finding, so a supervisor
-sees which calls promised a follow-up; the standard's recommended wording is credited.
+sees which calls promised a follow-up; the standard's recommended wording is credited. In an
+outbound call's opening turns a call-back phrase explains the call itself and is not recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CallContext, CheckSpec, Hit, LiveWhen, agent_turns, find_in, register
 from qa_pipeline.text.match import find_gapped
-from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
+from qa_pipeline.types import CheckResult, Direction, Finding, Severity, Utterance
 
 _NEGATIONS = "不无没未非"
 _DEFLECTION = "deflection"
@@ -72,6 +73,11 @@ class FirstContactCheck:
         commitments = recommended + [
             h for h in find_in(agent, rules.commitment, policy) if not any(h.overlaps(r) for r in recommended)
         ]
+        if context.meta.direction == Direction.OUTBOUND:
+            # an outbound opening says why the bank calls (给您回个电话 is this call), it promises nothing
+            opening = policy.standard.outbound.opening_turns
+            commitments = [h for h in commitments if turn_of[id(h.utterance)] >= opening]
+            recommended = [h for h in recommended if h in commitments]
         committed_turns = {turn_of[id(h.utterance)] for h in commitments}
         triggers, findings = [], []
         for kind, hit in _triggers(agent, policy):
