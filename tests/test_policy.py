@@ -58,6 +58,11 @@ def test_policy_id_follows_file_bytes(policy_dir: Path) -> None:
         ("phrases.toml", 'agent_id_markers = ["号", "工号"]', 'agent_id_markers = "号"', "must be a list of non-empty strings"),
         ("phrases.toml", 'phrase = "不行"', 'phrase = "不行"\nseverity = "high"', "unknown key 'severity'"),
         ("policy.toml", "short_max_chars = 3", "short_max_chars = 3 4", "invalid TOML"),
+        # the service-standard tables of issue 11 (standard.toml) are validated the same way
+        ("standard.toml", "min_kinds = 3", "min_kinds = 9", "must be between"),
+        ("standard.toml", "interrupt_max_s = 4.0", "interrupt_max_s = \"4s\"", "must be a number"),
+        ("standard.toml", 'representative = ["客户服务代表"', 'representatives = ["客户服务代表"', "unknown key 'representatives'"),
+        ("standard.toml", "opening_turns = 2", "opening_turns = 2.5", "must be an integer"),
     ],
 )
 def test_errors_name_file_and_line(policy_dir, file, old, new, problem) -> None:
@@ -91,9 +96,9 @@ def test_cross_field_check(policy_dir: Path) -> None:
 
 def test_single_file_policy(policy_dir: Path, tmp_path: Path) -> None:
     single = tmp_path / "all.toml"
+    # every file of the default policy (policy, phrases and, since issue 11, standard.toml) in one
     single.write_text(
-        (policy_dir / "policy.toml").read_text(encoding="utf-8")
-        + (policy_dir / "phrases.toml").read_text(encoding="utf-8"),
+        "".join(f.read_text(encoding="utf-8") for f in sorted(policy_dir.glob("*.toml"))),
         encoding="utf-8",
     )
     assert load_policy(single).thresholds.hold_limit_s == 60.0

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from qa_pipeline.errors import PolicyError
 from qa_pipeline.paths import default_policy_dir
+from qa_pipeline.policy.standard import STANDARD_SCHEMA
 
 __all__ = [
     "PHRASE_LISTS",
@@ -57,6 +58,7 @@ SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
     "bank": {"banks": ("banks", None, None)},
     "forbidden": {},  # array of tables, checked by _FORBIDDEN_KEYS
     "promises": {"gapped": ("gapped", None, None)},
+    **STANDARD_SCHEMA,  # outbound script, holds, 首问负责, courtesy and language (policy/standard.py)
 }
 # Policy field <- [table] key, for every plain phrase list.
 PHRASE_LISTS = {
@@ -67,6 +69,7 @@ PHRASE_LISTS = {
     "bank_suffixes": ("bank", "generic_suffixes"),
     "closing_inbound": ("closing", "inbound"),
     "closing_outbound": ("closing", "outbound"),
+    "closing_outbound_farewell": ("closing", "outbound_farewell"),
     "promise_phrases": ("promises", "phrases"),
     "complaint_cues": ("complaint", "cues"),
     "comfort_phrases": ("complaint", "comfort"),

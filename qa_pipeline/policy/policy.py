@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from qa_pipeline.text.match import GappedPattern, MatchOptions
 from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
+from qa_pipeline.policy.standard import StandardRules, build_standard
 
 __all__ = [
     "Bank",
@@ -93,6 +94,7 @@ class Policy:
     banks: tuple[Bank, ...]
     closing_inbound: tuple[str, ...]
     closing_outbound: tuple[str, ...]
+    closing_outbound_farewell: tuple[str, ...]
     forbidden: tuple[ForbiddenPhrase, ...]
     promise_phrases: tuple[str, ...]
     promise_patterns: tuple[GappedPattern, ...]
@@ -104,6 +106,7 @@ class Policy:
     identity_triggers: tuple[str, ...]
     verification_phrases: tuple[str, ...]
     account_detail_phrases: tuple[str, ...]
+    standard: StandardRules = StandardRules()
     user_dict: Path | None = field(default=None, compare=False)
     weight_lines: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -179,5 +182,6 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
         ),
         promise_patterns=gapped,
         **{name: _strs(m[table][key]) for name, (table, key) in PHRASE_LISTS.items()},
+        standard=build_standard(m),
         user_dict=user_dict,
     )

@@ -95,3 +95,46 @@ def answer_speed(check: Details) -> str:
 def overtalk(check: Details) -> str:
     events = check.get("events") or []
     return f"{len(events)} times" if events else "none"
+
+
+def holds(check: Details) -> str:
+    """Each hold with its length and how it was handled (asked before, thanked after, negotiated);
+    a report stored before holds carried that is described by the lengths alone."""
+    items = check.get("holds") or []
+    if not items:
+        return "no holds"
+    parts = []
+    for h in items:
+        length = f"{float(h['end_s']) - float(h['start_s']):.0f} s"
+        if "requested" in h:
+            notes = [
+                "请稍等" if h.get("requested") else "no request",
+                {True: "thanked", False: "no thanks"}.get(h.get("thanked"), "thanks —"),
+            ]
+            if h.get("negotiated"):
+                notes.append(f"negotiated: {h['negotiated']}")
+            length += "; " + ", ".join(notes)
+        parts.append(f"{format_time(h['start_s'])}–{format_time(h['end_s'])} ({length})")
+    return "; ".join(parts)
+
+
+def first_contact(check: Details) -> str:
+    """Whether the agent had to take responsibility, and every follow-up promised (回访)."""
+    promised = check.get("commitments") or []
+    text = f"required {yes_no(check.get('required'))}"
+    if promised:
+        times = ", ".join(format_time(c["start_s"]) + (" (recommended)" if c.get("recommended") else "") for c in promised)
+        text += f"; follow-up promised at {times}"
+    return text
+
+
+def courtesy(check: Details) -> str:
+    counts = check.get("counts") or {}
+    used = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+    return f"{check.get('kinds_used')} of 5 kinds (at least {check.get('min_kinds')}): {used}"
+
+
+def honorific(check: Details) -> str:
+    share = check.get("nin_share")
+    shown = "—" if share is None else f"{float(share):.0%}"
+    return f"您 {check.get('nin')} · 你 {check.get('ni')}: 您 share {shown} (at least {float(check.get('min_nin_share') or 0):.0%})"

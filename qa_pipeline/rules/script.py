@@ -1,19 +1,21 @@
-"""Mandated script: the greeting (您好 · bank · agent ID · 很高兴为您服务) and the closing."""
+"""Mandated script: the greeting (inbound 您好 · bank · agent ID · 很高兴为您服务; outbound address ·
+您好 · bank · 客户服务代表 or ID) and the closing (outbound: thanks and 再见)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
 from qa_pipeline.text.match import find_sound_alike
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
+from qa_pipeline.rules.outbound import addressed, outbound_closing, representative_named
 from qa_pipeline.rules.base import (
     CheckSpec,
     LiveWhen,
     CallContext,
-    Hit,
     agent_utterances,
     find_in,
     register,
@@ -23,6 +25,9 @@ from qa_pipeline.text.normalize import is_cjk, match_form
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
 ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
+# Outbound: agent_id is met by the ID or by the title 客户服务代表 (the standard: 客户服务代表 or 工号).
+OUTBOUND_ELEMENTS = ("address", "您好", "bank", "agent_id")
+_ELEMENT_ZH = {"bank": "银行名", "agent_id": "工号", "address": "称呼客户"}
 _NUMERALS = "零一二三四五六七八九幺两"
 # Words before 银行 that do not name a bank (我行, 手机银行, ...).
 _NOT_A_BANK = ("我", "本", "贵", "手机", "网上", "电话", "你们", "其他", "对方", "各大", "哪个", "什么")
@@ -30,23 +35,33 @@ _MIN_CUSTOMER_TURN_S = 1.0
 _DIGIT_OF = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"幺": "1", "两": "2", "〇": "0"}
 
 
-def opening_turn(context: CallContext, policy: Policy) -> tuple[Utterance, ...]:
-    """The agent's first turn: agent utterances until the customer takes the floor,
-    within ``greeting_window_s`` of agent speech."""
-    window_s = policy.thresholds.greeting_window_s
-    utterances = sorted(context.transcript.utterances, key=lambda u: u.start_s)
+@dataclass(frozen=True)
+class Opening:
+    """The agent's opening: its utterances, and whether it is over (the customer took the floor
+    after the last turn counted, or the agent spoke past the window) — live, it may still go on."""
+
+    utterances: tuple[Utterance, ...]
+    closed: bool
+
+
+def opening_turns(context: CallContext, turns: int, window_s: float) -> Opening:
+    """The agent's first ``turns`` turns (a customer utterance of 1 s or more ends a turn),
+    within ``window_s`` of agent speech."""
     opening: list[Utterance] = []
-    spoken_s = 0.0
-    for utterance in utterances:
+    spoken_s, ended, turn_open = 0.0, 0, False
+    for utterance in sorted(context.transcript.utterances, key=lambda u: u.start_s):
         if utterance.role == Role.CUSTOMER:
-            if opening and utterance.duration_s >= _MIN_CUSTOMER_TURN_S:
-                break
+            if turn_open and utterance.duration_s >= _MIN_CUSTOMER_TURN_S:
+                ended, turn_open = ended + 1, False
+                if ended >= turns:
+                    return Opening(tuple(opening), True)
             continue
         if spoken_s >= window_s:
-            break
+            return Opening(tuple(opening), True)
         opening.append(utterance)
         spoken_s += utterance.duration_s
-    return tuple(opening)
+        turn_open = True
+    return Opening(tuple(opening), context.final)
 
 
 def _unify_digits(form: str) -> str:
@@ -137,41 +152,75 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
     return False
 
 
+def _inbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:
+    opening = opening_turns(context, 1, policy.thresholds.greeting_window_s)
+    said = opening.utterances
+    return opening, {
+        "您好": bool(find_in(said, policy.greeting_hello, policy)),
+        "bank": _bank_found(said, policy),
+        "agent_id": _agent_id_found(said, context.meta.agent_id, policy),
+        "很高兴为您服务": bool(find_in(said, policy.greeting_service, policy)),
+    }
+
+
+def _outbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:
+    rules = policy.standard.outbound
+    opening = opening_turns(context, rules.opening_turns, rules.window_s)
+    said = opening.utterances
+    return opening, {
+        "address": addressed(said, policy),
+        "您好": bool(find_in(said, policy.greeting_hello, policy)),
+        "bank": _bank_found(said, policy),
+        "agent_id": representative_named(said, policy) or _agent_id_found(said, context.meta.agent_id, policy),
+    }
+
+
+def _judged(context: CallContext, policy: Policy) -> tuple[str, Opening, list[str]]:
+    """(script, opening, missing elements): the call's direction's script; either when unknown
+    (the complete one, else the one missing fewer elements, inbound on a tie)."""
+    scripts = []
+    if context.meta.direction != Direction.OUTBOUND:
+        opening, found = _inbound_found(context, policy)
+        scripts.append(("inbound", opening, [e for e in ELEMENTS if not found[e]]))
+    if context.meta.direction != Direction.INBOUND:
+        opening, found = _outbound_found(context, policy)
+        scripts.append(("outbound", opening, [e for e in OUTBOUND_ELEMENTS if not found[e]]))
+    return min(scripts, key=lambda s: len(s[2]))
+
+
 @register
 class GreetingCheck:
     spec = CheckSpec(
         "greeting", "开场白", "greeting", LiveWhen.CLOCK, 15.0,
-        ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers", "bank.banks", "policy.any_bank"),
+        ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers",
+         "bank.banks", "policy.any_bank", "outbound_greeting.address_titles", "outbound_greeting.surnames",
+         "outbound_greeting.representative", "outbound_greeting.opening_turns", "outbound_greeting.window_s"),
         describe.greeting,
         findings={'missing': '开场白缺失或不规范', 'not_compliant': '开场白不规范'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        opening = opening_turn(context, policy)
-        if not opening:
-            passed = None if not context.final else False
-            details = {"present": False, "compliant": False, "missing": list(ELEMENTS)}
-            findings = () if passed is None else (
-                Finding("greeting.missing", Severity.MAJOR, "the agent never spoke: no greeting"),
-            )
-            return CheckResult(self.name, passed, details, findings)
-        found = {
-            "您好": bool(find_in(opening, policy.greeting_hello, policy)),
-            "bank": _bank_found(opening, policy),
-            "agent_id": _agent_id_found(opening, context.meta.agent_id, policy),
-            "很高兴为您服务": bool(find_in(opening, policy.greeting_service, policy)),
-        }
-        missing = [e for e in ELEMENTS if not found[e]]
-        present = len(missing) < len(ELEMENTS)
-        details = {"present": present, "compliant": not missing, "missing": missing}
+        script, opening, missing = _judged(context, policy)
+        known = context.meta.direction is not None
+        elements = ELEMENTS if script == "inbound" else OUTBOUND_ELEMENTS
+        details = {"present": len(missing) < len(elements), "compliant": not missing, "missing": missing,
+                   "script": script, "direction_known": known}
+        if missing and not opening.closed:
+            return CheckResult(self.name, None, {**details, "compliant": None})  # live: the opening goes on
+        if not opening.utterances:
+            details.update(present=False)
+            finding = Finding("greeting.missing", Severity.MAJOR, "the agent never spoke: no greeting")
+            return CheckResult(self.name, False, details, (finding,))
         findings = ()
         if missing:
-            evidence = tuple(utterance_evidence(u) for u in opening)
+            evidence = tuple(utterance_evidence(u) for u in opening.utterances)
             message = (
                 "no greeting in the agent's opening turn"
-                if not present
-                else "greeting lacks: " + "、".join("银行名" if m == "bank" else "工号" if m == "agent_id" else m for m in missing)
+                if not details["present"]
+                else f"{script} greeting lacks: " + "、".join(_ELEMENT_ZH.get(m, m) for m in missing)
             )
+            if not known:
+                message = "direction unknown, neither the inbound nor the outbound script complete; " + message
             findings = (Finding("greeting.missing", Severity.MAJOR, message, evidence),)
         return CheckResult(self.name, not missing, details, findings)
 
@@ -180,7 +229,8 @@ class GreetingCheck:
 class ClosingCheck:
     spec = CheckSpec(
         "closing", "结束语", "closing", LiveWhen.END, 10.0,
-        ("thresholds.closing_last_utterances", "closing.inbound", "closing.outbound"), describe.closing,
+        ("thresholds.closing_last_utterances", "closing.inbound", "closing.outbound", "closing.outbound_farewell"),
+        describe.closing,
         findings={'missing': '缺少结束语'},
     )
 
@@ -188,16 +238,18 @@ class ClosingCheck:
         if not context.final:
             return CheckResult(self.name, None, {"present": None})
         direction = context.meta.direction
-        if direction == Direction.OUTBOUND:
-            phrases = policy.closing_outbound
-        elif direction == Direction.INBOUND:
-            phrases = policy.closing_inbound
-        else:
-            phrases = policy.closing_inbound + policy.closing_outbound
         last = agent_utterances(context.transcript)[-policy.thresholds.closing_last_utterances :]
-        hits: list[Hit] = find_in(last, phrases, policy)
-        if hits:
-            return CheckResult(self.name, True, {"present": True})
+        script = None
+        if direction != Direction.OUTBOUND and find_in(last, policy.closing_inbound, policy):
+            script = "inbound"
+        elif direction != Direction.INBOUND and outbound_closing(last, policy):
+            script = "outbound"
+        details = {"present": script is not None, "script": script, "direction_known": direction is not None}
+        if script is not None:
+            return CheckResult(self.name, True, details)
         evidence = tuple(utterance_evidence(u) for u in last[-1:])
-        finding = Finding("closing.missing", Severity.MAJOR, "no closing phrase at the end of the call", evidence)
-        return CheckResult(self.name, False, {"present": False}, (finding,))
+        wanted = {Direction.INBOUND: "inbound closing", Direction.OUTBOUND: "outbound thanks and 再见"}.get(
+            direction, "closing of either script (direction unknown)"
+        )
+        finding = Finding("closing.missing", Severity.MAJOR, f"no {wanted} at the end of the call", evidence)
+        return CheckResult(self.name, False, details, (finding,))

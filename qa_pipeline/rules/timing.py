@@ -6,6 +6,7 @@ import math
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
+from qa_pipeline.rules.holds import Hold, find_holds
 from qa_pipeline.rules.base import (
     CheckSpec,
     LiveWhen,
@@ -15,7 +16,6 @@ from qa_pipeline.rules.base import (
     music_spans,
     register,
     speech_spans,
-    subtract,
     utterance_evidence,
 )
 from qa_pipeline.text.normalize import is_cjk, match_form
@@ -84,49 +84,39 @@ class CallDurationCheck:
         return CheckResult(self.name, False, details, (Finding("call_duration.too_long", Severity.MINOR, message, (evidence,)),))
 
 
-def _silences(context: CallContext, end_s: float) -> list[Span]:
-    """Stretches between agent speech where the customer does not talk either (before ``end_s``)."""
-    agent = speech_spans(context.transcript, Role.AGENT)
-    customer = speech_spans(context.transcript, Role.CUSTOMER)
-    gaps = [Span(a.end_s, b.start_s) for a, b in zip(agent, agent[1:]) if b.start_s > a.end_s]
-    if agent and end_s > agent[-1].end_s:
-        trailing = Span(agent[-1].end_s, end_s)
-        if any(m.overlap_s(trailing) > 0 for m in music_spans(context.transcript)):
-            gaps.append(trailing)  # the call ended during a hold
-    return [part for gap in gaps for part in subtract(Span(gap.start_s, min(gap.end_s, end_s)), customer)]
-
-
-def _hold_extent(silence: Span, music: tuple[Span, ...]) -> Span:
-    """Where hold music plays inside a silence, that is the hold; otherwise the whole silence."""
-    inside = [Span(max(m.start_s, silence.start_s), min(m.end_s, silence.end_s)) for m in music if m.overlap_s(silence) > 0]
-    if not inside:
-        return silence
-    return Span(min(s.start_s for s in inside), max(s.end_s for s in inside))
-
-
 @register
 class HoldCheck:
     spec = CheckSpec(
-        "hold", "等待", "hold", LiveWhen.CLOCK, 5.0, ("thresholds.hold_limit_s",),
-        describe.spans("holds", "no holds"),
-        findings={'too_long': '等待超时'},
+        "hold", "等待", "hold", LiveWhen.CLOCK, 5.0,
+        ("thresholds.hold_limit_s", "hold.request", "hold.thanks", "hold.wait_words", "hold.question_markers",
+         "hold.call_back", "hold.interrupt_max_s", "hold.min_hold_s", "hold.negotiation_turns"),
+        describe.holds,
+        findings={'too_long': '等待超时', 'no_request': '等待前未请客户稍等', 'no_thanks': '等待后未致谢'},
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        music = music_spans(context.transcript)
         limit_s = policy.thresholds.hold_limit_s
-        end_s = call_end_s(context.transcript)
-        holds = [h for h in (_hold_extent(s, music) for s in _silences(context, end_s)) if h.duration_s > limit_s]
-        findings = tuple(
-            Finding(
-                "hold.too_long",
-                Severity.MAJOR,
-                f"customer held for {h.duration_s:.0f} s (limit {limit_s:g} s)",
-                (Evidence(h.start_s, h.end_s, "agent silent, hold", Role.AGENT),),
-            )
-            for h in holds
-        )
-        return CheckResult(self.name, not holds, {"holds": [h.to_dict() for h in holds]}, findings)
+        holds = find_holds(context, policy)
+        findings = [f for hold in holds for f in _hold_findings(hold, limit_s)]
+        details = {"holds": [h.to_dict(limit_s) for h in holds]}
+        return CheckResult(self.name, not findings, details, tuple(findings))
+
+
+def _hold_findings(hold: Hold, limit_s: float) -> list[Finding]:
+    """Too long unless negotiated; the request before and the thanks after a hold the agent put on
+    (music, or over the limit: a shorter silence may be the customer's own pause)."""
+    span = hold.span
+    evidence = (Evidence(span.start_s, span.end_s, "agent silent, hold" + (" music" if hold.music else ""), Role.AGENT),)
+    findings = []
+    if span.duration_s > limit_s and hold.negotiated is None:
+        message = f"customer held for {span.duration_s:.0f} s (limit {limit_s:g} s) without asking whether they can wait or offering a call back"
+        findings.append(Finding("hold.too_long", Severity.MAJOR, message, evidence))
+    if hold.music or span.duration_s > limit_s:
+        if not hold.requested:
+            findings.append(Finding("hold.no_request", Severity.MINOR, "hold without asking the customer to wait (请您稍等)", evidence))
+        if hold.thanked is False:
+            findings.append(Finding("hold.no_thanks", Severity.MINOR, "no thanks for waiting after the hold (感谢您的耐心等待)", evidence))
+    return findings
 
 
 @register
@@ -188,7 +178,7 @@ class DeadAirCheck:
 @register
 class AnswerSpeedCheck:
     spec = CheckSpec(
-        "answer_speed", "接听速度", "answer speed", LiveWhen.END, 0.0,
+        "answer_speed", "接听速度", "answer speed", LiveWhen.END, 2.0,
         ("thresholds.seconds_per_ring", "thresholds.max_rings"), describe.answer_speed,
         findings={'slow': '接听过慢'},
     )

@@ -1,0 +1,51 @@
+"""The outbound script's own elements: the customer addressed by title or name, and the agent
+named as 客户服务代表 (which stands for the ID in the outbound greeting); the closing's two parts."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import find_in
+from qa_pipeline.types import Utterance
+
+_CJK = "\u4e00-\u9fff"
+# A character before 先生/女士 that makes it no address (这位先生, 女士们先生们, 是先生吗).
+_NOT_A_NAME = "位们的是个这那各和"
+_CLAUSES = re.compile(r"[，,。．.？?！!；;：:、\s]+")
+_HELLO = "(?:您好|你好)"
+
+
+def _surnames(policy: Policy) -> str:
+    names = sorted(policy.standard.outbound.surnames, key=len, reverse=True)
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
+    """The customer addressed by title (王先生) or by name (张伟您好, 请问是王建国吗)."""
+    rules = policy.standard.outbound
+    titles = "|".join(re.escape(t) for t in rules.address_titles) or "(?!)"
+    surnames = _surnames(policy)
+    by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
+    name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
+    by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
+    for utterance in utterances:
+        for clause in _CLAUSES.split(utterance.text):
+            if by_title.search(clause) or by_name.search(clause):
+                return True
+    return False
+
+
+def representative_named(utterances: Iterable[Utterance], policy: Policy) -> bool:
+    return bool(find_in(utterances, policy.standard.outbound.representative, policy))
+
+
+def outbound_closing(last: tuple[Utterance, ...], policy: Policy) -> bool:
+    """Thanks (谢谢您 / 感谢您的合作 / 感谢您的接听…) and a farewell (再见) in the last utterances.
+
+    A thanks inside an inbound closing (谢谢您的来电) is not the outbound thanks: the bank called.
+    """
+    inbound = find_in(last, policy.closing_inbound, policy)
+    thanks = [h for h in find_in(last, policy.closing_outbound, policy) if not any(h.overlaps(i) for i in inbound)]
+    return bool(thanks) and bool(find_in(last, policy.closing_outbound_farewell, policy))
