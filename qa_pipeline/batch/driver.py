@@ -229,8 +229,19 @@ class BatchResult:
 
 def run_batch(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, factory: ScorerFactory,
               hook: BatchHook | None = None) -> BatchResult:
-    """Score the jobs not yet in ``store`` (by CallKey) and store each outcome the moment it arrives."""
+    """Score the jobs not yet in ``store`` (by CallKey) and store each outcome the moment it arrives.
+
+    One batch at a time works on a store: a second run waits for the store's batch lock, then finds
+    the first run's calls done and skips them, so two runs never score a call twice.
+    """
     identity = factory.identity()
+    with store.batch_lock(lambda: log.warning("%s: another qa batch is working on this store; waiting "
+                                              "for it to finish", store.path)):
+        return _run_locked(jobs, store, engine, factory, identity, hook)
+
+
+def _run_locked(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, factory: ScorerFactory,
+                identity: ScoringIdentity, hook: BatchHook | None) -> BatchResult:
     started = time.monotonic()
     done = store.done_keys()
     keys: dict[int, CallKey] = {}

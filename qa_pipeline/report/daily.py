@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from qa_pipeline.store.results import ResultStore, StoredCall
+from qa_pipeline.text.pii import mask_identifier
 
 SCORE_BIN_WIDTH = 10
 RATE_BIN_EDGES_CPM = (150, 175, 200, 225, 250, 275, 300, 325, 350)
@@ -227,7 +228,7 @@ def _agents_table(agents: Sequence[AgentStats]) -> str:
 def _worst_table(worst: Sequence[StoredCall], links: Mapping[int, str]) -> str:
     rows = []
     for call in worst:
-        name = escape(call.call_id or Path(call.source).stem)
+        name = escape(mask_identifier(call.call_id or Path(call.source).stem))
         link = links.get(call.row_id)
         label = f'<a href="{escape(link)}">{name}</a>' if link else name
         rows.append(f"<tr><td>{label}</td><td>{escape(call.agent_id or '?')}</td><td>{call.score:g}</td>"
@@ -239,7 +240,8 @@ def _worst_table(worst: Sequence[StoredCall], links: Mapping[int, str]) -> str:
 def _failed_table(failed: Sequence[StoredCall]) -> str:
     if not failed:
         return ""
-    rows = "".join(f"<tr><td>{escape(c.source)}</td><td>{escape(c.error or '')}</td></tr>" for c in failed)
+    rows = "".join(f"<tr><td>{escape(mask_identifier(c.source))}</td><td>{escape(mask_identifier(c.error or ''))}</td></tr>"
+                   for c in failed)
     return ('<h2>未能评分 Calls that could not be scored</h2><table id="failed"><thead><tr><th>file</th>'
             f"<th>reason</th></tr></thead><tbody>{rows}</tbody></table>")
 
@@ -254,7 +256,7 @@ def write_daily_report(store: ResultStore, out: Path, date: str | None = None, w
     if stats.worst:
         pages.mkdir(parents=True, exist_ok=True)
     for call in stats.worst:
-        name = f"{_safe_name(call.call_id or Path(call.source).stem)}_{call.row_id}.html"
+        name = f"{_safe_name(mask_identifier(call.call_id or Path(call.source).stem))}_{call.row_id}.html"
         audio = Path(call.source)
         html = render_html(call.report or {}, audio if audio.is_file() else None, html_dir=pages, max_embed_bytes=0)
         (pages / name).write_text(html, encoding="utf-8")

@@ -1,0 +1,240 @@
+"""Issue 14: no customer number leaks from any output — text, JSON, HTML, store, exports, daily report,
+page file names and the audio a page plays. Every case names the secret that must never appear.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from qa_pipeline.audio.redact import RedactOptions, RedactSpan, redact_file, redact_samples
+from qa_pipeline.report.daily import write_daily_report
+from qa_pipeline.report.export import export_calls
+from qa_pipeline.report.writers import format_transcript_text, write_report
+from qa_pipeline.store.results import CallKey, ResultStore
+from qa_pipeline.text.pii import mask_call_texts, mask_identifier, mask_report_dict, masked_audio_spans
+from qa_pipeline.types import CallMeta
+
+# (text a customer or agent said, the part that must never appear in any output)
+FORMS = [
+    ("卡号6222021234567890", "622202123456"),
+    ("卡号6222 0212 3456 7890", "6222 0212 3456"),
+    ("卡号6222-0212-3456-7890", "6222-0212-3456"),
+    ("手机13812345678", "1381234"),
+    ("手机138 1234 5678", "138 1234"),
+    ("手机1 3 8 1 2 3 4 5 6 7 8", "1 3 8 1 2 3 4"),
+    ("手机1  3  8  1  2  3  4  5  6  7  8", "1  3  8  1  2  3  4"),
+    ("手机138  1234  5678", "138  1234"),
+    ("手机138.1234.5678", "138.1234"),
+    ("手机138,1234,5678", "138,1234"),
+    ("手机138，1234，5678", "138，1234"),
+    ("手机138、1234、5678", "138、1234"),
+    ("手机138， 1234， 5678", "138， 1234"),
+    ("手机１３８１２３４５６７８", "１３８１２３４"),
+    ("手机一三八一二三四五六七八", "一三八一二三四"),
+    ("手机幺三八幺二三四五六七八", "幺三八幺二三四"),
+    ("手机幺 三 八 幺 二 三 四 五 六 七 八", "幺 三 八 幺 二 三 四"),
+    ("手机一，三，八，一，二，三，四，五，六，七，八", "一，三，八，一，二，三，四"),
+    ("手机一三八，一二三四，五六七八", "一三八，一二三四"),
+    ("手机幺三八 一二三四 五六七八", "幺三八 一二三四"),
+    ("手机壹叁捌壹贰叁肆伍陆柒捌", "壹叁捌壹贰叁肆"),
+    ("手机幺叁捌幺贰叁肆伍陆拐捌", "幺叁捌幺贰叁肆"),
+    ("手机幺三八洞洞幺三拐勾勾洞", "幺三八洞洞幺三"),
+    ("手机两五零零八六七七", "两五零零"),
+    ("身份证320514199001011234", "32051419900101"),
+    ("身份证32051419900101123X", "32051419900101"),
+    ("身份证3205 1419 9001 0112 3X", "3205 1419 9001 01"),
+    ("身份证三二零五一四一九九零零一零一一二三叉", "三二零五一四一九九零零一零一"),
+    ("身份证后六位是三二零五一四", "三二零五一四"),
+    ("身份证后六位是320514", "320514"),
+    ("卡号后四位是零三八六", "零三八六"),
+    ("手机尾号是5678", "5678"),
+    ("手机尾号5678对吧", "5678"),
+    ("卡号末四位是7890", "7890"),
+    ("卡号6222-02-12 3456 7890", "6222-02-12 3456"),
+    ("卡号2022-02-12 3456 7890", "2022-02-12 3456"),
+    ("卡号6222零二一二三四五六七八九零", "6222零二一二三四五"),
+    ("卡号陆贰贰贰零贰壹贰叁肆伍陆柒捌玖零", "陆贰贰贰零贰壹贰叁肆伍陆"),
+    ("账号 6222 0212 3456 7890 123", "6222 0212 3456 7890"),
+    ("座机02112345678", "0211234"),
+    ("手机+86 138 1234 5678", "138 1234"),
+]
+
+# A number read in pieces across utterances (both channels), each piece too short on its own.
+CHUNKED = [
+    (("我的身份证号是320514", 10.0, 1), ("嗯，您说", 12.0, 0), ("199001", 13.0, 1), ("011234", 16.0, 1)),
+    (("手机号138", 5.0, 1), ("好的", 6.0, 0), ("一二三四", 7.0, 1), ("五六七八", 8.0, 1)),
+    (("卡号是6222 0212", 30.0, 1), ("6222 0212，请继续", 33.0, 0), ("3456 7890", 36.0, 1)),
+]
+CHUNK_SECRETS = [("320514", "199001"), ("138", "一二三四"), ("6222 0212", "3456")]
+
+
+@pytest.mark.parametrize(("text", "secret"), FORMS, ids=[f[0] for f in FORMS])
+def test_every_written_and_spoken_form_is_masked(text: str, secret: str) -> None:
+    masked = mask_call_texts([text], [0.0])[0]
+    assert secret not in masked and len(masked) == len(text)
+    assert mask_call_texts([masked], [0.0])[0] == masked  # idempotent
+
+
+def test_forms_count() -> None:
+    assert len(FORMS) + len(CHUNKED) >= 40
+
+
+@pytest.mark.parametrize("case", range(len(CHUNKED)))
+def test_numbers_read_in_pieces_across_utterances_are_masked(case: int) -> None:
+    texts = [t for t, _, _ in CHUNKED[case]]
+    masked = mask_call_texts(texts, [s for _, s, _ in CHUNKED[case]])
+    for secret in CHUNK_SECRETS[case]:
+        assert all(secret not in m for m in masked), masked
+
+
+def test_short_numbers_far_apart_stay_readable() -> None:
+    masked = mask_call_texts(["工号8123", "等了300秒", "房间305"], [0.0, 60.0, 120.0])
+    assert masked == ["工号8123", "等了300秒", "房间305"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("13812345678.wav", "*******5678.wav"),
+    ("/rec/13812345678_20261121093000.wav", "/rec/*******5678_20261121093000.wav"),
+    ("XC-20261121-0001", "XC-20261121-0001"),
+    ("138-1234-5678", "***-****-5678"),
+    ("call_0007", "call_0007"),
+])
+def test_identifiers_mask_phone_numbers_and_keep_dates(name: str, expected: str) -> None:
+    assert mask_identifier(name) == expected
+
+
+# -- every output of one call -------------------------------------------------------------------
+
+RATE_HZ = 8000
+NUMBER_SPAN_S = (2.0, 3.0)
+
+
+def leaky_report(call_id: str = "13812345678") -> dict:
+    """A report whose customer reads numbers: whole, in pieces, and as a verification answer."""
+    utterances = []
+    start = 0.5
+    for text, secret in FORMS[:12]:
+        utterances.append({"role": "customer", "channel": 1, "start_s": start, "end_s": start + 1.0,
+                           "text": text, "words": [{"text": text, "start_s": start, "end_s": start + 1.0}]})
+        start += 30.0  # far apart: no chunk joining between forms
+    for text, s, channel in CHUNKED[0]:
+        utterances.append({"role": "customer" if channel else "agent", "channel": channel, "start_s": 400 + s,
+                           "end_s": 401 + s, "text": text, "words": [{"text": text, "start_s": 400 + s,
+                                                                      "end_s": 401 + s}]})
+    utterances[0]["start_s"], utterances[0]["end_s"] = NUMBER_SPAN_S
+    utterances[0]["words"][0].update(start_s=NUMBER_SPAN_S[0], end_s=NUMBER_SPAN_S[1])
+    evidence = {"start_s": 410.0, "end_s": 411.0, "text": "320514", "role": "customer"}
+    return {"call_id": call_id, "duration_s": 440.0, "direction": "inbound", "agent_id": "=HYPERLINK(\"x\")",
+            "utterances": utterances, "checks": {"identity_check": {"passed": True, "evidence": [evidence]}},
+            "findings": [{"rule_id": "identity_check", "severity": "minor", "message": "m",
+                          "start_s": 410.0, "end_s": 411.0, "evidence": [evidence]}],
+            "score": 50.0, "policy_id": "p", "model_id": "m", "incomplete": False}
+
+
+def secrets() -> list[str]:
+    return [s for _, s in FORMS[:12]] + list(CHUNK_SECRETS[0]) + ["13812345678", "1381234"]
+
+
+def assert_no_secret(blob: str, where: str) -> None:
+    for secret in secrets():
+        assert secret not in blob, f"{secret!r} leaks in {where}"
+
+
+def stereo_call(path: Path) -> None:
+    """4 s stereo: a 440 Hz 'voice' on the customer channel throughout (the number at 2-3 s)."""
+    t = np.arange(4 * RATE_HZ) / RATE_HZ
+    voice = 0.5 * np.sin(2 * np.pi * 440 * t)
+    sf.write(path, np.stack([0.3 * np.sin(2 * np.pi * 300 * t), voice], axis=1), RATE_HZ, subtype="PCM_16")
+
+
+def tone_power(samples: np.ndarray, freq_hz: float) -> float:
+    t = np.arange(len(samples)) / RATE_HZ
+    return abs(np.mean(samples * np.exp(-2j * np.pi * freq_hz * t)))
+
+
+def test_no_output_of_a_call_leaks_a_number(tmp_path: Path) -> None:
+    audio = tmp_path / "13812345678.wav"
+    stereo_call(audio)
+    report = leaky_report()
+    outputs: dict[str, str] = {}
+    for fmt in ("text", "json", "html"):
+        buffer = io.StringIO()
+        write_report(report, fmt, buffer, audio_path=audio)
+        outputs[fmt] = buffer.getvalue()
+    outputs["transcript"] = format_transcript_text(report)
+    db = tmp_path / "results.sqlite"
+    with ResultStore(db) as store:
+        store.record_result(CallKey("a" * 64, "p", "m"), report, str(audio), CallMeta(started_at="2026-11-21T10:00:00"))
+        store.record_failure(CallKey("b" * 64, "p", "m"), str(tmp_path / "13912345678.wav"),
+                             f"{tmp_path}/13912345678.wav: corrupt", CallMeta(call_id="13912345678"))
+        for fmt in ("csv", "jsonl"):
+            buffer = io.StringIO()
+            export_calls(store, fmt, buffer)
+            outputs[fmt] = buffer.getvalue()
+        write_daily_report(store, tmp_path / "daily.html", None, worst=5)
+    outputs["store"] = db.read_bytes().decode("utf-8", "replace") + (tmp_path / "results.sqlite-wal").read_bytes().decode("utf-8", "replace") if (tmp_path / "results.sqlite-wal").exists() else db.read_bytes().decode("utf-8", "replace")
+    outputs["daily"] = (tmp_path / "daily.html").read_text()
+    for page in (tmp_path / "daily_calls").iterdir():
+        outputs[f"page {page.name}"] = page.name + page.read_text(errors="replace")
+    for where, blob in outputs.items():
+        assert_no_secret(blob, where)
+        assert "13912345678" not in blob, where
+    # CSV formula injection: the agent id cell is text, not a formula.
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
+    assert rows[0]["agent_id"].startswith("'=")
+    # The page plays the redacted audio: the customer's words at 2-3 s are gone, the rest is intact.
+    match = re.search(r'src="data:audio/flac;base64,([^"]+)"', outputs["html"])
+    assert match, "the audit page must embed the redacted audio"
+    played, rate = sf.read(io.BytesIO(base64.b64decode(match.group(1))), always_2d=True)
+    assert rate == RATE_HZ
+    pad = int(0.15 * RATE_HZ)
+    hidden = played[int(NUMBER_SPAN_S[0] * RATE_HZ) - pad + 1 : int(NUMBER_SPAN_S[1] * RATE_HZ) + pad - 1, 1]
+    assert tone_power(hidden, 440) < 0.001 and tone_power(hidden, 1000) > 0.03
+    assert tone_power(played[: RATE_HZ, 1], 440) > 0.2  # before the number: the original
+    assert tone_power(played[2 * RATE_HZ : 3 * RATE_HZ, 0], 300) > 0.1  # the agent channel untouched
+
+
+def test_no_mask_keeps_the_original_audio(tmp_path: Path) -> None:
+    audio = tmp_path / "call.wav"
+    stereo_call(audio)
+    buffer = io.StringIO()
+    write_report(leaky_report("C1"), "html", buffer, audio_path=audio, mask_pii=False)
+    assert base64.b64encode(audio.read_bytes()).decode() in buffer.getvalue()
+
+
+def test_redaction_spans_come_from_masked_words() -> None:
+    spans = masked_audio_spans(mask_report_dict(leaky_report()))
+    assert RedactSpan(*NUMBER_SPAN_S, 1) in spans
+    assert all(s.channel in (0, 1) for s in spans)
+
+
+def test_redact_samples_silence_and_mono() -> None:
+    samples = np.ones(RATE_HZ, dtype=np.float32)
+    out = redact_samples(samples, RATE_HZ, [RedactSpan(0.5, 0.6)], RedactOptions(mode="silence", pad_s=0.0))
+    assert out.shape == samples.shape and out[4000:4800].max() == 0.0 and out[:4000].min() == 1.0
+    with pytest.raises(ValueError):
+        RedactOptions(mode="beep")
+
+
+def test_redact_file_returns_wav_on_request(tmp_path: Path) -> None:
+    audio = tmp_path / "c.wav"
+    stereo_call(audio)
+    data = redact_file(audio, [RedactSpan(1.0, 2.0, 1)], RedactOptions(format="WAV"))
+    assert data[:4] == b"RIFF"
+
+
+def test_store_and_report_files_are_not_world_readable(tmp_path: Path) -> None:
+    db = tmp_path / "r.sqlite"
+    with ResultStore(db) as store:
+        store.record_result(CallKey("a" * 64, "p", "m"), leaky_report("C1"), "x.wav")
+    assert stat.S_IMODE(db.stat().st_mode) & 0o077 == 0
