@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -150,10 +151,10 @@ class CallMeta:
             return cls(
                 call_id=_opt_str(data.get("call_id")),
                 agent_id=_opt_str(agent_id),
-                direction=Direction(direction) if direction else None,
+                direction=None if direction is None or direction == "" else Direction(direction),
                 queue=_opt_str(data.get("queue")),
-                started_at=_opt_str(data.get("started_at")),
-                hangup_by=Party(hangup_by) if hangup_by else None,
+                started_at=_opt_timestamp(data.get("started_at")),
+                hangup_by=None if hangup_by is None or hangup_by == "" else Party(hangup_by),
                 rings=_opt_count(rings, "rings"),
                 answer_delay_s=_opt_seconds(delay, "answer_delay_s"),
             )
@@ -191,9 +192,21 @@ class CallMeta:
 def _opt_str(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, (dict, list, bool)):
-        raise ValueError(f"expected a string, got {type(value).__name__}")
+    if isinstance(value, (dict, list, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"expected a string, got {value!r:.40}")
     return str(value)
+
+
+def _opt_timestamp(value: Any) -> str | None:
+    """An ISO 8601 timestamp (``2024-11-04T09:17:05+08:00``), kept as written."""
+    text = _opt_str(value)
+    if text is not None:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"started_at must be an ISO 8601 time like 2024-11-04T09:17:05+08:00, "
+                             f"not {text[:40]!r}") from None
+    return text
 
 
 #: Bounds that keep telephony numbers sane (a ring count of 1e999 is corrupt data, not a long wait).

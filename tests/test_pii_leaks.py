@@ -108,6 +108,9 @@ def test_short_numbers_far_apart_stay_readable() -> None:
     ("XC-20261121-0001", "XC-20261121-0001"),
     ("138-1234-5678", "***-****-5678"),
     ("call_0007", "call_0007"),
+    ("XC20241104-0917-0001", "XC20241104-0917-0001"),
+    ("6222021234567890.wav", "************7890.wav"),
+    ("rec 138 1234 5678.wav", "rec *** **** 5678.wav"),
 ])
 def test_identifiers_mask_phone_numbers_and_keep_dates(name: str, expected: str) -> None:
     assert mask_identifier(name) == expected

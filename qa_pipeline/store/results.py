@@ -302,9 +302,8 @@ class ResultStore:
         wanted = None if keys is None else set(keys)
         rows = self._read(lambda: self._db.execute(sql + " ORDER BY id", params).fetchall())
         for row in rows:
-            call = _row_to_call(row, self.path)
-            if wanted is None or call.key in wanted:
-                yield call
+            if wanted is None or CallKey(*row[1:4]) in wanted:
+                yield _row_to_call(row, self.path)
 
     def iter_reports(self, *, date: str | None = None) -> Iterator[Mapping[str, Any]]:
         """The (masked) report dicts of the successfully scored calls."""

@@ -49,7 +49,8 @@ _DATE_TIME_RE = re.compile(
     r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
     r"|\d{1,2}:\d{2}(?::\d{2})?"
 )
-_COMPACT_DATE_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{4}|\d{6})?(?!\d)")
+_COMPACT_DATE_RE = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{4}|\d{6})?")
+_ID_RUN_RE = re.compile(r"\d+(?:[-. _]\d+)*")
 _THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
 # A verification question's answer: 后四位 / 后六位 / 末四位 / 尾号 / 尾数, then 是/为/：.
 _VERIFY_CUE_RE = re.compile(
@@ -84,19 +85,28 @@ def mask_text(text: str) -> str:
 
 
 def mask_identifier(text: str) -> str:
-    """A call id, file name or path with its identifying numbers masked; compact dates stay readable."""
+    """A call id, file name or path with its phone, card and ID numbers masked (all but the last four).
+
+    Ids are structured, so only what looks like a customer number is masked: a group of 7+ digits that
+    is not a compact date or timestamp (``20261121``, ``20261121093000``), or digit groups joined by
+    ``- . _`` or spaces that make a mobile number (11 digits from 1) or 15+ digits. ``XC20241104-0917-0001``
+    stays as it is.
+    """
     if not isinstance(text, str):
         raise ValueError(f"mask_identifier needs a str, got {type(text).__name__}")
-    kept = [(m.start(), m.end()) for m in _COMPACT_DATE_RE.finditer(text)]
-    if not kept:
-        return mask_text(text)
-    pieces, position = [], 0
-    for start, end in kept:
-        pieces.append(mask_text(text[position:start]))
-        pieces.append(text[start:end])
-        position = end
-    pieces.append(mask_text(text[position:]))
-    return "".join(pieces)
+    chars = list(text)
+    for run in _ID_RUN_RE.finditer(text):
+        groups = [g for g in re.finditer(r"\d+", run.group()) if not _COMPACT_DATE_RE.fullmatch(g.group())]
+        digits = [run.start() + g.start() + i for g in groups for i in range(len(g.group()))]
+        joined = "".join(g.group() for g in groups)
+        if (len(joined) == 11 and joined.startswith("1")) or len(joined) >= 15:
+            _mask_positions(chars, digits[: len(digits) - KEEP_LAST_DIGITS])
+            continue
+        for group in groups:
+            if len(group.group()) >= MIN_MASKED_DIGITS:
+                at = run.start() + group.start()
+                _mask_positions(chars, range(at, at + len(group.group()) - KEEP_LAST_DIGITS))
+    return "".join(chars)
 
 
 def number_runs(text: str) -> list[NumberRun]:
