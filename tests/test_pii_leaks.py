@@ -241,3 +241,38 @@ def test_store_and_report_files_are_not_world_readable(tmp_path: Path) -> None:
     with ResultStore(db) as store:
         store.record_result(CallKey("a" * 64, "p", "m"), leaky_report("C1"), "x.wav")
     assert stat.S_IMODE(db.stat().st_mode) & 0o077 == 0
+
+
+def test_the_live_console_feed_never_shows_a_chunk_of_a_number() -> None:
+    from qa_pipeline.live.events import UtteranceFinal
+    from qa_pipeline.server.calls import event_message
+    from qa_pipeline.types import Role, Utterance
+
+    texts = [t for t, _, _ in CHUNKED[0]] + [t for t, _ in FORMS]
+    for i, text in enumerate(texts):
+        utterance = Utterance(Role.CUSTOMER, 1, float(i), float(i) + 1, text)
+        shown = event_message("live-1", UtteranceFinal(i, utterance))["text"]
+        for secret in [s for _, s in FORMS] + list(CHUNK_SECRETS[0]):
+            assert secret not in shown, (text, shown)
+    agent = Utterance(Role.AGENT, 0, 0.0, 2.0, "您好，星辰银行八一二三号，很高兴为您服务")
+    assert event_message("live-1", UtteranceFinal(0, agent))["text"] == agent.text  # the agent id stays
+
+
+def test_files_the_commands_write_are_not_world_readable(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "r.sqlite"
+    with ResultStore(db) as store:
+        store.record_result(CallKey("a" * 64, "p", "m"), leaky_report("C1"), "x.wav")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    for args in (["report", "--db", str(db), "--out", str(tmp_path / "daily.html")],
+                 ["export", "--db", str(db), "--out", str(tmp_path / "out.csv")]):
+        proc = subprocess.run([sys.executable, "-m", "qa_pipeline.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    written = [tmp_path / "daily.html", tmp_path / "out.csv", *(tmp_path / "daily_calls").iterdir()]
+    assert len(written) >= 3
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path

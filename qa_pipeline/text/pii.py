@@ -243,6 +243,18 @@ def mask_call_texts(texts: Sequence[str], start_times_s: Sequence[float]) -> lis
     return ["".join(chars) for chars in masked]
 
 
+def mask_live_text(text: str) -> str:
+    """A text shown live, before the rest of the call is known: ``mask_text``, and every digit chunk
+    (``MIN_CHUNK_DIGITS``+ digits, not a count or amount) masked whole, since the next utterance may
+    carry the rest of the number and what was shown cannot be taken back."""
+    chars = list(mask_text(text))
+    masked = "".join(chars)
+    for run in number_runs(masked):
+        if len(run.digits) >= MIN_CHUNK_DIGITS and not (run.end < len(masked) and masked[run.end] in _UNIT_AFTER):
+            _mask_positions(chars, run.digits)
+    return "".join(chars)
+
+
 def _mask_cluster(masked: list[list[str]], cluster: list[tuple[int, NumberRun]]) -> None:
     positions = [(i, d) for i, run in cluster for d in run.digits]
     if len(positions) < MIN_MASKED_DIGITS:
@@ -372,6 +384,7 @@ __all__ = [
     "mask_call_texts",
     "masked_audio_spans",
     "mask_identifier",
+    "mask_live_text",
     "mask_pieces",
     "mask_report_dict",
     "mask_text",
