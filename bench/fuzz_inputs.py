@@ -114,14 +114,15 @@ def audio_cases(root: Path, rng: random.Random) -> list[Case]:
         add(f"rate_{rate}.wav", wav_header(1, rate, 16, 1, 16000) + bytes(16000), f"sample rate {rate}")
     for bits in (0, 3, 12, 64):
         add(f"bits_{bits}.wav", wav_header(1, 8000, bits, 1, 16000) + bytes(16000), f"{bits} bits", accept=None)
-    add("data_oversized.wav", wav_header(1, 8000, 16, 1, 1 << 30) + bytes(100), "data chunk claims 1 GB")
+    add("data_oversized.wav", wav_header(1, 8000, 16, 1, 1 << 30) + bytes(100), "data chunk claims 1 GB", accept=None)
     add("zero_data.wav", wav_header(1, 8000, 16, 1, 0), "no samples")
-    add("block_align_0.wav", wav_header(1, 8000, 16, 1, 16000, block_align=0) + bytes(16000), "block align 0")
+    add("block_align_0.wav", wav_header(1, 8000, 16, 1, 16000, block_align=0) + bytes(16000), "block align 0",
+        accept=None)
     t = np.arange(8000) / 8000
     tone = (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
     for subtype, label in (("GSM610", "GSM 6.10"), ("G721_32", "G.721"), ("IMA_ADPCM", "IMA ADPCM")):
         sf.write(d / f"{subtype}.wav", tone, 8000, subtype=subtype)
-        add(f"{subtype}.wav", None, f"{label} WAV")
+        add(f"{subtype}.wav", None, f"{label} WAV", accept=subtype == "IMA_ADPCM")  # libsndfile reads IMA
     for kind, values in (("nan", np.full(16000, np.nan)), ("inf", np.full(16000, np.inf)),
                          ("halfnan", np.where(np.arange(16000) % 2, np.nan, 0.1))):
         sf.write(d / f"float_{kind}.wav", np.stack([values, values], 1).astype(np.float32), 8000, subtype="FLOAT")
@@ -173,8 +174,8 @@ def meta_cases(root: Path, rng: random.Random) -> list[Case]:
     base = {"call_id": "C1", "agent_id": "8123", "direction": "inbound", "started_at": "2026-11-21T10:00:00"}
     for field_name in ("rings", "answer_delay_s"):
         for i, value in enumerate(BAD_VALUES):
-            if value is None or value == "":
-                continue
+            if value is None or value == "" or (field_name == "answer_delay_s" and value == 1.5):
+                continue  # no value, or a valid one
             text = json.dumps({**base, field_name: value}, allow_nan=True)
             text = text.replace('"__inf__"', "1e999")
             add(f"{field_name}_{i}.json", text.encode(), f"{field_name}={value!r:.30}")

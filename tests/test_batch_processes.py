@@ -15,6 +15,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from batch_fakes import write_fake_call
 
 TESTS = Path(__file__).resolve().parent
@@ -114,3 +116,57 @@ def test_two_batches_on_one_store_score_each_call_once(tmp_path):
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT source FROM calls").fetchall()
     assert sorted(r[0] for r in rows) == sorted(str(p.resolve()) for p in paths)
+
+
+_RAY_DRIVER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from pathlib import Path
+    from batch_fakes import FakeScorerFactory
+    from qa_pipeline.batch.driver import discover_calls, run_batch
+    from qa_pipeline.batch.ray_engine import RayEngine
+    from qa_pipeline.store.results import ResultStore
+    with ResultStore(Path({db!r}), mask_pii=False) as store:
+        run_batch(discover_calls(Path({calls!r})), store, RayEngine(workers=2), FakeScorerFactory(delay_s={delay}))
+""")
+
+
+def descendants_of(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        children = [c for p in frontier for c in children_of(p)]
+        found.extend(children)
+        frontier = children
+    return found
+
+
+@pytest.mark.ray
+def test_sigkill_of_a_ray_batch_driver_leaves_no_ray_process_alive(tmp_path):
+    pytest.importorskip("ray")
+    calls = tmp_path / "calls"
+    for i in range(30):
+        write_fake_call(calls / f"c{i:02d}.wav", 0.1, salt=f"r{i:02d}-")
+    db = tmp_path / "r.sqlite"
+    code = _RAY_DRIVER.format(tests=str(TESTS), db=str(db), calls=str(calls), delay=0.5)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    driver = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True, cwd=REPO, env=env)
+    spawned: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while stored(db) < 2:  # the private Ray cluster and its actors are up and scoring
+            assert driver.poll() is None and time.monotonic() < deadline, driver.stderr.read()
+            time.sleep(0.2)
+        spawned = descendants_of(driver.pid)
+        assert spawned
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=10)
+        time.sleep(10)
+        assert [p for p in spawned if alive(p)] == []
+    finally:
+        for pid in spawned:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()

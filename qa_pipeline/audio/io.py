@@ -8,12 +8,16 @@ traceback escapes. ``decode_stream_bytes`` and ``StreamResampler`` serve the liv
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
+import sys
+import tempfile
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -98,7 +102,7 @@ def _decode(path: Path, options: AudioOptions) -> tuple[np.ndarray, int]:
     source = str(path)
     try:
         # Bytes, so a file name that is not UTF-8 still opens.
-        with sf.SoundFile(os.fsencode(path)) as handle:
+        with _decoder_notes_to_log(path), sf.SoundFile(os.fsencode(path)) as handle:
             rate_hz = handle.samplerate
             if handle.subtype in _UNSEEKABLE_CODECS:
                 raise AudioFormatError(
@@ -119,6 +123,28 @@ def _decode(path: Path, options: AudioOptions) -> tuple[np.ndarray, int]:
     if data.shape[0] == 0:
         raise AudioFormatError("audio has no samples (valid header, zero length)", source)
     return _sane_samples(data, is_float, source), rate_hz
+
+
+@contextlib.contextmanager
+def _decoder_notes_to_log(path: Path) -> Iterator[None]:
+    """libmpg123 writes "Note: Illegal Audio-MPEG-Header…" straight to file descriptor 2; for an MP3,
+    catch those lines and log them at debug level, so a bad file still gives one error line."""
+    if path.suffix.lower() != ".mp3":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as notes:
+        os.dup2(notes.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            notes.seek(0)
+            text = notes.read(4096).decode("utf-8", "replace").strip()
+            if text:
+                logger.debug("decoder notes on %s: %s", path, text)
 
 
 def _check_duration(frames: int, rate_hz: int, options: AudioOptions, source: str) -> None:
