@@ -191,3 +191,17 @@ def test_files_the_commands_write_are_not_world_readable(tmp_path: Path) -> None
     assert len(written) >= 3
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
+
+
+def test_redacted_call_audio_is_what_the_page_plays(tmp_path: Path) -> None:
+    from qa_pipeline.report.audio import redacted_call_audio
+
+    audio = tmp_path / "call.wav"
+    stereo_call(audio)
+    masked = mask_report_dict(leaky_report("C1"))
+    played, rate = sf.read(io.BytesIO(redacted_call_audio(masked, audio)), always_2d=True)
+    hidden = played[int(2.0 * rate) : int(3.0 * rate), 1]
+    assert tone_power(hidden, 440) < 0.001
+    page = io.StringIO()
+    write_report(leaky_report("C1"), "html", page, audio_path=audio)
+    assert base64.b64encode(redacted_call_audio(masked, audio)).decode() in page.getvalue()

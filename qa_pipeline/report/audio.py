@@ -27,16 +27,25 @@ def redacted_audio_source(report: Mapping[str, Any], audio_path: Path, html_dir:
 
     Something needs hiding when the report masks a spoken number or the file name holds one.
     """
-    spans = masked_audio_spans(report)
-    if not spans and mask_identifier(audio_path.name) == audio_path.name:
+    if not masked_audio_spans(report) and mask_identifier(audio_path.name) == audio_path.name:
         return None
-    data = redact_file(audio_path, spans, options)
+    data = redacted_call_audio(report, audio_path, options)
     mime = "audio/flac" if options.format.upper() == "FLAC" else "audio/wav"
     if len(data) <= max_embed_bytes or html_dir is None:
         return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
     name = f"audio-{hashlib.sha256(data).hexdigest()[:16]}.{options.format.lower()}"
     write_private_bytes(html_dir / name, data)
     return name
+
+
+def redacted_call_audio(report: Mapping[str, Any], audio_path: Path,
+                        options: RedactOptions = RedactOptions()) -> bytes:
+    """The one call for anything that plays a call (report pages, the review workbench): the recording
+    encoded as ``options.format`` with the spans the masked ``report`` hides replaced by a tone.
+
+    ``report`` is the masked report dict (``mask_report_dict``); an unmasked one hides nothing.
+    """
+    return redact_file(audio_path, masked_audio_spans(report), options)
 
 
 def write_private_bytes(path: Path, data: bytes) -> None:
@@ -47,4 +56,4 @@ def write_private_bytes(path: Path, data: bytes) -> None:
     os.chmod(path, PAGE_FILE_MODE)
 
 
-__all__ = ["PAGE_FILE_MODE", "redacted_audio_source", "write_private_bytes"]
+__all__ = ["PAGE_FILE_MODE", "redacted_audio_source", "redacted_call_audio", "write_private_bytes"]
