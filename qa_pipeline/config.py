@@ -23,8 +23,12 @@ class AudioOptions:
     min_rate_hz: int = 4000
     max_rate_hz: int = 192000
     max_channels: int = 2
+    # Longer recordings are refused with a clear error (an 18-hour file ran out of memory).
+    max_duration_s: float = 4 * 3600.0
 
     def __post_init__(self) -> None:
+        if not self.max_duration_s > 0:
+            raise ValueError("max_duration_s must be > 0")
         if self.channel_mode not in ("stereo", "mono"):
             raise ValueError(f"channel_mode must be 'stereo' or 'mono', not {self.channel_mode!r}")
         if self.target_rate_hz not in (8000, 16000, 32000, 48000):

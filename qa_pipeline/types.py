@@ -7,6 +7,8 @@ Every type that crosses a public boundary has ``to_dict()`` producing the JSON c
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -152,25 +154,29 @@ class CallMeta:
             return cls(
                 call_id=_opt_str(data.get("call_id")),
                 agent_id=_opt_str(agent_id),
-                direction=Direction(direction) if direction else None,
+                direction=None if direction is None or direction == "" else Direction(direction),
                 queue=_opt_str(data.get("queue")),
-                started_at=_opt_str(data.get("started_at")),
-                hangup_by=Party(hangup_by) if hangup_by else None,
-                rings=int(rings) if rings is not None else None,
-                answer_delay_s=float(delay) if delay is not None else None,
+                started_at=_opt_timestamp(data.get("started_at")),
+                hangup_by=None if hangup_by is None or hangup_by == "" else Party(hangup_by),
+                rings=_opt_count(rings, "rings"),
+                answer_delay_s=_opt_seconds(delay, "answer_delay_s"),
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise MetaError(f"invalid metadata field: {exc}", source) from None
 
     @classmethod
     def load(cls, path: str | Path) -> "CallMeta":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))  # a UTF-8 BOM is allowed
         except FileNotFoundError:
             raise MetaError("metadata file not found", str(path)) from None
+        except PermissionError:
+            raise MetaError("cannot read metadata: permission denied", str(path)) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MetaError(f"cannot read metadata: {exc}", str(path)) from None
+        except RecursionError:
+            raise MetaError("cannot read metadata: JSON nested too deeply", str(path)) from None
         return cls.from_dict(data, str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,7 +193,52 @@ class CallMeta:
 
 
 def _opt_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"expected a string, got {value!r:.40}")
+    return str(value)
+
+
+def _opt_timestamp(value: Any) -> str | None:
+    """An ISO 8601 timestamp (``2024-11-04T09:17:05+08:00``), kept as written."""
+    text = _opt_str(value)
+    if text is not None:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"started_at must be an ISO 8601 time like 2024-11-04T09:17:05+08:00, "
+                             f"not {text[:40]!r}") from None
+    return text
+
+
+#: Bounds that keep telephony numbers sane (a ring count of 1e999 is corrupt data, not a long wait).
+MAX_RINGS = 1000
+MAX_ANSWER_DELAY_S = 86400.0
+
+
+def _opt_count(value: Any, name: str) -> int | None:
+    """A non-negative whole number (``3`` or ``"3"``); bools, fractions, NaN and huge values are refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a whole number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_RINGS:
+        raise ValueError(f"{name} must be a whole number from 0 to {MAX_RINGS}, got {value!r}")
+    return int(number)
+
+
+def _opt_seconds(value: Any, name: str) -> float | None:
+    """A finite non-negative number of seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= MAX_ANSWER_DELAY_S:
+        raise ValueError(f"{name} must be seconds from 0 to {MAX_ANSWER_DELAY_S:.0f}, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)

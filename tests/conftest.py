@@ -31,3 +31,20 @@ def default_policy():
     from qa_pipeline.policy.policy import load_policy
 
     return load_policy(None)
+
+
+def browser_required() -> bool:
+    """Real-browser tests may not skip when CI (or the README's test command) says a browser is there."""
+    import os
+
+    return os.environ.get("QA_REQUIRE_BROWSER") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skipped ``browser`` test is a failure when ``QA_REQUIRE_BROWSER=1`` (never a silent skip)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("browser") is not None and browser_required():
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: a real-browser test skipped, but QA_REQUIRE_BROWSER=1 requires it to run"

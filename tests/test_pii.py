@@ -23,9 +23,10 @@ CASES = [
     ("身份证一一零一零五一九九零零一零一一二三叉", "身份证**************一二三叉",
      "spoken PRC ID: 17 digits and 叉 for X"),
     ("打叉", "打叉", "叉 alone is a word"),
-    ("卡号后四位是零三八六", "卡号后四位是零三八六", "a 4-digit 后四位 answer stays readable"),
-    ("后六位是一二三四五六", "后六位是一二三四五六", "6 digits (ID tail answer) stay readable"),
-    ("卡号后四位是零三八六，一般两个工作日", "卡号后四位是零三八六，一般两个工作日",
+    # Issue 14: a verification answer is masked whole (it used to stay readable and leaked the ID tail).
+    ("卡号后四位是零三八六", "卡号后四位是****", "a 后四位 verification answer is masked"),
+    ("身份证后六位是三二零五一四", "身份证后六位是******", "the ID's last six read for verification"),
+    ("卡号后四位是零三八六，一般两个工作日", "卡号后四位是****，一般两个工作日",
      "a single digit after a comma is a new word, not a further group"),
     ("这里是星辰银行八一二三号", "这里是星辰银行八一二三号", "agent id of 4 digits"),
     ("年费是三百六十元，五千元额度", "年费是三百六十元，五千元额度", "amounts use 百/千, not digit runs"),
@@ -34,6 +35,24 @@ CASES = [
     ("二零二四年十一月七号", "二零二四年十一月七号", "spoken date"),
     ("一般两个工作日之内", "一般两个工作日之内", "ordinary words containing 一 and 两"),
     ("这个3x的倍数", "这个3x的倍数", "an x not ending an ID is text"),
+    # Issue 14: written and spoken forms that leaked.
+    ("1 3 8 0 0 1 3 8 0 0 0", "* * * * * * * 8 0 0 0", "single-spaced Arabic digits"),
+    ("幺 三 八 零 零 幺 三 八 零 零 零", "* * * * * * * 八 零 零 零", "spoken digits with spaces"),
+    ("号码是一，三，八，零，零，一，三，八，零，零，零", "号码是*，*，*，*，*，*，*，八，零，零，零",
+     "Chinese-comma separated single digits"),
+    ("138.0013.8000", "***.****.8000", "dot-separated phone"),
+    ("138,0013,8000", "***,****,8000", "comma-separated phone"),
+    ("138  0013  8000", "***  ****  8000", "double spaces between groups"),
+    ("138， 0013， 8000", "***， ****， 8000", "Chinese comma and a space"),
+    ("卡号陆贰贰贰零贰壹贰叁肆伍陆柒捌玖零", "卡号************柒捌玖零", "financial numerals"),
+    ("幺三洞洞幺三拐洞洞勾勾", "*******洞洞勾勾", "radio digits 洞 拐 勾"),
+    ("6222-02-12 3456 7890", "****-**-** **** 7890", "a card that starts like a date"),
+    ("2024-02-12 3456 7890", "****-**-** **** 7890", "a date glued to more digits is a number"),
+    ("手机尾号是5678", "手机尾号是****", "尾号 answer"),
+    ("一百二十三万四千五百六十七元", "一百二十三万四千五百六十七元", "an amount spoken with units"),
+    ("共1,234,567元", "共1,234,567元", "an amount with thousands separators"),
+    ("3205 1410 2438 5081 2X", "**** **** **** **81 2X", "ID in groups of four with X"),
+    ("工号8123，2024年11月7日09:30来电", "工号8123，2024年11月7日09:30来电", "agent id, date and time"),
 ]
 
 

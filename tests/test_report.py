@@ -248,13 +248,22 @@ def test_html_embeds_small_audio_and_links_big_audio(tmp_path: Path) -> None:
     assert player["src"] == "../calls/call%201.wav"
 
 
-def test_html_writer_links_audio_relative_to_the_output_file(tmp_path: Path) -> None:
+def test_html_writer_embeds_original_audio_when_nothing_is_masked(tmp_path: Path) -> None:
     audio = tmp_path / "call.wav"
     audio.write_bytes(b"RIFF")
     (tmp_path / "reports").mkdir()
     with open(tmp_path / "reports" / "r.html", "w", encoding="utf-8") as out:
-        write_report(make_report(), "html", out, audio)
+        write_report(make_report(), "html", out, audio, mask_pii=False)
     assert 'src="data:audio/wav;base64,UklGRg=="' in (tmp_path / "reports" / "r.html").read_text()
+
+
+def test_html_writer_never_embeds_audio_it_cannot_redact(tmp_path: Path) -> None:
+    # make_report() masks a spoken number: the original would say it (issue 14).
+    audio = tmp_path / "call.wav"
+    audio.write_bytes(b"RIFF")
+    out = io.StringIO()
+    write_report(make_report(), "html", out, audio)
+    assert "UklGRg" not in out.getvalue() and "could not be redacted" in out.getvalue()
 
 
 def test_html_without_audio_says_so_and_keeps_checks() -> None:

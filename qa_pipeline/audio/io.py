@@ -8,11 +8,16 @@ traceback escapes. ``decode_stream_bytes`` and ``StreamResampler`` serve the liv
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
+import sys
+import tempfile
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -33,6 +38,10 @@ STREAM_ENCODINGS = tuple(STREAM_SUBTYPES)
 # WAV format tags libsndfile decodes (PCM, ADPCM, float, A-law, mu-law, GSM, G.721, extensible).
 _KNOWN_WAV_TAGS = frozenset({0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040, 0xFFFE})
 _SOXR_QUALITY = "HQ"
+# Codecs libsndfile recognises but cannot read from a WAV here (it reports them as not seekable).
+_UNSEEKABLE_CODECS = {"GSM610": "GSM 6.10", "G721_32": "G.721 ADPCM", "G723_24": "G.723 ADPCM",
+                      "G723_40": "G.723 ADPCM", "NMS_ADPCM_16": "NMS ADPCM", "NMS_ADPCM_24": "NMS ADPCM",
+                      "NMS_ADPCM_32": "NMS ADPCM"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,19 +101,76 @@ def _decode(path: Path, options: AudioOptions) -> tuple[np.ndarray, int]:
     """All frames as float32 (frames, channels), and the file's sample rate."""
     source = str(path)
     try:
-        with sf.SoundFile(str(path)) as handle:
+        # Bytes, so a file name that is not UTF-8 still opens.
+        with _decoder_notes_to_log(path), sf.SoundFile(os.fsencode(path)) as handle:
             rate_hz = handle.samplerate
+            if handle.subtype in _UNSEEKABLE_CODECS:
+                raise AudioFormatError(
+                    f"unsupported audio codec ({_UNSEEKABLE_CODECS[handle.subtype]}); use PCM, mu-law or A-law",
+                    source)
             _check_layout(rate_hz, handle.channels, options, source)
+            _check_duration(handle.frames, rate_hz, options, source)
             data = handle.read(dtype="float32", always_2d=True)
+            is_float = handle.subtype in ("FLOAT", "DOUBLE")
     except sf.LibsndfileError as exc:
         raise AudioFormatError(_explain(path, exc.code, exc.error_string), source) from None
     except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFormatError(f"cannot decode audio ({exc})", source) from None
     except OSError as exc:
         raise AudioFormatError(f"cannot read audio file ({exc.strerror or exc})", source) from None
+    except MemoryError:
+        raise AudioFormatError("not enough memory to decode this recording", source) from None
     if data.shape[0] == 0:
         raise AudioFormatError("audio has no samples (valid header, zero length)", source)
-    return data, rate_hz
+    return _sane_samples(data, is_float, source), rate_hz
+
+
+@contextlib.contextmanager
+def _decoder_notes_to_log(path: Path) -> Iterator[None]:
+    """libmpg123 writes "Note: Illegal Audio-MPEG-Header…" straight to file descriptor 2; for an MP3,
+    catch those lines and log them at debug level, so a bad file still gives one error line."""
+    if path.suffix.lower() != ".mp3":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as notes:
+        os.dup2(notes.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            notes.seek(0)
+            text = notes.read(4096).decode("utf-8", "replace").strip()
+            if text:
+                logger.debug("decoder notes on %s: %s", path, text)
+
+
+def _check_duration(frames: int, rate_hz: int, options: AudioOptions, source: str) -> None:
+    duration_s = frames / rate_hz if rate_hz > 0 else 0.0
+    if duration_s > options.max_duration_s:
+        raise AudioFormatError(
+            f"recording is {duration_s / 3600:.1f} h long; at most {options.max_duration_s / 3600:.1f} h "
+            "is supported (split it into calls)", source)
+
+
+def _sane_samples(data: np.ndarray, is_float: bool, source: str) -> np.ndarray:
+    """Float recordings may hold NaN/inf (silenced) or be scaled beyond [-1, 1] (brought back)."""
+    if not is_float:
+        return data
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = int(data.size - np.count_nonzero(finite))
+        logger.warning("%s: %d samples are NaN or infinite; they are read as silence", source, bad)
+        data = np.where(finite, data, np.float32(0.0))
+        if not np.isfinite(data).any() or not data.any():
+            raise AudioFormatError("audio holds no valid samples (NaN or infinite)", source)
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    if peak > 1.0:
+        logger.warning("%s: float samples reach %.1f (full scale is 1.0); scaled down", source, peak)
+        data = (data / np.float32(peak)).astype(np.float32, copy=False)
+    return data
 
 
 def _explain(path: Path, code: int, detail: str) -> str:

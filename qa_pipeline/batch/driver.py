@@ -8,9 +8,12 @@ function are ``qa_pipeline.batch.jobs``; their names are importable from here to
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +26,7 @@ from qa_pipeline.batch.jobs import (
     CallOutcome,
     CallScorer,
     ScorerFactory,
+    ScoringIdentity,
     _meta_or_none,
     file_sha256,
     run_job,
@@ -95,8 +99,32 @@ def prepare_worker_process(cpu_threads: int, levels: Mapping[str, int]) -> None:
     jieba_log.setLevel(max(jieba_log.level, logging.WARNING))
 
 
-def _init_worker(factory: ScorerFactory, cpu_threads: int, levels: Mapping[str, int]) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux ``prctl``), so no worker
+    outlives a driver killed with ``kill -9``. Elsewhere a watcher thread polls the parent instead."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl failed")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _init_worker(factory: ScorerFactory, cpu_threads: int, levels: Mapping[str, int], parent_pid: int) -> None:
     global _worker_scorer, _worker_setup_error
+    die_with_parent(parent_pid)
     prepare_worker_process(cpu_threads, levels)
     try:
         _worker_scorer = factory.make(cpu_threads)
@@ -142,7 +170,8 @@ def _run_pool(pending: list[_Item], factory: ScorerFactory, workers: int,
     """Run jobs until all are done or a worker dies; returns (calls in flight at the death, calls not begun)."""
     queue = list(reversed(pending))
     in_flight: dict[Future[CallOutcome], _Item] = {}
-    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker, (factory, threads, log_levels()))
+    pool = ProcessPoolExecutor(workers, get_context("spawn"), _init_worker,
+                               (factory, threads, log_levels(), os.getpid()))
     try:
         while queue or in_flight:
             while queue and len(in_flight) < 2 * workers:
@@ -225,8 +254,19 @@ class BatchResult:
 
 def run_batch(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, factory: ScorerFactory,
               hook: BatchHook | None = None) -> BatchResult:
-    """Score the jobs not yet in ``store`` (by CallKey) and store each outcome the moment it arrives."""
+    """Score the jobs not yet in ``store`` (by CallKey) and store each outcome the moment it arrives.
+
+    One batch at a time works on a store: a second run waits for the store's batch lock, then finds
+    the first run's calls done and skips them, so two runs never score a call twice.
+    """
     identity = factory.identity()
+    with store.batch_lock(lambda: log.warning("%s: another qa batch is working on this store; waiting "
+                                              "for it to finish", store.path)):
+        return _run_locked(jobs, store, engine, factory, identity, hook)
+
+
+def _run_locked(jobs: Sequence[CallJob], store: ResultStore, engine: Engine, factory: ScorerFactory,
+                identity: ScoringIdentity, hook: BatchHook | None) -> BatchResult:
     started = time.monotonic()
     done = store.done_keys()
     keys: dict[int, CallKey] = {}

@@ -62,6 +62,7 @@ def serve(
     from qa_pipeline.server.app import ServerConfig, create_app
     from qa_pipeline.server.listen import bind_socket, check_tls, run_server
     from qa_pipeline.server.live_audio import LiveAudioOptions
+    from qa_pipeline.store.results import ResultStore
 
     ingest_token, console_token = _Token("QA_INGEST_TOKEN"), _Token("QA_CONSOLE_TOKEN")
     if ingest_token.value == console_token.value:
@@ -77,6 +78,7 @@ def serve(
     )
     recognizer = build_recognizer(options.asr, config.asr)
     loaded_policy = guarded(lambda: load_checked_policy(policy))
+    guarded(lambda: ResultStore(db).close())  # a damaged store is one line here, not a start-up traceback
     guarded(recognizer.load)  # a missing or corrupt model is one line here, not a start-up traceback
     app = create_app(config, recognizer, loaded_policy)
     for token in (ingest_token, console_token):

@@ -7,6 +7,7 @@ Heavy modules (faster-whisper, jieba, the server) are imported inside the comman
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Optional
 import typer
 
 from qa_pipeline import __version__
+from qa_pipeline.errors import QAError
 from qa_pipeline.cli.common import (
     DEVICE_HELP,
     ChannelMode,
@@ -27,7 +29,6 @@ from qa_pipeline.cli.common import (
     progress_hook,
     require_file,
 )
-from qa_pipeline.errors import QAError
 
 app = typer.Typer(
     name="qa",
@@ -228,9 +229,35 @@ def fail_dir(directory: Path) -> typer.Exit:
     return fail(QAError("not a directory", str(directory)))
 
 
+#: Exit code of a bug (an unexpected exception): one line, and the traceback only with QA_DEBUG=1.
+EXIT_INTERNAL_ERROR = 1
+
+
 def main() -> None:
     configure_logging()
-    app()
+    os.umask(0o027)  # stores, reports and pages we create are never world-readable
+    try:
+        app()
+    except QAError as error:  # a library error that escaped a command's guard
+        typer.echo(f"error: {error.one_line()}", err=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        typer.echo(f"error: {exc.filename or 'file'}: permission denied", err=True)
+        sys.exit(2)
+    except RecursionError:
+        typer.echo("error: input nested too deeply", err=True)
+        sys.exit(2)
+    except MemoryError:
+        typer.echo("error: out of memory (is the input far larger than a call?)", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("QA_DEBUG") == "1":
+            raise
+        typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (QA_DEBUG=1 shows the traceback)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

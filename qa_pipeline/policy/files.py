@@ -8,6 +8,7 @@ problem is a ``PolicyError`` naming ``file:line``. Building the ``Policy`` value
 from __future__ import annotations
 
 import re
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,9 @@ def _read_sources(path: Path) -> tuple[list[_Source], list[PolicyError]]:
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(PolicyError(f"cannot read policy file: {exc}", str(file)))
             continue
+        except RecursionError:
+            errors.append(PolicyError("invalid TOML: nested too deeply", f"{file}:1"))
+            continue
         sources.append(_Source(file, text, data))
     return sources, errors
 
@@ -162,6 +166,8 @@ def _check_value(value: Any, spec: tuple[str, Any, Any]) -> str | None:
         ok_type = isinstance(value, int) if kind == "int" else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type:
             return f"must be {'an integer' if kind == 'int' else 'a number'}"
+        if not math.isfinite(value):
+            return f"must be a finite number, not {value}"
         if (low is not None and value < low) or (high is not None and value > high):
             return f"must be between {low} and {high}, not {value}"
         return None

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from qa_pipeline.text.match import GappedPattern, MatchOptions
+from qa_pipeline.errors import PolicyError
 from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
 from qa_pipeline.policy.standard import StandardRules, build_standard
 
@@ -130,7 +131,14 @@ def load_policy(path: Path | None = None) -> Policy:
         digest.update(src.path.name.encode() + b"\0" + src.path.read_bytes())
     user_dict = (root if root.is_dir() else root.parent) / "userdict.txt"
     if user_dict.is_file():
-        digest.update(b"userdict.txt\0" + user_dict.read_bytes())
+        try:
+            user_words = user_dict.read_bytes()
+            user_words.decode("utf-8")
+        except OSError as exc:
+            raise PolicyError(f"cannot read the user dictionary: {exc.strerror}", str(user_dict)) from None
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"user dictionary is not UTF-8 (byte {exc.start})", str(user_dict)) from None
+        digest.update(b"userdict.txt\0" + user_words)
     policy = _build(files.tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
     return replace(policy, weight_lines=MappingProxyType(_weight_lines(files)))
 

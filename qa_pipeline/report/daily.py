@@ -21,6 +21,7 @@ from qa_pipeline.report.media import page_audio
 from qa_pipeline.report.writers import check_label
 from qa_pipeline.store.results import ResultStore, StoredCall
 from qa_pipeline.report.html import render_html
+from qa_pipeline.text.pii import mask_identifier
 
 SCORE_BIN_WIDTH = 10
 RATE_BIN_EDGES_CPM = (150, 175, 200, 225, 250, 275, 300, 325, 350)
@@ -214,7 +215,7 @@ def _agents_table(agents: Sequence[AgentStats]) -> str:
 def _worst_table(worst: Sequence[StoredCall], links: Mapping[int, str]) -> str:
     rows = []
     for call in worst:
-        name = escape(call.call_id or Path(call.source).stem)
+        name = escape(mask_identifier(call.call_id or Path(call.source).stem))
         link = links.get(call.row_id)
         label = f'<a href="{escape(link)}">{name}</a>' if link else name
         rows.append(f"<tr><td>{label}</td><td>{escape(call.agent_id or '?')}</td><td>{call.score:g}</td>"
@@ -228,7 +229,8 @@ def _worst_table(worst: Sequence[StoredCall], links: Mapping[int, str]) -> str:
 def _failed_table(failed: Sequence[StoredCall]) -> str:
     if not failed:
         return ""
-    rows = "".join(f"<tr><td>{escape(c.source)}</td><td>{escape(c.error or '')}</td></tr>" for c in failed)
+    rows = "".join(f"<tr><td>{escape(mask_identifier(c.source))}</td><td>{escape(mask_identifier(c.error or ''))}</td></tr>"
+                   for c in failed)
     return ('<h2>未能评分 Calls that could not be scored</h2><table id="failed"><thead><tr><th>file</th>'
             f"<th>reason</th></tr></thead><tbody>{rows}</tbody></table>")
 
@@ -241,7 +243,7 @@ def write_daily_report(store: ResultStore, out: Path, date: str | None = None, w
     if stats.worst:
         pages.mkdir(parents=True, exist_ok=True)
     for call in stats.worst:
-        name = f"{_safe_name(call.call_id or Path(call.source).stem)}_{call.row_id}.html"
+        name = f"{_safe_name(mask_identifier(call.call_id or Path(call.source).stem))}_{call.row_id}.html"
         audio = page_audio(Path(call.source), call.report or {}, pages, Path(name).stem)
         html = render_html(call.report or {}, audio, html_dir=pages, max_embed_bytes=0)
         (pages / name).write_text(html, encoding="utf-8")

@@ -1,6 +1,9 @@
 """``qa export``: the store as CSV (one row per call, one column per check) or JSON Lines for BI tools.
 
-Both formats list the latest scoring of each recording; reports in the store are already masked.
+Both formats list the latest scoring of each recording; reports in the store are already masked, and
+call ids, file names and error lines are masked again here (a store written by an older version).
+CSV cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) are
+prefixed with ``'`` as OWASP recommends.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 from typing import Any, Iterable, TextIO
 
 from qa_pipeline.store.results import ResultStore, StoredCall
+from qa_pipeline.text.pii import mask_identifier
 
 FORMATS = ("csv", "jsonl")
 BASE_COLUMNS = (
@@ -22,12 +26,12 @@ def call_record(call: StoredCall) -> dict[str, Any]:
     """The flat fields of one stored call (no checks, no report)."""
     checks = (call.report or {}).get("checks", {})
     return {
-        "call_id": call.call_id, "agent_id": call.agent_id, "direction": call.direction,
+        "call_id": _masked(call.call_id), "agent_id": call.agent_id, "direction": call.direction,
         "started_at": call.started_at, "call_date": call.call_date, "status": call.status,
-        "error": call.error, "score": call.score, "duration_s": call.duration_s,
+        "error": _masked(call.error), "score": call.score, "duration_s": call.duration_s,
         "agent_cpm": checks.get("speaking_rate", {}).get("agent_cpm"),
         "hangup_by": checks.get("hangup", {}).get("hangup_by"),
-        "source": call.source, "audio_sha256": call.key.audio_sha256, "policy_id": call.key.policy_id,
+        "source": _masked(call.source), "audio_sha256": call.key.audio_sha256, "policy_id": call.key.policy_id,
         "model_id": call.key.model_id, "created_at": call.created_at,
     }
 
@@ -62,9 +66,18 @@ def _write_csv(calls: Iterable[StoredCall], check_names: list[str], out: TextIO)
     return count
 
 
+def _masked(text: str | None) -> str | None:
+    return None if text is None else mask_identifier(text)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(int(value))
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # a spreadsheet shows it as text instead of running it
     return str(value)

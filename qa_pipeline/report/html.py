@@ -18,6 +18,8 @@ from qa_pipeline.report.media import MAX_EMBED_BYTES, audio_source
 from qa_pipeline.report.highlight import locate_phrase, mark_phrase
 from qa_pipeline.report.score_html import score_explanation_html
 from qa_pipeline.text.clock import format_span, format_time
+from qa_pipeline.errors import AudioFormatError
+from qa_pipeline.report.audio import redacted_audio_source
 from qa_pipeline.report.writers import (
     STATUS_MARKS,
     check_label,
@@ -71,7 +73,7 @@ def render_html(
     title = f"质检报告 {report.get('call_id') or ''}"
     body = "\n".join([
         _header_html(report, marked),
-        _player_html(audio_path, html_dir, max_embed_bytes),
+        _player_html(report, audio_path, html_dir, max_embed_bytes),
         _timeline_svg(report, utterances, marked, duration_s),
         '<main class="grid">',
         '<div class="side">',
@@ -189,10 +191,16 @@ def _header_html(report: Mapping[str, Any], marked: Sequence[Marked]) -> str:
     )
 
 
-def _player_html(audio_path: Path | None, html_dir: Path | None, max_embed_bytes: int) -> str:
+def _player_html(report: Mapping[str, Any], audio_path: Path | None, html_dir: Path | None,
+                 max_embed_bytes: int) -> str:
     if audio_path is None:
         return '<section class="player"><p class="muted">未附音频 (no audio given)</p></section>'
-    source = audio_source(Path(audio_path), html_dir, max_embed_bytes)
+    # Spoken numbers the text masks are a tone in the audio too (issue 14); never the original instead.
+    try:
+        redacted = redacted_audio_source(report, Path(audio_path), html_dir, max_embed_bytes)
+    except AudioFormatError:
+        return '<section class="player"><p class="muted">未附音频 (the audio could not be redacted)</p></section>'
+    source = redacted if redacted is not None else audio_source(Path(audio_path), html_dir, max_embed_bytes)
     return (
         '<section class="player"><audio id="audio" controls preload="metadata" '
         f'src="{escape(source, quote=True)}"></audio>'

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote
+from qa_pipeline.report.audio import needs_redaction, redacted_call_audio, write_private_bytes
 
 MAX_EMBED_BYTES = 12_000_000
 AUDIO_MIME_TYPES = {
@@ -48,6 +49,10 @@ def page_audio(source: Path, report: Mapping[str, Any], folder: Path, name: str)
         return None
     target = folder / "audio" / f"{name}{source.suffix.lower()}"
     target.parent.mkdir(parents=True, exist_ok=True)
+    if needs_redaction(report, source):  # spoken numbers become a tone (report.audio)
+        target = target.with_suffix(".flac")
+        write_private_bytes(target, redacted_call_audio(report, source))
+        return target
     shutil.copyfile(source, target)
     return target
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from fastapi.responses import Response
+from qa_pipeline.report.audio import needs_redaction, redacted_call_audio
 
 _MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -29,6 +30,8 @@ def served_audio(recording: Path, report: Mapping[str, Any]) -> ServedAudio:
     ``report`` is the stored (masked) report, whose utterance and word times say where the spoken
     card, ID and phone numbers are; audio redaction (``audio.redact``) is applied here.
     """
+    if needs_redaction(report, recording):
+        return ServedAudio(redacted_call_audio(report, recording), "audio/flac")
     return ServedAudio(recording.read_bytes(), _MEDIA_TYPES[recording.suffix.lower()])
 
 

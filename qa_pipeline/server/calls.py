@@ -1,7 +1,7 @@
 """What the live server tells people: JSON messages for the tap client and the console.
 
-Every text leaving the server goes through ``mask_text`` here (card, ID and phone numbers),
-so neither the console nor the tap client ever shows an unmasked customer number.
+Every text leaving the server goes through ``mask_live_text`` here (card, ID and phone numbers,
+and chunks of a number read in pieces, which a live feed cannot mask afterwards), so neither the console nor the tap client ever shows an unmasked customer number.
 ``LiveCall`` is the server's bookkeeping for one call (lag, alert count, recent messages);
 ``ConsoleHub`` fans messages out to console pages with bounded queues.
 """
@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from qa_pipeline.text.pii import mask_text
+from qa_pipeline.text.pii import mask_live_text
 from qa_pipeline.live.session import Alert, HangupSeen, LiveEvent, LiveSession, UtteranceFinal
 from qa_pipeline.report.writers import finding_label
 from qa_pipeline.types import CallReport
@@ -37,7 +37,7 @@ def event_message(call_id: str, event: LiveEvent) -> dict[str, Any] | None:
         return {
             "type": "utterance", "call_id": call_id, "utterance_id": event.utterance_id,
             "role": u.role.value, "start_s": round(u.start_s, 2), "end_s": round(u.end_s, 2),
-            "text": mask_text(u.text),
+            "text": mask_live_text(u.text),
         }
     if isinstance(event, Alert):
         finding = event.finding
@@ -45,10 +45,10 @@ def event_message(call_id: str, event: LiveEvent) -> dict[str, Any] | None:
         return {
             "type": "alert", "call_id": call_id, "check": event.check, "rule_id": finding.rule_id,
             "severity": finding.severity.value, "label": finding_label(finding.rule_id),
-            "message": mask_text(finding.message),
+            "message": mask_live_text(finding.message),
             "start_s": None if evidence is None else round(evidence.start_s, 2),
             "end_s": None if evidence is None else round(evidence.end_s, 2),
-            "text": "" if evidence is None else mask_text(evidence.text),
+            "text": "" if evidence is None else mask_live_text(evidence.text),
             "phrase": None if evidence is None else evidence.phrase,
             "ref_end_s": round(event.ref_end_s, 2),
         }

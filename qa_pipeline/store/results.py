@@ -6,8 +6,11 @@ in its own transaction, so a process killed at any moment leaves the file intact
 fully stored or absent. A failed call is stored too (status ``failed`` with its one-line reason); a
 later attempt for the same key replaces it (a success is never replaced).
 
-Reports are stored MASKED (card/ID/phone numbers) unless the store is opened with ``mask_pii=False``.
-
+Reports are stored MASKED (card/ID/phone numbers, file names included) unless the store is opened with
+``mask_pii=False``. The file is created readable by its owner only. A damaged file (not SQLite, a
+failed integrity check, a row that is not valid JSON) is one ``StoreError`` naming the file, never a
+traceback. ``batch_lock`` lets one batch at a time work on a store (an OS file lock, released
+when the process dies however it dies).
 Beside each scored call, the ``transcripts`` table keeps its transcript (with the signal analysis:
 speech, disconnect tone, hold music) and its metadata, once per (audio_sha256, model_id), masked
 like the reports, so ``qa batch --rescore`` can score it under another policy without ASR. The table
@@ -17,18 +20,26 @@ whose calls are then rescored from their report's utterances (``RescoreInput.fro
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from qa_pipeline.errors import StoreError
-from qa_pipeline.text.pii import mask_report_dict
+from qa_pipeline.text.pii import mask_identifier, mask_report_dict
 from qa_pipeline.types import CallMeta, Transcript
 
 SCHEMA_VERSION = 1
+#: Store, WAL and lock files: owner only.
+STORE_FILE_MODE = 0o600
+#: Stores up to this size get the full integrity check on opening (indexes included); larger ones the quick one.
+FULL_CHECK_MAX_BYTES = 512 * 1024 * 1024
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -145,17 +156,57 @@ def call_date(started_at: str | None, scored_at: datetime) -> str:
 class ResultStore:
     """Open (creating if needed) a results store; use as a context manager or call ``close()``."""
 
-    def __init__(self, path: str | Path, *, mask_pii: bool = True) -> None:
+    def __init__(self, path: str | Path, *, mask_pii: bool = True, verify: bool = True) -> None:
         self.path = Path(path)
         self.mask_pii = mask_pii
+        _create_private(self.path)
         try:
             self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open results store: {exc}", str(self.path)) from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
+            if verify and not self.integrity_ok():
+                raise StoreError("results store is damaged (integrity check failed); restore it from a "
+                                 "backup or start a new one", str(self.path))
+        except sqlite3.Error as exc:
+            self._db.close()
             raise StoreError(f"cannot open results store: {exc}", str(self.path)) from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _read(self, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read results store: {exc}", str(self.path)) from None
+
+    @contextlib.contextmanager
+    def batch_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the store's batch lock (``<store>.lock``); a second holder waits until it is free.
+
+        ``on_wait`` is called once if the lock is taken by another process. The OS drops the lock when
+        its process ends, even by ``kill -9``.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, STORE_FILE_MODE)
+        except OSError as exc:
+            raise StoreError(f"cannot create the batch lock file: {exc.strerror}", str(lock_path)) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _init_schema(self) -> None:
         with self._transaction():
@@ -196,6 +247,7 @@ class ResultStore:
         kept = None if transcript is None else self._transcript_row(key, source, transcript, meta)
         if self.mask_pii:
             report = mask_report_dict(dict(report))
+            source = mask_identifier(source)
         now = datetime.now(timezone.utc)
         started_at = meta.started_at if meta else None
         row = {
@@ -225,9 +277,13 @@ class ResultStore:
         """Store a call that could not be scored, with its one-line reason."""
         now = datetime.now(timezone.utc)
         started_at = meta.started_at if meta else None
+        call_id = meta.call_id if meta else None
+        if self.mask_pii:
+            source, error = mask_identifier(source), mask_identifier(error)
+            call_id = None if call_id is None else mask_identifier(call_id)
         row = {
             "status": "failed", "error": error,
-            "call_id": meta.call_id if meta else None, "agent_id": meta.agent_id if meta else None,
+            "call_id": call_id, "agent_id": meta.agent_id if meta else None,
             "direction": meta.direction.value if meta and meta.direction else None,
             "started_at": started_at, "call_date": call_date(started_at, now),
             "duration_s": None, "score": None, "report_json": None,
@@ -271,9 +327,9 @@ class ResultStore:
 
     def done_keys(self) -> set[CallKey]:
         """Keys stored as successes: a batch skips these. Failed calls are tried again."""
-        rows = self._db.execute(
+        rows = self._read(lambda: self._db.execute(
             "SELECT audio_sha256, policy_id, model_id FROM calls WHERE status='ok'"
-        ).fetchall()
+        ).fetchall())
         return {CallKey(*r) for r in rows}
 
     def iter_calls(self, *, date: str | None = None, latest_only: bool = True,
@@ -294,10 +350,10 @@ class ResultStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         wanted = None if keys is None else set(keys)
-        for row in self._db.execute(sql + " ORDER BY id", params):
-            call = _row_to_call(row)
-            if wanted is None or call.key in wanted:
-                yield call
+        rows = self._read(lambda: self._db.execute(sql + " ORDER BY id", params).fetchall())
+        for row in rows:
+            if wanted is None or CallKey(*row[1:4]) in wanted:
+                yield _row_to_call(row, self.path)
 
     def iter_reports(self, *, date: str | None = None) -> Iterator[Mapping[str, Any]]:
         """The (masked) report dicts of the successfully scored calls."""
@@ -327,13 +383,13 @@ class ResultStore:
                                dict(call.report or {}), meta, from_report=True)
 
     def get_call(self, row_id: int) -> StoredCall | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM calls WHERE id=?", (row_id,)).fetchone()
-        return None if row is None else _row_to_call(row)
+        row = self._read(lambda: self._db.execute(f"SELECT {_COLUMNS} FROM calls WHERE id=?", (row_id,)).fetchone())
+        return None if row is None else _row_to_call(row, self.path)
 
     def count(self, status: str | None = None) -> int:
         if status is None:
-            return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-        return self._db.execute("SELECT COUNT(*) FROM calls WHERE status=?", (status,)).fetchone()[0]
+            return self._read(lambda: self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+        return self._read(lambda: self._db.execute("SELECT COUNT(*) FROM calls WHERE status=?", (status,)).fetchone()[0])
 
     def check_pass_rates(self, *, date: str | None = None) -> dict[str, float]:
         """Share of calls passing each check, among the calls where it applied (latest scorings)."""
@@ -345,14 +401,21 @@ class ResultStore:
         if date is not None:
             sql += " AND call_row IN (SELECT id FROM calls WHERE call_date=?)"
             params.append(_check_date(date))
-        return {name: rate for name, rate in self._db.execute(sql + " GROUP BY name ORDER BY name", params)}
+        rows = self._read(lambda: self._db.execute(sql + " GROUP BY name ORDER BY name", params).fetchall())
+        return {name: rate for name, rate in rows}
 
     def check_names(self) -> list[str]:
         """Every check name ever stored, sorted (the export's check columns)."""
-        return [r[0] for r in self._db.execute("SELECT DISTINCT name FROM checks ORDER BY name")]
+        return [r[0] for r in self._read(lambda: self._db.execute("SELECT DISTINCT name FROM checks ORDER BY name").fetchall())]
 
-    def integrity_ok(self) -> bool:
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    def integrity_ok(self, full: bool | None = None) -> bool:
+        """SQLite's integrity check (indexes against their tables too); on a store larger than
+        ``FULL_CHECK_MAX_BYTES`` only the quick check (page structure), unless ``full`` says otherwise.
+        Measured: 2.4 s for a 168 MB store of 20,000 calls."""
+        if full is None:
+            full = self.path.stat().st_size <= FULL_CHECK_MAX_BYTES
+        pragma = "integrity_check(1)" if full else "quick_check(1)"
+        return self._read(lambda: self._db.execute(f"PRAGMA {pragma}").fetchone()[0]) == "ok"
 
 
 class _Transaction:
@@ -379,12 +442,34 @@ def _check_date(date: str) -> str:
         raise ValueError(f"date must be YYYY-MM-DD, not {date!r}") from None
 
 
-def _row_to_call(row: tuple[Any, ...]) -> StoredCall:
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (SQLite's WAL files copy its mode)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create results store: {exc.strerror}", str(path)) from None
+
+
+def _load_report(report_json: str | None, row_id: int, path: Path) -> Mapping[str, Any] | None:
+    if report_json is None:
+        return None
+    try:
+        report = json.loads(report_json)
+    except (ValueError, RecursionError):
+        report = None
+    if not isinstance(report, dict):
+        raise StoreError(f"row {row_id} holds a report that is not a JSON object; the store is damaged", str(path))
+    return report
+
+
+def _row_to_call(row: tuple[Any, ...], path: Path) -> StoredCall:
     (row_id, sha, policy_id, model_id, source, status, error, call_id, agent_id, direction,
      started_at, day, duration_s, score, report_json, created_at) = row
     return StoredCall(
         row_id=row_id, key=CallKey(sha, policy_id, model_id), source=source, status=status,
         error=error, call_id=call_id, agent_id=agent_id, direction=direction,
         started_at=started_at, call_date=day, duration_s=duration_s, score=score,
-        report=None if report_json is None else json.loads(report_json), created_at=created_at,
+        report=_load_report(report_json, row_id, path), created_at=created_at,
     )

@@ -4,5 +4,6 @@
 `match` (pinyin-level fuzzy phrase matching), `pii` (card, ID and phone masking), `utterances`
 (recognised clips → `Utterance` values, shared by batch and live).
 
-May import: `types`, `errors`, `config`, `paths`, `asr.recognizer`.
+May import: `types`, `errors`, `config`, `paths`, `asr.recognizer`, `audio.redact` (the span type of
+masked audio).
 """
