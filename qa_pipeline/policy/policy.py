@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from qa_pipeline.text.intent import IntentExamples
 from qa_pipeline.text.match import GappedPattern, MatchOptions
 from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
 
@@ -20,6 +21,7 @@ __all__ = [
     "Bank",
     "Caps",
     "ForbiddenPhrase",
+    "Intent",
     "Policy",
     "Thresholds",
     "load_policy",
@@ -74,6 +76,18 @@ class ForbiddenPhrase:
 
 
 @dataclass(frozen=True)
+class Intent:
+    """One semantic judgement (``[[intent]]``): a clause is the intent when a head and an outcome
+    meet in it, or when the model trained from the examples scores it at ``threshold`` or more."""
+
+    name: str
+    threshold: float
+    examples: IntentExamples
+    heads: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the rule checks and the scorer need; ``policy_id`` identifies the exact files."""
 
@@ -104,6 +118,8 @@ class Policy:
     identity_triggers: tuple[str, ...]
     verification_phrases: tuple[str, ...]
     account_detail_phrases: tuple[str, ...]
+    intents: Mapping[str, Intent] = field(default_factory=dict)
+    pause_s: float = 0.45
     user_dict: Path | None = field(default=None, compare=False)
     weight_lines: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -154,6 +170,17 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
         for tail in item["tails"]
     )
     thresholds = {k: (int(v) if SCHEMA["thresholds"][k][0] == "int" else float(v)) for k, v in m["thresholds"].items()}
+    background = _strs(m.get("judgement", {}).get("background", []))
+    intents = {
+        item["name"].strip(): Intent(
+            item["name"].strip(),
+            float(item["threshold"]),
+            IntentExamples(item["name"].strip(), _strs(item["positive"]), _strs(item["negative"]), background),
+            _strs(item.get("heads", [])),
+            _strs(item.get("outcomes", [])),
+        )
+        for item in m.get("intent", [])
+    }
     return Policy(
         policy_id=policy_id,
         name=m["policy"]["name"],
@@ -179,5 +206,7 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
         ),
         promise_patterns=gapped,
         **{name: _strs(m[table][key]) for name, (table, key) in PHRASE_LISTS.items()},
+        intents=MappingProxyType(intents),
+        pause_s=float(m.get("judgement", {}).get("pause_s", 0.45)),
         user_dict=user_dict,
     )

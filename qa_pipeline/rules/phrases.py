@@ -5,13 +5,21 @@ from __future__ import annotations
 from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
-from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, find_in, register
+from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
+from qa_pipeline.rules.judge import Judged, judge_clauses, scope_of, sound_hits
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
 def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
-    """True when an exception context (不知道您…方便吗, 不行的话) covers the hit."""
+    """True when an exception context (不知道您…方便吗, 不行的话) covers the hit.
+
+    An exception only excuses a polite question or a condition: "这个我不知道您可以问网点" (the
+    comma lost by ASR) is neither, so 不知道您 does not excuse it.
+    """
+    clause, _ = scope_of(hit, policy)
+    if clause is not None and not (clause.question or clause.hypothetical):
+        return False
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
@@ -24,15 +32,22 @@ def _whole_reply(utterance: Utterance, rule: ForbiddenPhrase) -> bool:
 
 
 def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[ForbiddenPhrase, Hit]]:
+    """Listed forbidden phrases, then (in utterances without one) clauses the ``forbidden`` intent recognises."""
     found: list[tuple[ForbiddenPhrase, Hit]] = []
     for rule in policy.forbidden:
         if rule.whole_reply:
-            hits = [h for h in find_in(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
+            hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
         else:
-            hits = [h for h in find_in(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
+            hits = [h for h in sound_hits(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
         for hit in hits:
             if not any(hit.overlaps(other) for _, other in found):
                 found.append((rule, hit))
+    flagged = {id(hit.utterance) for _, hit in found}
+    for utterance in utterances:
+        if id(utterance) in flagged:
+            continue
+        for judged in judge_clauses(utterance, "forbidden", policy)[:1]:
+            found.append((ForbiddenPhrase(f"≈{judged.label}"), judged.hit))
     found.sort(key=lambda pair: (pair[1].utterance.start_s, pair[1].match.start_char))
     return found
 
@@ -59,16 +74,34 @@ class ForbiddenPhrasesCheck:
         return CheckResult(self.name, not pairs, {"hits": hits}, findings)
 
 
+def _stands(hit: Hit, policy: Policy) -> bool:
+    """A promise counts unless negated or hedged before it, asked, or only supposed (如果…)."""
+    clause, cancelled = scope_of(hit, policy)
+    return clause is None or not (cancelled or clause.question or clause.hypothetical)
+
+
 def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]:
-    hits = find_in(utterances, policy.promise_phrases, policy)
+    return [judged.hit for judged in promise_judgements(utterances, policy)]
+
+
+def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> list[Judged]:
+    """Listed promises and head…tail patterns that stand, then clauses the ``promise`` intent recognises."""
+    hits = sound_hits(utterances, policy.promise_phrases, policy)
     for utterance in utterances:
         for pattern in policy.promise_patterns:
             for match in find_gapped(utterance.text, pattern, policy.matching):
                 hit = Hit(utterance, match)
                 if not any(hit.overlaps(other) for other in hits):
                     hits.append(hit)
-    hits.sort(key=lambda h: (h.utterance.start_s, h.match.start_char))
-    return hits
+    found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
+    for utterance in utterances:
+        for judged in judge_clauses(
+            utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
+        ):
+            if not any(judged.hit.overlaps(other.hit) or other.hit.utterance is utterance for other in found):
+                found.append(judged)
+    found.sort(key=lambda j: (j.hit.utterance.start_s, j.hit.match.start_char))
+    return found
 
 
 @register
@@ -79,15 +112,15 @@ class UnauthorizedPromiseCheck:
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        hits = promise_hits(agent_utterances(context.transcript), policy)
+        judged = promise_judgements(agent_utterances(context.transcript), policy)
         findings = tuple(
             Finding(
                 "unauthorized_promise.hit",
                 Severity.MAJOR,
-                f"agent made a promise it cannot guarantee: {hit.match.matched}",
-                (hit.evidence,),
+                f"agent made a promise it cannot guarantee: {j.hit.match.matched} ({j.via}: {j.label})",
+                (j.hit.evidence,),
             )
-            for hit in hits
+            for j in judged
         )
-        details = {"hits": [hit.to_hit_dict(hit.match.phrase) for hit in hits]}
-        return CheckResult(self.name, not hits, details, findings)
+        details = {"hits": [j.to_hit_dict(j.hit.match.phrase) for j in judged]}
+        return CheckResult(self.name, not judged, details, findings)

@@ -1,0 +1,199 @@
+"""The structure under every judgement: clauses, negation and modality, questions, who is addressed.
+
+ASR drops punctuation, so an utterance is cut into clauses at punctuation, at pauses between the
+recogniser's word times, and before discourse markers (但是, 所以, 如果…) that start a jieba word.
+Each clause then says whether it is a question (吗/呢/难道/怎么…, A-not-A), whether it is
+hypothetical (如果/要是/万一…), who it addresses (你/您 or 我/我们), and where a negator or a hedge
+(不/没/不能/没法/不一定/保证不了/无法承诺/不敢说…) stands, so that a check can ask "is this
+commitment negated?" instead of matching strings. Word boundaries come from the same jieba words:
+a short phrase never matches inside another word (不幸 is not 不行).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+from qa_pipeline.text.segment import default_segmenter
+from qa_pipeline.types import Word
+
+__all__ = [
+    "Clause",
+    "clauses",
+    "hedged",
+    "negated_before",
+    "on_word_boundaries",
+    "tokens_with_offsets",
+]
+
+_PUNCT = set("，。？！；：、,.?!;:…—~")
+_QUESTION_MARKS = set("？?")
+# Discourse markers that open a new clause when they start a jieba word (not at the start).
+_MARKERS = frozenset(
+    "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 那么 就是说 其实 反正".split()
+)
+_QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
+_QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "什么", "哪里", "哪儿", "谁", "多少", "几", "是不是",
+                   "能不能", "可不可以", "会不会", "有没有", "行不行", "对不对", "要不要", "好不好", "不是吗")
+_HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
+# Negators and hedges: before a commitment they cancel it.
+_NEGATORS = ("不", "没", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说", "不太",
+             "不会", "并非", "并不", "不是")
+# Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
+_HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
+           "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
+           "具体以", "以实际为准", "以审核结果为准", "要看", "看审核", "尽量", "尽力", "争取")
+_YOU = ("你", "您")
+_SELF = ("我", "我们", "咱们", "本人")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of an utterance's display text (offsets into that text, end exclusive)."""
+
+    text: str
+    start_char: int
+    end_char: int
+    tokens: tuple[str, ...]
+    question: bool
+    hypothetical: bool
+    addresses_you: bool
+    speaks_of_self: bool
+
+
+def tokens_with_offsets(text: str) -> tuple[tuple[str, int], ...]:
+    """jieba words of ``text`` with their start offsets (punctuation included as tokens)."""
+    return _tokens(text)
+
+
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[tuple[str, int], ...]:
+    out, offset = [], 0
+    for token in default_segmenter()(text):
+        at = text.find(token, offset)
+        if at < 0:
+            continue
+        out.append((token, at))
+        offset = at + len(token)
+    return tuple(out)
+
+
+def on_word_boundaries(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` starts and ends at jieba word boundaries."""
+    starts = {at for _, at in _tokens(text)} | {len(text)}
+    ends = {at + len(token) for token, at in _tokens(text)} | {0}
+    return start in starts and end in ends
+
+
+def _pause_cuts(text: str, words: Sequence[Word], pause_s: float) -> set[int]:
+    """Display offsets where the speaker paused at least ``pause_s`` between two words."""
+    cuts: set[int] = set()
+    offset = 0
+    previous_end: float | None = None
+    for word in words:
+        piece = word.text.strip()
+        at = text.find(piece, offset) if piece else -1
+        if at < 0:
+            previous_end = word.end_s
+            continue
+        if previous_end is not None and word.start_s - previous_end >= pause_s:
+            cuts.add(at)
+        offset = at + len(piece)
+        previous_end = word.end_s
+    return cuts
+
+
+def clauses(text: str, words: Sequence[Word] = (), pause_s: float = 0.45) -> tuple[Clause, ...]:
+    """The clauses of a display text, cut at punctuation, pauses and discourse markers."""
+    return _clauses(text, tuple(words), pause_s)
+
+
+@lru_cache(maxsize=16384)
+def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause, ...]:
+    cuts = _pause_cuts(text, words, pause_s) if words else set()
+    pieces: list[list[tuple[str, int]]] = [[]]
+    for token, at in _tokens(text):
+        if token in _PUNCT or all(c in _PUNCT or c.isspace() for c in token):
+            if token in _QUESTION_MARKS or any(c in _QUESTION_MARKS for c in token):
+                pieces[-1].append((token, at))
+            pieces.append([])
+            continue
+        if pieces[-1] and (at in cuts or token in _MARKERS):
+            pieces.append([])
+        pieces[-1].append((token, at))
+    return tuple(_clause(text, piece) for piece in pieces if _has_words(piece))
+
+
+def _has_words(piece: list[tuple[str, int]]) -> bool:
+    return any(any(c.isalnum() for c in token) for token, _ in piece)
+
+
+def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
+    start = piece[0][1]
+    end = piece[-1][1] + len(piece[-1][0])
+    tokens = tuple(token for token, _ in piece)
+    body = text[start:end]
+    return Clause(
+        text=body,
+        start_char=start,
+        end_char=end,
+        tokens=tokens,
+        question=_is_question(body, tokens),
+        hypothetical=any(word in body for word in _HYPOTHETICAL),
+        addresses_you=any(t.startswith(_YOU) for t in tokens),
+        speaks_of_self=any(t in _SELF for t in tokens),
+    )
+
+
+_A_NOT_A = re.compile(r"(.)[不没]\1")
+
+
+def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
+    if any(c in _QUESTION_MARKS for c in body):
+        return True
+    words = [t for t in tokens if any(c.isalnum() for c in t)]
+    if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
+        return True
+    if _A_NOT_A.search(body):
+        return True
+    return any(word in body for word in ("难道", "凭什么", "为什么", "怎么"))
+
+
+def negated_before(clause: Clause, offset: int, window_chars: int = 8) -> str | None:
+    """The negator or hedge standing before ``offset`` (a display offset) in the clause, if any.
+
+    Only words within ``window_chars`` before the offset count, and only whole jieba words (不 in
+    不错 is no negator).
+    """
+    local = offset - clause.start_char
+    position = 0
+    found = None
+    for token in clause.tokens:
+        end = position + len(token)
+        if end > local:
+            break
+        if token in _YOU or token in _SELF or token in ("你们", "他", "她", "他们"):
+            found = None  # a new subject starts a new predicate: 不用担心我保证…
+        elif local - position <= window_chars and any(token.startswith(n) for n in _NEGATORS):
+            if token not in ("不错", "不要紧", "不客气", "不好意思", "不少", "不久", "不断", "不过", "没事"):
+                found = token
+        position = end
+    return found
+
+
+def hedged(clause: Clause) -> str | None:
+    """A hedge anywhere in the clause (保证不了, 说不准, 以审核结果为准), if any."""
+    for hedge in _HEDGES:
+        if hedge in clause.text:
+            return hedge
+    return None
+
+
+def clause_at(found: Sequence[Clause], offset: int) -> Clause | None:
+    """The clause containing display offset ``offset``."""
+    for clause in found:
+        if clause.start_char <= offset < clause.end_char:
+            return clause
+    return None
