@@ -96,13 +96,12 @@ _INTENT_KEYS = {
     "threshold": ("float", 0.5, 1.0),
     "positive": ("strs", None, None),
     "negative": ("strs", None, None),
-    "heads": ("strs", None, None),
-    "outcomes": ("strs", None, None),
+    "patterns": ("patterns", None, None),
 }
 _WEIGHT = ("float", 0.0, 1000.0)
 _OPTIONAL = {
     ("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply"),
-    ("intent", "heads"), ("intent", "outcomes"), ("judgement", "pause_s"),
+    ("intent", "patterns"), ("judgement", "pause_s"),
 }
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 
@@ -192,6 +191,8 @@ def _check_value(value: Any, spec: tuple[str, Any, Any]) -> str | None:
         return _check_banks(value)
     if kind == "gapped":
         return _check_gapped(value)
+    if kind == "patterns":
+        return _check_patterns(value)
     raise ValueError(f"unknown schema type {kind}")
 
 
@@ -221,6 +222,25 @@ def _check_gapped(value: Any) -> str | None:
         )
         if problem:
             return f"pattern {item['heads']}…{item['tails']}: {problem}"
+    return None
+
+
+_PATTERN_KEYS = {"heads", "outcomes", "question"}
+
+
+def _check_patterns(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "must be a list of {heads, outcomes, question} tables"
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or set(item) - _PATTERN_KEYS or "outcomes" not in item:
+            return f"pattern {number} must have outcomes and optionally heads and question (nothing else)"
+        problem = _check_value(item["outcomes"], ("strs", None, None)) or _check_value(
+            item.get("heads", []), ("strs", None, None)
+        )
+        if problem is None and "question" in item:
+            problem = _check_value(item["question"], ("bool", None, None))
+        if problem or not item["outcomes"]:
+            return f"pattern {number}: {problem or 'outcomes must not be empty'}"
     return None
 
 

@@ -20,6 +20,7 @@ from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, r
 __all__ = [
     "Bank",
     "Caps",
+    "ClausePattern",
     "ForbiddenPhrase",
     "Intent",
     "Policy",
@@ -76,15 +77,25 @@ class ForbiddenPhrase:
 
 
 @dataclass(frozen=True)
+class ClausePattern:
+    """A head word and an outcome word in one clause, the outcome at or after the head and the head
+    not negated; without heads the outcome alone (not negated) is enough. ``question``: only in a
+    question (True), only in a statement (False), either (None)."""
+
+    heads: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    question: bool | None = None
+
+
+@dataclass(frozen=True)
 class Intent:
-    """One semantic judgement (``[[intent]]``): a clause is the intent when a head and an outcome
-    meet in it, or when the model trained from the examples scores it at ``threshold`` or more."""
+    """One semantic judgement (``[[intent]]``): a clause is the intent when one of its patterns
+    meets it, or when the model trained from the examples scores it at ``threshold`` or more."""
 
     name: str
     threshold: float
     examples: IntentExamples
-    heads: tuple[str, ...] = ()
-    outcomes: tuple[str, ...] = ()
+    patterns: tuple[ClausePattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,8 +187,10 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
             item["name"].strip(),
             float(item["threshold"]),
             IntentExamples(item["name"].strip(), _strs(item["positive"]), _strs(item["negative"]), background),
-            _strs(item.get("heads", [])),
-            _strs(item.get("outcomes", [])),
+            tuple(
+                ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
+                for p in item.get("patterns", [])
+            ),
         )
         for item in m.get("intent", [])
     }

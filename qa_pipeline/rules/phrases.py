@@ -18,12 +18,14 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     comma lost by ASR) is neither, so 不知道您 does not excuse it.
     """
     clause, _ = scope_of(hit, policy)
-    if clause is not None and not (clause.question or clause.hypothetical):
-        return False
+    asked = clause is None or clause.question or clause.in_question or clause.hypothetical
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
-                return True
+                # context on the left (您不知道, 如果不知道) names who does not know; context on
+                # the right only (不知道您…) excuses a polite question
+                if asked or match.start_char < hit.match.start_char:
+                    return True
     return False
 
 

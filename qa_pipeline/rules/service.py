@@ -63,9 +63,9 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True
-    if negated_before(clause, hit.match.start_char, window_chars=4):
+    if negated_before(clause, hit.match.start_char):
         return False
-    return not (clause.hypothetical and clause.question)
+    return not (clause.hypothetical and clause.in_question)
 
 
 def _utterance_cues(
@@ -76,7 +76,9 @@ def _utterance_cues(
     for utterance in utterances:
         hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
         if not hits:
-            hits = [j.hit for name in intents for j in judge_clauses(utterance, name, policy)]
+            hits = [
+                j.hit for name in intents for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+            ]
         if hits:
             cues.append(hits[0])
     return cues
