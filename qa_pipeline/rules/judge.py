@@ -40,6 +40,8 @@ class Judged:
     score: float
 
     def to_hit_dict(self, phrase: str | None = None) -> dict[str, object]:
+        """The hit as reports store it, with its evidence: how it was found, what it matched or
+        resembled (a phrase, ``head…outcome``, or the nearest policy example) and its score."""
         record = self.hit.to_hit_dict(phrase or self.label)
         record.update({"via": self.via, "resembles": self.label, "score": round(self.score, 3)})
         return record

@@ -33,24 +33,25 @@ def _whole_reply(utterance: Utterance, rule: ForbiddenPhrase) -> bool:
     return match_form(utterance.text) in {match_form(form) for form in rule.forms}
 
 
-def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[ForbiddenPhrase, Hit]]:
-    """Listed forbidden phrases, then (in utterances without one) clauses the ``forbidden`` intent recognises."""
-    found: list[tuple[ForbiddenPhrase, Hit]] = []
+def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[str, Judged]]:
+    """Listed forbidden phrases, then (in utterances without one) clauses the ``forbidden`` intent
+    recognises; each with the phrase reports name (``≈`` marks what the intent resembled)."""
+    found: list[tuple[str, Judged]] = []
     for rule in policy.forbidden:
         if rule.whole_reply:
             hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
         else:
             hits = [h for h in sound_hits(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
         for hit in hits:
-            if not any(hit.overlaps(other) for _, other in found):
-                found.append((rule, hit))
-    flagged = {id(hit.utterance) for _, hit in found}
+            if not any(hit.overlaps(other.hit) for _, other in found):
+                found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
+    flagged = {id(judged.hit.utterance) for _, judged in found}
     for utterance in utterances:
         if id(utterance) in flagged:
             continue
         for judged in judge_clauses(utterance, "forbidden", policy)[:1]:
-            found.append((ForbiddenPhrase(f"≈{judged.label}"), judged.hit))
-    found.sort(key=lambda pair: (pair[1].utterance.start_s, pair[1].match.start_char))
+            found.append((f"≈{judged.label}", judged))
+    found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return found
 
 
@@ -63,15 +64,15 @@ class ForbiddenPhrasesCheck:
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         pairs = forbidden_hits(agent_utterances(context.transcript), policy)
-        hits = [hit.to_hit_dict(rule.phrase) for rule, hit in pairs]
+        hits = [judged.to_hit_dict(phrase) for phrase, judged in pairs]
         findings = tuple(
             Finding(
                 "forbidden_phrases.hit",
                 Severity.CRITICAL,
-                f"agent said a forbidden phrase: {rule.phrase}",
-                (hit.evidence,),
+                f"agent said a forbidden phrase: {phrase}",
+                (judged.hit.evidence,),
             )
-            for rule, hit in pairs
+            for phrase, judged in pairs
         )
         return CheckResult(self.name, not pairs, {"hits": hits}, findings)
 
