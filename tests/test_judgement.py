@@ -26,8 +26,8 @@ POLICY = load_policy()
 # check -> (precision floor, recall floor, most near-misses flagged)
 FLOORS = {
     "forbidden": (0.90, 0.80, 2),
-    "promise": (0.90, 0.80, 1),
-    "complaint": (0.90, 0.60, 2),
+    "promise": (0.90, 0.80, 2),
+    "complaint": (0.90, 0.70, 2),
     "comfort": (0.95, 0.80, 0),
     "thanks": (0.95, 0.95, 0),
 }
