@@ -60,7 +60,11 @@ SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
     "forbidden": {},  # array of tables, checked by _FORBIDDEN_KEYS
     "promises": {"gapped": ("gapped", None, None)},
     **STANDARD_SCHEMA,  # outbound script, holds, 首问负责, courtesy and language (policy/standard.py)
+    "intent": {},  # array of tables, checked by _INTENT_KEYS (optional table)
+    "judgement": {"background": ("strs", None, None), "pause_s": ("float", 0.1, 5.0)},
 }
+# Tables a policy may leave out (the judgement layer then uses phrases only).
+_OPTIONAL_TABLES = {"intent", "judgement"}
 # Policy field <- [table] key, for every plain phrase list.
 PHRASE_LISTS = {
     "hotword_list": ("asr", "hotwords"),
@@ -89,8 +93,20 @@ _FORBIDDEN_KEYS = {
     "exceptions": ("strs", None, None),
     "whole_reply": ("bool", None, None),
 }
+# [[intent]]: one semantic judgement each (forbidden, promise, complaint, comfort, praise, suggestion,
+# thanks): key phrases, a head + outcome pattern within one clause, labelled example sentences.
+_INTENT_KEYS = {
+    "name": ("str", None, None),
+    "threshold": ("float", 0.5, 1.0),
+    "positive": ("strs", None, None),
+    "negative": ("strs", None, None),
+    "patterns": ("patterns", None, None),
+}
 _WEIGHT = ("float", 0.0, 1000.0)
-_OPTIONAL = {("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply")}
+_OPTIONAL = {
+    ("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply"),
+    ("intent", "patterns"), ("judgement", "pause_s"),
+}
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 
 
@@ -179,6 +195,8 @@ def _check_value(value: Any, spec: tuple[str, Any, Any]) -> str | None:
         return _check_banks(value)
     if kind == "gapped":
         return _check_gapped(value)
+    if kind == "patterns":
+        return _check_patterns(value)
     raise ValueError(f"unknown schema type {kind}")
 
 
@@ -211,13 +229,35 @@ def _check_gapped(value: Any) -> str | None:
     return None
 
 
+_PATTERN_KEYS = {"heads", "outcomes", "question"}
+
+
+def _check_patterns(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return "must be a list of {heads, outcomes, question} tables"
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict) or set(item) - _PATTERN_KEYS or "outcomes" not in item:
+            return f"pattern {number} must have outcomes and optionally heads and question (nothing else)"
+        problem = _check_value(item["outcomes"], ("strs", None, None)) or _check_value(
+            item.get("heads", []), ("strs", None, None)
+        )
+        if problem is None and "question" in item:
+            problem = _check_value(item["question"], ("bool", None, None))
+        if problem or not item["outcomes"]:
+            return f"pattern {number}: {problem or 'outcomes must not be empty'}"
+    return None
+
+
 def _validate_table(src: _Source, table: str, body: Any, errors: list[PolicyError]) -> None:
-    if table == "forbidden":
+    if table in ("forbidden", "intent"):
         if not isinstance(body, list):
-            errors.append(src.error("[[forbidden]] must be an array of tables", table))
+            errors.append(src.error(f"[[{table}]] must be an array of tables", table))
             return
+        keys = _FORBIDDEN_KEYS if table == "forbidden" else _INTENT_KEYS
         for index, item in enumerate(body):
-            _validate_keys(src, table, item, _FORBIDDEN_KEYS, errors, index)
+            _validate_keys(src, table, item, keys, errors, index)
+        if table == "intent":
+            _check_intent_names(src, body, errors)
         return
     if not isinstance(body, dict):
         errors.append(src.error(f"[{table}] must be a table", table))
@@ -240,6 +280,17 @@ def _validate_keys(src, table, body, specs, errors, index) -> None:
     for key in specs:
         if key not in body and (table, key) not in _OPTIONAL:
             errors.append(src.error(f"missing key {key!r} in [{table}]", table, None, index))
+
+
+def _check_intent_names(src: _Source, body: list, errors: list[PolicyError]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(body):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name in seen:
+            errors.append(src.error(f"intent {name!r} defined twice", "intent", "name", index))
+        seen.add(name)
+        if isinstance(item, dict) and isinstance(item.get("positive"), list) and not item["positive"]:
+            errors.append(src.error(f"intent {name!r} needs at least one positive example", "intent", "positive", index))
 
 
 @dataclass(frozen=True)
@@ -268,7 +319,7 @@ def read_policy_files(path: Path) -> PolicyFiles:
             merged[table] = body
             _validate_table(src, table, body, errors)
     for table in SCHEMA:
-        if table not in merged and not any(e for e in errors if "invalid TOML" in e.problem):
+        if table not in merged and table not in _OPTIONAL_TABLES and not any(e for e in errors if "invalid TOML" in e.problem):
             errors.append(PolicyError(f"missing table [{table}]", str(path)))
     if not errors:
         _check_cross(merged, origin, errors)

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from qa_pipeline.text.intent import IntentExamples
 from qa_pipeline.text.match import GappedPattern, MatchOptions
 from qa_pipeline.errors import PolicyError
 from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
@@ -21,7 +22,9 @@ from qa_pipeline.policy.standard import StandardRules, build_standard
 __all__ = [
     "Bank",
     "Caps",
+    "ClausePattern",
     "ForbiddenPhrase",
+    "Intent",
     "Policy",
     "Thresholds",
     "load_policy",
@@ -76,6 +79,28 @@ class ForbiddenPhrase:
 
 
 @dataclass(frozen=True)
+class ClausePattern:
+    """A head word and an outcome word in one clause, the outcome at or after the head and the head
+    not negated; without heads the outcome alone (not negated) is enough. ``question``: only in a
+    question (True), only in a statement (False), either (None)."""
+
+    heads: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    question: bool | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One semantic judgement (``[[intent]]``): a clause is the intent when one of its patterns
+    meets it, or when the model trained from the examples scores it at ``threshold`` or more."""
+
+    name: str
+    threshold: float
+    examples: IntentExamples
+    patterns: tuple[ClausePattern, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the rule checks and the scorer need; ``policy_id`` identifies the exact files."""
 
@@ -108,6 +133,8 @@ class Policy:
     verification_phrases: tuple[str, ...]
     account_detail_phrases: tuple[str, ...]
     standard: StandardRules = StandardRules()
+    intents: Mapping[str, Intent] = field(default_factory=dict)
+    pause_s: float = 0.45
     user_dict: Path | None = field(default=None, compare=False)
     weight_lines: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -165,6 +192,19 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
         for tail in item["tails"]
     )
     thresholds = {k: (int(v) if SCHEMA["thresholds"][k][0] == "int" else float(v)) for k, v in m["thresholds"].items()}
+    background = _strs(m.get("judgement", {}).get("background", []))
+    intents = {
+        item["name"].strip(): Intent(
+            item["name"].strip(),
+            float(item["threshold"]),
+            IntentExamples(item["name"].strip(), _strs(item["positive"]), _strs(item["negative"]), background),
+            tuple(
+                ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
+                for p in item.get("patterns", [])
+            ),
+        )
+        for item in m.get("intent", [])
+    }
     return Policy(
         policy_id=policy_id,
         name=m["policy"]["name"],
@@ -191,5 +231,7 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
         promise_patterns=gapped,
         **{name: _strs(m[table][key]) for name, (table, key) in PHRASE_LISTS.items()},
         standard=build_standard(m),
+        intents=MappingProxyType(intents),
+        pause_s=float(m.get("judgement", {}).get("pause_s", 0.45)),
         user_dict=user_dict,
     )

@@ -5,17 +5,27 @@ from __future__ import annotations
 from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
-from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, find_in, register
+from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
+from qa_pipeline.rules.judge import Judged, judge_clauses, scope_of, sound_hits
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
 def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
-    """True when an exception context (不知道您…方便吗, 不行的话) covers the hit."""
+    """True when an exception context (不知道您…方便吗, 不行的话) covers the hit.
+
+    An exception only excuses a polite question or a condition: "这个我不知道您可以问网点" (the
+    comma lost by ASR) is neither, so 不知道您 does not excuse it.
+    """
+    clause, _ = scope_of(hit, policy)
+    asked = clause is None or clause.question or clause.in_question or clause.hypothetical
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
-                return True
+                # context on the left (您不知道, 如果不知道) names who does not know; context on
+                # the right only (不知道您…) excuses a polite question
+                if asked or match.start_char < hit.match.start_char:
+                    return True
     return False
 
 
@@ -23,17 +33,25 @@ def _whole_reply(utterance: Utterance, rule: ForbiddenPhrase) -> bool:
     return match_form(utterance.text) in {match_form(form) for form in rule.forms}
 
 
-def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[ForbiddenPhrase, Hit]]:
-    found: list[tuple[ForbiddenPhrase, Hit]] = []
+def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[str, Judged]]:
+    """Listed forbidden phrases, then (in utterances without one) clauses the ``forbidden`` intent
+    recognises; each with the phrase reports name (``≈`` marks what the intent resembled)."""
+    found: list[tuple[str, Judged]] = []
     for rule in policy.forbidden:
         if rule.whole_reply:
-            hits = [h for h in find_in(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
+            hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
         else:
-            hits = [h for h in find_in(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
+            hits = [h for h in sound_hits(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
         for hit in hits:
-            if not any(hit.overlaps(other) for _, other in found):
-                found.append((rule, hit))
-    found.sort(key=lambda pair: (pair[1].utterance.start_s, pair[1].match.start_char))
+            if not any(hit.overlaps(other.hit) for _, other in found):
+                found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
+    flagged = {id(judged.hit.utterance) for _, judged in found}
+    for utterance in utterances:
+        if id(utterance) in flagged:
+            continue
+        for judged in judge_clauses(utterance, "forbidden", policy)[:1]:
+            found.append((f"≈{judged.label}", judged))
+    found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return found
 
 
@@ -47,29 +65,47 @@ class ForbiddenPhrasesCheck:
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         pairs = forbidden_hits(agent_utterances(context.transcript), policy)
-        hits = [hit.to_hit_dict(rule.phrase) for rule, hit in pairs]
+        hits = [judged.to_hit_dict(phrase) for phrase, judged in pairs]
         findings = tuple(
             Finding(
                 "forbidden_phrases.hit",
                 Severity.CRITICAL,
-                f"agent said a forbidden phrase: {rule.phrase}",
-                (hit.evidence,),
+                f"agent said a forbidden phrase: {phrase}",
+                (judged.hit.evidence,),
             )
-            for rule, hit in pairs
+            for phrase, judged in pairs
         )
         return CheckResult(self.name, not pairs, {"hits": hits}, findings)
 
 
+def _stands(hit: Hit, policy: Policy) -> bool:
+    """A promise counts unless negated or hedged before it, asked, or only supposed (如果…)."""
+    clause, cancelled = scope_of(hit, policy)
+    return clause is None or not (cancelled or clause.question or clause.hypothetical)
+
+
 def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]:
-    hits = find_in(utterances, policy.promise_phrases, policy)
+    return [judged.hit for judged in promise_judgements(utterances, policy)]
+
+
+def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> list[Judged]:
+    """Listed promises and head…tail patterns that stand, then clauses the ``promise`` intent recognises."""
+    hits = sound_hits(utterances, policy.promise_phrases, policy)
     for utterance in utterances:
         for pattern in policy.promise_patterns:
             for match in find_gapped(utterance.text, pattern, policy.matching):
                 hit = Hit(utterance, match)
                 if not any(hit.overlaps(other) for other in hits):
                     hits.append(hit)
-    hits.sort(key=lambda h: (h.utterance.start_s, h.match.start_char))
-    return hits
+    found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
+    for utterance in utterances:
+        for judged in judge_clauses(
+            utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
+        ):
+            if not any(judged.hit.overlaps(other.hit) or other.hit.utterance is utterance for other in found):
+                found.append(judged)
+    found.sort(key=lambda j: (j.hit.utterance.start_s, j.hit.match.start_char))
+    return found
 
 
 @register
@@ -81,15 +117,15 @@ class UnauthorizedPromiseCheck:
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        hits = promise_hits(agent_utterances(context.transcript), policy)
+        judged = promise_judgements(agent_utterances(context.transcript), policy)
         findings = tuple(
             Finding(
                 "unauthorized_promise.hit",
                 Severity.MAJOR,
-                f"agent made a promise it cannot guarantee: {hit.match.matched}",
-                (hit.evidence,),
+                f"agent made a promise it cannot guarantee: {j.hit.match.matched} ({j.via}: {j.label})",
+                (j.hit.evidence,),
             )
-            for hit in hits
+            for j in judged
         )
-        details = {"hits": [hit.to_hit_dict(hit.match.phrase) for hit in hits]}
-        return CheckResult(self.name, not hits, details, findings)
+        details = {"hits": [j.to_hit_dict(j.hit.match.phrase) for j in judged]}
+        return CheckResult(self.name, not judged, details, findings)

@@ -12,11 +12,12 @@ from qa_pipeline.rules.base import (
     agent_turns,
     agent_utterances,
     customer_utterances,
-    find_in,
     first_hit,
     register,
     utterance_evidence,
 )
+from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
+from qa_pipeline.text.analysis import clause_at, negated_before
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
@@ -26,17 +27,29 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
     return turns[:count]
 
 
+def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
+    """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
+    hits = sound_hits(turn, phrases, policy)
+    if hits:
+        return hits[0]
+    for utterance in turn:
+        judged = judge_clauses(utterance, intent, policy)
+        if judged:
+            return judged[0].hit
+    return None
+
+
 def _answered(
-    context: CallContext, cue: Hit, phrases: tuple[str, ...], policy: Policy
+    context: CallContext, cue: Hit, phrases: tuple[str, ...], intent: str, policy: Policy
 ) -> tuple[bool | None, Hit | None]:
-    """Whether the agent said one of ``phrases`` within the allowed turns after a cue.
+    """Whether the agent said one of ``phrases`` (or the intent) within the allowed turns after a cue.
 
     None while a live call has not yet had those turns.
     """
     count = policy.thresholds.comfort_within_turns
     turns = _turns_after(context, cue.utterance.start_s, count)
     for turn in turns:
-        hit = first_hit(turn, phrases, policy)
+        hit = _said(turn, phrases, intent, policy)
         if hit is not None:
             return True, hit
     if not context.final and len(turns) < count:
@@ -44,24 +57,44 @@ def _answered(
     return False, None
 
 
-def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
-    """One cue per complaining customer utterance."""
+def _cue_stands(hit: Hit, policy: Policy) -> bool:
+    """A complaint word counts unless negated just before it (我也不是想投诉) or asked as a supposition
+    (如果要投诉的话找哪里？)."""
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    if clause is None:
+        return True
+    if negated_before(clause, hit.match.start_char):
+        return False
+    return not (clause.hypothetical and clause.in_question)
+
+
+def _utterance_cues(
+    utterances: tuple[Utterance, ...], phrases: tuple[str, ...], intents: tuple[str, ...], policy: Policy
+) -> list[Hit]:
+    """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises."""
     cues: list[Hit] = []
-    for hit in find_in(customer_utterances(context.transcript), policy.complaint_cues, policy):
-        if not cues or cues[-1].utterance is not hit.utterance:
-            cues.append(hit)
+    for utterance in utterances:
+        hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
+        if not hits:
+            hits = [
+                j.hit for name in intents for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+            ]
+        if hits:
+            cues.append(hits[0])
     return cues
 
 
+def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
+    """One cue per complaining customer utterance."""
+    return _utterance_cues(customer_utterances(context.transcript), policy.complaint_cues, ("complaint",), policy)
+
+
 def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict], list[Finding]]:
-    cues = policy.suggestion_cues + policy.praise_cues
+    phrases = policy.suggestion_cues + policy.praise_cues
     records, findings = [], []
-    seen: set[int] = set()
-    for cue in find_in(customer_utterances(context.transcript), cues, policy):
-        if id(cue.utterance) in seen:
-            continue
-        seen.add(id(cue.utterance))
-        thanked, _ = _answered(context, cue, policy.thanks_phrases, policy)
+    cues = _utterance_cues(customer_utterances(context.transcript), phrases, ("praise", "suggestion"), policy)
+    for cue in cues:
+        thanked, _ = _answered(context, cue, policy.thanks_phrases, "thanks", policy)
         evidence = cue.evidence
         records.append({"start_s": round(evidence.start_s, 3), "text": cue.match.matched, "thanked": thanked})
         if thanked is False:
@@ -92,7 +125,7 @@ class ComplaintHandlingCheck:
         feedback, findings = _feedback_findings(context, policy)
         complaints = []
         for cue in _complaint_cues(context, policy):
-            comforted, _ = _answered(context, cue, policy.comfort_phrases, policy)
+            comforted, _ = _answered(context, cue, policy.comfort_phrases, "comfort", policy)
             complaints.append((cue, comforted))
         comforted_all = _overall([comforted for _, comforted in complaints])
         if comforted_all is False:

@@ -1,0 +1,195 @@
+"""Judgement over the clause analysis: phrase hits that hold up, patterns, and the example-trained model.
+
+Every phrase check asks the same questions of a hit, so they live here once:
+
+* word boundaries — a phrase of two characters must be the same characters on jieba word
+  boundaries (很不幸 never yields 不行); three characters may also sound the same, still on
+  boundaries; longer phrases keep the tolerant matcher;
+* scope — is the clause a question, hypothetical, negated or hedged before the hit;
+* semantics — a policy ``[[intent]]`` recognises a clause by a head + outcome pattern inside the
+  clause, or by the model trained from its examples; a hit records what it matched or resembled
+  and its score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
+from qa_pipeline.rules.base import Hit, find_in
+from qa_pipeline.text.analysis import (
+    Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
+)
+from qa_pipeline.text.intent import intent_model
+from qa_pipeline.text.match import PhraseMatch, find_phrases, index_text
+from qa_pipeline.text.normalize import match_form, normalize_display
+from qa_pipeline.types import Utterance
+
+__all__ = ["Judged", "clauses_of", "judge_clauses", "sound_hits", "scope_of"]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A clause recognised as an intent: how (phrase, pattern or model), the label and the score."""
+
+    hit: Hit
+    via: str
+    label: str
+    score: float
+
+    def to_hit_dict(self, phrase: str | None = None) -> dict[str, object]:
+        """The hit as reports store it, with its evidence: how it was found, what it matched or
+        resembled (a phrase, ``head…outcome``, or the nearest policy example) and its score."""
+        record = self.hit.to_hit_dict(phrase or self.label)
+        record.update({"via": self.via, "resembles": self.label, "score": round(self.score, 3)})
+        return record
+
+
+def clauses_of(utterance: Utterance, policy: Policy) -> tuple[Clause, ...]:
+    return clauses(utterance.text, utterance.words, policy.pause_s)
+
+
+# What may stand beside a short phrase inside one jieba word: particles and pronouns (谢谢您, 不行啊).
+_PARTICLES = set("了的啊吧呀嘛呢哦您你我们")
+
+
+_NEGATION_CHARS = "不没别未无"
+
+
+def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
+    """True when a jieba word strictly contains ``text[start:end]`` and is more than the phrase
+    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行)."""
+    for token, at in tokens_with_offsets(text):
+        if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
+            rest = token.replace(phrase, "")
+            return any(c not in _PARTICLES for c in rest)
+    return False
+
+
+def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
+    """Short phrases: the same characters as a word of their own (two characters), or the same
+    sound on word boundaries (three); longer phrases keep the tolerant matcher."""
+    return _short_ok(utterance.text, match.start_char, match.end_char, match, policy)
+
+
+def _short_ok(text: str, start: int, end: int, match: PhraseMatch, policy: Policy) -> bool:
+    phrase = match_form(match.phrase)
+    if len(phrase) > policy.matching.short_max_chars:
+        # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算)
+        return not any(c in match_form(match.matched) and c not in phrase for c in _NEGATION_CHARS)
+    if match_form(match.matched) == phrase:
+        return not _inside_other_word(text, start, end, phrase)
+    return len(phrase) > 2 and on_word_boundaries(text, start, end)
+
+
+def sound_hits(utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy) -> list[Hit]:
+    """``find_in`` keeping only hits that respect word boundaries and the length-graded tolerance."""
+    return [h for h in find_in(utterances, phrases, policy) if _sound_ok(h.utterance, h.match, policy)]
+
+
+def scope_of(hit: Hit, policy: Policy) -> tuple[Clause | None, str | None]:
+    """The clause of a hit, and the negator or hedge that cancels it (None when it stands)."""
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    if clause is None:
+        return None, None
+    return clause, negated_before(clause, hit.match.start_char) or hedged(clause)
+
+
+def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: Policy) -> Judged | None:
+    """The first of the intent's patterns that meets the clause."""
+    for pattern in intent.patterns:
+        if pattern.question is not None and pattern.question != clause.question:
+            continue
+        judged = _one_pattern(utterance, clause, pattern, policy)
+        if judged is not None:
+            return judged
+    return None
+
+
+@lru_cache(maxsize=16384)
+def _sounds_in(text: str) -> frozenset[str]:
+    """Every (fuzzy) syllable any character of ``text`` can be read as."""
+    return frozenset(s for readings in index_text(text).fuzzy_readings for s in readings)
+
+
+def _may_contain(text: str, word: str, policy: Policy) -> bool:
+    """Cheap necessary test for a short word: each of its characters has a reading the text has."""
+    if len(word) > policy.matching.short_max_chars:
+        return True
+    sounds = _sounds_in(text)
+    return all(readings & sounds for readings in index_text(normalize_display(word)).fuzzy_readings)
+
+
+def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> list[PhraseMatch]:
+    """Matches of ``word`` in the clause, with utterance offsets, that pass the length-graded tolerance."""
+    if not _may_contain(clause.text, word, policy):
+        return []
+    out = []
+    for m in find_phrases(clause.text, word, policy.matching):
+        start, end = clause.start_char + m.start_char, clause.start_char + m.end_char
+        if _short_ok(utterance.text, start, end, m, policy):
+            out.append(PhraseMatch(m.phrase, m.matched, start, end, m.similarity))
+    return out
+
+
+def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy) -> Judged | None:
+    heads = [m for h in pattern.heads for m in _found(utterance, clause, h, policy)] if pattern.heads else [None]
+    for head in heads:
+        if head is not None and negated_before(clause, head.start_char):
+            continue
+        for outcome in (m for o in pattern.outcomes for m in _found(utterance, clause, o, policy)):
+            if head is None and negated_before(clause, outcome.start_char):
+                continue
+            if head is not None and outcome.end_char <= head.start_char:
+                continue
+            start = outcome.start_char if head is None else min(head.start_char, outcome.start_char)
+            end = max(outcome.end_char, head.end_char if head else 0)
+            label = outcome.phrase if head is None else f"{head.phrase}…{outcome.phrase}"
+            similarity = outcome.similarity if head is None else min(head.similarity, outcome.similarity)
+            match = PhraseMatch(label, utterance.text[start:end], start, end, similarity)
+            return Judged(Hit(utterance, match), "pattern", label, similarity)
+    return None
+
+
+# Shorter clauses (不错, 好的) carry too few n-grams for the model to judge.
+_MODEL_MIN_CHARS = 4
+
+
+def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:
+    if not intent.examples.positive or len(match_form(clause.text)) < _MODEL_MIN_CHARS:
+        return None
+    resemblance = intent_model(intent.examples).resemble(clause.text)
+    if resemblance.probability < intent.threshold:
+        return None
+    match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
+    return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability)
+
+
+def judge_clauses(
+    utterance: Utterance,
+    intent_name: str,
+    policy: Policy,
+    *,
+    drop_questions: bool = False,
+    drop_hypothetical: bool = False,
+    drop_hedged: bool = False,
+    drop_asked_suppositions: bool = False,
+) -> list[Judged]:
+    """Clauses of one utterance recognised as the intent (pattern first, then the model)."""
+    intent = policy.intents.get(intent_name)
+    if intent is None:
+        return []
+    found: list[Judged] = []
+    for clause in clauses_of(utterance, policy):
+        if (drop_questions and clause.question) or (drop_hypothetical and clause.hypothetical):
+            continue
+        if drop_hedged and hedged(clause):
+            continue
+        if drop_asked_suppositions and clause.hypothetical and clause.in_question:
+            continue
+        judged = _pattern_hit(utterance, clause, intent, policy) or _model_hit(utterance, clause, intent)
+        if judged is not None:
+            found.append(judged)
+    return found

@@ -1,0 +1,216 @@
+"""The structure under every judgement: clauses, negation and modality, questions, who is addressed.
+
+ASR drops punctuation, so an utterance is cut into clauses at punctuation, at pauses between the
+recogniser's word times, and before discourse markers (但是, 所以, 如果…) that start a jieba word.
+Each clause then says whether it is a question (吗/呢/难道/怎么…, A-not-A), whether it is
+hypothetical (如果/要是/万一…), who it addresses (你/您 or 我/我们), and where a negator or a hedge
+(不/没/不能/没法/不一定/保证不了/无法承诺/不敢说…) stands, so that a check can ask "is this
+commitment negated?" instead of matching strings. Word boundaries come from the same jieba words:
+a short phrase never matches inside another word (不幸 is not 不行).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Sequence
+
+from qa_pipeline.text.segment import default_segmenter
+from qa_pipeline.types import Word
+
+__all__ = [
+    "Clause",
+    "clauses",
+    "hedged",
+    "negated_before",
+    "on_word_boundaries",
+    "tokens_with_offsets",
+]
+
+_PUNCT = set("，。？！；：、,.?!;:…—~")
+_QUESTION_MARKS = set("？?")
+_SENTENCE_ENDS = set("。？！.?!")
+# Discourse markers that open a new clause when they start a jieba word (not at the start).
+_MARKERS = frozenset(
+    "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 那么 就是说 其实 反正".split()
+)
+_QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
+_QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "多少", "多久",
+                   "是否", "什么时候", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
+_HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
+# Negators and hedges: before a commitment they cancel it.
+# Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
+_NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
+                       "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
+                       "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不"))
+# Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
+_HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
+           "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
+           "具体以", "以实际为准", "以审核结果为准", "为准", "要看", "看审核", "尽量", "尽力", "争取", "不确定",
+           "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法")
+_YOU = ("你", "您")
+# Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
+_BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
+                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法".split())
+_SELF = ("我", "我们", "咱们", "本人")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of an utterance's display text (offsets into that text, end exclusive)."""
+
+    text: str
+    start_char: int
+    end_char: int
+    tokens: tuple[str, ...]
+    question: bool
+    hypothetical: bool
+    addresses_you: bool
+    speaks_of_self: bool
+    in_question: bool = False  # the sentence it belongs to is a question (如果要投诉的话，打哪个电话？)
+
+
+def tokens_with_offsets(text: str) -> tuple[tuple[str, int], ...]:
+    """jieba words of ``text`` with their start offsets (punctuation included as tokens)."""
+    return _tokens(text)
+
+
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[tuple[str, int], ...]:
+    out, offset = [], 0
+    for token in default_segmenter()(text):
+        at = text.find(token, offset)
+        if at < 0:
+            continue
+        out.append((token, at))
+        offset = at + len(token)
+    return tuple(out)
+
+
+def on_word_boundaries(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` starts and ends at jieba word boundaries."""
+    starts = {at for _, at in _tokens(text)} | {len(text)}
+    ends = {at + len(token) for token, at in _tokens(text)} | {0}
+    return start in starts and end in ends
+
+
+def _pause_cuts(text: str, words: Sequence[Word], pause_s: float) -> set[int]:
+    """Display offsets where the speaker paused at least ``pause_s`` between two words."""
+    cuts: set[int] = set()
+    offset = 0
+    previous_end: float | None = None
+    for word in words:
+        piece = word.text.strip()
+        at = text.find(piece, offset) if piece else -1
+        if at < 0:
+            previous_end = word.end_s
+            continue
+        if previous_end is not None and word.start_s - previous_end >= pause_s:
+            cuts.add(at)
+        offset = at + len(piece)
+        previous_end = word.end_s
+    return cuts
+
+
+def clauses(text: str, words: Sequence[Word] = (), pause_s: float = 0.45) -> tuple[Clause, ...]:
+    """The clauses of a display text, cut at punctuation, pauses and discourse markers."""
+    return _clauses(text, tuple(words), pause_s)
+
+
+@lru_cache(maxsize=16384)
+def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause, ...]:
+    cuts = _pause_cuts(text, words, pause_s) if words else set()
+    pieces: list[list[tuple[str, int]]] = [[]]
+    sentence_of: list[int] = [0]
+    for token, at in _tokens(text):
+        if token in _PUNCT or all(c in _PUNCT or c.isspace() for c in token):
+            if any(c in _QUESTION_MARKS for c in token):
+                pieces[-1].append((token, at))
+            pieces.append([])
+            sentence_of.append(sentence_of[-1] + (1 if any(c in _SENTENCE_ENDS for c in token) else 0))
+            continue
+        if pieces[-1] and (at in cuts or token in _MARKERS):
+            pieces.append([])
+            sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
+        pieces[-1].append((token, at))
+    kept = [(_clause(text, piece), sentence) for piece, sentence in zip(pieces, sentence_of) if _has_words(piece)]
+    asked = {sentence for clause, sentence in kept if clause.question}
+    return tuple(replace(clause, in_question=sentence in asked) for clause, sentence in kept)
+
+
+def _has_words(piece: list[tuple[str, int]]) -> bool:
+    return any(any(c.isalnum() for c in token) for token, _ in piece)
+
+
+def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
+    start = piece[0][1]
+    end = piece[-1][1] + len(piece[-1][0])
+    tokens = tuple(token for token, _ in piece)
+    body = text[start:end]
+    return Clause(
+        text=body,
+        start_char=start,
+        end_char=end,
+        tokens=tokens,
+        question=_is_question(body, tokens),
+        hypothetical=any(word in body for word in _HYPOTHETICAL),
+        addresses_you=any(t.startswith(_YOU) for t in tokens),
+        speaks_of_self=any(t in _SELF for t in tokens),
+    )
+
+
+_A_NOT_A = re.compile(r"(.)[不没]\1")
+
+
+def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
+    if any(c in _QUESTION_MARKS for c in body):
+        return True
+    words = [t for t in tokens if any(c.isalnum() for c in t)]
+    if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
+        return True
+    if _A_NOT_A.search(body):
+        return True
+    return any(word in body for word in _QUESTION_WORDS)
+
+
+def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str | None:
+    """The negator governing the word at ``offset`` (a display offset) in the clause, if any.
+
+    A negator governs what follows it closely: only function words may stand between (不能保证,
+    不敢说绝对, 没法向您保证, 不是想投诉), at most ``max_gap_chars`` characters of them; a content
+    word ends its scope (不满意也没用: 不 negates 满意, not 没用), and so does a new subject.
+    Only whole jieba words count: 不满意, 不错 and 不好意思 are words of their own.
+    """
+    local = offset - clause.start_char
+    position = 0
+    found: str | None = None
+    gap = 0
+    for token in clause.tokens:
+        end = position + len(token)
+        if end > local:
+            break
+        if token in _NEGATORS:
+            found, gap = token, 0
+        elif found is not None and token in _BRIDGE:
+            gap += len(token)
+        else:
+            found = None
+        position = end
+    return found if found is not None and gap <= max_gap_chars else None
+
+
+def hedged(clause: Clause) -> str | None:
+    """A hedge anywhere in the clause (保证不了, 说不准, 以审核结果为准), if any."""
+    for hedge in _HEDGES:
+        if hedge in clause.text:
+            return hedge
+    return None
+
+
+def clause_at(found: Sequence[Clause], offset: int) -> Clause | None:
+    """The clause containing display offset ``offset``."""
+    for clause in found:
+        if clause.start_char <= offset < clause.end_char:
+            return clause
+    return None

@@ -1,0 +1,97 @@
+"""The clause analysis under the judgement: clauses without punctuation, negation scope, questions,
+word boundaries, and the example-trained intent matcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_pipeline.text.analysis import clauses, hedged, negated_before, on_word_boundaries
+from qa_pipeline.text.intent import IntentExamples, intent_model
+from qa_pipeline.types import Word
+
+
+def _negator(text: str, word: str) -> str | None:
+    found = clauses(text)
+    clause = next(c for c in found if c.start_char <= text.index(word) < c.end_char)
+    return negated_before(clause, text.index(word))
+
+
+@pytest.mark.parametrize(
+    "text, word, negator",
+    [
+        ("我不能保证一定到账", "保证", "不能"),
+        ("我可不敢说绝对没问题", "绝对", "不敢"),
+        ("这个我没办法向您保证", "保证", "没"),
+        ("我也不是想投诉你们", "投诉", "不是"),
+        # a content word ends the scope: 不 negates 满意, not 没用
+        ("您不满意也没用", "没用", None),
+        # a new subject ends the scope
+        ("你们不给我处理我就投诉", "投诉", None),
+        ("不用担心我保证明天到账", "保证", None),
+        # 不错 is a word of its own, not a negator
+        ("不错我保证明天到账", "保证", None),
+    ],
+)
+def test_negation_scope(text: str, word: str, negator: str | None) -> None:
+    assert _negator(text, word) == negator
+
+
+def test_hedge_anywhere_in_clause() -> None:
+    assert hedged(clauses("这个我保证不了")[0]) == "保证不了"
+    assert hedged(clauses("能不能批下来要以审批结果为准")[0]) is not None
+    assert hedged(clauses("明天一定到账")[0]) is None
+
+
+@pytest.mark.parametrize(
+    "text, question",
+    [
+        ("您看这样可以吗", True),  # final particle, no question mark
+        ("这个方案行不行", True),  # A-not-A
+        ("难道这也要我教", True),
+        ("这也要问？", True),
+        ("好的我帮您查一下", False),
+        ("这个不收费的", False),
+    ],
+)
+def test_question_or_statement(text: str, question: bool) -> None:
+    assert clauses(text)[-1].question is question
+
+
+def test_clauses_without_punctuation_cut_at_markers_and_pauses() -> None:
+    text = "我理解您的心情但是这个费用是规定收取的"
+    assert [c.text for c in clauses(text)] == ["我理解您的心情", "但是这个费用是规定收取的"]
+    words = (Word("好的", 0.0, 0.4), Word("我帮您查", 0.5, 1.2), Word("您稍等", 2.2, 2.8))
+    assert [c.text for c in clauses("好的我帮您查您稍等", words, pause_s=0.5)] == ["好的我帮您查", "您稍等"]
+
+
+def test_supposition_belongs_to_an_asked_sentence() -> None:
+    found = clauses("如果我要投诉的话，应该打哪个电话？")
+    assert found[0].hypothetical and found[0].in_question and not found[0].question
+
+
+def test_addressee() -> None:
+    clause = clauses("您自己去网点问")[0]
+    assert clause.addresses_you and not clause.speaks_of_self
+    assert clauses("我们会尽快回复")[0].speaks_of_self
+
+
+def test_word_boundaries() -> None:
+    text = "很不幸这张卡已经过期了"
+    start = text.index("不幸")
+    assert not on_word_boundaries(text, start, start + 1)  # 不 alone is inside 不幸
+    assert on_word_boundaries(text, start, start + 2)
+
+
+def test_intent_model_generalises_and_explains() -> None:
+    examples = IntentExamples(
+        "demo",
+        positive=("年费我给您免了", "利息我帮您免掉", "手续费给您退回去", "违约金不收您的了"),
+        negative=("我帮您提交减免申请", "年费按规定收取", "审核通过后会通知您", "手续费是两元"),
+        background=("请问您的卡号是多少", "好的请稍等"),
+    )
+    model = intent_model(examples)
+    unseen = model.resemble("这个月的分期手续费我给您免了")
+    assert unseen.probability > 0.5
+    assert unseen.example in examples.positive and unseen.similarity > 0
+    assert model.resemble("请问您要办理什么业务").probability < 0.5
+    assert intent_model(examples) is model  # fitted once per example set

@@ -1,0 +1,47 @@
+"""[[intent]] and [judgement] in policy files: validated with file:line, optional, loaded as data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from qa_pipeline.policy.files import check_policy, default_policy_dir
+from qa_pipeline.policy.policy import load_policy
+
+
+def _copy_policy(tmp_path: Path) -> Path:
+    for path in default_policy_dir().glob("*"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def test_bad_pattern_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    judgement = root / "judgement.toml"
+    text = judgement.read_text(encoding="utf-8")
+    judgement.write_text(text.replace('{ heads = ["你", "您"], outcomes', '{ heads = ["你", "您"], tails', 1), encoding="utf-8")
+    errors = check_policy(root)
+    assert len(errors) == 1
+    line = next(n for n, l in enumerate(judgement.read_text(encoding="utf-8").splitlines(), 1) if l.startswith("patterns"))
+    assert errors[0].source == f"{judgement}:{line}" and "pattern 1" in errors[0].problem
+
+
+def test_duplicate_intent_and_empty_examples(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    (root / "extra.toml").write_text('[[intent]]\nname = "x"\nthreshold = 0.9\npositive = []\nnegative = []\n', encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert any("[intent] already defined" in p for p in problems), problems
+
+
+def test_policy_without_intents_still_loads(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    (root / "judgement.toml").unlink()
+    policy = load_policy(root)
+    assert dict(policy.intents) == {}
+
+
+def test_intents_load_as_data() -> None:
+    policy = load_policy()
+    assert {"forbidden", "promise", "complaint", "comfort", "praise", "suggestion", "thanks"} <= set(policy.intents)
+    promise = policy.intents["promise"]
+    assert promise.patterns and promise.examples.positive and promise.examples.background
