@@ -141,7 +141,8 @@ def test_audit_json_of_a_real_call_holds_the_violations_with_evidence(samples_di
     assert set(hits) == {"你错了", "不行"}
     assert 40.0 <= hits["你错了"]["start_s"] <= 42.0 and "你错了" in hits["你错了"]["text"]
     assert checks["forbidden_phrases"]["passed"] is False
-    assert checks["closing"] == {"passed": False, "present": False}
+    assert checks["closing"]["passed"] is False and checks["closing"]["present"] is False
+    assert checks["closing"]["direction_known"] is True  # judged by the inbound script (issue 11)
     assert checks["complaint_handling"]["complaint"] is True and checks["complaint_handling"]["comforted"] is False
     assert checks["hangup"]["hangup_by"] == "customer" and checks["hangup"]["method"] == "metadata"
     assert checks["greeting"]["compliant"] is True

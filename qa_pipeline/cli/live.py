@@ -93,8 +93,8 @@ def serve(
 
 def console_hint(base_url: str) -> str:
     """Where supervisors open the console; never a token (start-up lines end up in logs)."""
-    return (f"console: {base_url}/  (a supervisor logged in to the workbench, or the console token once: "
-            f"/?token=$QA_CONSOLE_TOKEN)  workbench: {base_url}/login")
+    return (f"console: {base_url}/  (log in to the workbench as a supervisor, or open it once with the "
+            f"console token QA_CONSOLE_TOKEN as the token parameter)  workbench: {base_url}/login")
 
 
 def _listen_options(host: str, port: int, tls_cert: Path | None, tls_key: Path | None, max_connections: int):
