@@ -29,7 +29,7 @@ import pii_cases as t
 from qa_pipeline.text.pii import mask_report_dict
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.report.export import export_calls
-from qa_pipeline.report.writers import write_report
+from qa_pipeline.report.output import write_report
 
 def utterance(text, start, channel=1):
     return {"role": "customer", "channel": channel, "start_s": start, "end_s": start + 1, "text": text,

@@ -18,7 +18,8 @@ import soundfile as sf
 from qa_pipeline.audio.redact import RedactOptions, RedactSpan, redact_file, redact_samples
 from qa_pipeline.report.daily import write_daily_report
 from qa_pipeline.report.export import export_calls
-from qa_pipeline.report.writers import format_transcript_text, write_report
+from qa_pipeline.report.output import write_report
+from qa_pipeline.report.writers import format_transcript_text
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.text.pii import mask_call_texts, mask_identifier, mask_report_dict, masked_audio_spans
 from qa_pipeline.types import CallMeta
