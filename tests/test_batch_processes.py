@@ -27,7 +27,8 @@ _DRIVER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from batch_fakes import FakeScorerFactory
-    from qa_pipeline.batch.driver import LocalEngine, discover_calls, run_batch
+    from qa_pipeline.batch.driver import LocalEngine, run_batch
+    from qa_pipeline.batch.jobs import discover_calls
     from qa_pipeline.store.results import ResultStore
     with ResultStore(Path({db!r}), mask_pii=False) as store:
         result = run_batch(discover_calls(Path({calls!r})), store, LocalEngine(workers=2),
@@ -123,7 +124,8 @@ _RAY_DRIVER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from batch_fakes import FakeScorerFactory
-    from qa_pipeline.batch.driver import discover_calls, run_batch
+    from qa_pipeline.batch.driver import run_batch
+    from qa_pipeline.batch.jobs import discover_calls
     from qa_pipeline.batch.ray_engine import RayEngine
     from qa_pipeline.store.results import ResultStore
     with ResultStore(Path({db!r}), mask_pii=False) as store:
