@@ -108,3 +108,13 @@ def test_mask_report_dict_masks_every_customer_text_field() -> None:
     assert masked["findings"][0]["evidence"][0]["text"] == "身份证**************1234"
     assert masked["call_id"] == "XC-0001" and masked["agent_id"] == "8123"
     assert report["utterances"][0]["text"] == "手机13812345678"  # input untouched
+
+
+def test_the_agents_staff_number_is_not_joined_to_a_customers_number_read_after_it():
+    """工号5127 in the greeting, then a card number read 4 s later: the card is masked, the 工号 kept
+    (the greeting check needs it, and rescoring reads the masked transcript)."""
+    from qa_pipeline.text.pii import mask_call_texts
+
+    greeting, card = mask_call_texts(["您好，江南银行，工号5127，很高兴为您服务。", "我的卡号6222 0212 3456 7890 123"], [0.5, 4.5])
+    assert "5127" in greeting
+    assert "6222" not in card and "0212" not in card

@@ -376,7 +376,7 @@ class ResultStore:
             " WHERE t.audio_sha256 = c.audio_sha256 AND t.model_id = c.model_id) ORDER BY id"
         )
         for row in self._db.execute(sql).fetchall():
-            call = _row_to_call(row)
+            call = _row_to_call(row, self.path)
             meta = {"call_id": call.call_id, "agent_id": call.agent_id, "direction": call.direction,
                     "started_at": call.started_at}
             yield RescoreInput(call.key.audio_sha256, call.key.model_id, call.source,

@@ -58,6 +58,8 @@ _VERIFY_CUE_RE = re.compile(
 )
 # What follows a count or an amount, not an identifier chunk.
 _UNIT_AFTER = frozenset("元块天个次月年岁秒分号点楼室%％位页条张")
+#: A number right after these words is the agent's own staff number (工号), never a customer's piece.
+_STAFF_ID_BEFORE = ("工号", "编号", "座席", "坐席")
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ def mask_call_texts(texts: Sequence[str], start_times_s: Sequence[float]) -> lis
         for run in number_runs(text):
             if len(run.digits) < MIN_CHUNK_DIGITS or (run.end < len(text) and text[run.end] in _UNIT_AFTER):
                 continue
+            if any(marker in text[max(0, run.start - 4) : run.start] for marker in _STAFF_ID_BEFORE):
+                continue  # the agent's 工号 in the greeting is not a piece of the customer's number
             if cluster and last_start_s is not None and start_times_s[i] - last_start_s > CHUNK_GAP_S:
                 _mask_cluster(masked, cluster)
                 cluster = []
