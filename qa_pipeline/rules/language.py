@@ -9,12 +9,12 @@ homophones are everyday words (请/清, 冲正/重整), and a metric should rath
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
-from qa_pipeline.rules.base import CallContext, CheckSpec, LiveWhen, agent_utterances, register, utterance_evidence
-from qa_pipeline.text.match import PhraseMatch, evidence_for
+from qa_pipeline.rules.base import CallContext, CheckSpec, Hit, LiveWhen, agent_utterances, register, utterance_evidence
+from qa_pipeline.text.match import PhraseMatch
 from qa_pipeline.types import CheckResult, Evidence, Finding, Severity, Utterance
 
 _CLAUSES = re.compile(r"[^，,。．.？?！!；;：:\s]+")
@@ -110,16 +110,11 @@ class JargonCheck:
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        found = [(u, m) for u in agent_utterances(context.transcript) for m in _term_hits(u, policy)]
-        evidence = [evidence_for(u, m) for u, m in found]
-        hits = [{"phrase": m.phrase, "start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": m.matched}
-                for (u, m), e in zip(found, evidence)]
+        found = _agent_hits(context, lambda u: _term_hits(u, policy))
         limit = policy.standard.jargon.max_terms
-        details = {"hits": hits, "max_terms": limit}
-        if len(hits) <= limit:
-            return CheckResult(self.name, True if context.final else None, details)
-        message = f"agent used banking jargon {len(hits)} times ({', '.join(sorted({h['phrase'] for h in hits}))}); at most {limit}"
-        return CheckResult(self.name, False, details, (Finding("jargon.used", Severity.MINOR, message, tuple(evidence[:_MAX_EVIDENCE])),))
+        message = (f"agent used banking jargon {len(found)} times "
+                   f"({', '.join(sorted({h.match.phrase for h in found}))}); at most {limit}")
+        return _counted(self.name, context, found, "max_terms", limit, "jargon.used", message)
 
 
 def _commands(utterance: Utterance, policy: Policy) -> list[PhraseMatch]:
@@ -150,13 +145,21 @@ class CommandToneCheck:
     )
 
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
-        found = [(u, m) for u in agent_utterances(context.transcript) for m in _commands(u, policy)]
-        evidence = [evidence_for(u, m) for u, m in found]
-        hits = [{"phrase": m.phrase, "start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": m.matched}
-                for (u, m), e in zip(found, evidence)]
+        found = _agent_hits(context, lambda u: _commands(u, policy))
         limit = policy.standard.command.max_hits
-        details = {"hits": hits, "max_hits": limit}
-        if len(hits) <= limit:
-            return CheckResult(self.name, True if context.final else None, details)
-        message = f"agent gave {len(hits)} order(s) instead of a request (请您…); at most {limit}"
-        return CheckResult(self.name, False, details, (Finding("command_tone.order", Severity.MINOR, message, tuple(evidence[:_MAX_EVIDENCE])),))
+        message = f"agent gave {len(found)} order(s) instead of a request (请您…); at most {limit}"
+        return _counted(self.name, context, found, "max_hits", limit, "command_tone.order", message)
+
+
+def _agent_hits(context: CallContext, matches: Callable[[Utterance], list[PhraseMatch]]) -> list[Hit]:
+    return [Hit(u, m) for u in agent_utterances(context.transcript) for m in matches(u)]
+
+
+def _counted(name: str, context: CallContext, found: list[Hit], limit_key: str, limit: int, rule_id: str,
+             message: str) -> CheckResult:
+    """A check that allows at most ``limit`` hits: the hits as details, a finding beyond the limit."""
+    details = {"hits": [h.to_hit_dict(h.match.phrase) for h in found], limit_key: limit}
+    if len(found) <= limit:
+        return CheckResult(name, True if context.final else None, details)
+    evidence = tuple(h.evidence for h in found[:_MAX_EVIDENCE])
+    return CheckResult(name, False, details, (Finding(rule_id, Severity.MINOR, message, evidence),))
