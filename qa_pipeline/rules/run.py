@@ -43,7 +43,8 @@ def check_specs() -> tuple[CheckSpec, ...]:
 
 def check_spec(name: str) -> CheckSpec | None:
     """The spec of a check, or of the check a finding's rule id (``hold.too_long``) belongs to."""
-    check = registered().get(name) or registered().get(name.split(".", 1)[0])
+    known = registered()
+    check = known.get(name) or known.get(name.split(".", 1)[0])
     return None if check is None else check.spec
 
 
