@@ -45,3 +45,25 @@ def test_intents_load_as_data() -> None:
     assert {"forbidden", "promise", "complaint", "comfort", "praise", "suggestion", "thanks"} <= set(policy.intents)
     promise = policy.intents["promise"]
     assert promise.patterns and promise.examples.positive and promise.examples.background
+
+
+def test_examples_in_their_own_file_extend_an_intent(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    before = load_policy(root).intents["forbidden"].examples
+    (root / "examples_extra.toml").write_text(
+        '[examples.forbidden]\npositive = ["你这人怎么就是听不进去"]\nnegative = ["您这边请放心"]\n', encoding="utf-8"
+    )
+    after = load_policy(root).intents["forbidden"].examples
+    assert after.positive == before.positive + ("你这人怎么就是听不进去",)
+    assert after.negative == before.negative + ("您这边请放心",)
+
+
+def test_examples_for_an_unknown_intent_or_twice_are_reported(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    (root / "examples_a.toml").write_text('[examples.nosuch]\npositive = ["随便一句"]\n', encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert problems == [f"{root / 'examples_a.toml'}:1: [examples.nosuch] names no [[intent]] of this policy"]
+    (root / "examples_a.toml").write_text('[examples.promise]\npositive = ["一句"]\n', encoding="utf-8")
+    (root / "examples_b.toml").write_text('\n[examples.promise]\nnegative = [3]\n', encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert problems == [f"{root / 'examples_b.toml'}:2: [examples.promise] already defined in examples_a.toml"]

@@ -62,9 +62,10 @@ SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
     **STANDARD_SCHEMA,  # outbound script, holds, 首问负责, courtesy and language (policy/standard.py)
     "intent": {},  # array of tables, checked by _INTENT_KEYS (optional table)
     "judgement": {"background": ("strs", None, None), "pause_s": ("float", 0.1, 5.0)},
+    "examples": {},  # [examples.<intent>] tables, merged across files (optional table)
 }
 # Tables a policy may leave out (the judgement layer then uses phrases only).
-_OPTIONAL_TABLES = {"intent", "judgement"}
+_OPTIONAL_TABLES = {"intent", "judgement", "examples"}
 # Policy field <- [table] key, for every plain phrase list.
 PHRASE_LISTS = {
     "hotword_list": ("asr", "hotwords"),
@@ -102,6 +103,9 @@ _INTENT_KEYS = {
     "negative": ("strs", None, None),
     "patterns": ("patterns", None, None),
 }
+# [examples.<intent>]: more labelled sentences for an [[intent]], in any file of the policy, so a QA
+# manager can keep one file of 相似问法 per judgement and add to it without touching the intent.
+_EXAMPLE_KEYS = {"positive": ("strs", None, None), "negative": ("strs", None, None)}
 _WEIGHT = ("float", 0.0, 1000.0)
 _OPTIONAL = {
     ("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply"),
@@ -312,6 +316,9 @@ def read_policy_files(path: Path) -> PolicyFiles:
             if table not in SCHEMA:
                 errors.append(src.error(f"unknown table [{table}]", table))
                 continue
+            if table == "examples":
+                _merge_examples(src, body, merged.setdefault("examples", {}), origin, errors)
+                continue
             if table in origin:
                 errors.append(src.error(f"[{table}] already defined in {origin[table].path.name}", table))
                 continue
@@ -326,7 +333,30 @@ def read_policy_files(path: Path) -> PolicyFiles:
     return PolicyFiles(merged, tuple(errors), tuple(sources))
 
 
+def _merge_examples(src: _Source, body: Any, merged: dict, origin: dict, errors: list[PolicyError]) -> None:
+    """Add one file's ``[examples.<intent>]`` tables; an intent's examples may live in one file only."""
+    if not isinstance(body, dict) or not all(isinstance(item, dict) for item in body.values()):
+        errors.append(src.error("[examples] must hold [examples.<intent name>] tables", "examples"))
+        return
+    for name, item in body.items():
+        table = f"examples.{name}"
+        if table in origin:
+            errors.append(src.error(f"[{table}] already defined in {origin[table].path.name}", table))
+            continue
+        origin[table] = src
+        merged[name] = item
+        for key, value in item.items():
+            problem = f"unknown key {key!r}" if key not in _EXAMPLE_KEYS else _check_value(value, _EXAMPLE_KEYS[key])
+            if problem:
+                errors.append(src.error(f"{table}.{key}: {problem}", table, key))
+
+
 def _check_cross(merged: dict[str, Any], origin: dict[str, _Source], errors: list[PolicyError]) -> None:
+    intents = {item.get("name") for item in merged.get("intent", []) if isinstance(item, dict)}
+    for name in merged.get("examples", {}):
+        if name not in intents:
+            table = f"examples.{name}"
+            errors.append(origin[table].error(f"[{table}] names no [[intent]] of this policy", table))
     limits = merged["thresholds"]
     src = origin["thresholds"]
     if not limits["rate_min_cpm"] <= limits["rate_target_cpm"] <= limits["rate_max_cpm"]:

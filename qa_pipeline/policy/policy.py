@@ -193,11 +193,17 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
     )
     thresholds = {k: (int(v) if SCHEMA["thresholds"][k][0] == "int" else float(v)) for k, v in m["thresholds"].items()}
     background = _strs(m.get("judgement", {}).get("background", []))
+    extra = m.get("examples", {})
     intents = {
         item["name"].strip(): Intent(
             item["name"].strip(),
             float(item["threshold"]),
-            IntentExamples(item["name"].strip(), _strs(item["positive"]), _strs(item["negative"]), background),
+            IntentExamples(
+                item["name"].strip(),
+                _strs(item["positive"] + extra.get(item["name"], {}).get("positive", [])),
+                _strs(item["negative"] + extra.get(item["name"], {}).get("negative", [])),
+                background,
+            ),
             tuple(
                 ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
                 for p in item.get("patterns", [])
