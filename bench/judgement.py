@@ -1,14 +1,16 @@
-"""Precision and recall of the judgement per check on tests/judgement/corpus.tsv.
+"""Precision and recall of the judgement per check on labelled corpora (default tests/judgement/corpus.tsv).
 
-Prints, for the dev and held-out splits, clean and ASR-corrupted (punctuation dropped, same-sound
-swaps): precision, recall, agreement and near-misses flagged per check, and the median milliseconds
-to judge one utterance once the models are fitted. Run from the repo root: ``python bench/judgement.py``.
+Prints, for every split found in the corpora (in order of first appearance), clean and ASR-corrupted
+(punctuation dropped, same-sound swaps): precision, recall, agreement and near-misses flagged per check,
+and the median milliseconds to judge one utterance once the models are fitted. Run from the repo root: ``python bench/judgement.py
+[POLICY] [--corpus PATH ...] [-v]`` (``--corpus`` is repeatable, e.g. ``--corpus tests/judgement/fresh.tsv``
+for the held-out corpus nobody tunes on).
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +23,16 @@ CORPUS = Path(__file__).resolve().parent.parent / "tests" / "judgement" / "corpu
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    policy = load_policy(Path(args[0]) if args else None)
-    items = load_corpus(CORPUS)
+    parser = argparse.ArgumentParser(description="precision and recall of the judgement per check")
+    parser.add_argument("policy", nargs="?", type=Path, help="policy folder (default: the bundled policy)")
+    parser.add_argument("--corpus", action="append", type=Path, help="labelled TSV (repeatable)")
+    parser.add_argument("-v", action="store_true", help="list every disagreement")
+    args = parser.parse_args()
+    for path in args.corpus or []:
+        if not path.is_file():
+            parser.error(f"{path}: no such corpus file")
+    policy = load_policy(args.policy)
+    items = [item for path in (args.corpus or [CORPUS]) for item in load_corpus(path)]
     alphabet = "".join(sorted({c for item in items for c in item.text}))
     started = time.perf_counter()
     default_segmenter()("热身")  # jieba's dictionary, loaded once per process
@@ -34,7 +43,7 @@ def main() -> None:
     print(f"fitting {len(policy.intents)} intent models from the policy's examples: "
           f"{1000 * (time.perf_counter() - started):.0f} ms")
     times_ms: list[float] = []
-    for split in ("dev", "heldout"):
+    for split in dict.fromkeys(item.split for item in items):
         for variant in ("clean", "corrupted"):
             rows = [i for i in items if i.split == split]
             verdicts = []
@@ -50,7 +59,7 @@ def main() -> None:
                 near_total = sum(1 for r in rows if r.check == check and r.kind == "near_miss")
                 print(f"{check:10} {s.precision:9.1%} {s.recall:7.1%} {s.agreement:6.1%} "
                       f"{s.near_miss_flagged:>10}/{near_total}")
-                if "-v" in sys.argv:
+                if args.v:
                     for r, v in zip(rows, verdicts):
                         if r.check == check and v != r.label:
                             print(f"    {'FP' if v else 'FN'} {r.kind:9} {r.text}")
