@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import find_in
+from qa_pipeline.text.match import index_text
 from qa_pipeline.types import Utterance
 
 _CJK = "\u4e00-\u9fff"
@@ -15,6 +18,9 @@ _CJK = "\u4e00-\u9fff"
 _NOT_A_NAME = "位们的是个这那各和"
 _CLAUSES = re.compile(r"[，,。．.？?！!；;：:、\s]+")
 _HELLO = "(?:您好|你好)"
+_INTERJECTIONS = "喂嗯啊哎诶噢哦呃唉"
+# The address slot: one character (a surname) and two more right before the hello opening a turn.
+_SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}}){_HELLO}")
 
 
 def _surnames(policy: Policy) -> str:
@@ -32,9 +38,24 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
     for utterance in utterances:
         for clause in _CLAUSES.split(utterance.text):
-            if by_title.search(clause) or by_name.search(clause):
+            if by_title.search(clause) or by_name.search(clause) or _title_heard(clause, rules.address_titles):
                 return True
     return False
+
+
+def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
+    """A title misheard in the address slot: 照你是您好 for 赵女士，您好 (nishi for nvshi).
+
+    Only where an address is expected (a surname-sized character, two characters, then the hello
+    that opens the clause) and only one letter of toneless pinyin off, so 我是您好 never counts.
+    """
+    slot = _SLOT.match(clause)
+    if slot is None or slot.group(1) in _NOT_A_NAME + _INTERJECTIONS:
+        return False
+    heard = "".join(index_text(slot.group(2)).syllables)
+    return any(
+        Levenshtein.distance(heard, "".join(index_text(title).syllables)) <= 1 for title in titles if len(title) == 2
+    )
 
 
 def representative_named(utterances: Iterable[Utterance], policy: Policy) -> bool:
