@@ -29,14 +29,49 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
 
 def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
     """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
-    hits = sound_hits(turn, phrases, policy)
+    keep = _comforts if intent == "comfort" else _any
+    hits = [h for h in sound_hits(turn, phrases, policy) if keep(h, "phrase", policy)]
     if hits:
         return hits[0]
     for utterance in turn:
-        judged = judge_clauses(utterance, intent, policy)
+        judged = [j for j in judge_clauses(utterance, intent, policy) if keep(j.hit, j.via, policy)]
         if judged:
             return judged[0].hit
     return None
+
+
+def _any(hit: Hit, via: str, policy: Policy) -> bool:
+    return True
+
+
+# An apology that only opens a request (不好意思，请问您贵姓 / 抱歉我没听清) is politeness, not comfort;
+# 非常抱歉，请问… is still an apology to the upset customer.
+_APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
+_INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
+_REQUESTS = ("请问", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "请您提供", "请提供", "请您说",
+             "请您报", "没听清", "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
+# Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
+_UNDERSTOOD = ("理解", "明白")
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
+
+
+def _comforts(hit: Hit, via: str, policy: Policy) -> bool:
+    """Whether a comfort hit comforts: not a filler apology before a request, not understanding what
+    was asked, and not the model's guess on a question."""
+    text = hit.utterance.text
+    matched, end = hit.match.matched, hit.match.end_char
+    rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
+    if any(a in matched for a in _APOLOGIES):
+        before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
+        real = any(i in before or i in matched for i in _INTENSIFIERS)
+        if not real and rest.startswith(_REQUESTS):
+            return False
+    if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
+        return False
+    if via == "model":
+        clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+        return clause is None or not clause.question
+    return True
 
 
 def _answered(
@@ -57,13 +92,42 @@ def _answered(
     return False, None
 
 
+# Someone other than the caller as the source of what follows (我邻居说…, 听说…, 新闻里…): a complaint
+# retold is not the caller's complaint. Family, friends and the media, never the bank's own staff
+# (刚才那个客服说我操作错了 is still the caller's grievance).
+_THIRD_PARTIES = ("朋友", "邻居", "同事", "同学", "亲戚", "老婆", "老公", "爱人", "我妈", "我爸", "老妈", "老爸", "母亲",
+                  "父亲", "儿子", "女儿", "家里人", "家人", "婆婆", "公公", "我哥", "我姐", "我弟", "我妹", "别人", "有人",
+                  "人家", "好多人", "很多人")
+_REPORTING = ("说", "讲", "告诉我", "投诉过", "投诉了", "反映过", "举报过", "告过", "起诉过")
+_HEARSAY = ("听说", "据说", "听人说", "网上说", "网上有人", "新闻上", "新闻里", "新闻说", "报道", "电视上", "媒体上", "媒体说")
+
+
+def _retold(text: str) -> bool:
+    """True when ``text`` (what precedes a cue in its clause, and the cue) retells someone else's words."""
+    if any(marker in text for marker in _HEARSAY):
+        return True
+    for party in _THIRD_PARTIES:
+        at = text.find(party)
+        while at >= 0:
+            if text[max(at - 1, 0):at] in ("没", "无"):  # 没有人说过要收费 is the caller's own grievance
+                at = text.find(party, at + 1)
+                continue
+            after = text[at + len(party): at + len(party) + 6]
+            if any(after.lstrip("们也都上次以前之前还就").startswith(verb) for verb in _REPORTING):
+                return True
+            at = text.find(party, at + 1)
+    return False
+
+
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
-    """A complaint word counts unless negated just before it (我也不是想投诉) or asked as a supposition
-    (如果要投诉的话找哪里？)."""
+    """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
+    (如果要投诉的话找哪里？) or retold from someone else (我朋友说他投诉过)."""
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True
     if negated_before(clause, hit.match.start_char):
+        return False
+    if _retold(hit.utterance.text[clause.start_char: hit.match.end_char]):
         return False
     return not (clause.hypothetical and clause.in_question)
 
@@ -77,7 +141,10 @@ def _utterance_cues(
         hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
         if not hits:
             hits = [
-                j.hit for name in intents for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+                j.hit
+                for name in intents
+                for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+                if _cue_stands(j.hit, policy)
             ]
         if hits:
             cues.append(hits[0])
