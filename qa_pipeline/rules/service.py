@@ -50,6 +50,17 @@ _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
 _INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
 _REQUESTS = ("请问", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "请您提供", "请提供", "请您说",
              "请您报", "没听清", "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
+# What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
+_REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
+              "是我们", "我们")
+
+
+def _asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
+    """Whether the clause at ``offset`` (what follows an apology) is a question."""
+    clause = clause_at(clauses_of(utterance, policy), offset)
+    return clause is not None and clause.question
+
+
 # Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
 _UNDERSTOOD = ("理解", "明白")
 _CONTENT = ("是想", "是要", "是说", "是问", "说的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
@@ -63,8 +74,8 @@ def _comforts(hit: Hit, via: str, policy: Policy) -> bool:
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
     if any(a in matched for a in _APOLOGIES):
         before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
-        real = any(i in before or i in matched for i in _INTENSIFIERS)
-        if not real and rest.startswith(_REQUESTS):
+        real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
+        if not real and (rest.startswith(_REQUESTS) or _asks(hit.utterance, len(text) - len(rest), policy)):
             return False
     if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
         return False
@@ -99,7 +110,9 @@ _THIRD_PARTIES = ("朋友", "邻居", "同事", "同学", "亲戚", "老婆", "�
                   "父亲", "儿子", "女儿", "家里人", "家人", "婆婆", "公公", "我哥", "我姐", "我弟", "我妹", "别人", "有人",
                   "人家", "好多人", "很多人")
 _REPORTING = ("说", "讲", "告诉我", "投诉过", "投诉了", "反映过", "举报过", "告过", "起诉过")
-_HEARSAY = ("听说", "据说", "听人说", "网上说", "网上有人", "新闻上", "新闻里", "新闻说", "报道", "电视上", "媒体上", "媒体说")
+_HEARSAY = ("听说", "据说", "听人说", "网上说", "网上有人", "新闻上", "新闻里", "新闻说", "报道", "电视上", "媒体上", "媒体说",
+            # a stranger's scam reported to the bank (有人冒充你们骗钱) is not a complaint about the bank
+            "冒充", "假冒", "诈骗", "骗子")
 
 
 def _retold(text: str) -> bool:
@@ -133,27 +146,44 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
 
 
 def _utterance_cues(
-    utterances: tuple[Utterance, ...], phrases: tuple[str, ...], intents: tuple[str, ...], policy: Policy
+    utterances: tuple[Utterance, ...],
+    phrases: tuple[str, ...],
+    intents: tuple[str, ...],
+    policy: Policy,
+    opposite: str | None = None,
 ) -> list[Hit]:
-    """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises."""
+    """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises.
+
+    A clause only the model recognised does not count when a pattern of the ``opposite`` intent meets
+    it (你们小姑娘服务态度真好 resembles complaints about attitude, yet it is praise)."""
     cues: list[Hit] = []
     for utterance in utterances:
         hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
         if not hits:
+            contrary = _pattern_spans(utterance, opposite, policy) if opposite else []
             hits = [
                 j.hit
                 for name in intents
                 for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
-                if _cue_stands(j.hit, policy)
+                if _cue_stands(j.hit, policy) and not (j.via == "model" and _overlaps_any(j.hit, contrary))
             ]
         if hits:
             cues.append(hits[0])
     return cues
 
 
+def _pattern_spans(utterance: Utterance, intent: str, policy: Policy) -> list[Hit]:
+    return [j.hit for j in judge_clauses(utterance, intent, policy) if j.via == "pattern"]
+
+
+def _overlaps_any(hit: Hit, others: list[Hit]) -> bool:
+    return any(hit.overlaps(other) for other in others)
+
+
 def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
     """One cue per complaining customer utterance."""
-    return _utterance_cues(customer_utterances(context.transcript), policy.complaint_cues, ("complaint",), policy)
+    customer = customer_utterances(context.transcript)
+    return _utterance_cues(customer, policy.complaint_cues, ("complaint",), policy, opposite="praise")
 
 
 def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict], list[Finding]]:
