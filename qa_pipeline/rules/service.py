@@ -16,8 +16,9 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
+from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, sound_hits
 from qa_pipeline.text.analysis import clause_at, negated_before
+from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
@@ -165,7 +166,7 @@ def _utterance_cues(
                 j.hit
                 for name in intents
                 for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
-                if _cue_stands(j.hit, policy) and not (j.via == "model" and _overlaps_any(j.hit, contrary))
+                if _cue_stands(j.hit, policy) and not (j.via == "model" and _too_slight(j, contrary))
             ]
         if hits:
             cues.append(hits[0])
@@ -176,8 +177,18 @@ def _pattern_spans(utterance: Utterance, intent: str, policy: Policy) -> list[Hi
     return [j.hit for j in judge_clauses(utterance, intent, policy) if j.via == "pattern"]
 
 
-def _overlaps_any(hit: Hit, others: list[Hit]) -> bool:
-    return any(hit.overlaps(other) for other in others)
+# A clause this short (我叫王芳, 你们几点开门) gives the model too few n-grams to call it a complaint
+# unless it is very sure; patterns and phrases still judge short clauses.
+_SHORT_CLAUSE_CHARS = 6
+_SHORT_CLAUSE_SCORE = 0.9
+
+
+def _too_slight(judged: Judged, contrary: list[Hit]) -> bool:
+    """A model-only cue that does not count: a pattern of the opposite intent meets it, or its
+    clause is short and the model not sure."""
+    if any(judged.hit.overlaps(other) for other in contrary):
+        return True
+    return len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE
 
 
 def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
