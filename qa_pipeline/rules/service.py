@@ -49,8 +49,7 @@ def _any(hit: Hit, via: str, policy: Policy) -> bool:
 # 非常抱歉，请问… is still an apology to the upset customer.
 _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
 _INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
-_REQUESTS = ("请问", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "请您提供", "请提供", "请您说",
-             "请您报", "您贵姓", "贵姓", "怎么称呼", "没听清", "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
+_REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清", "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
 _REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
               "是我们", "我们")
@@ -167,7 +166,7 @@ def _utterance_cues(
                 j.hit
                 for name in intents
                 for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
-                if _cue_stands(j.hit, policy) and not (j.via == "model" and _too_slight(j, contrary))
+                if _cue_stands(j.hit, policy) and not (j.via == "model" and _too_slight(j, contrary, policy))
             ]
         if hits:
             cues.append(hits[0])
@@ -179,17 +178,21 @@ def _pattern_spans(utterance: Utterance, intent: str, policy: Policy) -> list[Hi
 
 
 # A clause this short (我叫王芳, 你们几点开门) gives the model too few n-grams to call it a complaint
-# unless it is very sure; patterns and phrases still judge short clauses.
+# unless it is very sure; patterns and phrases still judge short clauses. A question resembling a
+# complaint is more often a plain question (有没有老客户优惠) than a rhetorical one, so it needs more too.
 _SHORT_CLAUSE_CHARS = 6
 _SHORT_CLAUSE_SCORE = 0.9
+_QUESTION_SCORE = 0.8
 
 
-def _too_slight(judged: Judged, contrary: list[Hit]) -> bool:
+def _too_slight(judged: Judged, contrary: list[Hit], policy: Policy) -> bool:
     """A model-only cue that does not count: a pattern of the opposite intent meets it, or its
     clause is short and the model not sure."""
     if any(judged.hit.overlaps(other) for other in contrary):
         return True
-    return len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE
+    if len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE:
+        return True
+    return judged.score < _QUESTION_SCORE and _asks(judged.hit.utterance, judged.hit.match.start_char, policy)
 
 
 def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
