@@ -66,9 +66,24 @@ _UNDERSTOOD = ("理解", "明白")
 _CONTENT = ("是想", "是要", "是说", "是问", "说的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
 
 
+# A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
+_DENIALS = ("不是", "并非", "不属于", "没有任何", "没有什么", "没什么", "无关", "不存在", "不归", "没问题", "没有问题", "没错",
+            "没有错")
+
+
+def _denied(hit: Hit, policy: Policy) -> bool:
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    start = clause.start_char if clause is not None else 0
+    said = hit.utterance.text[start: hit.match.end_char]
+    said = said.replace(hit.match.phrase.split("…")[-1], "")  # the comfort word itself (赔个不是) denies nothing
+    return any(d in said for d in _DENIALS)
+
+
 def _comforts(hit: Hit, via: str, policy: Policy) -> bool:
-    """Whether a comfort hit comforts: not a filler apology before a request, not understanding what
-    was asked, and not the model's guess on a question."""
+    """Whether a comfort hit comforts: not a rebuttal, not a filler apology before a request, not
+    understanding what was asked, and not the model's guess on a question."""
+    if _denied(hit, policy):
+        return False
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
