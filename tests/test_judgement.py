@@ -3,8 +3,9 @@
 Every sentence goes through the real check (``qa_pipeline.eval.judgement.flagged``). The corpus was
 written for coverage (many banks and products, 43 % near-misses); the held-out half is never used
 to tune the policy. The floors below are what the judgement reaches today, so that a change that
-loses ground fails; issue 10's targets (precision >= 95 %, recall >= 90 % for forbidden, promise and
-complaint) are higher and not all met yet — see the branch report and ``python bench/judgement.py``.
+loses ground fails. Issue 10's targets (precision >= 95 %, recall >= 90 % for forbidden, promise and
+complaint; comfort agreement >= 90 %) are met here by complaint and comfort, not yet by forbidden and
+promise — see the branch reports and ``python bench/judgement.py``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ POLICY = load_policy()
 FLOORS = {
     "forbidden": (0.90, 0.80, 2),
     "promise": (0.90, 0.80, 2),
-    "complaint": (0.90, 0.70, 2),
-    "comfort": (0.95, 0.80, 0),
+    "complaint": (0.95, 0.90, 0),
+    "comfort": (0.95, 0.90, 0),
     "thanks": (0.95, 0.95, 0),
 }
 

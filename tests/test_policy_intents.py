@@ -35,7 +35,9 @@ def test_duplicate_intent_and_empty_examples(tmp_path: Path) -> None:
 
 def test_policy_without_intents_still_loads(tmp_path: Path) -> None:
     root = _copy_policy(tmp_path)
-    (root / "judgement.toml").unlink()
+    # the intents and the files of [examples.<intent>] that extend them go together
+    for path in [root / "judgement.toml", *root.glob("examples_*.toml")]:
+        path.unlink()
     policy = load_policy(root)
     assert dict(policy.intents) == {}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import (
-    CheckSpec,
-    LiveWhen,
     CallContext,
+    CheckSpec,
     Hit,
+    LiveWhen,
     agent_turns,
     agent_utterances,
     customer_utterances,
@@ -16,6 +16,7 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
+from qa_pipeline.rules.grievance import comforts, retold, too_slight
 from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
 from qa_pipeline.text.analysis import clause_at, negated_before
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -29,14 +30,19 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
 
 def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
     """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
-    hits = sound_hits(turn, phrases, policy)
+    keep = comforts if intent == "comfort" else _any
+    hits = [h for h in sound_hits(turn, phrases, policy) if keep(h, "phrase", policy)]
     if hits:
         return hits[0]
     for utterance in turn:
-        judged = judge_clauses(utterance, intent, policy)
+        judged = [j for j in judge_clauses(utterance, intent, policy) if keep(j.hit, j.via, policy)]
         if judged:
             return judged[0].hit
     return None
+
+
+def _any(hit: Hit, via: str, policy: Policy) -> bool:
+    return True
 
 
 def _answered(
@@ -58,35 +64,53 @@ def _answered(
 
 
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
-    """A complaint word counts unless negated just before it (我也不是想投诉) or asked as a supposition
-    (如果要投诉的话找哪里？)."""
+    """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
+    (如果要投诉的话找哪里？) or retold from someone else (我朋友说他投诉过)."""
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True
     if negated_before(clause, hit.match.start_char):
         return False
+    if retold(hit.utterance.text[clause.start_char: hit.match.end_char]):
+        return False
     return not (clause.hypothetical and clause.in_question)
 
 
 def _utterance_cues(
-    utterances: tuple[Utterance, ...], phrases: tuple[str, ...], intents: tuple[str, ...], policy: Policy
+    utterances: tuple[Utterance, ...],
+    phrases: tuple[str, ...],
+    intents: tuple[str, ...],
+    policy: Policy,
+    opposite: str | None = None,
 ) -> list[Hit]:
-    """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises."""
+    """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises.
+
+    A clause only the model recognised does not count when a pattern of the ``opposite`` intent meets
+    it (你们小姑娘服务态度真好 resembles complaints about attitude, yet it is praise)."""
     cues: list[Hit] = []
     for utterance in utterances:
         hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
         if not hits:
+            contrary = _pattern_spans(utterance, opposite, policy) if opposite else []
             hits = [
-                j.hit for name in intents for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+                j.hit
+                for name in intents
+                for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
+                if _cue_stands(j.hit, policy) and not (j.via == "model" and too_slight(j, contrary, policy))
             ]
         if hits:
             cues.append(hits[0])
     return cues
 
 
+def _pattern_spans(utterance: Utterance, intent: str, policy: Policy) -> list[Hit]:
+    return [j.hit for j in judge_clauses(utterance, intent, policy) if j.via == "pattern"]
+
+
 def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
     """One cue per complaining customer utterance."""
-    return _utterance_cues(customer_utterances(context.transcript), policy.complaint_cues, ("complaint",), policy)
+    customer = customer_utterances(context.transcript)
+    return _utterance_cues(customer, policy.complaint_cues, ("complaint",), policy, opposite="praise")
 
 
 def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict], list[Finding]]:

@@ -1,0 +1,127 @@
+"""How a complaint or a comfort is said: the readings the complaint-handling check adds to the judgement.
+
+A complaint cue does not count when it is someone else's complaint retold (我邻居说他投诉过, 听说…) or a
+stranger's scam reported to the bank (有人冒充你们…), nor when only the model saw it and the clause is
+praise, very short, or a plain question. A comfort hit does not count when it denies the fault
+(这不是我们的责任), when an apology only opens a request (不好意思，请问您贵姓), or when "understanding"
+restates the request (我理解您是想退年费对吗).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import Hit
+from qa_pipeline.rules.judge import Judged, clauses_of
+from qa_pipeline.text.analysis import clause_at
+from qa_pipeline.text.normalize import match_form
+from qa_pipeline.types import Utterance
+
+__all__ = ["asks", "comforts", "retold", "too_slight"]
+
+
+# An apology that only opens a request (不好意思，请问您贵姓 / 抱歉我没听清) is politeness, not comfort;
+# 非常抱歉，请问… is still an apology to the upset customer.
+_APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
+_INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
+_REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清",
+             "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
+# What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
+_REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
+              "是我们", "我们")
+
+
+def asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
+    """Whether the clause at ``offset`` (what follows an apology) is a question."""
+    clause = clause_at(clauses_of(utterance, policy), offset)
+    return clause is not None and clause.question
+
+
+# Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
+_UNDERSTOOD = ("理解", "明白")
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
+
+
+# A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
+_DENIALS = ("不是", "并非", "不属于", "没有任何", "没有什么", "没什么", "无关", "不存在", "不归", "没问题", "没有问题", "没错",
+            "没有错")
+
+
+def _denied(hit: Hit, policy: Policy) -> bool:
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    start = clause.start_char if clause is not None else 0
+    said = hit.utterance.text[start: hit.match.end_char]
+    said = said.replace(hit.match.phrase.split("…")[-1], "")  # the comfort word itself (赔个不是) denies nothing
+    return any(d in said for d in _DENIALS)
+
+
+def comforts(hit: Hit, via: str, policy: Policy) -> bool:
+    """Whether a comfort hit comforts: not a rebuttal, not a filler apology before a request, not
+    understanding what was asked, and not the model's guess on a question."""
+    if _denied(hit, policy):
+        return False
+    text = hit.utterance.text
+    matched, end = hit.match.matched, hit.match.end_char
+    rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
+    if any(a in matched for a in _APOLOGIES):
+        before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
+        real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
+        if not real and (rest.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
+            return False
+    if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
+        return False
+    if via == "model":
+        clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+        return clause is None or not clause.question
+    return True
+
+
+# Someone other than the caller as the source of what follows (我邻居说…, 听说…, 新闻里…): a complaint
+# retold is not the caller's complaint. Family, friends and the media, never the bank's own staff
+# (刚才那个客服说我操作错了 is still the caller's grievance).
+_THIRD_PARTIES = ("朋友", "邻居", "同事", "同学", "亲戚", "老婆", "老公", "爱人", "我妈", "我爸", "老妈", "老爸", "母亲",
+                  "父亲", "儿子", "女儿", "家里人", "家人", "婆婆", "公公", "我哥", "我姐", "我弟", "我妹", "表哥", "表姐", "表弟",
+                  "表妹", "堂哥", "堂姐", "舅舅", "姑姑", "老人家", "客户", "别人", "有人",
+                  "人家", "好多人", "很多人")
+# What may stand between the third party and the reporting verb (我朋友也说, 邻居上次投诉过).
+_LEADING_ADVERBS = re.compile(r"^(?:们|也|都|上次|以前|之前|还|就)+")
+_REPORTING = ("说", "讲", "告诉我", "投诉过", "投诉了", "反映过", "举报过", "告过", "起诉过")
+_HEARSAY = ("听说", "据说", "听人说", "网上说", "网上有人", "新闻上", "新闻里", "新闻说", "报道", "电视上", "媒体上", "媒体说",
+            # a stranger's scam reported to the bank (有人冒充你们骗钱) is not a complaint about the bank
+            "冒充", "假冒", "诈骗", "骗子")
+
+
+def retold(text: str) -> bool:
+    """True when ``text`` (what precedes a cue in its clause, and the cue) retells someone else's words."""
+    if any(marker in text for marker in _HEARSAY):
+        return True
+    for party in _THIRD_PARTIES:
+        at = text.find(party)
+        while at >= 0:
+            if text[max(at - 1, 0):at] in ("没", "无"):  # 没有人说过要收费 is the caller's own grievance
+                at = text.find(party, at + 1)
+                continue
+            after = text[at + len(party): at + len(party) + 6]
+            if any(_LEADING_ADVERBS.sub("", after).startswith(verb) for verb in _REPORTING):
+                return True
+            at = text.find(party, at + 1)
+    return False
+
+
+# A clause this short (我叫王芳, 你们几点开门) gives the model too few n-grams to call it a complaint
+# unless it is very sure; patterns and phrases still judge short clauses. A question resembling a
+# complaint is more often a plain question (有没有老客户优惠) than a rhetorical one, so it needs more too.
+_SHORT_CLAUSE_CHARS = 6
+_SHORT_CLAUSE_SCORE = 0.9
+_QUESTION_SCORE = 0.8
+
+
+def too_slight(judged: Judged, contrary: list[Hit], policy: Policy) -> bool:
+    """A model-only cue that does not count: a pattern of the opposite intent meets it, or its
+    clause is short and the model not sure."""
+    if any(judged.hit.overlaps(other) for other in contrary):
+        return True
+    if len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE:
+        return True
+    return judged.score < _QUESTION_SCORE and asks(judged.hit.utterance, judged.hit.match.start_char, policy)
