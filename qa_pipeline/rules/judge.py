@@ -60,12 +60,20 @@ _NEGATION_CHARS = "不没别未无"
 
 def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
     """True when a jieba word strictly contains ``text[start:end]`` and is more than the phrase
-    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行)."""
+    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行), or
+    the phrase followed by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
     for token, at in tokens_with_offsets(text):
         if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
             rest = token.replace(phrase, "")
+            if token.startswith(phrase) and _is_word(token[len(phrase):]):
+                return False
             return any(c not in _PARTICLES for c in rest)
     return False
+
+
+def _is_word(text: str) -> bool:
+    """A jieba word of at least two characters on its own (正常, not 金)."""
+    return len(text) >= 2 and tuple(token for token, _ in tokens_with_offsets(text)) == (text,)
 
 
 def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
@@ -134,15 +142,38 @@ def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> l
     return out
 
 
+# After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
+_MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户")
+
+
+def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
+    """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
+    and, after 你/您, no switch to 我/我们 in between (您说得没错是我看错了)."""
+    if negated_before(clause, outcome.start_char):
+        return False
+    if utterance.text.startswith(_MODIFIER_TAILS, outcome.end_char):
+        return False
+    if head is None:
+        return True
+    if outcome.end_char <= head.start_char:
+        return False
+    if match_form(head.phrase) in _YOU_HEADS:
+        between = utterance.text[head.end_char:outcome.start_char]
+        return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
+    return True
+
+
+_YOU_HEADS = frozenset(("你", "您"))
+_SELF_WORDS = frozenset(("我", "我们", "咱们"))
+
+
 def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy) -> Judged | None:
     heads = [m for h in pattern.heads for m in _found(utterance, clause, h, policy)] if pattern.heads else [None]
     for head in heads:
         if head is not None and negated_before(clause, head.start_char):
             continue
         for outcome in (m for o in pattern.outcomes for m in _found(utterance, clause, o, policy)):
-            if head is None and negated_before(clause, outcome.start_char):
-                continue
-            if head is not None and outcome.end_char <= head.start_char:
+            if not _outcome_stands(utterance, clause, head, outcome):
                 continue
             start = outcome.start_char if head is None else min(head.start_char, outcome.start_char)
             end = max(outcome.end_char, head.end_char if head else 0)

@@ -37,7 +37,7 @@ _MARKERS = frozenset(
 )
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
 _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "多少", "多久",
-                   "是否", "什么时候", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
+                   "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
@@ -48,7 +48,8 @@ _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法",
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
            "具体以", "以实际为准", "以审核结果为准", "为准", "要看", "看审核", "尽量", "尽力", "争取", "不确定",
-           "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法")
+           "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法",
+           "没有权限", "没权限", "无权", "权限不够", "没这个权限", "做不了主", "做不了这个主")
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
@@ -186,18 +187,25 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     position = 0
     found: str | None = None
     gap = 0
+    previous = ""
     for token in clause.tokens:
         end = position + len(token)
         if end > local:
             break
-        if token in _NEGATORS:
+        if token in _NEGATORS and not _a_not_a(previous, token):
             found, gap = token, 0
         elif found is not None and token in _BRIDGE:
             gap += len(token)
         else:
             found = None
         position = end
+        previous = token
     return found if found is not None and gap <= max_gap_chars else None
+
+
+def _a_not_a(previous: str, token: str) -> bool:
+    """能 + 不能, 是 + 不是, 会 + 不会: the A-not-A of a question (能不能别打断我), not a negation."""
+    return len(token) > 1 and token[0] in "不没" and token[1:] == previous
 
 
 def hedged(clause: Clause) -> str | None:
