@@ -27,7 +27,7 @@ from qa_pipeline.text.match import PhraseMatch, find_phrases, index_text
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
-__all__ = ["Judged", "clauses_of", "judge_clauses", "sound_hits", "scope_of"]
+__all__ = ["Judged", "clauses_of", "judge_clauses", "modifies_what_follows", "sound_hits", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,9 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     and, after 你/您, no switch to 我/我们 in between (您说得没错是我看错了)."""
     if negated_before(clause, outcome.start_char):
         return False
-    if utterance.text.startswith(_MODIFIER_TAILS, outcome.end_char):
+    if modifies_what_follows(utterance.text, outcome.end_char):
+        return False
+    if _denied_after(utterance.text[outcome.end_char:clause.end_char]):
         return False
     if head is None:
         return True
@@ -161,6 +163,20 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
         between = utterance.text[head.end_char:outcome.start_char]
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
     return True
+
+
+# At the end of the clause, these deny that the outcome exists at all (保本理财现在已经没有了).
+_DENIED_TAILS = ("没有了", "没了", "不存在了", "不存在", "停售了", "不卖了", "下架了")
+
+
+def _denied_after(rest: str) -> bool:
+    """The rest of the clause after an outcome ends by denying it exists (…理财现在已经没有了)."""
+    return match_form(rest).endswith(_DENIED_TAILS)
+
+
+def modifies_what_follows(text: str, end_char: int) -> bool:
+    """True when the words ending at ``end_char`` describe a noun after them (不清楚的地方, 不行的话)."""
+    return text.startswith(_MODIFIER_TAILS, end_char)
 
 
 _YOU_HEADS = frozenset(("你", "您"))

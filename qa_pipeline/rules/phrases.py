@@ -6,7 +6,7 @@ from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
-from qa_pipeline.rules.judge import Judged, judge_clauses, scope_of, sound_hits
+from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -21,6 +21,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     clause, _ = scope_of(hit, policy)
     if clause is not None and _supposed_before(clause, hit):
         return True  # 万一还不行…, 要是不清楚…: a condition, not a refusal
+    if modifies_what_follows(hit.utterance.text, hit.match.end_char):
+        return True  # 我不清楚的地方…: what it describes, not a refusal
     asked = clause is None or clause.question or clause.in_question or clause.hypothetical
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):

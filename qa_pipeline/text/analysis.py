@@ -192,7 +192,7 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
         end = position + len(token)
         if end > local:
             break
-        if token in _NEGATORS and not _a_not_a(previous, token):
+        if token in _NEGATORS and not _a_not_a(previous, token) and not _rhetorical(clause, token):
             found, gap = token, 0
         elif found is not None and token in _BRIDGE:
             gap += len(token)
@@ -201,6 +201,12 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
         position = end
         previous = token
     return found if found is not None and gap <= max_gap_chars else None
+
+
+def _rhetorical(clause: Clause, token: str) -> bool:
+    """不是…吗 asks to agree, it does not deny (这不是明摆着的吗)."""
+    words = [t for t in clause.tokens if any(c.isalnum() for c in t)]
+    return token == "不是" and bool(words) and words[-1] in ("吗", "嘛")
 
 
 def _a_not_a(previous: str, token: str) -> bool:
