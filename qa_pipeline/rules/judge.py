@@ -20,7 +20,7 @@ from typing import Iterable
 from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
 from qa_pipeline.rules.base import Hit, find_in
 from qa_pipeline.text.analysis import (
-    Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
+    TENTATIVE, Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
 )
 from qa_pipeline.text.intent import intent_model
 from qa_pipeline.text.match import PhraseMatch, find_phrases, index_text
@@ -148,7 +148,8 @@ _MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分",
 
 def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
     """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
-    and, after 你/您, no switch to 我/我们 in between (您说得没错是我看错了)."""
+    not merely supposed (您是不是输错了), and, after 你/您, no switch to 我/我们 in between
+    (您说得没错是我看错了)."""
     if negated_before(clause, outcome.start_char):
         return False
     if modifies_what_follows(utterance.text, outcome.end_char):
@@ -159,8 +160,10 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
         return True
     if outcome.end_char <= head.start_char:
         return False
+    between = utterance.text[head.end_char:outcome.start_char]
+    if any(word in between for word in TENTATIVE):
+        return False
     if match_form(head.phrase) in _YOU_HEADS:
-        between = utterance.text[head.end_char:outcome.start_char]
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
     return True
 
@@ -201,7 +204,7 @@ def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, p
 
 
 # Shorter clauses (不错, 好的) carry too few n-grams for the model to judge.
-_MODEL_MIN_CHARS = 4
+_MODEL_MIN_CHARS = 5
 
 
 def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:

@@ -20,6 +20,7 @@ from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
 
 __all__ = [
+    "TENTATIVE",
     "Clause",
     "clauses",
     "hedged",
@@ -43,7 +44,8 @@ _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "�
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
 _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
                        "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
-                       "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不"))
+                       "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不", "不得", "禁止", "严禁",
+                       "不允许", "不准"))
 # Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
@@ -53,8 +55,10 @@ _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说�
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
-                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法".split())
+                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准".split())
 _SELF = ("我", "我们", "咱们", "本人")
+# Between a subject and what is said of it, these make it a supposition (您是不是输错了, 可能是我看错了).
+TENTATIVE = ("是不是", "会不会", "可能", "也许", "或许", "是否", "大概", "好像", "应该是")
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     for token in clause.tokens:
         end = position + len(token)
         if end > local:
+            if position < local and token in _NEGATORS:
+                return token  # the word starts inside a negator (不是您的问题: 是您 inside 不是)
             break
         if token in _NEGATORS and not _a_not_a(previous, token) and not _rhetorical(clause, token):
             found, gap = token, 0
