@@ -168,7 +168,19 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
 _A_NOT_A = re.compile(r"(.)[不没]\1")
 
 
+# A tag at the end seeks agreement to what was just said (给您补偿一千元，您看行吗): the content before
+# it is still stated, so a clause with enough content before a tag is a statement.
+_TAGS = ("您看行吗", "你看行吗", "您看可以吗", "你看可以吗", "您看好吗", "您看怎么样", "您看呢", "你看呢",
+         "行吗", "好吗", "可以吗", "行不行", "好不好", "怎么样", "对吧", "是吧")
+_TAG_MIN_CONTENT_CHARS = 6
+
+
 def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
+    plain = "".join(c for c in body if c not in _PUNCT and not c.isspace())
+    for tag in _TAGS:
+        if plain.endswith(tag) and len(plain) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
+            content = plain[: -len(tag)]
+            return _is_question(content, tuple(token for token, _ in _tokens(content)))
     if any(c in _QUESTION_MARKS for c in body):
         return True
     words = [t for t in tokens if any(c.isalnum() for c in t)]
