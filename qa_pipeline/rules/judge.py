@@ -148,7 +148,7 @@ _MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分",
 
 def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
     """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
-    not merely supposed (您是不是输错了), and, after 你/您, no switch to 我/我们 in between
+    not merely supposed (您是不是输错了) or asked for (帮您申请减免), and, after 你/您, no switch to 我/我们 in between
     (您说得没错是我看错了)."""
     if negated_before(clause, outcome.start_char):
         return False
@@ -161,7 +161,7 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if outcome.end_char <= head.start_char:
         return False
     between = utterance.text[head.end_char:outcome.start_char]
-    if any(word in between for word in TENTATIVE):
+    if any(word in between for word in TENTATIVE + _REQUESTING):
         return False
     if match_form(head.phrase) in _YOU_HEADS:
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
@@ -181,6 +181,10 @@ def modifies_what_follows(text: str, end_char: int) -> bool:
     """True when the words ending at ``end_char`` describe a noun after them (不清楚的地方, 不行的话)."""
     return text.startswith(_MODIFIER_TAILS, end_char)
 
+
+# Between head and outcome, these turn a grant into a request or a check (帮您申请减免, 给您问一下能不能免).
+_REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
+               "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
 
 _YOU_HEADS = frozenset(("你", "您"))
 _SELF_WORDS = frozenset(("我", "我们", "咱们"))
@@ -202,6 +206,8 @@ def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, p
             return Judged(Hit(utterance, match), "pattern", label, similarity)
     return None
 
+
+_CONTRAST = ("不过", "但是", "但", "可是", "然而")
 
 # Shorter clauses (不错, 好的) carry too few n-grams for the model to judge.
 _MODEL_MIN_CHARS = 5
@@ -226,20 +232,29 @@ def judge_clauses(
     drop_hypothetical: bool = False,
     drop_hedged: bool = False,
     drop_asked_suppositions: bool = False,
+    model_spares_contrast: bool = False,
 ) -> list[Judged]:
-    """Clauses of one utterance recognised as the intent (pattern first, then the model)."""
+    """Clauses of one utterance recognised as the intent (pattern first, then the model).
+
+    ``model_spares_contrast``: the model does not judge a clause that the next one turns with
+    不过/但是/可是 (这个改不了，不过有别的办法: a limit with an alternative, not a refusal).
+    """
     intent = policy.intents.get(intent_name)
     if intent is None:
         return []
     found: list[Judged] = []
-    for clause in clauses_of(utterance, policy):
+    all_clauses = clauses_of(utterance, policy)
+    for index, clause in enumerate(all_clauses):
+        turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
         if (drop_questions and clause.question) or (drop_hypothetical and clause.hypothetical):
             continue
         if drop_hedged and hedged(clause):
             continue
         if drop_asked_suppositions and clause.hypothetical and clause.in_question:
             continue
-        judged = _pattern_hit(utterance, clause, intent, policy) or _model_hit(utterance, clause, intent)
+        judged = _pattern_hit(utterance, clause, intent, policy)
+        if judged is None and not (model_spares_contrast and turned):
+            judged = _model_hit(utterance, clause, intent)
         if judged is not None:
             found.append(judged)
     return found

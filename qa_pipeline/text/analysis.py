@@ -45,7 +45,7 @@ _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "�
 _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
                        "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
                        "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不", "不得", "禁止", "严禁",
-                       "不允许", "不准"))
+                       "不允许", "不准", "不存在", "哪有", "哪来的"))
 # Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
@@ -55,7 +55,7 @@ _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说�
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
-                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准".split())
+                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准 存在".split())
 _SELF = ("我", "我们", "咱们", "本人")
 # Between a subject and what is said of it, these make it a supposition (您是不是输错了, 可能是我看错了).
 TENTATIVE = ("是不是", "会不会", "可能", "也许", "或许", "是否", "大概", "好像", "应该是")
@@ -159,10 +159,38 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
         end_char=end,
         tokens=tokens,
         question=_is_question(body, tokens),
-        hypothetical=any(word in body for word in _HYPOTHETICAL),
+        hypothetical=_is_hypothetical(body),
         addresses_you=any(t.startswith(_YOU) for t in tokens),
         speaks_of_self=any(t in _SELF for t in tokens),
     )
+
+
+# Words a clause may open with before its topic (嗯那个钱的话…).
+_FILLERS = ("就是说", "那个", "这个", "就是", "您这个", "你这个", "嗯", "啊", "哦", "那", "您", "你", "我们")
+_TOPIC_MAX_CHARS = 4
+# Predicates that make "X的话" a condition even when short (需要的话, 方便的话, 这样的话).
+_CONDITIONAL_PREDICATES = frozenset("需要 有需要 方便 可以 愿意 同意 有空 有时间 可能 行 好 合适 着急 急 必要 有必要 满意 想 要 是 对 "
+                                    "这样 那样 这么 那么 否则 不然 来得及 允许 有问题 有疑问".split())
+
+
+def _is_hypothetical(body: str) -> bool:
+    """如果/要是/万一… anywhere, or X的话 as a condition; 钱的话/利息的话 (a short noun before 的话,
+    with nothing conditional in it) only names the topic: 利息的话我给您免了 is said, not supposed."""
+    if any(word in body for word in _HYPOTHETICAL if word != "的话"):
+        return True
+    at = body.find("的话")
+    if at < 0:
+        return False
+    topic = "".join(c for c in body[:at] if c not in _PUNCT and not c.isspace())
+    stripped = True
+    while stripped:
+        stripped = False
+        for filler in _FILLERS:
+            if topic.startswith(filler) and len(topic) > len(filler):
+                topic, stripped = topic[len(filler):], True
+    is_topic = (0 < len(topic) <= _TOPIC_MAX_CHARS and topic not in _CONDITIONAL_PREDICATES
+                and not any(c in topic for c in "不没别"))
+    return not is_topic
 
 
 _A_NOT_A = re.compile(r"(.)[不没]\1")
