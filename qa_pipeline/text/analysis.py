@@ -173,10 +173,16 @@ _CONDITIONAL_PREDICATES = frozenset("需要 有需要 方便 可以 愿意 同�
                                     "这样 那样 这么 那么 否则 不然 来得及 允许 有问题 有疑问".split())
 
 
+# A rule with its condition (刷满六次就免年费, 只要按时还款就不收): what the bank does by rule, not a
+# promise made on the call.
+_CONDITION_THEN = re.compile(r"(只要|满|够|达到|达标|超过)(?!意).{0,12}?就")
+
+
 def _is_hypothetical(body: str) -> bool:
-    """如果/要是/万一… anywhere, or X的话 as a condition; 钱的话/利息的话 (a short noun before 的话,
-    with nothing conditional in it) only names the topic: 利息的话我给您免了 is said, not supposed."""
-    if any(word in body for word in _HYPOTHETICAL if word != "的话"):
+    """如果/要是/万一… anywhere, a condition with 就 (满…就, 只要…就), or X的话 as a condition;
+    钱的话/利息的话 (a short noun before 的话, with nothing conditional in it) only names the topic:
+    利息的话我给您免了 is said, not supposed."""
+    if any(word in body for word in _HYPOTHETICAL if word != "的话") or _CONDITION_THEN.search(body):
         return True
     at = body.find("的话")
     if at < 0:
