@@ -232,12 +232,13 @@ def judge_clauses(
     drop_hypothetical: bool = False,
     drop_hedged: bool = False,
     drop_asked_suppositions: bool = False,
-    model_spares_contrast: bool = False,
+    model_spares_explanations: bool = False,
 ) -> list[Judged]:
     """Clauses of one utterance recognised as the intent (pattern first, then the model).
 
-    ``model_spares_contrast``: the model does not judge a clause that the next one turns with
-    不过/但是/可是 (这个改不了，不过有别的办法: a limit with an alternative, not a refusal).
+    ``model_spares_explanations``: the model does not judge a clause that the next one turns with
+    不过/但是/可是 (这个改不了，不过有别的办法: a limit with an alternative, not a refusal), nor a
+    supposition about a cause that does not address the customer (可能是网络问题导致的).
     """
     intent = policy.intents.get(intent_name)
     if intent is None:
@@ -246,6 +247,7 @@ def judge_clauses(
     all_clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(all_clauses):
         turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
+        turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)
         if (drop_questions and clause.question) or (drop_hypothetical and clause.hypothetical):
             continue
         if drop_hedged and hedged(clause):
@@ -253,7 +255,7 @@ def judge_clauses(
         if drop_asked_suppositions and clause.hypothetical and clause.in_question:
             continue
         judged = _pattern_hit(utterance, clause, intent, policy)
-        if judged is None and not (model_spares_contrast and turned):
+        if judged is None and not (model_spares_explanations and turned):
             judged = _model_hit(utterance, clause, intent)
         if judged is not None:
             found.append(judged)

@@ -63,7 +63,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     for utterance in utterances:
         if id(utterance) in flagged:
             continue
-        for judged in judge_clauses(utterance, "forbidden", policy, model_spares_contrast=True)[:1]:
+        for judged in judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)[:1]:
             found.append((f"≈{judged.label}", judged))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return found

@@ -141,7 +141,25 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
         pieces[-1].append((token, at))
     kept = [(_clause(text, piece), sentence) for piece, sentence in zip(pieces, sentence_of) if _has_words(piece)]
     asked = {sentence for clause, sentence in kept if clause.question}
-    return tuple(replace(clause, in_question=sentence in asked) for clause, sentence in kept)
+    out = [replace(clause, in_question=sentence in asked) for clause, sentence in kept]
+    for i in range(1, len(out)):
+        condition = out[i - 1].hypothetical or _conditions(out[i - 1].text)
+        if kept[i][1] == kept[i - 1][1] and condition and _consequence(out[i].text):
+            out[i] = replace(out[i], hypothetical=True)  # 刷满六次，明年就不收了: the rule's consequence
+    return tuple(out)
+
+
+_CONDITION = re.compile(r"如果|要是|假如|万一|只要|一旦|(满|够|达到|达标|超过)(?!意)")
+
+
+def _conditions(text: str) -> bool:
+    """The clause states a condition (如果…, 只要…, 刷满六次, 够五笔)."""
+    return bool(_CONDITION.search(text))
+
+
+def _consequence(text: str) -> bool:
+    """The clause opens as the consequence of the one before (…就…, 那么…, 便…)."""
+    return "就" in text[:6] or text.startswith(("那么", "那", "便", "则"))
 
 
 def _has_words(piece: list[tuple[str, int]]) -> bool:
