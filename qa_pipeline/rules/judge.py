@@ -105,15 +105,18 @@ def scope_of(hit: Hit, policy: Policy) -> tuple[Clause | None, str | None]:
     return clause, negated_before(clause, hit.match.start_char) or hedged(clause)
 
 
-def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: Policy) -> Judged | None:
-    """The first of the intent's patterns that meets the clause."""
+def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: Policy) -> tuple[Judged | None, bool]:
+    """The first of the intent's patterns that meets the clause, and whether some pattern's shape
+    was there but cancelled (negated, supposed, asked for, about someone else)."""
+    cancelled = False
     for pattern in intent.patterns:
         if pattern.question is not None and pattern.question != clause.question:
             continue
-        judged = _one_pattern(utterance, clause, pattern, policy)
+        judged, shape_cancelled = _one_pattern(utterance, clause, pattern, policy)
         if judged is not None:
-            return judged
-    return None
+            return judged, False
+        cancelled = cancelled or shape_cancelled
+    return None, cancelled
 
 
 @lru_cache(maxsize=16384)
@@ -161,7 +164,7 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if outcome.end_char <= head.start_char:
         return False
     between = utterance.text[head.end_char:outcome.start_char]
-    if any(word in between for word in TENTATIVE + _REQUESTING):
+    if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
     if match_form(head.phrase) in _YOU_HEADS:
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
@@ -186,25 +189,41 @@ def modifies_what_follows(text: str, end_char: int) -> bool:
 _REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
                "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
 
+def _asks_for(between: str) -> bool:
+    """A request verb governs what follows (帮您申请减免); 您的申请 or 申请的补偿 are nouns, not requests."""
+    for word in _REQUESTING:
+        at = between.find(word)
+        while at >= 0:
+            if between[at - 1:at] != "的" and between[at + len(word):at + len(word) + 1] != "的":
+                return True
+            at = between.find(word, at + 1)
+    return False
+
+
 _YOU_HEADS = frozenset(("你", "您"))
 _SELF_WORDS = frozenset(("我", "我们", "咱们"))
 
 
-def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy) -> Judged | None:
+def _one_pattern(
+    utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy
+) -> tuple[Judged | None, bool]:
     heads = [m for h in pattern.heads for m in _found(utterance, clause, h, policy)] if pattern.heads else [None]
+    cancelled = False
     for head in heads:
-        if head is not None and negated_before(clause, head.start_char):
-            continue
+        head_negated = head is not None and negated_before(clause, head.start_char)
         for outcome in (m for o in pattern.outcomes for m in _found(utterance, clause, o, policy)):
-            if not _outcome_stands(utterance, clause, head, outcome):
+            if head is not None and outcome.end_char <= head.start_char:
+                continue
+            if head_negated or not _outcome_stands(utterance, clause, head, outcome):
+                cancelled = True
                 continue
             start = outcome.start_char if head is None else min(head.start_char, outcome.start_char)
             end = max(outcome.end_char, head.end_char if head else 0)
             label = outcome.phrase if head is None else f"{head.phrase}…{outcome.phrase}"
             similarity = outcome.similarity if head is None else min(head.similarity, outcome.similarity)
             match = PhraseMatch(label, utterance.text[start:end], start, end, similarity)
-            return Judged(Hit(utterance, match), "pattern", label, similarity)
-    return None
+            return Judged(Hit(utterance, match), "pattern", label, similarity), False
+    return None, cancelled
 
 
 _CONTRAST = ("不过", "但是", "但", "可是", "然而")
@@ -254,8 +273,9 @@ def judge_clauses(
             continue
         if drop_asked_suppositions and clause.hypothetical and clause.in_question:
             continue
-        judged = _pattern_hit(utterance, clause, intent, policy)
-        if judged is None and not (model_spares_explanations and turned):
+        judged, cancelled = _pattern_hit(utterance, clause, intent, policy)
+        if judged is None and not cancelled and not (model_spares_explanations and turned):
+            # a pattern's shape cancelled by the structure (您没记错, 帮您申请减免) is not for the model to overrule
             judged = _model_hit(utterance, clause, intent)
         if judged is not None:
             found.append(judged)
