@@ -3,8 +3,9 @@
 Every sentence goes through the real check (``qa_pipeline.eval.judgement.flagged``). The corpus was
 written for coverage (many banks and products, 43 % near-misses); the held-out half is never used
 to tune the policy. The floors below are what the judgement reaches today, so that a change that
-loses ground fails; issue 10's targets (precision >= 95 %, recall >= 90 % for forbidden, promise and
-complaint) are higher and not all met yet — see the branch report and ``python bench/judgement.py``.
+loses ground fails; issue 10's targets are precision >= 95 % and recall >= 90 % for forbidden, promise
+and complaint (forbidden and promise meet them here; complaint does not yet) — see the branch reports
+and ``python bench/judgement.py``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ POLICY = load_policy()
 
 # check -> (precision floor, recall floor, most near-misses flagged)
 FLOORS = {
-    "forbidden": (0.90, 0.80, 2),
-    "promise": (0.90, 0.80, 2),
+    "forbidden": (0.95, 0.93, 1),  # raised by branch i10-forbid (measured 100 % / 96.7 %, 0 near-misses)
+    "promise": (0.95, 0.93, 1),  # raised by branch i10-forbid (measured 96.4 % / 100 %, 1 near-miss)
     "complaint": (0.90, 0.70, 2),
     "comfort": (0.95, 0.80, 0),
     "thanks": (0.95, 0.95, 0),

@@ -162,7 +162,7 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if head is None:
         return True
     if outcome.end_char <= head.start_char:
-        return False
+        return _closes(utterance, clause, head)  # …恢复使用，我保证: the commitment comes last
     between = utterance.text[head.end_char:outcome.start_char]
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
@@ -189,6 +189,17 @@ def modifies_what_follows(text: str, end_char: int) -> bool:
 _REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
                "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
 
+def _closes(utterance: Utterance, clause: Clause, head: PhraseMatch) -> bool:
+    """A commitment head ends its clause (only particles after it): 明天就能用，我保证."""
+    if not any(word in match_form(head.phrase) for word in _COMMITMENTS):
+        return False
+    rest = utterance.text[head.end_char:clause.end_char]
+    return all(not c.isalnum() or c in "的啊呀了" for c in rest)
+
+
+_COMMITMENTS = ("保证", "承诺", "担保", "打包票", "发誓")
+
+
 def _asks_for(between: str) -> bool:
     """A request verb governs what follows (帮您申请减免); 您的申请 or 申请的补偿 are nouns, not requests."""
     for word in _REQUESTING:
@@ -212,7 +223,7 @@ def _one_pattern(
     for head in heads:
         head_negated = head is not None and negated_before(clause, head.start_char)
         for outcome in (m for o in pattern.outcomes for m in _found(utterance, clause, o, policy)):
-            if head is not None and outcome.end_char <= head.start_char:
+            if head is not None and outcome.end_char <= head.start_char and not _closes(utterance, clause, head):
                 continue
             if head_negated or not _outcome_stands(utterance, clause, head, outcome):
                 cancelled = True

@@ -139,7 +139,8 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
         pieces[-1].append((token, at))
-    kept = [(_clause(text, piece), sentence) for piece, sentence in zip(pieces, sentence_of) if _has_words(piece)]
+    pairs = _join_bare_commitments(text, [(p, s) for p, s in zip(pieces, sentence_of) if _has_words(p)])
+    kept = [(_clause(text, piece), sentence) for piece, sentence in pairs]
     asked = {sentence for clause, sentence in kept if clause.question}
     out = [replace(clause, in_question=sentence in asked) for clause, sentence in kept]
     for i in range(1, len(out)):
@@ -160,6 +161,34 @@ def _conditions(text: str) -> bool:
 def _consequence(text: str) -> bool:
     """The clause opens as the consequence of the one before (…就…, 那么…, 便…)."""
     return "就" in text[:6] or text.startswith(("那么", "那", "便", "则"))
+
+
+# A clause that is only the commitment (我保证，… / …，我向您保证) belongs with the clause it commits to.
+_BARE_COMMITMENT = re.compile(r"^(我|我们)?(向您|跟您|给您|和您|对您|向你|跟你)?(保证|承诺|担保|打包票|打个包票|发誓|敢保证)[的啊呀]?$")
+
+
+def _join_bare_commitments(text: str, pairs: list[tuple[list[tuple[str, int]], int]]) -> list:
+    """Join a bare 我保证 to the next clause (to the one before when it comes last)."""
+    out = list(pairs)
+    i = 0
+    while i < len(out) and len(out) > 1:
+        piece, sentence = out[i]
+        body = "".join(token for token, _ in piece if any(c.isalnum() for c in token))
+        if _BARE_COMMITMENT.match(body):
+            if i + 1 < len(out):
+                out[i:i + 2] = [(_joined(text, piece, out[i + 1][0]), sentence)]
+            else:
+                out[i - 1:i + 1] = [(_joined(text, out[i - 1][0], piece), out[i - 1][1])]
+            continue
+        i += 1
+    return out
+
+
+def _joined(text: str, first: list[tuple[str, int]], second: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Two pieces as one, the punctuation between them kept as a token so offsets stay aligned."""
+    end = first[-1][1] + len(first[-1][0])
+    gap = text[end:second[0][1]]
+    return first + ([(gap, end)] if gap else []) + second
 
 
 def _has_words(piece: list[tuple[str, int]]) -> bool:
@@ -202,7 +231,7 @@ def _is_hypothetical(body: str) -> bool:
     利息的话我给您免了 is said, not supposed."""
     if any(word in body for word in _HYPOTHETICAL if word != "的话") or _CONDITION_THEN.search(body):
         return True
-    at = body.find("的话")
+    at = _condition_de_hua(body)
     if at < 0:
         return False
     topic = "".join(c for c in body[:at] if c not in _PUNCT and not c.isspace())
@@ -215,6 +244,17 @@ def _is_hypothetical(body: str) -> bool:
     is_topic = (0 < len(topic) <= _TOPIC_MAX_CHARS and topic not in _CONDITIONAL_PREDICATES
                 and not any(c in topic for c in "不没别"))
     return not is_topic
+
+
+def _condition_de_hua(body: str) -> int:
+    """Offset of 的话 as a word of its own (not the 的 + 话费 of 三百元的话费), or -1."""
+    tokens = _tokens(body)
+    for i, (token, at) in enumerate(tokens):
+        if token.endswith("的话"):  # 的话, and words jieba knows with it (需要的话)
+            return at + len(token) - 2
+        if token == "的" and i + 1 < len(tokens) and tokens[i + 1][0] == "话":
+            return at
+    return -1
 
 
 _A_NOT_A = re.compile(r"(.)[不没]\1")
