@@ -95,3 +95,54 @@ def test_intent_model_generalises_and_explains() -> None:
     assert unseen.example in examples.positive and unseen.similarity > 0
     assert model.resemble("请问您要办理什么业务").probability < 0.5
     assert intent_model(examples) is model  # fitted once per example set
+
+
+@pytest.mark.parametrize(
+    "text, word, negator",
+    [
+        # A-not-A asks, it does not negate: 能不能别打断 is not "cannot"
+        ("能不能别再打断我说话", "别", None),
+        # 不是…吗 asks to agree
+        ("这不是写得很清楚吗", "写", None),
+        # a word that starts inside a negator is negated (是您 inside 不是)
+        ("不是您的责任", "是您", "不是"),
+        # 不允许 governs through 允许
+        ("按规定不允许承诺收益", "承诺", "不"),
+        ("市面上不存在保本的理财", "保本", "不"),
+    ],
+)
+def test_negation_scope_questions_and_inner_words(text: str, word: str, negator: str | None) -> None:
+    found = _negator(text, word)
+    assert (found is None) if negator is None else (found is not None and found.startswith(negator))
+
+
+def test_lacking_authority_is_a_hedge() -> None:
+    assert hedged(clauses("年费这个我没有权限给您免")[0]) is not None
+
+
+@pytest.mark.parametrize(
+    "text, question",
+    [
+        # a tag after enough content seeks agreement; what comes before is stated
+        ("给您补偿三百积分您看行吗", False),
+        ("您看这样行吗", True),  # the tag is all there is: a real question
+        ("那您看怎么样", True),
+    ],
+)
+def test_tag_questions(text: str, question: bool) -> None:
+    assert clauses(text)[-1].question is question
+
+
+@pytest.mark.parametrize(
+    "text, hypothetical",
+    [
+        ("年费的话我给您免了", False),  # a short topic before 的话 only names what is talked about
+        ("您需要的话我给您寄过去", True),  # a condition
+        ("不方便的话我晚点再打", True),
+        ("只要按时还款就不收利息", True),  # a rule with its condition
+        ("存满三个月，下个月就免管理费", True),  # the consequence of the clause before
+        ("我给您免了，就这样吧", False),
+    ],
+)
+def test_suppositions_topics_and_rules(text: str, hypothetical: bool) -> None:
+    assert clauses(text)[-1].hypothetical is hypothetical

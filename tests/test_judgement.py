@@ -4,8 +4,8 @@ Every sentence goes through the real check (``qa_pipeline.eval.judgement.flagged
 written for coverage (many banks and products, 43 % near-misses); the held-out half is never used
 to tune the policy. The floors below are what the judgement reaches today, so that a change that
 loses ground fails. Issue 10's targets (precision >= 95 %, recall >= 90 % for forbidden, promise and
-complaint; comfort agreement >= 90 %) are met here by complaint and comfort, not yet by forbidden and
-promise — see the branch reports and ``python bench/judgement.py``.
+complaint; comfort agreement >= 90 %) are met on this held-out half; ``tests/judgement/fresh.tsv``
+(written independently, never tuned on) is the harder measure — see ``python bench/judgement.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ POLICY = load_policy()
 
 # check -> (precision floor, recall floor, most near-misses flagged)
 FLOORS = {
-    "forbidden": (0.90, 0.80, 2),
-    "promise": (0.90, 0.80, 2),
+    "forbidden": (0.95, 0.93, 1),
+    "promise": (0.95, 0.93, 1),
     "complaint": (0.95, 0.90, 0),
     "comfort": (0.95, 0.90, 0),
     "thanks": (0.95, 0.95, 0),

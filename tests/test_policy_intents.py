@@ -33,11 +33,17 @@ def test_duplicate_intent_and_empty_examples(tmp_path: Path) -> None:
     assert any("[intent] already defined" in p for p in problems), problems
 
 
+def _without_bundled_examples(root: Path) -> Path:
+    """The copied policy minus its bundled examples_*.toml, so a test's own examples file is the only one."""
+    for extra in root.glob("examples_*.toml"):
+        extra.unlink()
+    return root
+
+
 def test_policy_without_intents_still_loads(tmp_path: Path) -> None:
     root = _copy_policy(tmp_path)
-    # the intents and the files of [examples.<intent>] that extend them go together
-    for path in [root / "judgement.toml", *root.glob("examples_*.toml")]:
-        path.unlink()
+    (root / "judgement.toml").unlink()
+    _without_bundled_examples(root)  # they extend judgement.toml's intents; without it they name none
     policy = load_policy(root)
     assert dict(policy.intents) == {}
 
@@ -50,7 +56,7 @@ def test_intents_load_as_data() -> None:
 
 
 def test_examples_in_their_own_file_extend_an_intent(tmp_path: Path) -> None:
-    root = _copy_policy(tmp_path)
+    root = _without_bundled_examples(_copy_policy(tmp_path))
     before = load_policy(root).intents["forbidden"].examples
     (root / "examples_extra.toml").write_text(
         '[examples.forbidden]\npositive = ["你这人怎么就是听不进去"]\nnegative = ["您这边请放心"]\n', encoding="utf-8"
@@ -61,7 +67,7 @@ def test_examples_in_their_own_file_extend_an_intent(tmp_path: Path) -> None:
 
 
 def test_examples_for_an_unknown_intent_or_twice_are_reported(tmp_path: Path) -> None:
-    root = _copy_policy(tmp_path)
+    root = _without_bundled_examples(_copy_policy(tmp_path))
     (root / "examples_a.toml").write_text('[examples.nosuch]\npositive = ["随便一句"]\n', encoding="utf-8")
     problems = [e.one_line() for e in check_policy(root)]
     assert problems == [f"{root / 'examples_a.toml'}:1: [examples.nosuch] names no [[intent]] of this policy"]

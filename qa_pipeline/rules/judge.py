@@ -20,14 +20,14 @@ from typing import Iterable
 from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
 from qa_pipeline.rules.base import Hit, find_in
 from qa_pipeline.text.analysis import (
-    Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
+    TENTATIVE, Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
 )
 from qa_pipeline.text.intent import intent_model
 from qa_pipeline.text.match import PhraseMatch, find_phrases, index_text
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
-__all__ = ["Judged", "clauses_of", "judge_clauses", "sound_hits", "scope_of"]
+__all__ = ["Judged", "clauses_of", "judge_clauses", "modifies_what_follows", "sound_hits", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,20 @@ _NEGATION_CHARS = "不没别未无"
 
 def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
     """True when a jieba word strictly contains ``text[start:end]`` and is more than the phrase
-    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行)."""
+    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行), or
+    the phrase followed by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
     for token, at in tokens_with_offsets(text):
         if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
             rest = token.replace(phrase, "")
+            if token.startswith(phrase) and _is_word(token[len(phrase):]):
+                return False
             return any(c not in _PARTICLES for c in rest)
     return False
+
+
+def _is_word(text: str) -> bool:
+    """A jieba word of at least two characters on its own (正常, not 金)."""
+    return len(text) >= 2 and tuple(token for token, _ in tokens_with_offsets(text)) == (text,)
 
 
 def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
@@ -97,15 +105,18 @@ def scope_of(hit: Hit, policy: Policy) -> tuple[Clause | None, str | None]:
     return clause, negated_before(clause, hit.match.start_char) or hedged(clause)
 
 
-def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: Policy) -> Judged | None:
-    """The first of the intent's patterns that meets the clause."""
+def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: Policy) -> tuple[Judged | None, bool]:
+    """The first of the intent's patterns that meets the clause, and whether some pattern's shape
+    was there but cancelled (negated, supposed, asked for, about someone else)."""
+    cancelled = False
     for pattern in intent.patterns:
         if pattern.question is not None and pattern.question != clause.question:
             continue
-        judged = _one_pattern(utterance, clause, pattern, policy)
+        judged, shape_cancelled = _one_pattern(utterance, clause, pattern, policy)
         if judged is not None:
-            return judged
-    return None
+            return judged, False
+        cancelled = cancelled or shape_cancelled
+    return None, cancelled
 
 
 @lru_cache(maxsize=16384)
@@ -134,27 +145,102 @@ def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> l
     return out
 
 
-def _one_pattern(utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy) -> Judged | None:
+# After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
+_MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户")
+
+
+def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
+    """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
+    not merely supposed (您是不是输错了) or asked for (帮您申请减免), and, after 你/您, no switch to 我/我们 in between
+    (您说得没错是我看错了)."""
+    if negated_before(clause, outcome.start_char):
+        return False
+    if modifies_what_follows(utterance.text, outcome.end_char):
+        return False
+    if _denied_after(utterance.text[outcome.end_char:clause.end_char]):
+        return False
+    if head is None:
+        return True
+    if outcome.end_char <= head.start_char:
+        return _closes(utterance, clause, head)  # …恢复使用，我保证: the commitment comes last
+    between = utterance.text[head.end_char:outcome.start_char]
+    if any(word in between for word in TENTATIVE) or _asks_for(between):
+        return False
+    if match_form(head.phrase) in _YOU_HEADS:
+        return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
+    return True
+
+
+# At the end of the clause, these deny that the outcome exists at all (保本理财现在已经没有了).
+_DENIED_TAILS = ("没有了", "没了", "不存在了", "不存在", "停售了", "不卖了", "下架了")
+
+
+def _denied_after(rest: str) -> bool:
+    """The rest of the clause after an outcome ends by denying it exists (…理财现在已经没有了)."""
+    return match_form(rest).endswith(_DENIED_TAILS)
+
+
+def modifies_what_follows(text: str, end_char: int) -> bool:
+    """True when the words ending at ``end_char`` describe a noun after them (不清楚的地方, 不行的话)."""
+    return text.startswith(_MODIFIER_TAILS, end_char)
+
+
+# Between head and outcome, these turn a grant into a request or a check (帮您申请减免, 给您问一下能不能免).
+_REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
+               "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
+
+def _closes(utterance: Utterance, clause: Clause, head: PhraseMatch) -> bool:
+    """A commitment head ends its clause (only particles after it): 明天就能用，我保证."""
+    if not any(word in match_form(head.phrase) for word in _COMMITMENTS):
+        return False
+    rest = utterance.text[head.end_char:clause.end_char]
+    return all(not c.isalnum() or c in "的啊呀了" for c in rest)
+
+
+_COMMITMENTS = ("保证", "承诺", "担保", "打包票", "发誓")
+
+
+def _asks_for(between: str) -> bool:
+    """A request verb governs what follows (帮您申请减免); 您的申请 or 申请的补偿 are nouns, not requests."""
+    for word in _REQUESTING:
+        at = between.find(word)
+        while at >= 0:
+            if between[at - 1:at] != "的" and between[at + len(word):at + len(word) + 1] != "的":
+                return True
+            at = between.find(word, at + 1)
+    return False
+
+
+_YOU_HEADS = frozenset(("你", "您"))
+_SELF_WORDS = frozenset(("我", "我们", "咱们"))
+
+
+def _one_pattern(
+    utterance: Utterance, clause: Clause, pattern: ClausePattern, policy: Policy
+) -> tuple[Judged | None, bool]:
     heads = [m for h in pattern.heads for m in _found(utterance, clause, h, policy)] if pattern.heads else [None]
+    cancelled = False
     for head in heads:
-        if head is not None and negated_before(clause, head.start_char):
-            continue
+        head_negated = head is not None and negated_before(clause, head.start_char)
         for outcome in (m for o in pattern.outcomes for m in _found(utterance, clause, o, policy)):
-            if head is None and negated_before(clause, outcome.start_char):
+            if head is not None and outcome.end_char <= head.start_char and not _closes(utterance, clause, head):
                 continue
-            if head is not None and outcome.end_char <= head.start_char:
+            if head_negated or not _outcome_stands(utterance, clause, head, outcome):
+                cancelled = True
                 continue
             start = outcome.start_char if head is None else min(head.start_char, outcome.start_char)
             end = max(outcome.end_char, head.end_char if head else 0)
             label = outcome.phrase if head is None else f"{head.phrase}…{outcome.phrase}"
             similarity = outcome.similarity if head is None else min(head.similarity, outcome.similarity)
             match = PhraseMatch(label, utterance.text[start:end], start, end, similarity)
-            return Judged(Hit(utterance, match), "pattern", label, similarity)
-    return None
+            return Judged(Hit(utterance, match), "pattern", label, similarity), False
+    return None, cancelled
 
+
+_CONTRAST = ("不过", "但是", "但", "可是", "然而")
 
 # Shorter clauses (不错, 好的) carry too few n-grams for the model to judge.
-_MODEL_MIN_CHARS = 4
+_MODEL_MIN_CHARS = 5
 
 
 def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:
@@ -176,20 +262,32 @@ def judge_clauses(
     drop_hypothetical: bool = False,
     drop_hedged: bool = False,
     drop_asked_suppositions: bool = False,
+    model_spares_explanations: bool = False,
 ) -> list[Judged]:
-    """Clauses of one utterance recognised as the intent (pattern first, then the model)."""
+    """Clauses of one utterance recognised as the intent (pattern first, then the model).
+
+    ``model_spares_explanations``: the model does not judge a clause that the next one turns with
+    不过/但是/可是 (这个改不了，不过有别的办法: a limit with an alternative, not a refusal), nor a
+    supposition about a cause that does not address the customer (可能是网络问题导致的).
+    """
     intent = policy.intents.get(intent_name)
     if intent is None:
         return []
     found: list[Judged] = []
-    for clause in clauses_of(utterance, policy):
+    all_clauses = clauses_of(utterance, policy)
+    for index, clause in enumerate(all_clauses):
+        turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
+        turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)
         if (drop_questions and clause.question) or (drop_hypothetical and clause.hypothetical):
             continue
         if drop_hedged and hedged(clause):
             continue
         if drop_asked_suppositions and clause.hypothetical and clause.in_question:
             continue
-        judged = _pattern_hit(utterance, clause, intent, policy) or _model_hit(utterance, clause, intent)
+        judged, cancelled = _pattern_hit(utterance, clause, intent, policy)
+        if judged is None and not cancelled and not (model_spares_explanations and turned):
+            # a pattern's shape cancelled by the structure (您没记错, 帮您申请减免) is not for the model to overrule
+            judged = _model_hit(utterance, clause, intent)
         if judged is not None:
             found.append(judged)
     return found

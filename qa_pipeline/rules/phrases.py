@@ -6,7 +6,8 @@ from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
-from qa_pipeline.rules.judge import Judged, judge_clauses, scope_of, sound_hits
+from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
+from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -18,6 +19,10 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     comma lost by ASR) is neither, so 不知道您 does not excuse it.
     """
     clause, _ = scope_of(hit, policy)
+    if clause is not None and _supposed_before(clause, hit):
+        return True  # 万一还不行…, 要是不清楚…: a condition, not a refusal
+    if modifies_what_follows(hit.utterance.text, hit.match.end_char):
+        return True  # 我不清楚的地方…: what it describes, not a refusal
     asked = clause is None or clause.question or clause.in_question or clause.hypothetical
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
@@ -27,6 +32,15 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
                 if asked or match.start_char < hit.match.start_char:
                     return True
     return False
+
+
+def _supposed_before(clause: Clause, hit: Hit) -> bool:
+    """True when a supposition word (如果/万一/要是…) opens the clause before the hit."""
+    before = hit.utterance.text[clause.start_char:hit.match.start_char]
+    return any(word in before for word in _SUPPOSING)
+
+
+_SUPPOSING = ("如果", "要是", "万一", "假如", "假设", "倘若", "一旦")
 
 
 def _whole_reply(utterance: Utterance, rule: ForbiddenPhrase) -> bool:
@@ -49,7 +63,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     for utterance in utterances:
         if id(utterance) in flagged:
             continue
-        for judged in judge_clauses(utterance, "forbidden", policy)[:1]:
+        for judged in judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)[:1]:
             found.append((f"≈{judged.label}", judged))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return found

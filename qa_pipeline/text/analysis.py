@@ -20,6 +20,7 @@ from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
 
 __all__ = [
+    "TENTATIVE",
     "Clause",
     "clauses",
     "hedged",
@@ -37,23 +38,27 @@ _MARKERS = frozenset(
 )
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
 _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "多少", "多久",
-                   "是否", "什么时候", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
+                   "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
 _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
                        "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
-                       "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不"))
+                       "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不", "不得", "禁止", "严禁",
+                       "不允许", "不准", "不存在", "哪有", "哪来的"))
 # Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
            "具体以", "以实际为准", "以审核结果为准", "为准", "要看", "看审核", "尽量", "尽力", "争取", "不确定",
-           "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法")
+           "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法",
+           "没有权限", "没权限", "无权", "权限不够", "没这个权限", "做不了主", "做不了这个主")
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
-                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法".split())
+                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准 存在".split())
 _SELF = ("我", "我们", "咱们", "本人")
+# Between a subject and what is said of it, these make it a supposition (您是不是输错了, 可能是我看错了).
+TENTATIVE = ("是不是", "会不会", "可能", "也许", "或许", "是否", "大概", "好像", "应该是")
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,56 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
         pieces[-1].append((token, at))
-    kept = [(_clause(text, piece), sentence) for piece, sentence in zip(pieces, sentence_of) if _has_words(piece)]
+    pairs = _join_bare_commitments(text, [(p, s) for p, s in zip(pieces, sentence_of) if _has_words(p)])
+    kept = [(_clause(text, piece), sentence) for piece, sentence in pairs]
     asked = {sentence for clause, sentence in kept if clause.question}
-    return tuple(replace(clause, in_question=sentence in asked) for clause, sentence in kept)
+    out = [replace(clause, in_question=sentence in asked) for clause, sentence in kept]
+    for i in range(1, len(out)):
+        condition = out[i - 1].hypothetical or _conditions(out[i - 1].text)
+        if kept[i][1] == kept[i - 1][1] and condition and _consequence(out[i].text):
+            out[i] = replace(out[i], hypothetical=True)  # 刷满六次，明年就不收了: the rule's consequence
+    return tuple(out)
+
+
+_CONDITION = re.compile(r"如果|要是|假如|万一|只要|一旦|(满|够|达到|达标|超过)(?!意)")
+
+
+def _conditions(text: str) -> bool:
+    """The clause states a condition (如果…, 只要…, 刷满六次, 够五笔)."""
+    return bool(_CONDITION.search(text))
+
+
+def _consequence(text: str) -> bool:
+    """The clause opens as the consequence of the one before (…就…, 那么…, 便…)."""
+    return "就" in text[:6] or text.startswith(("那么", "那", "便", "则"))
+
+
+# A clause that is only the commitment (我保证，… / …，我向您保证) belongs with the clause it commits to.
+_BARE_COMMITMENT = re.compile(r"^(我|我们)?(向您|跟您|给您|和您|对您|向你|跟你)?(保证|承诺|担保|打包票|打个包票|发誓|敢保证)[的啊呀]?$")
+
+
+def _join_bare_commitments(text: str, pairs: list[tuple[list[tuple[str, int]], int]]) -> list:
+    """Join a bare 我保证 to the next clause (to the one before when it comes last)."""
+    out = list(pairs)
+    i = 0
+    while i < len(out) and len(out) > 1:
+        piece, sentence = out[i]
+        body = "".join(token for token, _ in piece if any(c.isalnum() for c in token))
+        if _BARE_COMMITMENT.match(body):
+            if i + 1 < len(out):
+                out[i:i + 2] = [(_joined(text, piece, out[i + 1][0]), sentence)]
+            else:
+                out[i - 1:i + 1] = [(_joined(text, out[i - 1][0], piece), out[i - 1][1])]
+            continue
+        i += 1
+    return out
+
+
+def _joined(text: str, first: list[tuple[str, int]], second: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Two pieces as one, the punctuation between them kept as a token so offsets stay aligned."""
+    end = first[-1][1] + len(first[-1][0])
+    gap = text[end:second[0][1]]
+    return first + ([(gap, end)] if gap else []) + second
 
 
 def _has_words(piece: list[tuple[str, int]]) -> bool:
@@ -154,16 +206,73 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
         end_char=end,
         tokens=tokens,
         question=_is_question(body, tokens),
-        hypothetical=any(word in body for word in _HYPOTHETICAL),
+        hypothetical=_is_hypothetical(body),
         addresses_you=any(t.startswith(_YOU) for t in tokens),
         speaks_of_self=any(t in _SELF for t in tokens),
     )
 
 
+# Words a clause may open with before its topic (嗯那个钱的话…).
+_FILLERS = ("就是说", "那个", "这个", "就是", "您这个", "你这个", "嗯", "啊", "哦", "那", "您", "你", "我们")
+_TOPIC_MAX_CHARS = 4
+# Predicates that make "X的话" a condition even when short (需要的话, 方便的话, 这样的话).
+_CONDITIONAL_PREDICATES = frozenset("需要 有需要 方便 可以 愿意 同意 有空 有时间 可能 行 好 合适 着急 急 必要 有必要 满意 想 要 是 对 "
+                                    "这样 那样 这么 那么 否则 不然 来得及 允许 有问题 有疑问".split())
+
+
+# A rule with its condition (刷满六次就免年费, 只要按时还款就不收): what the bank does by rule, not a
+# promise made on the call.
+_CONDITION_THEN = re.compile(r"(只要|满|够|达到|达标|超过)(?!意).{0,12}?就")
+
+
+def _is_hypothetical(body: str) -> bool:
+    """如果/要是/万一… anywhere, a condition with 就 (满…就, 只要…就), or X的话 as a condition;
+    钱的话/利息的话 (a short noun before 的话, with nothing conditional in it) only names the topic:
+    利息的话我给您免了 is said, not supposed."""
+    if any(word in body for word in _HYPOTHETICAL if word != "的话") or _CONDITION_THEN.search(body):
+        return True
+    at = _condition_de_hua(body)
+    if at < 0:
+        return False
+    topic = "".join(c for c in body[:at] if c not in _PUNCT and not c.isspace())
+    stripped = True
+    while stripped:
+        stripped = False
+        for filler in _FILLERS:
+            if topic.startswith(filler) and len(topic) > len(filler):
+                topic, stripped = topic[len(filler):], True
+    is_topic = (0 < len(topic) <= _TOPIC_MAX_CHARS and topic not in _CONDITIONAL_PREDICATES
+                and not any(c in topic for c in "不没别"))
+    return not is_topic
+
+
+def _condition_de_hua(body: str) -> int:
+    """Offset of 的话 as a word of its own (not the 的 + 话费 of 三百元的话费), or -1."""
+    tokens = _tokens(body)
+    for i, (token, at) in enumerate(tokens):
+        if token.endswith("的话"):  # 的话, and words jieba knows with it (需要的话)
+            return at + len(token) - 2
+        if token == "的" and i + 1 < len(tokens) and tokens[i + 1][0] == "话":
+            return at
+    return -1
+
+
 _A_NOT_A = re.compile(r"(.)[不没]\1")
 
 
+# A tag at the end seeks agreement to what was just said (给您补偿一千元，您看行吗): the content before
+# it is still stated, so a clause with enough content before a tag is a statement.
+_TAGS = ("您看行吗", "你看行吗", "您看可以吗", "你看可以吗", "您看好吗", "您看怎么样", "您看呢", "你看呢",
+         "行吗", "好吗", "可以吗", "行不行", "好不好", "怎么样", "对吧", "是吧")
+_TAG_MIN_CONTENT_CHARS = 6
+
+
 def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
+    plain = "".join(c for c in body if c not in _PUNCT and not c.isspace())
+    for tag in _TAGS:
+        if plain.endswith(tag) and len(plain) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
+            content = plain[: -len(tag)]
+            return _is_question(content, tuple(token for token, _ in _tokens(content)))
     if any(c in _QUESTION_MARKS for c in body):
         return True
     words = [t for t in tokens if any(c.isalnum() for c in t)]
@@ -186,18 +295,33 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     position = 0
     found: str | None = None
     gap = 0
+    previous = ""
     for token in clause.tokens:
         end = position + len(token)
         if end > local:
+            if position < local and token in _NEGATORS:
+                return token  # the word starts inside a negator (不是您的问题: 是您 inside 不是)
             break
-        if token in _NEGATORS:
+        if token in _NEGATORS and not _a_not_a(previous, token) and not _rhetorical(clause, token):
             found, gap = token, 0
         elif found is not None and token in _BRIDGE:
             gap += len(token)
         else:
             found = None
         position = end
+        previous = token
     return found if found is not None and gap <= max_gap_chars else None
+
+
+def _rhetorical(clause: Clause, token: str) -> bool:
+    """不是…吗 asks to agree, it does not deny (这不是明摆着的吗)."""
+    words = [t for t in clause.tokens if any(c.isalnum() for c in t)]
+    return token == "不是" and bool(words) and words[-1] in ("吗", "嘛")
+
+
+def _a_not_a(previous: str, token: str) -> bool:
+    """能 + 不能, 是 + 不是, 会 + 不会: the A-not-A of a question (能不能别打断我), not a negation."""
+    return len(token) > 1 and token[0] in "不没" and token[1:] == previous
 
 
 def hedged(clause: Clause) -> str | None:
