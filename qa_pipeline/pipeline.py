@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_pipeline.audio.channel import analyse_call
+from qa_pipeline.audio.channel import analyse_call, reclaim_speech
+from qa_pipeline.audio.speakers import separate_speakers
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
@@ -21,6 +22,7 @@ from qa_pipeline.types import AudioClip
 from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
 from qa_pipeline.text.segment import Segmenter, segmenter_for
 from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
+from qa_pipeline.text.diarize import HeardPiece, assign_roles
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 
@@ -59,6 +61,8 @@ def transcribe_audio(
     call_hook(hook, "vad", 0, len(audio.channels))
     activity = analyse_call(audio, options)
     call_hook(hook, "vad", len(audio.channels), len(audio.channels))
+    if options.audio.separates(audio.source_channels):
+        return _transcribe_separated(audio, call_id, recognizer, options, activity[0], hook, segmenter)
     pieces = _speech_clips(audio, activity, options)
     results = _transcribe_by_channel(pieces, recognizer, hook)
     utterances: list[Utterance] = []
@@ -75,6 +79,41 @@ def transcribe_audio(
         channels=audio.source_channels,
         utterances=tuple(utterances),
         activity=activity,
+    )
+
+
+def _transcribe_separated(
+    audio: CallAudio,
+    call_id: str,
+    recognizer: Recognizer,
+    options: PipelineOptions,
+    mixed: ChannelActivity,
+    hook: Hook | None,
+    segmenter: Segmenter | None,
+) -> Transcript:
+    """A mono call: two voices separated (``audio.speakers``), each voice's pieces decoded together,
+    the voices named agent and customer (``text.diarize``)."""
+    samples = audio.channels[mixed.channel]
+    mixed = reclaim_speech(samples, audio.sample_rate_hz, mixed)
+    pieces, _ = separate_speakers(samples, audio.sample_rate_hz, mixed.speech, options.speakers)
+    clips = []
+    for piece in pieces:
+        bounds = clip_bounds_s(piece.span, options.vad.pad_ms, audio.duration_s)
+        # The speaker stands in for the channel: a packed window never mixes two voices.
+        clips.append(_SpeechClip(piece.speaker, piece.span, bounds.start_s, cut_clip(samples, audio.sample_rate_hz, bounds)))
+    results = _transcribe_by_channel(clips, recognizer, hook)
+    # _transcribe_by_channel answers speaker by speaker (a stable sort of the clips by speaker).
+    order = sorted(range(len(clips)), key=lambda i: clips[i].channel)
+    text_of = dict(zip(order, results))
+    heard = [HeardPiece(piece, clip.clip_start_s, text_of[i]) for i, (piece, clip) in enumerate(zip(pieces, clips))]
+    assigned = assign_roles(heard, mixed, segmenter)
+    return Transcript(
+        call_id=call_id,
+        duration_s=audio.duration_s,
+        sample_rate_hz=audio.source_rate_hz,
+        channels=audio.source_channels,
+        utterances=assigned.utterances,
+        activity=assigned.activity,
     )
 
 

@@ -37,6 +37,7 @@ def _transcript(case: dict[str, Any]) -> Transcript:
             float(u["start_s"]),
             float(u["end_s"]),
             normalize_display(u["text"]),
+            role_confidence=u.get("role_confidence"),
         )
         for u in case["utterances"]
     )

@@ -67,6 +67,13 @@ def hangup(check: Details) -> str:
     return f"by {check.get('hangup_by')} (from {check.get('method')})"
 
 
+def speaker_roles(check: Details) -> str:
+    if not check.get("separated"):
+        return "两路声道，角色由声道决定 (roles from the channels)"
+    return (f"单声道角色分离: {check.get('review', 0)}/{check.get('utterances', 0)} 句待复核, "
+            f"最低置信 {float(check.get('min_confidence') or 0):.0%}")
+
+
 def duration(check: Details) -> str:
     return f"{float(check['duration_s']):.1f} s of {float(check['limit_s']):g} s allowed"
 
