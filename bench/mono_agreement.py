@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("--calls", type=Path, default=SHARED / "calls")
     parser.add_argument("--names", default="", help="comma-separated call names (default: every labelled call)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", type=Path, help="write every report (stereo/NAME.json, mono/NAME.json) here")
+    parser.add_argument("--stereo-from", type=Path,
+                        help="read the stereo reports from this directory (a --keep of an earlier run) instead of auditing")
     args = parser.parse_args()
     wanted = [n for n in args.names.split(",") if n]
     stereo = sorted(p.with_name(p.name[: -len(".truth.json")] + ".wav") for p in args.calls.glob("*.truth.json"))
@@ -52,8 +55,17 @@ def main() -> None:
     recognizer = make_recognizer()
     with tempfile.TemporaryDirectory() as tmp:
         mono = make_mixes(stereo, Path(tmp))
-        stereo_reports = audit_all(stereo, policy, recognizer)
+        if args.stereo_from:
+            stereo_reports = {p.stem: json.loads((args.stereo_from / f"{p.stem}.json").read_text(encoding="utf-8"))
+                              for p in stereo}
+        else:
+            stereo_reports = audit_all(stereo, policy, recognizer)
         mono_reports = audit_all(mono, policy, recognizer)
+    if args.keep:
+        for kind, reports in (("stereo", stereo_reports), ("mono", mono_reports)):
+            (args.keep / kind).mkdir(parents=True, exist_ok=True)
+            for name, report in reports.items():
+                (args.keep / kind / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
 
     total = RoleTime()
     print("call           role-acc  coverage  flagged/utterances")
@@ -66,7 +78,9 @@ def main() -> None:
 
     by_stereo = evaluate([EvalPair(n, truths[n], r) for n, r in stereo_reports.items()])
     by_mono = evaluate([EvalPair(n, truths[n], r) for n, r in mono_reports.items()])
-    print("\ncheck                     stereo   mono   mono==stereo  mono disagrees on")
+    # "not decidable": the product says it cannot decide on a mono mix (hang-up: a tone in the mix and
+    # no hangup_by in the metadata); such calls are in neither the agreed count nor the decided calls.
+    print("\ncheck                     stereo   mono (decided)  not decidable  mono==stereo  mono disagrees on")
     rows = {}
     for check in by_stereo.checks:
         mono_check = by_mono.check(check.name)
@@ -74,9 +88,12 @@ def main() -> None:
             continue
         same = sum(a.agreed == b.agreed and a.predicted == b.predicted for a, b in zip(check.outcomes, mono_check.outcomes))
         wrong = ",".join(o.call.replace("dev_call_", "") for o in mono_check.disagreements)
-        print(f"{check.name:24} {check.agreed:3}/{check.total:<3} {mono_check.agreed:3}/{mono_check.total:<3} "
-              f"{same:5}/{check.total:<3}      {wrong}")
-        rows[check.name] = {"stereo": check.agreed, "mono": mono_check.agreed, "calls": check.total, "same": same}
+        undecided = len(mono_check.not_decidable)
+        print(f"{check.name:24} {check.agreed:3}/{check.total:<3} {mono_check.agreed:6}/{mono_check.total:<3}      "
+              f"{undecided:5}         {same:5}/{len(check.outcomes):<3}      {wrong}")
+        rows[check.name] = {"stereo": check.agreed, "stereo_calls": check.total, "mono": mono_check.agreed,
+                            "mono_decided": mono_check.total, "mono_not_decidable": list(mono_check.not_decidable),
+                            "same": same}
     if args.json:
         args.json.write_text(json.dumps({"role_accuracy": total.accuracy, "coverage": total.coverage, "checks": rows}, indent=2))
 

@@ -64,6 +64,8 @@ def rate(check: Details) -> str:
 
 
 def hangup(check: Details) -> str:
+    if check.get("decidable") is False:
+        return "not decidable on mono: a tone in a mixed channel cannot name the party, no metadata"
     return f"by {check.get('hangup_by')} (from {check.get('method')})"
 
 
