@@ -160,6 +160,14 @@ class SpeakerOptions:
     # A voice must hold this long to be cut out of a span as a turn of its own.
     # (cut-out pieces under 1 s were mostly wrong in our trials: spurious changes).
     min_run_s: float = 1.0
+    # A cut-out piece must hold this much evidence for its voice (nats, scaled as in the Viterbi
+    # path; two changes of voice alone cost 2 x switch_cost = 16) or it joins its neighbours.
+    min_piece_evidence: float = 30.0
+    # A change of voice moves into the nearest pause within ``snap_s``: frames ``pause_below_db``
+    # under the call's median level for at least ``min_pause_s``.
+    snap_s: float = 1.5
+    pause_below_db: float = 15.0
+    min_pause_s: float = 0.2
     # Cut-out pieces shorter than this are less reliable: their voice confidence is capped.
     short_piece_s: float = 1.5
     short_piece_confidence: float = 0.75

@@ -153,7 +153,10 @@ def test_hangup_on_a_mono_mix_comes_from_metadata_only(tmp_path, default_policy)
     mono = _mono_mix(stereo, tmp_path / "mono.wav")
     recognizer = ScriptedRecognizer(["好的。"])
     unknown = audit_call(mono, CallMeta(), default_policy, PipelineOptions(), recognizer)
-    assert unknown.check("hangup").details == {"hangup_by": "unknown", "method": "none"}
+    # the tone is heard in the mix but cannot name the party: not decidable, never a guess
+    assert unknown.check("hangup").details == {"hangup_by": "unknown", "method": "mixed_tone", "decidable": False}
+    assert unknown.check("hangup").passed is None
+    assert [f.rule_id for f in unknown.check("hangup").findings] == ["hangup.not_decidable"]
     told = audit_call(mono, CallMeta.from_dict({"hangup_by": "agent"}), default_policy, PipelineOptions(), recognizer)
     assert told.check("hangup").details == {"hangup_by": "agent", "method": "metadata"}
 
@@ -214,3 +217,34 @@ def test_text_transcript_marks_roles_that_need_review():
         "[00:02.5–00:03.0] 客户 (角色待复核 62%): 好的。",
     ]
     assert utterances[1].to_dict()["role_confidence"] == 0.62
+
+
+def test_a_change_of_voice_moves_into_the_nearest_pause():
+    from qa_pipeline.audio.turns import pieces_of_span
+
+    options = SpeakerOptions()
+    # 3 s of speaker 0, 3 s of speaker 1 (10 ms frames); the ratio path changes at 3.0 s, but the
+    # speakers took turns in the pause at 3.6-4.0 s (the ratio near a pause says little).
+    llr = np.concatenate([np.full(300, 4.0), np.full(300, -4.0)])
+    quiet = np.zeros(600, dtype=bool)
+    quiet[360:400] = True
+    plain = pieces_of_span(Span(10.0, 16.0), llr, options)
+    snapped = pieces_of_span(Span(10.0, 16.0), llr, options, quiet)
+    assert [p.speaker for p in plain] == [p.speaker for p in snapped] == [0, 1]
+    assert plain[0].span.end_s == pytest.approx(13.0)
+    assert snapped[0].span.end_s == pytest.approx(13.8)  # the pause's middle
+    assert snapped[1].span.start_s == pytest.approx(13.8)
+    far = np.zeros(600, dtype=bool)
+    far[500:540] = True  # 2 s away: beyond snap_s, the change stays where the voices say
+    assert pieces_of_span(Span(10.0, 16.0), llr, options, far)[0].span.end_s == pytest.approx(13.0)
+
+
+def test_a_weakly_voiced_piece_is_no_turn_of_its_own():
+    from qa_pipeline.audio.turns import pieces_of_span
+
+    options = SpeakerOptions()
+    # 1.2 s that lean slightly to speaker 1 at the start of 5 s of speaker 0 (您好 sounding like 你好)
+    weak = np.concatenate([np.full(120, -1.2), np.full(380, 4.0)])
+    assert [p.speaker for p in pieces_of_span(Span(0.0, 5.0), weak, options)] == [0]
+    strong = np.concatenate([np.full(120, -4.0), np.full(380, 4.0)])  # a real reply: kept
+    assert [p.speaker for p in pieces_of_span(Span(0.0, 5.0), strong, options)] == [1, 0]

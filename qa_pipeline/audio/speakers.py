@@ -11,9 +11,10 @@ from the words, ``text.roles``):
    speakers (scikit-learn, Ward linkage);
 3. a diagonal Gaussian mixture per speaker fitted on the frames of its windows, refitted once
    on the frame labels it gives; every frame gets the log-likelihood ratio of the two voices;
-4. per VAD span, a two-state Viterbi path over the ratios with a switching cost: a span that
-   holds both voices (a quick reply inside VAD's end-of-turn silence) is cut where the voice
-   changes; runs shorter than ``min_run_s`` join their neighbours.
+4. per VAD span, ``audio.turns``: a two-state Viterbi path over the ratios with a switching
+   cost, so a span that holds both voices (a quick reply inside VAD's end-of-turn silence) is
+   cut where the voice changes; short or weakly voiced runs join their neighbours, and every
+   change of voice moves into the nearest pause.
 
 When both speak at once the louder voice wins the frames; the quieter voice's words there
 are attributed to it (or lost by ASR) — ``confidence`` of such a piece drops and the role
@@ -24,27 +25,14 @@ label new spans as the call goes.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.fft
 
+from qa_pipeline.audio.turns import SpeakerPiece, voice_confidence, pieces_of_span, viterbi
 from qa_pipeline.config import SpeakerOptions
 from qa_pipeline.types import Span
-
-
-@dataclass(frozen=True)
-class SpeakerPiece:
-    """A stretch of one VAD span spoken by one speaker (0 or 1).
-
-    ``confidence`` is how likely the voice label is right, from the voice ratio of its frames
-    (0.5 = a coin toss).
-    """
-
-    span: Span
-    speaker: int
-    confidence: float
-    source: Span  # the VAD span it was cut from
 
 
 @dataclass(frozen=True)
@@ -52,6 +40,7 @@ class _SpanFrames:
     span: Span
     features: np.ndarray  # (frames, ceps), normalised over the call
     loud: np.ndarray  # (frames,) bool: frames loud enough to tell the voice
+    quiet: np.ndarray  # (frames,) bool: pause frames, where a change of voice is placed
 
     def llr(self, model: "SpeakerModel") -> np.ndarray:
         """The voice ratio of every frame; 0 (no opinion) for quiet frames."""
@@ -137,23 +126,28 @@ def _log_energy(samples: np.ndarray, sample_rate_hz: int, options: SpeakerOption
     return (10 * np.log10((frames.astype(np.float64) ** 2).mean(axis=1) + 1e-10)).astype(np.float32)
 
 
-def _normalised(raw: list[np.ndarray], options: SpeakerOptions) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(features normalised over the call's loud frames, loud-frame mask) per span.
+def _normalised(raw: list[np.ndarray], options: SpeakerOptions) -> list[_SpanFrames]:
+    """Frames of each span (``span`` unset): features normalised over the call's loud frames,
+    the loud-frame mask and the pause-frame mask.
 
     Frames more than ``quiet_below_db`` (35 dB) under the call's median speech level (pauses, breath,
     line noise inside a VAD span) say nothing about the voice: they are left out of the
-    clustering and the voice models and count as neither voice.
+    clustering and the voice models and count as neither voice. Frames ``pause_below_db`` under
+    it are pauses, where ``audio.turns`` places a change of voice.
     """
     if not raw:
         return []
     stacked = np.concatenate(raw)
+    none = Span(0.0, 0.0)
     if len(stacked) < 2:
-        return [(r[:, :-1], np.ones(len(r), dtype=bool)) for r in raw]
-    floor_db = float(np.median(stacked[:, -1])) - options.quiet_below_db
+        return [_SpanFrames(none, r[:, :-1], np.ones(len(r), dtype=bool), np.zeros(len(r), dtype=bool)) for r in raw]
+    median_db = float(np.median(stacked[:, -1]))
+    floor_db = median_db - options.quiet_below_db
     loud_all = stacked[:, -1] >= floor_db
     basis = stacked[loud_all, :-1] if loud_all.sum() >= 2 else stacked[:, :-1]
     mean, std = basis.mean(axis=0), basis.std(axis=0) + 1e-6
-    return [((r[:, :-1] - mean) / std, r[:, -1] >= floor_db) for r in raw]
+    pause_db = median_db - options.pause_below_db
+    return [_SpanFrames(none, (r[:, :-1] - mean) / std, r[:, -1] >= floor_db, r[:, -1] < pause_db) for r in raw]
 
 
 def _windows(frames: np.ndarray, options: SpeakerOptions) -> list[np.ndarray]:
@@ -242,99 +236,16 @@ def fit_speakers(spans: list[_SpanFrames], options: SpeakerOptions) -> SpeakerMo
     return model
 
 
-def viterbi(llr: np.ndarray, options: SpeakerOptions) -> np.ndarray:
-    """The speaker (0/1) of every frame: the best path over the ratios, paying ``switch_cost``
-    (nats) for every change of voice."""
-    if len(llr) == 0:
-        return np.zeros(0, dtype=int)
-    gain = np.stack([llr / 2, -llr / 2], axis=1) * options.llr_scale
-    score = gain[0].copy()
-    back = np.zeros((len(llr), 2), dtype=np.int8)
-    for t in range(1, len(llr)):
-        stay, cross = score, score[::-1] - options.switch_cost
-        back[t] = np.where(stay >= cross, [0, 1], [1, 0])
-        score = np.maximum(stay, cross) + gain[t]
-    path = np.zeros(len(llr), dtype=int)
-    path[-1] = int(np.argmax(score))
-    for t in range(len(llr) - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
-# -- pieces ---------------------------------------------------------------------------------------
-
-
-def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions) -> list[SpeakerPiece]:
-    """Cut one VAD span where the voice changes; runs under ``min_run_s`` join a neighbour."""
-    if len(llr) == 0:
-        return [SpeakerPiece(span, 0, 0.5, span)]
-    hop_s = options.hop_ms / 1000
-    runs = _runs(viterbi(llr, options))
-    runs = _merge_short(runs, llr, int(options.min_run_s / hop_s))
-    pieces = []
-    for index, (first, last, speaker) in enumerate(runs):
-        start_s = span.start_s if index == 0 else span.start_s + first * hop_s
-        end_s = span.end_s if index == len(runs) - 1 else span.start_s + (last + 1) * hop_s
-        own = llr[first : last + 1] if speaker == 0 else -llr[first : last + 1]
-        confidence = _confidence(own, options)
-        if len(runs) > 1 and end_s - start_s < options.short_piece_s:
-            # Short pieces cut out of a span were often wrong on our trial mixes, however
-            # sure their frames looked: never more than a coin toss and a half.
-            confidence = min(confidence, options.short_piece_confidence)
-        pieces.append(SpeakerPiece(Span(start_s, end_s), speaker, confidence, span))
-    return pieces
-
-
-def _confidence(own_llr: np.ndarray, options: SpeakerOptions) -> float:
-    """How likely the piece's voice is right: the logistic of its scaled summed voice ratio
-    (frames overlap, so the sum is scaled as in the Viterbi path), never under 0.5."""
-    evidence = float(np.clip(own_llr.sum() * options.llr_scale, -50.0, 50.0))
-    return max(0.5, 1.0 / (1.0 + np.exp(-evidence)))
-
-
-def _runs(path: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first frame, last frame, speaker) of each stretch of one label."""
-    changes = np.flatnonzero(np.diff(path)) + 1
-    bounds = [0, *changes.tolist(), len(path)]
-    return [(bounds[i], bounds[i + 1] - 1, int(path[bounds[i]])) for i in range(len(bounds) - 1)]
-
-
-def _merge_short(runs: list[tuple[int, int, int]], llr: np.ndarray, min_frames: int) -> list[tuple[int, int, int]]:
-    """Give the shortest run under ``min_frames`` to its neighbours until none is left."""
-    runs = list(runs)
-    while len(runs) > 1:
-        index = min(range(len(runs)), key=lambda i: runs[i][1] - runs[i][0])
-        first, last, _ = runs[index]
-        if last - first + 1 >= min_frames:
-            break
-        if index == 0 or (index < len(runs) - 1 and runs[index + 1][1] - runs[index + 1][0] > runs[index - 1][1] - runs[index - 1][0]):
-            target = index + 1
-        else:
-            target = index - 1
-        lo, hi = min(runs[target][0], first), max(runs[target][1], last)
-        runs[min(index, target)] = (lo, hi, runs[target][2])
-        del runs[max(index, target)]
-        # neighbours of one label become one run
-        merged: list[tuple[int, int, int]] = []
-        for run in runs:
-            if merged and merged[-1][2] == run[2]:
-                merged[-1] = (merged[-1][0], run[1], run[2])
-            else:
-                merged.append(run)
-        runs = merged
-    return runs
-
-
 def separate_speakers(
     samples: np.ndarray, sample_rate_hz: int, spans: tuple[Span, ...] | list[Span], options: SpeakerOptions
 ) -> tuple[list[SpeakerPiece], SpeakerModel | None]:
     """The speech of a mono channel as pieces of speaker 0 and 1, in time order, and the model."""
     raw = [span_features(samples, sample_rate_hz, s, options) for s in spans]
-    frames = [_SpanFrames(s, f, loud) for s, (f, loud) in zip(spans, _normalised(raw, options))]
+    frames = [replace(f, span=s) for s, f in zip(spans, _normalised(raw, options))]
     model = fit_speakers(frames, options)
     if model is None:
         return [SpeakerPiece(s, 0, 0.5, s) for s in spans], None
-    pieces = [p for f in frames for p in pieces_of_span(f.span, f.llr(model), options)]
+    pieces = [p for f in frames for p in pieces_of_span(f.span, f.llr(model), options, f.quiet)]
     return pieces, model
 
 
@@ -357,7 +268,7 @@ def label_spans(raw: list[np.ndarray], options: SpeakerOptions, fit: bool) -> li
     mixtures as ``separate_speakers`` does and labels each span by its summed voice ratio.
     None while there is too little speech to tell two voices apart.
     """
-    frames = [_SpanFrames(Span(0.0, 0.0), f, loud) for f, loud in _normalised(raw, options)]
+    frames = _normalised(raw, options)
     if fit:
         model = fit_speakers(frames, options)
         if model is None:
@@ -366,7 +277,8 @@ def label_spans(raw: list[np.ndarray], options: SpeakerOptions, fit: bool) -> li
         for f in frames:
             llr = f.llr(model)
             speaker = 0 if llr.sum() >= 0 else 1
-            labels.append(SpanLabel(speaker, _confidence(llr if speaker == 0 else -llr, options)))
+            own = llr if speaker == 0 else -llr
+            labels.append(SpanLabel(speaker, voice_confidence(float(own.sum() * options.llr_scale))))
         return labels
     windows = [_windows(f.features[f.loud], options) for f in frames]
     flat = [w for ws in windows for w in ws]
@@ -384,12 +296,11 @@ def label_spans(raw: list[np.ndarray], options: SpeakerOptions, fit: bool) -> li
 
 def fit_raw(raw: list[np.ndarray], options: SpeakerOptions) -> SpeakerModel | None:
     """The two voice mixtures fitted on spans' raw features (the live path refits as speech comes)."""
-    frames = [_SpanFrames(Span(0.0, 0.0), f, loud) for f, loud in _normalised(raw, options)]
-    return fit_speakers(frames, options)
+    return fit_speakers(_normalised(raw, options), options)
 
 
 def cut_raw(span: Span, raw: list[np.ndarray], model: SpeakerModel, options: SpeakerOptions) -> list[SpeakerPiece]:
     """``span`` (whose raw features are ``raw[-1]``, the call's earlier spans before it) cut
     where the voice changes, as ``separate_speakers`` cuts it."""
-    features, loud = _normalised(raw, options)[-1]
-    return pieces_of_span(span, _SpanFrames(span, features, loud).llr(model), options)
+    frames = _normalised(raw, options)[-1]
+    return pieces_of_span(span, frames.llr(model), options, frames.quiet)

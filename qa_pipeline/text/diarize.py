@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from qa_pipeline.asr.recognizer import ClipText
-from qa_pipeline.audio.speakers import SpeakerPiece
+from qa_pipeline.audio.turns import SpeakerPiece
 from qa_pipeline.text.roles import RoleDecision, SpokenPiece, decide_roles
 from qa_pipeline.text.segment import Segmenter
 from qa_pipeline.text.utterances import build_utterance
