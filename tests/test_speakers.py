@@ -219,7 +219,7 @@ def test_text_transcript_marks_roles_that_need_review():
     assert utterances[1].to_dict()["role_confidence"] == 0.62
 
 
-def test_a_change_of_voice_moves_into_the_nearest_pause():
+def test_a_change_of_voice_moves_into_the_longest_nearby_pause():
     from qa_pipeline.audio.turns import pieces_of_span
 
     options = SpeakerOptions()
@@ -234,6 +234,9 @@ def test_a_change_of_voice_moves_into_the_nearest_pause():
     assert plain[0].span.end_s == pytest.approx(13.0)
     assert snapped[0].span.end_s == pytest.approx(13.8)  # the pause's middle
     assert snapped[1].span.start_s == pytest.approx(13.8)
+    comma = quiet.copy()
+    comma[270:290] = True  # a shorter pause nearer the ratio's change: the turn gap is the longer one
+    assert pieces_of_span(Span(10.0, 16.0), llr, options, comma)[0].span.end_s == pytest.approx(13.8)
     far = np.zeros(600, dtype=bool)
     far[500:540] = True  # 2 s away: beyond snap_s, the change stays where the voices say
     assert pieces_of_span(Span(10.0, 16.0), llr, options, far)[0].span.end_s == pytest.approx(13.0)

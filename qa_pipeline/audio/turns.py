@@ -8,9 +8,10 @@
 3. a cut-out piece whose own frames do not hold ``min_piece_evidence`` nats for its voice joins
    its neighbours: a second of greeting that sounds a little like the other voice (您好 and the
    customer's 你好 are the same syllables) is not a turn of its own;
-4. each change of voice is moved into the nearest pause (frames ``pause_below_db`` under the
+4. each change of voice is moved into the longest pause (frames ``pause_below_db`` under the
    call's median level, at least ``min_pause_s`` long) within ``snap_s``: people take turns in
-   pauses, while the ratio path, smoothed by the switching cost, changes late or early.
+   pauses, and a turn gap outlasts the breath at a comma, while the ratio path, smoothed by the
+   switching cost, changes late or early.
 """
 
 from __future__ import annotations
@@ -144,26 +145,26 @@ def _drop_weak(runs: list[Run], llr: np.ndarray, options: SpeakerOptions) -> lis
     return runs
 
 
-def _pause_middles(quiet: np.ndarray, min_frames: int) -> np.ndarray:
-    """The middle frame of every stretch of at least ``min_frames`` quiet frames."""
+def _pauses(quiet: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
+    """(middle frame, length in frames) of every stretch of at least ``min_frames`` quiet frames."""
     edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     keep = ends - starts >= min_frames
-    return (starts[keep] + ends[keep]) // 2
+    return [(int(m), int(n)) for m, n in zip((starts[keep] + ends[keep]) // 2, (ends - starts)[keep])]
 
 
 def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions) -> list[Run]:
-    """Every change of voice moved to the middle of the nearest pause within ``snap_s``
-    (kept between the neighbouring changes); left where it is when there is none."""
+    """Every change of voice moved to the middle of the longest pause within ``snap_s`` (kept
+    between the neighbouring changes); left where it is when there is none."""
     hop_s = options.hop_ms / 1000
-    middles = _pause_middles(quiet, max(1, int(options.min_pause_s / hop_s)))
+    pauses = _pauses(quiet, max(1, int(options.min_pause_s / hop_s)))
     reach = int(options.snap_s / hop_s)
     starts = [run[0] for run in runs]
     for i in range(1, len(runs)):
         lower = starts[i - 1] + 1
         upper = runs[i][1] if i == len(runs) - 1 else starts[i + 1] - 1
-        near = [m for m in middles if abs(m - starts[i]) <= reach and lower <= m <= upper]
-        if near:
-            starts[i] = min(near, key=lambda m: abs(m - starts[i]))
+        near = [(m, n) for m, n in pauses if abs(m - starts[i]) <= reach and lower <= m <= upper]
+        if near:  # the longest pause (a turn gap outlasts a comma's breath), then the nearest
+            starts[i] = max(near, key=lambda p: (p[1], -abs(p[0] - starts[i])))[0]
     ends = [s - 1 for s in starts[1:]] + [runs[-1][1]]
     return [(start, end, run[2]) for start, end, run in zip(starts, ends, runs)]
