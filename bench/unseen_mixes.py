@@ -105,6 +105,7 @@ def build_call(corpus: Path, index: int, dest: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    parser.add_argument("--keep", type=Path, help="write every report (stereo/NAME.json, mono/NAME.json) here")
     args = parser.parse_args()
     policy = load_policy(None)
     recognizer = make_recognizer()
@@ -123,6 +124,11 @@ def main() -> None:
             truth = json.loads((stereo_dir / f"{stereo.stem}.truth.json").read_text())
             s_report = audit_call(stereo, find_meta(stereo), policy, PipelineOptions(), recognizer)
             m_report = audit_call(mono, find_meta(mono), policy, PipelineOptions(), recognizer)
+            if args.keep:
+                for kind, report in (("stereo", s_report), ("mono", m_report)):
+                    (args.keep / kind).mkdir(parents=True, exist_ok=True)
+                    (args.keep / kind / f"{stereo.stem}.json").write_text(
+                        json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
             rt = role_time(truth["turns"], [u.to_dict() for u in m_report.transcript.utterances], m_report.transcript.duration_s)
             total = total + rt
             flagged = m_report.check("speaker_roles").details["review"]

@@ -19,7 +19,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import AudioClip
-from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
+from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Direction, Span, Transcript, Utterance
 from qa_pipeline.text.segment import Segmenter, segmenter_for
 from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
 from qa_pipeline.text.diarize import HeardPiece, assign_roles
@@ -56,13 +56,15 @@ def transcribe_audio(
     options: PipelineOptions,
     hook: Hook | None = None,
     segmenter: Segmenter | None = None,
+    direction: Direction | None = None,
 ) -> Transcript:
-    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled dictionary)."""
+    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled
+    dictionary). ``direction`` (metadata) helps name the agent when two voices share one channel."""
     call_hook(hook, "vad", 0, len(audio.channels))
     activity = analyse_call(audio, options)
     call_hook(hook, "vad", len(audio.channels), len(audio.channels))
     if options.audio.separates(audio.source_channels):
-        return _transcribe_separated(audio, call_id, recognizer, options, activity[0], hook, segmenter)
+        return _transcribe_separated(audio, call_id, recognizer, options, activity[0], hook, segmenter, direction)
     pieces = _speech_clips(audio, activity, options)
     results = _transcribe_by_channel(pieces, recognizer, hook)
     utterances: list[Utterance] = []
@@ -90,6 +92,7 @@ def _transcribe_separated(
     mixed: ChannelActivity,
     hook: Hook | None,
     segmenter: Segmenter | None,
+    direction: Direction | None,
 ) -> Transcript:
     """A mono call: two voices separated (``audio.speakers``), each voice's pieces decoded together,
     the voices named agent and customer (``text.diarize``)."""
@@ -106,7 +109,7 @@ def _transcribe_separated(
     order = sorted(range(len(clips)), key=lambda i: clips[i].channel)
     text_of = dict(zip(order, results))
     heard = [HeardPiece(piece, clip.clip_start_s, text_of[i]) for i, (piece, clip) in enumerate(zip(pieces, clips))]
-    assigned = assign_roles(heard, mixed, segmenter)
+    assigned = assign_roles(heard, mixed, segmenter, direction)
     return Transcript(
         call_id=call_id,
         duration_s=audio.duration_s,
@@ -132,7 +135,7 @@ def transcribe_call(
     length_ms = int(audio.duration_s * 1000)
     call_hook(hook, "audio", length_ms, length_ms)
     call_id = (meta.call_id if meta else None) or audio_path.stem
-    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter)
+    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter, meta.direction if meta else None)
 
 
 def audit_call(

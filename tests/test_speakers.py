@@ -16,7 +16,7 @@ from qa_pipeline.config import AudioOptions, PipelineOptions, SpeakerOptions
 from qa_pipeline.eval.roles import role_time
 from qa_pipeline.pipeline import transcribe_call
 from qa_pipeline.text.roles import SpokenPiece, cue_weight, decide_roles, AGENT_CUES
-from qa_pipeline.types import CallMeta, Role, Span
+from qa_pipeline.types import CallMeta, Direction, Role, Span
 
 from fakes import ScriptedRecognizer
 from voices import HIGH, LOW, RATE_HZ, dialogue
@@ -109,6 +109,18 @@ def test_without_cues_the_first_speaker_is_the_agent_but_barely():
     decision = decide_roles([SpokenPiece(1, 0.3, "嗯嗯。"), SpokenPiece(0, 2.0, "好的。")])
     assert decision.agent_speaker == 1
     assert 0.5 < decision.agent_probability < 0.7
+
+
+def test_the_direction_says_how_much_opening_the_call_is_worth():
+    quiet = [SpokenPiece(1, 0.3, "嗯嗯。"), SpokenPiece(0, 2.0, "好的。")]
+    inbound = decide_roles(quiet, Direction.INBOUND)  # the agent answers an inbound call
+    assert inbound.agent_speaker == 1 and inbound.agent_probability > 0.85
+    outbound = decide_roles(quiet, Direction.OUTBOUND)  # the first voice says nothing on its own
+    assert outbound.agent_probability == pytest.approx(0.5)
+    # words still outweigh the opening: a customer who happens to speak first on an inbound call
+    worded = [SpokenPiece(1, 0.3, "喂，我想问一下我的卡怎么回事。"),
+              SpokenPiece(0, 3.0, "您好，很高兴为您服务，请问有什么可以帮您？")]
+    assert decide_roles(worded, Direction.INBOUND).agent_speaker == 0
 
 
 def test_a_longer_cue_hides_the_shorter_ones_inside_it():

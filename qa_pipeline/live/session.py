@@ -97,7 +97,7 @@ class LiveSession:
         self._finished = False
         self._clips = ClipPlanner(options, live, self._context)
         # Two voices on one channel: roles decided as the call goes, revised at the end.
-        self._speakers = LiveSpeakers(options.speakers) if separated else None
+        self._speakers = LiveSpeakers(options.speakers, direction=start.meta.direction) if separated else None
 
     # -- state ---------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ the whole call and revises every role. Long turns are not sent in parts on a mon
 could hold both voices).
 
 Before the call holds enough speech for two voices, each utterance is named from its own words:
-agent cues first, else the first utterance is the agent's (who answers), else the customer's,
+agent cues first, else the first utterance is the agent's (who answers; not on an outbound call),
+else the customer's,
 with a confidence that puts it up for review.
 """
 
@@ -24,7 +25,7 @@ import numpy as np
 from qa_pipeline.audio.speakers import SpanLabel, SpeakerModel, cut_raw, fit_raw, label_spans, span_features
 from qa_pipeline.config import SpeakerOptions
 from qa_pipeline.text.roles import AGENT_CUES, CUSTOMER_CUES, SpokenPiece, cue_weight, decide_roles
-from qa_pipeline.types import Role, Span, Utterance
+from qa_pipeline.types import Direction, Role, Span, Utterance
 
 #: Confidence of a role named from one utterance's words alone (always under review).
 EARLY_CONFIDENCE = 0.6
@@ -33,8 +34,10 @@ EARLY_CONFIDENCE = 0.6
 class LiveSpeakers:
     """Voices of one live mono channel (no model, no threads)."""
 
-    def __init__(self, options: SpeakerOptions, refit_every_s: float = 15.0) -> None:
+    def __init__(self, options: SpeakerOptions, refit_every_s: float = 15.0,
+                 direction: Direction | None = None) -> None:
         self._options = options
+        self._direction = direction
         self._refit_every_s = refit_every_s
         self._starts: list[float] = []
         self._raw: list[np.ndarray] = []
@@ -65,7 +68,7 @@ class LiveSpeakers:
             return [self._early(u, i == 0) for i, u in enumerate(utterances)]
         by_start = dict(zip(self._starts, labels))
         voiced = [(u, self._label_of(u, by_start)) for u in utterances]
-        decision = decide_roles(SpokenPiece(label.speaker, u.start_s, u.text) for u, label in voiced)
+        decision = decide_roles((SpokenPiece(label.speaker, u.start_s, u.text) for u, label in voiced), self._direction)
         return [
             replace(u, role=Role.AGENT if label.speaker == decision.agent_speaker else Role.CUSTOMER,
                     role_confidence=decision.role_probability(label.speaker, label.confidence))
@@ -79,9 +82,9 @@ class LiveSpeakers:
         nearest = min(by_start, key=lambda s: abs(s - utterance.start_s))
         return by_start[nearest]
 
-    @staticmethod
-    def _early(utterance: Utterance, first: bool) -> Utterance:
+    def _early(self, utterance: Utterance, first: bool) -> Utterance:
         agent = cue_weight(utterance.text, AGENT_CUES)
         customer = cue_weight(utterance.text, CUSTOMER_CUES)
-        is_agent = agent > customer or (agent == customer and first)
+        # on a tie the first utterance is the agent's, unless the agent placed the call
+        is_agent = agent > customer or (agent == customer and first and self._direction != Direction.OUTBOUND)
         return replace(utterance, role=Role.AGENT if is_agent else Role.CUSTOMER, role_confidence=EARLY_CONFIDENCE)

@@ -22,7 +22,7 @@ from qa_pipeline.audio.turns import SpeakerPiece
 from qa_pipeline.text.roles import RoleDecision, SpokenPiece, decide_roles
 from qa_pipeline.text.segment import Segmenter
 from qa_pipeline.text.utterances import build_utterance
-from qa_pipeline.types import ChannelActivity, Role, Utterance
+from qa_pipeline.types import ChannelActivity, Direction, Role, Utterance
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,14 @@ def role_of(speaker: int, decision: RoleDecision) -> Role:
     return Role.AGENT if speaker == decision.agent_speaker else Role.CUSTOMER
 
 
-def assign_roles(heard: Sequence[HeardPiece], mixed: ChannelActivity,
-                 segmenter: Segmenter | None = None) -> RoleAssignment:
-    """Name the two speakers from their words and label every piece (channel 0 throughout)."""
+def assign_roles(heard: Sequence[HeardPiece], mixed: ChannelActivity, segmenter: Segmenter | None = None,
+                 direction: Direction | None = None) -> RoleAssignment:
+    """Name the two speakers from their words and who opened the call (by ``direction``), and
+    label every piece (channel 0 throughout)."""
     built = [(h, build_utterance(h.piece.span, mixed.channel, Role.MIXED, h.clip_start_s, h.text, segmenter))
              for h in heard]
     spoken = [SpokenPiece(h.piece.speaker, h.piece.span.start_s, u.text) for h, u in built if u is not None]
-    decision = decide_roles(spoken)
+    decision = decide_roles(spoken, direction)
     utterances = [
         replace(u, role=role_of(h.piece.speaker, decision),
                 role_confidence=decision.role_probability(h.piece.speaker, h.piece.confidence))

@@ -4,8 +4,13 @@ A bank agent addresses the customer formally and offers service (您, 为您, �
 稍等, 感谢您); a customer talks about their own card and account (我的卡, 我想问, 我要) and
 about the bank as 你们. These are generic traits of Mandarin service talk, not any bank's
 script. Each voice collects cue hits over its utterances; the voice with more agent cues and
-fewer customer cues is the agent. Whoever speaks first counts for a little (an agent answers an
-inbound call; in an outbound call the customer often answers first, so the weight stays small).
+fewer customer cues is the agent.
+
+Who speaks first counts too, by the call's direction (telephony metadata): on an inbound call the
+agent answers and speaks first (the standard opens the call with the agent's greeting), worth
+``INBOUND_FIRST_WEIGHT``; on an outbound call the customer usually answers with 喂, but a short 喂
+is often joined to the agent's first turn on a mono mix, so the first voice says nothing there;
+with the direction unknown, opening the call counts a little for the agent.
 
 The decision comes with ``agent_probability``: the logistic of the cue difference, so three more
 cues on one side make it ~95 % sure. Pure functions over text; no audio, no model.
@@ -17,6 +22,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from qa_pipeline.types import Direction
 
 #: Formal address and service offers: the agent's side of a bank call (weights in cue units).
 AGENT_CUES: dict[str, float] = {
@@ -49,8 +56,10 @@ CUSTOMER_CUES: dict[str, float] = {
     "怎么回事": 1.0,
     "为什么": 0.5,
 }
-#: What opening the call is worth, in cue units.
+#: What opening the call is worth for the agent, in cue units: direction unknown, inbound, outbound.
 FIRST_SPEAKER_WEIGHT = 0.5
+INBOUND_FIRST_WEIGHT = 2.0
+OUTBOUND_FIRST_WEIGHT = 0.0
 
 _PUNCT = re.compile(r"[\s，。！？、；：,.!?;:…—\-\"'“”‘’（）()]+")
 
@@ -92,8 +101,18 @@ def cue_weight(text: str, cues: dict[str, float]) -> float:
     return total
 
 
-def decide_roles(pieces: Iterable[SpokenPiece]) -> RoleDecision:
-    """The agent among speakers 0 and 1, from their words and who spoke first."""
+def first_speaker_weight(direction: Direction | None) -> float:
+    """What opening the call is worth for the agent, by the call's direction."""
+    if direction == Direction.INBOUND:
+        return INBOUND_FIRST_WEIGHT
+    if direction == Direction.OUTBOUND:
+        return OUTBOUND_FIRST_WEIGHT
+    return FIRST_SPEAKER_WEIGHT
+
+
+def decide_roles(pieces: Iterable[SpokenPiece], direction: Direction | None = None) -> RoleDecision:
+    """The agent among speakers 0 and 1, from their words and who spoke first (``direction``: the
+    call's, from the metadata)."""
     pieces: Sequence[SpokenPiece] = sorted(pieces, key=lambda p: p.start_s)
     agent = [0.0, 0.0]
     customer = [0.0, 0.0]
@@ -103,6 +122,7 @@ def decide_roles(pieces: Iterable[SpokenPiece]) -> RoleDecision:
     lead = (agent[0] - customer[0]) - (agent[1] - customer[1])
     spoken = [p for p in pieces if p.text.strip()]
     if spoken:
-        lead += FIRST_SPEAKER_WEIGHT if spoken[0].speaker == 0 else -FIRST_SPEAKER_WEIGHT
+        weight = first_speaker_weight(direction)
+        lead += weight if spoken[0].speaker == 0 else -weight
     probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, abs(lead)))))
     return RoleDecision(0 if lead >= 0 else 1, probability, (agent[0], agent[1]), (customer[0], customer[1]))
