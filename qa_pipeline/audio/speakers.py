@@ -183,12 +183,19 @@ class SpeakerModel:
         from sklearn.mixture import GaussianMixture
 
         mixtures = []
-        for frames in frames_by_speaker:
+        for index, frames in enumerate(frames_by_speaker):
             # Neighbouring 10 ms frames overlap and say the same: every few of them fit as well.
             frames = frames[:: max(1, len(frames) // self.options.fit_max_frames + 1)]
             components = max(1, min(self.options.gmm_components, len(frames) // 50))
-            mixture = GaussianMixture(components, covariance_type="diag", reg_covar=1e-3,
-                                      max_iter=30, init_params="k-means++", random_state=0)
+            start = self._mixtures[index] if self.ready else None
+            if start is not None and start.n_components == components:
+                # A refit starts from the voice as last fitted: it moves little, so EM converges fast.
+                mixture = GaussianMixture(components, covariance_type="diag", reg_covar=1e-3, max_iter=30,
+                                          weights_init=start.weights_, means_init=start.means_,
+                                          precisions_init=start.precisions_, random_state=0)
+            else:
+                mixture = GaussianMixture(components, covariance_type="diag", reg_covar=1e-3,
+                                          max_iter=30, init_params="k-means++", random_state=0)
             with warnings.catch_warnings():
                 # 30 EM rounds are plenty to tell two voices apart; a last small change is not news.
                 warnings.simplefilter("ignore", ConvergenceWarning)
