@@ -70,7 +70,8 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
     runs = _merge_short(runs, llr, int(options.min_run_s / hop_s))
     runs = _drop_weak(runs, llr, options)
     if quiet is not None and len(runs) > 1:
-        runs = _snap_to_pauses(runs, quiet, options)
+        # a change moved into a pause can leave a piece under min_run_s: it stays with its neighbour
+        runs = _merge_short(_snap_to_pauses(runs, quiet, options), llr, int(options.min_run_s / hop_s))
     pieces = []
     for index, (first, last, speaker) in enumerate(runs):
         start_s = span.start_s if index == 0 else span.start_s + first * hop_s
