@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from qa_pipeline.types import Role
 
 
+CHANNEL_MODES = ("stereo", "mono", "diarize")
+
+
 @dataclass(frozen=True)
 class AudioOptions:
     """How a recording is read and split into channels."""
@@ -18,7 +21,9 @@ class AudioOptions:
     target_rate_hz: int = 16000
     # Role of each channel of a stereo file, in channel order.
     channel_roles: tuple[Role, ...] = (Role.AGENT, Role.CUSTOMER)
-    # "stereo": one role per channel; "mono": mix down and label everything Role.MIXED.
+    # "stereo": one role per channel (a 1-channel file is separated into two speakers);
+    # "mono": mix down and label everything Role.MIXED; "diarize": mix down and separate the
+    # two speakers (``SpeakerOptions``), also on a stereo file.
     channel_mode: str = "stereo"
     min_rate_hz: int = 4000
     max_rate_hz: int = 192000
@@ -29,12 +34,17 @@ class AudioOptions:
     def __post_init__(self) -> None:
         if not self.max_duration_s > 0:
             raise ValueError("max_duration_s must be > 0")
-        if self.channel_mode not in ("stereo", "mono"):
-            raise ValueError(f"channel_mode must be 'stereo' or 'mono', not {self.channel_mode!r}")
+        if self.channel_mode not in CHANNEL_MODES:
+            raise ValueError(f"channel_mode must be one of {CHANNEL_MODES}, not {self.channel_mode!r}")
         if self.target_rate_hz not in (8000, 16000, 32000, 48000):
             raise ValueError("target_rate_hz must be one webrtcvad accepts (8/16/32/48 kHz)")
         if len(self.channel_roles) < 1:
             raise ValueError("channel_roles needs at least one role")
+
+    def separates(self, source_channels: int) -> bool:
+        """Whether speech is split into two speakers: a 1-channel source unless the mode is
+        "mono"; any source in "diarize" mode."""
+        return self.channel_mode == "diarize" or (self.channel_mode == "stereo" and source_channels == 1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,63 @@ class AsrOptions:
 
 
 @dataclass(frozen=True)
+class SpeakerOptions:
+    """Separating two voices on one channel (``audio.speakers``) and naming them (``text.roles``)."""
+
+    # MFCC analysis: 25 ms frames every 10 ms over the telephone band.
+    frame_ms: int = 25
+    hop_ms: int = 10
+    n_mels: int = 24
+    n_ceps: int = 19
+    fmin_hz: float = 250.0
+    fmax_hz: float = 3600.0
+    # Pitch (log F0) from 40 ms frames; a frame is voiced when its autocorrelation peak holds
+    # this share of its energy.
+    pitch_frame_ms: int = 40
+    voicing_threshold: float = 0.5
+    use_pitch: bool = False
+    # Frames this far under the call's median speech level are pauses, not voice.
+    quiet_below_db: float = 35.0
+    # Window vectors for the first clustering.
+    # 3 s: a window's mean and spread of MFCCs then describe the voice more than the words
+    # (1 s windows clustered by phonetic content in our trials).
+    window_s: float = 3.0
+    window_hop_s: float = 1.0
+    min_window_frames: int = 30
+    min_windows: int = 6
+    # One Gaussian mixture per voice, refitted on its own frame labels this many times.
+    gmm_components: int = 8
+    refits: int = 1
+    fit_max_frames: int = 8000
+    # Viterbi over frame ratios: per-frame ratios are scaled (frames overlap, so they are not
+    # independent) and every change of voice costs ``switch_cost`` nats.
+    llr_scale: float = 0.15
+    switch_cost: float = 8.0
+    # A voice must hold this long to be cut out of a span as a turn of its own.
+    # (cut-out pieces under 1 s were mostly wrong in our trials: spurious changes).
+    min_run_s: float = 1.0
+    # A cut-out piece must hold this much evidence for its voice (nats, scaled as in the Viterbi
+    # path; two changes of voice alone cost 2 x switch_cost = 16) or it joins its neighbours.
+    min_piece_evidence: float = 30.0
+    # A change of voice moves into the nearest pause within ``snap_s``: frames ``pause_below_db``
+    # under the call's median level for at least ``min_pause_s``.
+    snap_s: float = 1.5
+    pause_below_db: float = 15.0
+    min_pause_s: float = 0.2
+    # Cut-out pieces shorter than this are less reliable: their voice confidence is capped.
+    short_piece_s: float = 1.5
+    short_piece_confidence: float = 0.75
+    # Role decisions less likely right than this are flagged for human review.
+    review_below: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.hop_ms <= 0 or self.frame_ms < self.hop_ms:
+            raise ValueError("hop_ms must be positive and at most frame_ms")
+        if not 0.5 <= self.review_below <= 1.0:
+            raise ValueError("review_below must be within [0.5, 1]")
+
+
+@dataclass(frozen=True)
 class PipelineOptions:
     """Everything that turns audio into a transcript, in one value."""
 
@@ -122,6 +189,7 @@ class PipelineOptions:
     vad: VadOptions = field(default_factory=VadOptions)
     tone: ToneOptions = field(default_factory=ToneOptions)
     asr: AsrOptions = field(default_factory=AsrOptions)
+    speakers: SpeakerOptions = field(default_factory=SpeakerOptions)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_pipeline.audio.channel import analyse_call
+from qa_pipeline.audio.channel import analyse_call, reclaim_speech
+from qa_pipeline.audio.speakers import separate_speakers
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.hooks import Hook, call_hook
@@ -18,9 +19,10 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import AudioClip
-from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Span, Transcript, Utterance
+from qa_pipeline.types import CallMeta, CallReport, ChannelActivity, Direction, Span, Transcript, Utterance
 from qa_pipeline.text.segment import Segmenter, segmenter_for
 from qa_pipeline.text.transcript_io import TRANSCRIPT_MODEL_ID, read_transcript
+from qa_pipeline.text.diarize import HeardPiece, assign_roles
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.audio.io import clip_bounds_s, cut_clip
 
@@ -54,11 +56,15 @@ def transcribe_audio(
     options: PipelineOptions,
     hook: Hook | None = None,
     segmenter: Segmenter | None = None,
+    direction: Direction | None = None,
 ) -> Transcript:
-    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled dictionary)."""
+    """Role-labelled utterances of already decoded audio; words cut by ``segmenter`` (default: bundled
+    dictionary). ``direction`` (metadata) helps name the agent when two voices share one channel."""
     call_hook(hook, "vad", 0, len(audio.channels))
     activity = analyse_call(audio, options)
     call_hook(hook, "vad", len(audio.channels), len(audio.channels))
+    if options.audio.separates(audio.source_channels):
+        return _transcribe_separated(audio, call_id, recognizer, options, activity[0], hook, segmenter, direction)
     pieces = _speech_clips(audio, activity, options)
     results = _transcribe_by_channel(pieces, recognizer, hook)
     utterances: list[Utterance] = []
@@ -78,6 +84,42 @@ def transcribe_audio(
     )
 
 
+def _transcribe_separated(
+    audio: CallAudio,
+    call_id: str,
+    recognizer: Recognizer,
+    options: PipelineOptions,
+    mixed: ChannelActivity,
+    hook: Hook | None,
+    segmenter: Segmenter | None,
+    direction: Direction | None,
+) -> Transcript:
+    """A mono call: two voices separated (``audio.speakers``), each voice's pieces decoded together,
+    the voices named agent and customer (``text.diarize``)."""
+    samples = audio.channels[mixed.channel]
+    mixed = reclaim_speech(samples, audio.sample_rate_hz, mixed)
+    pieces, _ = separate_speakers(samples, audio.sample_rate_hz, mixed.speech, options.speakers)
+    clips = []
+    for piece in pieces:
+        bounds = clip_bounds_s(piece.span, options.vad.pad_ms, audio.duration_s)
+        # The speaker stands in for the channel: a packed window never mixes two voices.
+        clips.append(_SpeechClip(piece.speaker, piece.span, bounds.start_s, cut_clip(samples, audio.sample_rate_hz, bounds)))
+    results = _transcribe_by_channel(clips, recognizer, hook)
+    # _transcribe_by_channel answers speaker by speaker (a stable sort of the clips by speaker).
+    order = sorted(range(len(clips)), key=lambda i: clips[i].channel)
+    text_of = dict(zip(order, results))
+    heard = [HeardPiece(piece, clip.clip_start_s, text_of[i]) for i, (piece, clip) in enumerate(zip(pieces, clips))]
+    assigned = assign_roles(heard, mixed, segmenter, direction)
+    return Transcript(
+        call_id=call_id,
+        duration_s=audio.duration_s,
+        sample_rate_hz=audio.source_rate_hz,
+        channels=audio.source_channels,
+        utterances=assigned.utterances,
+        activity=assigned.activity,
+    )
+
+
 def transcribe_call(
     audio_path: Path,
     meta: CallMeta | None,
@@ -93,7 +135,7 @@ def transcribe_call(
     length_ms = int(audio.duration_s * 1000)
     call_hook(hook, "audio", length_ms, length_ms)
     call_id = (meta.call_id if meta else None) or audio_path.stem
-    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter)
+    return transcribe_audio(audio, call_id, recognizer, options, hook, segmenter, meta.direction if meta else None)
 
 
 def audit_call(

@@ -82,6 +82,8 @@ class Utterance:
     """One stretch of speech of one party: VAD decides the times, ASR the text.
 
     ``text`` is normalised for display (Simplified Chinese, punctuation kept).
+    ``role_confidence`` is set when the role was inferred (two voices separated on one channel):
+    how likely the role is right; None when the channel itself names the role.
     """
 
     role: Role
@@ -90,6 +92,7 @@ class Utterance:
     end_s: float
     text: str
     words: tuple[Word, ...] = ()
+    role_confidence: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -103,7 +106,7 @@ class Utterance:
         return replace(self, text=text, words=self.words if words is None else words)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "role": self.role.value,
             "channel": self.channel,
             "start_s": round(self.start_s, 3),
@@ -111,6 +114,9 @@ class Utterance:
             "text": self.text,
             "words": [w.to_dict() for w in self.words],
         }
+        if self.role_confidence is not None:
+            data["role_confidence"] = round(self.role_confidence, 3)
+        return data
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,28 @@ def test_comfort_and_missing_hangup() -> None:
     assert evaluate([EvalPair("c", truth, report)]).check("comfort_after_complaint").agreement == 0.0
 
 
+def test_a_hangup_not_decidable_on_mono_is_counted_apart() -> None:
+    """A mono mix with a tone and no metadata: neither agreement nor disagreement, shown with its count."""
+    decided = make_report()
+    mono = copy.deepcopy(decided)
+    mono["checks"]["hangup"] = {"passed": None, "hangup_by": "unknown", "method": "mixed_tone", "decidable": False}
+    wrong = copy.deepcopy(decided)
+    wrong["checks"]["hangup"]["hangup_by"] = "agent"
+    result = evaluate([EvalPair("stereo", make_truth(), decided), EvalPair("mono", make_truth(), mono),
+                       EvalPair("wrong", make_truth(), wrong)])
+    hangup = result.check("hangup")
+    assert (hangup.agreed, hangup.total, hangup.not_decidable) == (1, 2, ("mono",))
+    assert hangup.agreement == 0.5
+    assert [o.call for o in hangup.disagreements] == ["wrong"]
+    assert hangup.to_dict()["not_decidable"] == ["mono"]
+    assert result.hangup_confusion["customer"] == {"agent": 1, "customer": 1, "unknown": 0, "not decidable": 1}
+    text = format_eval_text(result, width=200)
+    assert "1/2 (+1 not decidable)" in text
+    assert "hangup: not decidable on 1 call(s), left out of its agreement: mono" in text
+    only_mono = evaluate([EvalPair("mono", make_truth(), mono)]).check("hangup")
+    assert (only_mono.total, only_mono.agreement) == (0, None)  # nothing decided: no figure, not 0 % or 100 %
+
+
 def test_identity_verification_only_on_labelled_calls() -> None:
     labelled = make_truth()
     labelled["expected"]["identity_verification"] = {"required": True, "verified": True}

@@ -37,12 +37,13 @@ def _transcript(case: dict[str, Any]) -> Transcript:
             float(u["start_s"]),
             float(u["end_s"]),
             normalize_display(u["text"]),
+            role_confidence=u.get("role_confidence"),
         )
         for u in case["utterances"]
     )
     call = case.get("call", {})
     duration_s = float(call.get("duration_s", max((u.end_s for u in utterances), default=0.0) + 0.5))
-    tone = {role: () for role in (Role.AGENT, Role.CUSTOMER)}
+    tone = {role: () for role in (Role.AGENT, Role.CUSTOMER, Role.MIXED)}
     if "tone" in call:
         tone[Role(call["tone"]["role"])] = (Span(float(call["tone"]["start_s"]), duration_s),)
     music = tuple(Span(float(a), float(b)) for a, b in call.get("music", []))
@@ -56,6 +57,8 @@ def _transcript(case: dict[str, Any]) -> Transcript:
         )
         for channel, role in enumerate((Role.AGENT, Role.CUSTOMER))
     )
+    if tone[Role.MIXED]:  # a separated mono call: the tone stays on the mixed channel (text.diarize)
+        activity += (ChannelActivity(0, Role.MIXED, (), tone[Role.MIXED]),)
     return Transcript("case", duration_s, 8000, 2, utterances, activity)
 
 

@@ -93,6 +93,38 @@ def join_spans(spans: list[Span], max_gap_s: float) -> list[Span]:
     return joined
 
 
+def reclaim_speech(samples: np.ndarray, sample_rate_hz: int, activity: ChannelActivity, window_s: float = 1.0) -> ChannelActivity:
+    """Speech at the edges of music spans, given back as speech (for a mixed channel).
+
+    On one mixed channel the agent's last words before a hold run straight into the hold
+    music, and VAD makes one span of both, which is classified as music as a whole. Windows of
+    ``window_s`` are classified from each end of a music span inward; the speech windows there
+    become speech spans. (On separate channels music and speech never share a span.)
+    """
+    speech = list(activity.speech)
+    music: list[Span] = []
+    for span in activity.music:
+        steps = int(span.duration_s // window_s)
+        kinds = [
+            classify_sound(samples[int((span.start_s + k * window_s) * sample_rate_hz) : int((span.start_s + (k + 1) * window_s) * sample_rate_hz)], sample_rate_hz)
+            for k in range(steps)
+        ]
+        head = next((k for k, kind in enumerate(kinds) if kind != "speech"), steps)
+        tail = next((k for k, kind in enumerate(reversed(kinds)) if kind != "speech"), steps)
+        if head >= steps:  # no music window at all: leave the span as it was classified
+            music.append(span)
+            continue
+        start_s = span.start_s + head * window_s
+        end_s = span.end_s - tail * window_s if tail else span.end_s
+        if head:
+            speech.append(Span(span.start_s, start_s))
+        if tail:
+            speech.append(Span(end_s, span.end_s))
+        music.append(Span(start_s, end_s))
+    return ChannelActivity(activity.channel, activity.role, tuple(sorted(speech, key=lambda s: s.start_s)),
+                           activity.tone, tuple(music))
+
+
 @dataclass(frozen=True)
 class Pause:
     """An open utterance whose speaker went quiet: VAD would close it as ``span`` if the quiet

@@ -235,8 +235,8 @@ def _check_layout(rate_hz: int, n_channels: int, options: AudioOptions, source: 
 
 def channel_roles(n_channels: int, options: AudioOptions, source: str) -> tuple[Role, ...]:
     """The role of each output channel: one MIXED channel for mono audio (or ``channel_mode``
-    mono), else one per input channel from ``options.channel_roles``. Files and live streams alike."""
-    if n_channels == 1 or options.channel_mode == "mono":
+    mono or diarize: mixed down, then separated by ``pipeline``), else one per input channel from ``options.channel_roles``. Files and live streams alike."""
+    if n_channels == 1 or options.channel_mode in ("mono", "diarize"):
         return (Role.MIXED,)
     if n_channels > len(options.channel_roles):
         raise AudioFormatError(

@@ -34,6 +34,7 @@ DEVICE_HELP = "cpu, or cuda on a GPU machine (float16 weights there, int8 on the
 class ChannelMode(str, Enum):
     stereo = "stereo"
     mono = "mono"
+    diarize = "diarize"
 
 
 def configure_logging(verbose: bool = False) -> None:

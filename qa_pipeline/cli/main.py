@@ -71,7 +71,11 @@ class ReportFormat(str, Enum):
 MetaOpt = typer.Option(None, "--meta", help="Telephony metadata JSON (default: NAME.meta.json beside the audio).")
 ModelOpt = typer.Option(None, "--model", help="A CTranslate2 Whisper model directory (default: bundled Whisper base).")
 DeviceOpt = typer.Option("cpu", "--device", help=DEVICE_HELP)
-ChannelsOpt = typer.Option(ChannelMode.stereo, "--channels", help="stereo: ch0 agent, ch1 customer; mono: one mixed role.")
+ChannelsOpt = typer.Option(
+    ChannelMode.stereo, "--channels",
+    help="stereo: ch0 agent, ch1 customer, a 1-channel file separated into agent and customer; "
+    "mono: one mixed role; diarize: mix down and separate the two voices (also a stereo file).",
+)
 BeamOpt = typer.Option(None, "--beam-size", min=1, help="Beam size for decoding (default 1, greedy; 5 reads slightly better and is ~2.7x slower).")
 NoMaskOpt = typer.Option(False, "--no-mask", help="Show card, ID and phone numbers unmasked (authorised use only).")
 PolicyOpt = typer.Option(None, "--policy", help="Policy directory (default: the bundled bank policy).")

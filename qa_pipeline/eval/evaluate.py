@@ -45,7 +45,10 @@ DEFINITIONS: dict[str, str] = {
     "complaint": "complaint detected equals the label",
     "comfort_after_complaint": "comforted equals the label (true/false, or null when no complaint)",
     "speaking_rate": "verdict (ok/too_fast/too_slow) equals the label; MAE of agent chars/min beside",
-    "hangup": "hangup_by (agent/customer/unknown) equals the label",
+    "hangup": (
+        "hangup_by (agent/customer/unknown) equals the label; a mono call whose hang-up is not decidable "
+        "(a tone in the mix, no metadata) is counted apart, in neither agreed nor calls"
+    ),
     "long_holds": (
         f"holds > {LONG_HOLD_S:g} s pair one-to-one with labelled long holds, both edges within "
         f"±{HOLD_EDGE_TOLERANCE_S:g} s"
@@ -72,6 +75,9 @@ class Outcome:
     expected: Any
     predicted: Any
     agreed: bool
+    #: False when the product could not decide from what the recording offers (hang-up on a mono
+    #: mix without metadata): the call is left out of agreed and total and counted apart.
+    decidable: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,16 @@ class CheckAgreement:
 
     @property
     def agreed(self) -> int:
-        return sum(o.agreed for o in self.outcomes)
+        return sum(o.agreed for o in self.outcomes if o.decidable)
 
     @property
     def total(self) -> int:
-        return len(self.outcomes)
+        """Calls the check could decide (those not decidable are counted by ``not_decidable``)."""
+        return sum(o.decidable for o in self.outcomes)
+
+    @property
+    def not_decidable(self) -> tuple[str, ...]:
+        return tuple(o.call for o in self.outcomes if not o.decidable)
 
     @property
     def agreement(self) -> float | None:
@@ -96,7 +107,7 @@ class CheckAgreement:
 
     @property
     def disagreements(self) -> tuple[Outcome, ...]:
-        return tuple(o for o in self.outcomes if not o.agreed)
+        return tuple(o for o in self.outcomes if o.decidable and not o.agreed)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -108,6 +119,8 @@ class CheckAgreement:
                 {"call": o.call, "expected": o.expected, "predicted": o.predicted} for o in self.disagreements
             ],
         }
+        if self.not_decidable:
+            out["not_decidable"] = list(self.not_decidable)
         if self.hits is not None:
             out.update(
                 matched=self.hits.matched,
@@ -222,9 +235,17 @@ def rate_error_cpm(expected: Mapping[str, Any], report: Mapping[str, Any]) -> fl
     return abs(float(predicted) - float(truth))
 
 
+NOT_DECIDABLE = "not decidable"
+
+
 def hangup_outcome(call: str, expected: Mapping[str, Any], report: Mapping[str, Any]) -> Outcome:
-    predicted = _check(report, "hangup").get("hangup_by") or "unknown"
-    return _outcome(call, expected.get("hangup_by") or "unknown", predicted)
+    """The hang-up party against the label; on a mono mix with a tone and no metadata the product
+    says it cannot decide (``decidable`` False in the check), and the call is counted apart."""
+    check = _check(report, "hangup")
+    label = expected.get("hangup_by") or "unknown"
+    if check.get("decidable") is False:
+        return Outcome(call, label, NOT_DECIDABLE, False, decidable=False)
+    return _outcome(call, label, check.get("hangup_by") or "unknown")
 
 
 def hold_outcome(
@@ -349,13 +370,19 @@ def format_eval_text(result: EvalResult, width: int = 120) -> str:
             pr = f"MAE {check.extra['rate_mae_cpm']:.1f} cpm"
         else:
             pr = ""
-        table.add_row("✘" if below else "✔", check.name, _percent(check.agreement),
-                      f"{check.agreed}/{check.total}", pr, check.definition)
+        calls = f"{check.agreed}/{check.total}"
+        if check.not_decidable:
+            calls += f" (+{len(check.not_decidable)} not decidable)"
+        table.add_row("✘" if below else "✔", check.name, _percent(check.agreement), calls, pr, check.definition)
     console.print(table)
     console.print(_confusion_table(result.hangup_confusion))
     console.print("CER per role (match form, summed over calls): " + ", ".join(
         f"{role} {_percent(e.cer)} ({e.edits}/{e.reference_chars})" for role, e in result.cer_by_role.items()
     ), soft_wrap=True)
+    for check in result.checks:
+        if check.not_decidable:
+            console.print(f"{check.name}: not decidable on {len(check.not_decidable)} call(s), left out of its "
+                          f"agreement: {', '.join(check.not_decidable)}", soft_wrap=True)
     disagreements = [(c.name, o) for c in result.checks for o in c.disagreements]
     if disagreements:
         console.print("\nDisagreements (expected → predicted):")

@@ -51,6 +51,7 @@ from qa_pipeline.live.events import (
     UtterancePart,
 )
 from qa_pipeline.live.clips import ClipPlanner, ReadyText
+from qa_pipeline.live.speakers import LiveSpeakers
 from qa_pipeline.asr.recognizer import ClipText, Recognizer
 from qa_pipeline.types import CallReport, Finding, Party, Role, Span, Transcript, Utterance
 from qa_pipeline.text.segment import segmenter_for
@@ -82,6 +83,9 @@ class LiveSession:
         self.policy = policy
         self.model_id = model_id
         self._options = options
+        separated = options.audio.separates(start.format.channels)
+        if separated:
+            live = replace(live, part_min_s=None)  # a part of a mixed turn could hold both voices
         self._live = live
         self._tracks = _make_tracks(start.format, options, live)
         self._leftover = b""
@@ -92,6 +96,8 @@ class LiveSession:
         self._checked_at_s = 0.0
         self._finished = False
         self._clips = ClipPlanner(options, live, self._context)
+        # Two voices on one channel: roles decided as the call goes, revised at the end.
+        self._speakers = LiveSpeakers(options.speakers, direction=start.meta.direction) if separated else None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -170,6 +176,9 @@ class LiveSession:
             return []
         self._utterances.append(utterance)
         self._utterances.sort(key=lambda u: (u.start_s, u.channel))
+        if self._speakers is not None:
+            self._utterances = self._speakers.relabel(self._utterances)
+            utterance = next(u for u in self._utterances if u.start_s == utterance.start_s and u.text == utterance.text)
         events: list[LiveEvent] = [UtteranceFinal(ready.utterance_id, utterance)]
         if not self._finished:
             events += self._alerts(self._transcript(), live_checks(LiveWhen.UTTERANCE))
@@ -196,6 +205,8 @@ class LiveSession:
         """Score the finished call with every check of the policy (as ``qa audit`` does)."""
         if not self._finished or self.pending_ids:
             raise ValueError("final_report needs finish() and every closed utterance transcribed")
+        if self._speakers is not None:
+            self._utterances = self._speakers.relabel(self._utterances, final=True)
         return score_transcript(self._transcript(), self.meta, self.policy, self.model_id,
                                 final=True, incomplete=incomplete)
 
@@ -206,6 +217,8 @@ class LiveSession:
         return next((u.text for u in reversed(self._utterances) if u.channel == channel and u.end_s <= span.start_s), "")
 
     def _closed(self, track: ChannelTrack, spans: list[Span]) -> list[LiveEvent]:
+        if self._speakers is not None:
+            spans = [p for s in spans for p in self._speakers.cut(s, track.clip_between(s).samples, track.rate_hz)]
         events: list[LiveEvent] = []
         for item in self._clips.closed(track, spans):
             events += self._final(item) if isinstance(item, ReadyText) else [item]

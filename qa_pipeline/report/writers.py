@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from qa_pipeline.config import SpeakerOptions
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.run import check_spec
 from qa_pipeline.text.clock import format_span
@@ -51,10 +52,18 @@ def format_transcript_text(transcript: ReportDict | Transcript, *, mask_pii: boo
     if mask_pii:
         data = mask_report_dict(data)
     lines = [
-        f"{format_span(u['start_s'], u['end_s'])} {role_label(u.get('role'))}: {u.get('text', '')}"
+        f"{format_span(u['start_s'], u['end_s'])} {role_label(u.get('role'))}{_role_doubt(u)}: {u.get('text', '')}"
         for u in sorted_utterances(data)
     ]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _role_doubt(utterance: Mapping[str, Any]) -> str:
+    """`` (角色待复核 62%)`` after a role inferred on a mono call that needs review, else nothing."""
+    confidence = utterance.get("role_confidence")
+    if confidence is None or confidence >= SpeakerOptions().review_below:
+        return ""
+    return f" (角色待复核 {100 * confidence:.0f}%)"
 
 
 def check_label(name: str) -> str:

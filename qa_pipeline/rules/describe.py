@@ -64,7 +64,16 @@ def rate(check: Details) -> str:
 
 
 def hangup(check: Details) -> str:
+    if check.get("decidable") is False:
+        return "not decidable on mono: a tone in a mixed channel cannot name the party, no metadata"
     return f"by {check.get('hangup_by')} (from {check.get('method')})"
+
+
+def speaker_roles(check: Details) -> str:
+    if not check.get("separated"):
+        return "两路声道，角色由声道决定 (roles from the channels)"
+    return (f"单声道角色分离: {check.get('review', 0)}/{check.get('utterances', 0)} 句待复核, "
+            f"最低置信 {float(check.get('min_confidence') or 0):.0%}")
 
 
 def duration(check: Details) -> str:

@@ -14,7 +14,7 @@ from typing import Iterable
 from qa_pipeline.errors import PolicyError
 from qa_pipeline.policy.files import check_policy
 from qa_pipeline.policy.policy import Policy, load_policy
-from qa_pipeline.rules import script, phrases, service, first_contact, timing, hangup, language  # noqa: F401  (registration, in report order)
+from qa_pipeline.rules import script, phrases, service, first_contact, timing, hangup, language, speakers  # noqa: F401  (registration, in report order)
 from qa_pipeline.rules.base import CallContext, CheckSpec, LiveWhen, registered, weight_of
 from qa_pipeline.rules.scoring import score_checks
 from qa_pipeline.types import CallMeta, CallReport, CheckResult, Transcript

@@ -159,7 +159,12 @@ def _utterance(item: Any, where: str, source: str | None, cut: Segmenter,
         words = given  # they spell the text: keep their times as given
     else:
         words = timed_words(text, (), span, cut)  # rebuilt, spread evenly over the utterance
-    return Utterance(role, channel, span.start_s, span.end_s, text, words)
+    confidence = item.get("role_confidence")
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0.0 <= confidence <= 1.0):
+        raise TranscriptFormatError(f"{where}.role_confidence must be a number in [0, 1]", source)
+    return Utterance(role, channel, span.start_s, span.end_s, text, words,
+                     None if confidence is None else float(confidence))
 
 
 def _spelled_by(text: str, words: tuple[Word, ...]) -> bool:
