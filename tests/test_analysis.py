@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa_pipeline.text.analysis import clauses, hedged, negated_before, on_word_boundaries
+from qa_pipeline.rules.judge import _inside_other_word
 from qa_pipeline.text.intent import IntentExamples, intent_model
 from qa_pipeline.types import Word
 
@@ -51,6 +52,10 @@ def test_hedge_anywhere_in_clause() -> None:
         ("这也要问？", True),
         ("好的我帮您查一下", False),
         ("这个不收费的", False),
+        ("您刚才说的是哪一张卡", True),  # 哪一 asks which
+        ("上个月扣了八十块这是什么钱", True),  # a final 是什么… asks
+        ("这笔扣款是什么", True),
+        ("没什么问题了", False),  # 什么 inside, not a final question
     ],
 )
 def test_question_or_statement(text: str, question: bool) -> None:
@@ -146,3 +151,17 @@ def test_tag_questions(text: str, question: bool) -> None:
 )
 def test_suppositions_topics_and_rules(text: str, hypothetical: bool) -> None:
     assert clauses(text)[-1].hypothetical is hypothetical
+
+
+@pytest.mark.parametrize(
+    "text, phrase, inside",
+    [
+        ("我真的很无语", "无语", False),  # jieba glues 很 to 无语; a degree adverb stands beside it
+        ("这样真不行啊", "不行", False),
+        ("好不容易办好了", "不容", True),  # a word of its own, not the short phrase
+        ("客户说太无语了吧", "无语", False),
+    ],
+)
+def test_degree_adverb_beside_a_short_phrase(text: str, phrase: str, inside: bool) -> None:
+    start = text.find(phrase)
+    assert _inside_other_word(text, start, start + len(phrase), phrase) is inside

@@ -53,6 +53,8 @@ def clauses_of(utterance: Utterance, policy: Policy) -> tuple[Clause, ...]:
 
 # What may stand beside a short phrase inside one jieba word: particles and pronouns (谢谢您, 不行啊).
 _PARTICLES = set("了的啊吧呀嘛呢哦您你我们")
+# Degree adverbs jieba glues in front of a short word (很无语, 太离谱, 真不行): they may stand before it.
+_DEGREE = set("很太真好挺最超")
 
 
 _NEGATION_CHARS = "不没别未无"
@@ -60,13 +62,17 @@ _NEGATION_CHARS = "不没别未无"
 
 def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
     """True when a jieba word strictly contains ``text[start:end]`` and is more than the phrase
-    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行), or
+    repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行) or
+    after one degree adverb (很无语 is still 无语), or
     the phrase followed by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
     for token, at in tokens_with_offsets(text):
         if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
-            rest = token.replace(phrase, "")
             if token.startswith(phrase) and _is_word(token[len(phrase):]):
                 return False
+            lead = token[: token.find(phrase)] if phrase in token else ""
+            if len(lead) == 1 and lead in _DEGREE:
+                token = token[1:]
+            rest = token.replace(phrase, "")
             return any(c not in _PARTICLES for c in rest)
     return False
 

@@ -37,8 +37,10 @@ _MARKERS = frozenset(
     "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 那么 就是说 其实 反正".split()
 )
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
-_QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "多少", "多久",
+_QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "哪一", "多少", "多久",
                    "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
+# Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
+_FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
@@ -278,7 +280,7 @@ def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
     words = [t for t in tokens if any(c.isalnum() for c in t)]
     if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
         return True
-    if _A_NOT_A.search(body):
+    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT):
         return True
     return any(word in body for word in _QUESTION_WORDS)
 
