@@ -174,7 +174,17 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
         return False
     if match_form(head.phrase) in _YOU_HEADS:
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
+    if match_form(head.phrase) in _SELF_HEADS:
+        return not _you_as_subject(between)
     return True
+
+
+def _you_as_subject(between: str) -> bool:
+    """A 你/您 not governed by a preposition (给您, 帮您, 跟您…) starts a new subject:
+    我再说一遍您看哪里不清楚 is about the customer not knowing, not the agent."""
+    tokens = [token for token, _ in tokens_with_offsets(between)]
+    return any(token in _YOU_HEADS and (n == 0 or tokens[n - 1] not in _GOVERNING)
+               for n, token in enumerate(tokens))
 
 
 # At the end of the clause, these deny that the outcome exists at all (保本理财现在已经没有了).
@@ -219,6 +229,9 @@ def _asks_for(between: str) -> bool:
 
 _YOU_HEADS = frozenset(("你", "您"))
 _SELF_WORDS = frozenset(("我", "我们", "咱们"))
+_SELF_HEADS = frozenset(("我", "我们", "我这边", "这个我", "我也"))
+# Prepositions and verbs that take 你/您 as their object, not as a new subject.
+_GOVERNING = frozenset(("给", "帮", "为", "跟", "和", "向", "对", "替", "让", "把", "请", "告诉", "叫", "同", "与", "陪"))
 
 
 def _one_pattern(
