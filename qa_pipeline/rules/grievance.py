@@ -4,7 +4,9 @@ A complaint cue does not count when it is someone else's complaint retold (我�
 stranger's scam reported to the bank (有人冒充你们…), nor when only the model saw it and the clause is
 praise, very short, or a plain question. A comfort hit does not count when it denies the fault
 (这不是我们的责任), when an apology only opens a request (不好意思，请问您贵姓), or when "understanding"
-restates the request (我理解您是想退年费对吗).
+restates the request (我理解您是想退年费对吗). A thanks does not answer praise or a suggestion when it
+thanks for something else (谢谢您的耐心等待, 感谢您的来电) or only acknowledges before process talk
+(好的谢谢，那我给您查一下).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from qa_pipeline.text.analysis import clause_at
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
-__all__ = ["asks", "comforts", "retold", "too_slight"]
+__all__ = ["asks", "comforts", "retold", "thanks_feedback", "too_slight"]
 
 
 # An apology that only opens a request (不好意思，请问您贵姓 / 抱歉我没听清) is politeness, not comfort;
@@ -125,3 +127,34 @@ def too_slight(judged: Judged, contrary: list[Hit], policy: Policy) -> bool:
     if len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE:
         return True
     return judged.score < _QUESTION_SCORE and asks(judged.hit.utterance, judged.hit.match.start_char, policy)
+
+
+# What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
+# details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
+_OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听")
+# How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
+_THANKED_OBJECT_CHARS = 7
+# Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
+_FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "建议", "意见", "支持", "理解", "信任", "好意", "赞")
+# An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
+# 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
+_ACKNOWLEDGED = re.compile(r"(?:好的|好|嗯|行|哦|噢|对|是的|ok)*", re.IGNORECASE)
+_PROCESS_AFTER = ("请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
+                  "还有别的", "还有什么", "再见", "您的卡", "您的账户")
+
+
+def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
+    """Whether a thanks hit thanks the customer for their praise or suggestion: not thanks for waiting,
+    calling or giving details, and not a filler between an acknowledgement or before process talk."""
+    text = hit.utterance.text
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    end = clause.end_char if clause is not None else len(text)
+    thanked = text[hit.match.start_char: max(end, hit.match.end_char)]
+    if any(f in thanked for f in _FEEDBACK_THANKED):
+        return True
+    if any(o in thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS] for o in _OTHER_THANKED):
+        return False
+    start = clause.start_char if clause is not None else 0
+    before = text[start: hit.match.start_char].strip("，,。.！!、 ")
+    rest = text[hit.match.end_char:].lstrip("，,。.！!、 啊哈呀了您你")
+    return not (_ACKNOWLEDGED.fullmatch(before) and rest.startswith(_PROCESS_AFTER))

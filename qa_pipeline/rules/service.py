@@ -16,7 +16,7 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.rules.grievance import comforts, retold, too_slight
+from qa_pipeline.rules.grievance import comforts, retold, thanks_feedback, too_slight
 from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
 from qa_pipeline.text.analysis import clause_at, negated_before
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -30,7 +30,7 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
 
 def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
     """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
-    keep = comforts if intent == "comfort" else _any
+    keep = {"comfort": comforts, "thanks": thanks_feedback}.get(intent, _any)
     hits = [h for h in sound_hits(turn, phrases, policy) if keep(h, "phrase", policy)]
     if hits:
         return hits[0]
