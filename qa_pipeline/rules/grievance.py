@@ -155,7 +155,18 @@ def too_slight(judged: Judged, contrary: list[Hit], policy: Policy) -> bool:
         return True
     if len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE:
         return True
-    return judged.score < _QUESTION_SCORE and asks(judged.hit.utterance, judged.hit.match.start_char, policy)
+    if judged.score >= _QUESTION_SCORE:
+        return False
+    return asks(judged.hit.utterance, judged.hit.match.start_char, policy) or _asks_who(judged.hit.match.matched)
+
+
+# Questions the clause reading may miss, without 吗 or a question mark: who or which (客户经理是谁负责),
+# or a choice between two parties (该找平台还是找你们).
+_WHO_WHICH = re.compile(r"谁|哪位|哪个|哪家|哪里|还是找|还是问|该找|该问")
+
+
+def _asks_who(clause: str) -> bool:
+    return _WHO_WHICH.search(clause) is not None
 
 
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
