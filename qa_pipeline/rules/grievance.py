@@ -29,7 +29,7 @@ _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
 _INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
 _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清",
              "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对", "插一句", "插句话", "插一下",
-             "您刚才说", "你刚才说")
+             "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报")
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
 _REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
               "是我们", "我们")
@@ -67,7 +67,8 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
-    if any(a in matched for a in _APOLOGIES):
+    said = matched + (hit.match.phrase if via != "model" else "")  # 不好益思 heard for 不好意思
+    if any(a in said for a in _APOLOGIES):
         before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
         real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
         ask = re.sub(r"^(?:我这边|我这里|我这儿)", "", rest)  # 不好意思，我这边插一句
