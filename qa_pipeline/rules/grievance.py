@@ -4,7 +4,9 @@ A complaint cue does not count when it is someone else's complaint retold (我�
 stranger's scam reported to the bank (有人冒充你们…), nor when only the model saw it and the clause is
 praise, very short, or a plain question. A comfort hit does not count when it denies the fault
 (这不是我们的责任), when an apology only opens a request (不好意思，请问您贵姓), or when "understanding"
-restates the request (我理解您是想退年费对吗).
+restates the request (我理解您是想退年费对吗). A thanks does not answer praise or a suggestion when it
+thanks for something else (谢谢您的耐心等待, 感谢您的来电) or only acknowledges before process talk
+(好的谢谢，那我给您查一下).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from qa_pipeline.text.analysis import clause_at
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
-__all__ = ["asks", "comforts", "retold", "too_slight"]
+__all__ = ["asks", "comforts", "merchant_matter", "retold", "taken_back", "thanks_feedback", "too_slight"]
 
 
 # An apology that only opens a request (不好意思，请问您贵姓 / 抱歉我没听清) is politeness, not comfort;
@@ -26,7 +28,8 @@ __all__ = ["asks", "comforts", "retold", "too_slight"]
 _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
 _INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
 _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清",
-             "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对")
+             "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对", "插一句", "插句话", "插一下",
+             "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报")
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
 _REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
               "是我们", "我们")
@@ -64,10 +67,12 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
-    if any(a in matched for a in _APOLOGIES):
+    said = matched + (hit.match.phrase if via != "model" else "")  # 不好益思 heard for 不好意思
+    if any(a in said for a in _APOLOGIES):
         before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
         real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
-        if not real and (rest.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
+        ask = re.sub(r"^(?:我这边|我这里|我这儿)", "", rest)  # 不好意思，我这边插一句
+        if not real and (ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
             return False
     if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
         return False
@@ -109,6 +114,33 @@ def retold(text: str) -> bool:
     return False
 
 
+# A merchant, a platform or the other side of a payment as the one at fault (商家迟迟不退款, 那个平台扣了我
+#两次): the caller brings someone else's failing to the bank, which is no complaint about the bank
+# unless the bank is named after it (商家不退款，你们也不管). 你们的平台 is the bank's own.
+_MERCHANTS = ("商家", "商户", "平台", "网店", "店家", "卖家", "店铺", "商场", "超市", "外卖", "快递", "收款方", "对方", "那家店", "加油站")
+_OWN = ("你们", "您们", "银行", "贵行")
+
+
+def merchant_matter(text: str) -> bool:
+    """True when ``text`` (the utterance up to and including a cue) puts a third party merchant at fault
+    and does not turn to the bank after naming it."""
+    found = [(text.rfind(m), m) for m in _MERCHANTS if m in text]
+    found = [(at, m) for at, m in found if not any(o in text[max(at - 4, 0):at] for o in _OWN)]
+    if not found:
+        return False
+    at, merchant = max(found)
+    return not any(o in text[at + len(merchant):] for o in ("你们", "您们", "贵行"))
+
+
+# A complaint taken back as a joke in the same breath (我要投诉你们，逗你的) was never made.
+_JOKING = ("逗你的", "逗你玩", "开玩笑的", "开个玩笑", "跟你开玩笑", "说着玩", "闹着玩", "吓唬你的", "吓你的")
+
+
+def taken_back(text: str) -> bool:
+    """True when ``text`` (what follows a cue in its utterance) says it was a joke."""
+    return any(j in text for j in _JOKING)
+
+
 # A clause this short (我叫王芳, 你们几点开门) gives the model too few n-grams to call it a complaint
 # unless it is very sure; patterns and phrases still judge short clauses. A question resembling a
 # complaint is more often a plain question (有没有老客户优惠) than a rhetorical one, so it needs more too.
@@ -124,4 +156,54 @@ def too_slight(judged: Judged, contrary: list[Hit], policy: Policy) -> bool:
         return True
     if len(match_form(judged.hit.match.matched)) < _SHORT_CLAUSE_CHARS and judged.score < _SHORT_CLAUSE_SCORE:
         return True
-    return judged.score < _QUESTION_SCORE and asks(judged.hit.utterance, judged.hit.match.start_char, policy)
+    if judged.score >= _QUESTION_SCORE:
+        return False
+    return asks(judged.hit.utterance, judged.hit.match.start_char, policy) or _asks_who(judged.hit.match.matched)
+
+
+# Questions the clause reading may miss, without 吗 or a question mark: who or which (客户经理是谁负责),
+# or a choice between two parties (该找平台还是找你们).
+_WHO_WHICH = re.compile(r"谁|哪位|哪个|哪家|哪里|还是找|还是问|该找|该问")
+
+
+def _asks_who(clause: str) -> bool:
+    return _WHO_WHICH.search(clause) is not None
+
+
+# What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
+# details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
+_OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听")
+# How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
+_THANKED_OBJECT_CHARS = 7
+# Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
+_FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "建议", "意见", "信任", "好意", "赞", "提醒")
+# Thanks for understanding or support answers praise too (谢谢您的理解和支持), unless process talk follows at
+# once (感谢您的理解，请问还有其他需要吗), which makes it the routine closing formula.
+_ROUTINE_THANKED = ("理解", "支持")
+_ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,。.！!、 ]*")
+# An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
+# 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
+_ACKNOWLEDGED = re.compile(r"(?:好的|好|嗯|行|哦|噢|对|是的|ok)*", re.IGNORECASE)
+_PROCESS_AFTER = ("请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
+                  "还有别的", "还有什么", "再见", "您的卡", "您的账户")
+
+
+def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
+    """Whether a thanks hit thanks the customer for their praise or suggestion: not thanks for waiting,
+    calling or giving details, and not a filler between an acknowledgement or before process talk."""
+    text = hit.utterance.text
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    end = clause.end_char if clause is not None else len(text)
+    thanked = text[hit.match.start_char: max(end, hit.match.end_char)]
+    if any(f in thanked for f in _FEEDBACK_THANKED):
+        return True
+    routine = [r for r in _ROUTINE_THANKED if r in thanked]
+    if routine:
+        after = _ROUTINE_TAIL.sub("", thanked.split(routine[0], 1)[1])
+        return not (text[end:].lstrip("，,。.！!、 ").startswith(_PROCESS_AFTER) or after.startswith(_PROCESS_AFTER))
+    if any(o in thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS] for o in _OTHER_THANKED):
+        return False
+    start = clause.start_char if clause is not None else 0
+    before = text[start: hit.match.start_char].strip("，,。.！!、 ")
+    rest = text[hit.match.end_char:].lstrip("，,。.！!、 啊哈呀了您你")
+    return not (_ACKNOWLEDGED.fullmatch(before) and rest.startswith(_PROCESS_AFTER))

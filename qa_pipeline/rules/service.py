@@ -16,7 +16,14 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.rules.grievance import comforts, retold, too_slight
+from qa_pipeline.rules.grievance import (
+    comforts,
+    merchant_matter,
+    retold,
+    taken_back,
+    thanks_feedback,
+    too_slight,
+)
 from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
 from qa_pipeline.text.analysis import clause_at, negated_before
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -30,7 +37,7 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
 
 def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
     """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
-    keep = comforts if intent == "comfort" else _any
+    keep = {"comfort": comforts, "thanks": thanks_feedback}.get(intent, _any)
     hits = [h for h in sound_hits(turn, phrases, policy) if keep(h, "phrase", policy)]
     if hits:
         return hits[0]
@@ -65,7 +72,11 @@ def _answered(
 
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
     """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
-    (如果要投诉的话找哪里？) or retold from someone else (我朋友说他投诉过)."""
+    (如果要投诉的话找哪里？), retold from someone else (我朋友说他投诉过), laid at a merchant's door
+    (商家迟迟不退款) or taken back as a joke (逗你的)."""
+    text = hit.utterance.text
+    if merchant_matter(text[: hit.match.end_char]) or taken_back(text[hit.match.end_char:]):
+        return False
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True
