@@ -272,7 +272,7 @@ def _validate_table(src: _Source, table: str, body: Any, errors: list[PolicyErro
     _validate_keys(src, table, body, specs, errors, None)
 
 
-def _validate_keys(src, table, body, specs, errors, index) -> None:
+def _validate_keys(src, table, body, specs, errors, index, optional: frozenset[str] = frozenset()) -> None:
     for key, value in body.items():
         spec = specs.get(key)
         if spec is None:
@@ -282,7 +282,7 @@ def _validate_keys(src, table, body, specs, errors, index) -> None:
         if problem:
             errors.append(src.error(f"{table}.{key} {problem}", table, key, index))
     for key in specs:
-        if key not in body and (table, key) not in _OPTIONAL:
+        if key not in body and key not in optional and (table, key) not in _OPTIONAL:
             errors.append(src.error(f"missing key {key!r} in [{table}]", table, None, index))
 
 
@@ -345,10 +345,7 @@ def _merge_examples(src: _Source, body: Any, merged: dict, origin: dict, errors:
             continue
         origin[table] = src
         merged[name] = item
-        for key, value in item.items():
-            problem = f"unknown key {key!r}" if key not in _EXAMPLE_KEYS else _check_value(value, _EXAMPLE_KEYS[key])
-            if problem:
-                errors.append(src.error(f"{table}.{key}: {problem}", table, key))
+        _validate_keys(src, table, item, _EXAMPLE_KEYS, errors, None, optional=frozenset(_EXAMPLE_KEYS))
 
 
 def _check_cross(merged: dict[str, Any], origin: dict[str, _Source], errors: list[PolicyError]) -> None:

@@ -184,6 +184,22 @@ def _strs(values: list[str]) -> tuple[str, ...]:
     return tuple(v.strip() for v in values)
 
 
+def _intent(item: Mapping[str, Any], extra: Mapping[str, Any], background: tuple[str, ...]) -> Intent:
+    """One ``[[intent]]``, its examples extended by its ``[examples.<name>]`` table (``extra``)."""
+    name = item["name"].strip()
+    examples = IntentExamples(
+        name,
+        _strs(item["positive"] + extra.get("positive", [])),
+        _strs(item["negative"] + extra.get("negative", [])),
+        background,
+    )
+    patterns = tuple(
+        ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
+        for p in item.get("patterns", [])
+    )
+    return Intent(name, float(item["threshold"]), examples, patterns)
+
+
 def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | None) -> Policy:
     gapped = tuple(
         GappedPattern(head, tail, int(item["max_gap_chars"]))
@@ -195,21 +211,8 @@ def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | 
     background = _strs(m.get("judgement", {}).get("background", []))
     extra = m.get("examples", {})
     intents = {
-        item["name"].strip(): Intent(
-            item["name"].strip(),
-            float(item["threshold"]),
-            IntentExamples(
-                item["name"].strip(),
-                _strs(item["positive"] + extra.get(item["name"], {}).get("positive", [])),
-                _strs(item["negative"] + extra.get(item["name"], {}).get("negative", [])),
-                background,
-            ),
-            tuple(
-                ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
-                for p in item.get("patterns", [])
-            ),
-        )
-        for item in m.get("intent", [])
+        intent.name: intent
+        for intent in (_intent(item, extra.get(item["name"], {}), background) for item in m.get("intent", []))
     }
     return Policy(
         policy_id=policy_id,
