@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 from qa_pipeline.policy.files import check_policy, default_policy_dir
+from qa_pipeline.errors import PolicyError
 from qa_pipeline.policy.policy import load_policy
+from qa_pipeline.rules.judge import judge_clauses
+from qa_pipeline.types import Role, Utterance
 
 
 def _copy_policy(tmp_path: Path) -> Path:
@@ -75,3 +80,50 @@ def test_examples_for_an_unknown_intent_or_twice_are_reported(tmp_path: Path) ->
     (root / "examples_b.toml").write_text('\n[examples.promise]\nnegative = [3]\n', encoding="utf-8")
     problems = [e.one_line() for e in check_policy(root)]
     assert problems == [f"{root / 'examples_b.toml'}:2: [examples.promise] already defined in examples_a.toml"]
+
+
+def test_background_talk_beside_the_policy_joins_every_intents_negatives(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    (root / "background_talk.txt").unlink(missing_ok=True)
+    before = load_policy(root)
+    (root / "background_talk.txt").write_text("# ordinary talk\n您这张卡的账单日是每月五号\n\n我昨天在柜台存了两万\n", encoding="utf-8")
+    after = load_policy(root)
+    assert after.policy_id != before.policy_id
+    for name, intent in after.intents.items():
+        added = set(intent.examples.background) - set(before.intents[name].examples.background)
+        assert added == {"您这张卡的账单日是每月五号", "我昨天在柜台存了两万"}, name
+
+
+def test_background_talk_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    (root / "background_talk.txt").write_bytes("账单日".encode("gbk"))
+    try:
+        load_policy(root)
+    except PolicyError as error:
+        assert error.source == str(root / "background_talk.txt") and "not UTF-8" in error.problem
+    else:
+        raise AssertionError("a GBK background_talk.txt loaded")
+
+
+def test_min_similarity_must_lie_between_zero_and_one(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    judgement = root / "judgement.toml"
+    text = judgement.read_text(encoding="utf-8")
+    judgement.write_text(text.replace("min_similarity = 0.2", "min_similarity = 1.5", 1), encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert len(problems) == 1 and "min_similarity" in problems[0] and "judgement.toml:" in problems[0], problems
+
+
+def test_min_similarity_keeps_the_model_from_judging_a_clause_unlike_every_example() -> None:
+    policy = load_policy()
+    model_only = replace(policy.intents["forbidden"], patterns=())
+    utterance = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=2.0, text="我们这边管不着这事儿您问别人去")
+
+    def judged(floor: float):
+        intents = MappingProxyType({**policy.intents, "forbidden": replace(model_only, min_similarity=floor)})
+        return judge_clauses(utterance, "forbidden", replace(policy, intents=intents))
+
+    hits = judged(0.0)
+    assert [j.via for j in hits] == ["model"] and hits[0].similarity is not None
+    assert hits[0].to_hit_dict()["similarity"] == round(hits[0].similarity, 3)
+    assert judged(hits[0].similarity - 0.01) and not judged(hits[0].similarity + 0.01)

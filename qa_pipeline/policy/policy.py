@@ -2,7 +2,10 @@
 
 A policy is a directory of ``*.toml`` files (the bundled default is ``qa_pipeline/lexicons/default``)
 or a single TOML file; reading, merging and validating them (every error names ``file:line``) is
-``qa_pipeline.policy.files``. ``userdict.txt`` beside them, if present, is the jieba user dictionary.
+``qa_pipeline.policy.files``. Two plain-text files beside them, if present: ``userdict.txt`` is the
+jieba user dictionary, and ``background_talk.txt`` holds ordinary call talk (one utterance per line)
+that joins ``[judgement] background``: sentences that are never any intent, so that the models learn
+what a neutral clause sounds like and do not take a fact or a garbled clause for a complaint.
 """
 
 from __future__ import annotations
@@ -92,12 +95,16 @@ class ClausePattern:
 @dataclass(frozen=True)
 class Intent:
     """One semantic judgement (``[[intent]]``): a clause is the intent when one of its patterns
-    meets it, or when the model trained from the examples scores it at ``threshold`` or more."""
+    meets it, or when the model trained from the examples scores it at ``threshold`` or more and
+    the clause's nearest positive example is at least ``min_similarity`` alike (cosine of their
+    n-gram views): the model's probability can run high on a clause garbled by ASR that shares a
+    few syllables with the intent and resembles none of its examples."""
 
     name: str
     threshold: float
     examples: IntentExamples
     patterns: tuple[ClausePattern, ...] = ()
+    min_similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,18 +163,34 @@ def load_policy(path: Path | None = None) -> Policy:
     digest = hashlib.sha256()
     for src in sorted(files.sources, key=lambda s: s.path.name):
         digest.update(src.path.name.encode() + b"\0" + src.path.read_bytes())
-    user_dict = (root if root.is_dir() else root.parent) / "userdict.txt"
+    folder = root if root.is_dir() else root.parent
+    user_dict = folder / "userdict.txt"
     if user_dict.is_file():
-        try:
-            user_words = user_dict.read_bytes()
-            user_words.decode("utf-8")
-        except OSError as exc:
-            raise PolicyError(f"cannot read the user dictionary: {exc.strerror}", str(user_dict)) from None
-        except UnicodeDecodeError as exc:
-            raise PolicyError(f"user dictionary is not UTF-8 (byte {exc.start})", str(user_dict)) from None
-        digest.update(b"userdict.txt\0" + user_words)
-    policy = _build(files.tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
+        digest.update(b"userdict.txt\0" + _read_utf8(user_dict, "the user dictionary").encode())
+    tables = _with_background_talk(files.tables, folder / "background_talk.txt", digest)
+    policy = _build(tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
     return replace(policy, weight_lines=MappingProxyType(_weight_lines(files)))
+
+
+def _with_background_talk(tables: Mapping[str, Any], path: Path, digest) -> Mapping[str, Any]:
+    """The policy tables with ``background_talk.txt`` (if present) added to ``[judgement] background``."""
+    if not path.is_file():
+        return tables
+    talk = _read_utf8(path, "the background talk")
+    digest.update(b"background_talk.txt\0" + talk.encode())
+    lines = [line.strip() for line in talk.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    judgement = dict(tables.get("judgement", {}))
+    judgement["background"] = list(judgement.get("background", [])) + lines
+    return {**tables, "judgement": judgement}
+
+
+def _read_utf8(path: Path, what: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read {what}: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{what} is not UTF-8 (byte {exc.start})", str(path)) from None
 
 
 def _weight_lines(files) -> dict[str, str]:
@@ -197,7 +220,7 @@ def _intent(item: Mapping[str, Any], extra: Mapping[str, Any], background: tuple
         ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
         for p in item.get("patterns", [])
     )
-    return Intent(name, float(item["threshold"]), examples, patterns)
+    return Intent(name, float(item["threshold"]), examples, patterns, float(item.get("min_similarity", 0.0)))
 
 
 def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | None) -> Policy:
