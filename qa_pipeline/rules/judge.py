@@ -38,12 +38,15 @@ class Judged:
     via: str
     label: str
     score: float
+    similarity: float | None = None  # the model's: cosine to the nearest positive example
 
     def to_hit_dict(self, phrase: str | None = None) -> dict[str, object]:
         """The hit as reports store it, with its evidence: how it was found, what it matched or
         resembled (a phrase, ``head…outcome``, or the nearest policy example) and its score."""
         record = self.hit.to_hit_dict(phrase or self.label)
         record.update({"via": self.via, "resembles": self.label, "score": round(self.score, 3)})
+        if self.similarity is not None:
+            record["similarity"] = round(self.similarity, 3)
         return record
 
 
@@ -173,10 +176,20 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
     if match_form(head.phrase) in _YOU_HEADS:
+        if _reported(utterance.text[clause.start_char:head.start_char]):
+            return False  # 系统显示您输错了五次密码: the record of an event, not a verdict on the customer
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
     if match_form(head.phrase) in _SELF_HEADS:
         return not _you_as_subject(between)
     return True
+
+
+# Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
+_EVIDENTIAL = ("显示", "记录", "查到", "查询到", "看到", "记载", "提示")
+
+
+def _reported(before_head: str) -> bool:
+    return any(word in before_head for word in _EVIDENTIAL)
 
 
 def _you_as_subject(between: str) -> bool:
@@ -266,10 +279,10 @@ def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged |
     if not intent.examples.positive or len(match_form(clause.text)) < _MODEL_MIN_CHARS:
         return None
     resemblance = intent_model(intent.examples).resemble(clause.text)
-    if resemblance.probability < intent.threshold:
+    if resemblance.probability < intent.threshold or resemblance.similarity < intent.min_similarity:
         return None
     match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
-    return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability)
+    return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability, resemblance.similarity)
 
 
 def judge_clauses(
@@ -297,7 +310,7 @@ def judge_clauses(
     for index, clause in enumerate(all_clauses):
         turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
         turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)
-        if (drop_questions and clause.question) or (drop_hypothetical and clause.hypothetical):
+        if (drop_questions and clause.question and not clause.only_by_ba) or (drop_hypothetical and clause.hypothetical):
             continue
         if drop_hedged and hedged(clause):
             continue

@@ -6,7 +6,7 @@ from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
-from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
+from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -43,8 +43,32 @@ def _supposed_before(clause: Clause, hit: Hit) -> bool:
 _SUPPOSING = ("如果", "要是", "万一", "假如", "假设", "倘若", "一旦")
 
 
-def _whole_reply(utterance: Utterance, rule: ForbiddenPhrase) -> bool:
-    return match_form(utterance.text) in {match_form(form) for form in rule.forms}
+# What may close a bare refusal without changing it: particles and the customer addressed (不可以的女士).
+_REFUSAL_TAILS = ("女士", "先生", "小姐", "您", "你", "的", "啊", "呀", "哦", "了", "嘛")
+# A polite deflection after 不不 (不不不，这是应该的; 不用谢): modesty, not a refusal.
+_DEFLECTIONS = ("应该的", "应该做的", "客气", "不用谢", "不麻烦", "没关系", "不辛苦", "别这么说", "过奖")
+
+
+def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
+    """The refusal is the whole reply, or the reply opens with it (不，我们这边不提供这个服务;
+    不行不行，额度是系统定的; 不可以的女士，…), said once or repeated."""
+    forms = {match_form(form) for form in rule.forms}
+    text = hit.utterance.text
+    if match_form(text) in forms:
+        return True
+    opening = clauses_of(hit.utterance, policy)[:1]
+    if not opening or hit.match.start_char >= opening[0].end_char or opening[0].question:
+        return False
+    if any(word in match_form(text) for word in _DEFLECTIONS):
+        return False
+    core = match_form(opening[0].text)
+    stripped = True
+    while stripped:
+        stripped = False
+        for tail in _REFUSAL_TAILS:
+            if core.endswith(tail) and len(core) > len(tail):
+                core, stripped = core[: -len(tail)], True
+    return any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0)
 
 
 def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[str, Judged]]:
@@ -53,7 +77,8 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     found: list[tuple[str, Judged]] = []
     for rule in policy.forbidden:
         if rule.whole_reply:
-            hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h.utterance, rule)]
+            hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h, rule, policy)]
+            hits = [h for i, h in enumerate(hits) if all(o.utterance is not h.utterance for o in hits[:i])]
         else:
             hits = [h for h in sound_hits(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
         for hit in hits:
@@ -63,8 +88,10 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     for utterance in utterances:
         if id(utterance) in flagged:
             continue
-        for judged in judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)[:1]:
-            found.append((f"≈{judged.label}", judged))
+        judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
+        # one finding per utterance: a pattern's before the model's, the model's surest
+        for best in sorted(judged, key=lambda j: (j.via != "pattern", -j.score))[:1]:
+            found.append((f"≈{best.label}", best))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return found
 
@@ -93,9 +120,11 @@ class ForbiddenPhrasesCheck:
 
 
 def _stands(hit: Hit, policy: Policy) -> bool:
-    """A promise counts unless negated or hedged before it, asked, or only supposed (如果…)."""
+    """A promise counts unless negated or hedged before it, asked, or only supposed (如果…); a final
+    吧 alone does not ask (那这笔费用我给您退了吧)."""
     clause, cancelled = scope_of(hit, policy)
-    return clause is None or not (cancelled or clause.question or clause.hypothetical)
+    asked = clause is not None and clause.question and not clause.only_by_ba
+    return clause is None or not (cancelled or asked or clause.hypothetical)
 
 
 def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]:

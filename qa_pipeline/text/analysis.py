@@ -76,6 +76,9 @@ class Clause:
     addresses_you: bool
     speaks_of_self: bool
     in_question: bool = False  # the sentence it belongs to is a question (如果要投诉的话，打哪个电话？)
+    # a question only by a final 吧, which as often proposes or decides (那这笔费用我给您退了吧,
+    # 您就放心吧) as it asks (您是本人吧): a check that drops questions keeps these
+    only_by_ba: bool = False
 
 
 def tokens_with_offsets(text: str) -> tuple[tuple[str, int], ...]:
@@ -202,15 +205,17 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
     end = piece[-1][1] + len(piece[-1][0])
     tokens = tuple(token for token, _ in piece)
     body = text[start:end]
+    question = _is_question(body, tokens)
     return Clause(
         text=body,
         start_char=start,
         end_char=end,
         tokens=tokens,
-        question=_is_question(body, tokens),
+        question=question,
         hypothetical=_is_hypothetical(body),
         addresses_you=any(t.startswith(_YOU) for t in tokens),
         speaks_of_self=any(t in _SELF for t in tokens),
+        only_by_ba=question and _only_by_ba(body, tokens),
     )
 
 
@@ -259,7 +264,8 @@ def _condition_de_hua(body: str) -> int:
     return -1
 
 
-_A_NOT_A = re.compile(r"(.)[不没]\1")
+# 行不行, 是不是, 有没有; not 不行不行 or 不不不 (a refusal said twice, not a question)
+_A_NOT_A = re.compile(r"(?<![不没])([^不没])[不没]\1")
 
 
 # A tag at the end seeks agreement to what was just said (给您补偿一千元，您看行吗): the content before
@@ -283,6 +289,15 @@ def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
     if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT):
         return True
     return any(word in body for word in _QUESTION_WORDS)
+
+
+def _only_by_ba(body: str, tokens: tuple[str, ...]) -> bool:
+    """A final 吧 is all that makes the clause a question."""
+    words = [t for t in tokens if any(c.isalnum() for c in t)]
+    if not words or words[-1] != "吧":
+        return False
+    content = body[: body.rfind("吧")]
+    return not _is_question(content, tuple(token for token, _ in _tokens(content)))
 
 
 def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str | None:
