@@ -1,25 +1,32 @@
-"""The fresh held-out corpus (tests/judgement/fresh.tsv) keeps the shape the measurement relies on.
+"""The held-out corpora (tests/judgement/fresh.tsv and fresh2.tsv) keep the shape the measurement relies on.
 
-Only the data is checked here (no judgement is run): the file loads with the same reader as the
+Only the data is checked here (no judgement is run): each file loads with the same reader as the
 bench, every row is a known check with its framing role, labels agree with kinds, and each check
 keeps enough positives and near-misses to measure precision, recall and near-miss false alarms.
+fresh2.tsv was written later than fresh.tsv, by someone who read neither the policy nor the other
+corpora, so it must not share a sentence with them.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from qa_pipeline.eval.judgement import CHECKS, load_corpus
 
-FRESH = Path(__file__).parent / "judgement" / "fresh.tsv"
+HERE = Path(__file__).parent / "judgement"
+CORPORA = [(HERE / "fresh.tsv", "fresh"), (HERE / "fresh2.tsv", "fresh2")]
 ROLES = {"forbidden": "agent", "promise": "agent", "complaint": "customer", "comfort": "agent", "thanks": "agent"}
 
 
-def test_fresh_corpus_loads_as_one_split_with_framing_roles() -> None:
-    items = load_corpus(FRESH)
+@pytest.mark.parametrize(("path", "split"), CORPORA, ids=[s for _, s in CORPORA])
+def test_fresh_corpus_loads_as_one_split_with_framing_roles(path: Path, split: str) -> None:
+    items = load_corpus(path)
     assert len(items) >= 600
-    assert {i.split for i in items} == {"fresh"}
+    assert {i.split for i in items} == {split}
     assert {i.check for i in items} == set(CHECKS)
     assert all(i.role == ROLES[i.check] for i in items)
     assert all(i.label == (i.kind == "positive") for i in items)
@@ -27,11 +34,21 @@ def test_fresh_corpus_loads_as_one_split_with_framing_roles() -> None:
     assert len({(i.text, i.check) for i in items}) == len(items)
 
 
-def test_fresh_corpus_balances_positives_and_near_misses_per_check() -> None:
-    items = load_corpus(FRESH)
+@pytest.mark.parametrize(("path", "split"), CORPORA, ids=[s for _, s in CORPORA])
+def test_fresh_corpus_balances_positives_and_near_misses_per_check(path: Path, split: str) -> None:
+    items = load_corpus(path)
     kinds = Counter((i.check, i.kind) for i in items)
     for check in CHECKS:
         total = sum(n for (c, _), n in kinds.items() if c == check)
         assert 0.40 <= kinds[(check, "positive")] / total <= 0.50, check
         assert kinds[(check, "near_miss")] / total >= 0.40, check
         assert kinds[(check, "negative")] > 0, check
+
+
+def test_second_fresh_corpus_shares_no_sentence_with_the_other_corpora() -> None:
+    def bare(text: str) -> str:  # punctuation and spacing do not make a sentence new
+        return re.sub(r"[^\w]", "", text)
+
+    others = {bare(i.text) for name in ("fresh.tsv", "corpus.tsv") for i in load_corpus(HERE / name)}
+    shared = [i.text for i in load_corpus(HERE / "fresh2.tsv") if bare(i.text) in others]
+    assert shared == []
