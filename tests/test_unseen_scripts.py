@@ -1,4 +1,5 @@
-"""The unseen-call scripts (bench/unseen_calls/scripts) are renderable and their labels are well formed.
+"""The unseen-call scripts (bench/unseen_calls/scripts and the second set scripts_b) are renderable and their
+labels are well formed.
 
 Rendering needs the TTS venv (see bench/unseen_calls/README.md), so this checks what can go wrong in a
 script without it: keys and values of the schema documented in bench/unseen_calls/synth.py, text the TTS
@@ -12,14 +13,19 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "bench" / "unseen_calls" / "scripts"
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "unseen_calls"
+SETS = ("scripts", "scripts_b")
 PUNCT = set("，。！？、；：")
 GREETING_ELEMENTS = {"您好", "bank", "agent_id", "很高兴为您服务"}
 AGENT_KEYS = ("forbidden", "promise", "comfort")
 
 
-def _scripts() -> list[Path]:
-    return sorted(SCRIPTS.glob("*.toml"))
+def _scripts(name: str) -> list[Path]:
+    return sorted((BENCH / name).glob("*.toml"))
+
+
+def _all_scripts() -> list[Path]:
+    return [p for name in SETS for p in _scripts(name)]
 
 
 def _load(path: Path) -> dict:
@@ -31,8 +37,9 @@ def _phrase(item) -> str:
     return item if isinstance(item, str) else item["phrase"]
 
 
-def test_sixteen_scripts_with_every_hangup_kind():
-    scripts = [_load(p) for p in _scripts()]
+@pytest.mark.parametrize("name", SETS)
+def test_sixteen_scripts_with_every_hangup_kind(name: str):
+    scripts = [_load(p) for p in _scripts(name)]
     assert len(scripts) == 16
     kinds = {(s["hangup"]["by"], s["hangup"]["evidence"]) for s in scripts}
     assert {("agent", "tone"), ("customer", "tone"), ("agent", "metadata"), ("customer", "metadata"),
@@ -41,9 +48,11 @@ def test_sixteen_scripts_with_every_hangup_kind():
     assert {s["encoding"] for s in scripts} == {"pcm16", "mulaw"}
 
 
-@pytest.mark.parametrize("path", _scripts(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _all_scripts(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_script_is_well_formed(path: Path):
     script = _load(path)
+    if path.parent.name == "scripts_b":  # the second set names each call by its file
+        assert script["call_id"] == path.stem
     assert len(script["agent_id"]) == 4 and script["agent_id"].isdigit()
     assert script["direction"] in ("inbound", "outbound")
     assert script["encoding"] in ("pcm16", "mulaw")
@@ -65,3 +74,11 @@ def test_script_is_well_formed(path: Path):
             assert not any(turn.get(k) for k in AGENT_KEYS) and not turn.get("hold_s"), turn["text"]
         else:
             assert not turn.get("complaint"), turn["text"]
+
+
+def test_second_set_is_independent_of_the_first():
+    """scripts_b uses other banks, agent IDs and call IDs than scripts, so it measures unseen wording."""
+    first = [_load(p) for p in _scripts("scripts")]
+    second = [_load(p) for p in _scripts("scripts_b")]
+    for key in ("bank", "agent_id", "call_id"):
+        assert not {s[key] for s in first} & {s[key] for s in second}, key
