@@ -271,15 +271,20 @@ def _one_pattern(
 
 _CONTRAST = ("不过", "但是", "但", "可是", "然而")
 
-# Shorter clauses (不错, 好的) carry too few n-grams for the model to judge.
+# Shorter clauses (不错, 好的) carry too few n-grams for the model to judge, unless they nearly repeat
+# an example (太黑了, 慢得要命); two characters never.
 _MODEL_MIN_CHARS = 5
+_SHORT_MIN_CHARS = 3
+_SHORT_MIN_SIMILARITY = 0.6
 
 
 def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:
-    if not intent.examples.positive or len(match_form(clause.text)) < _MODEL_MIN_CHARS:
+    length = len(match_form(clause.text))
+    if not intent.examples.positive or length < _SHORT_MIN_CHARS:
         return None
     resemblance = intent_model(intent.examples).resemble(clause.text)
-    if resemblance.probability < intent.threshold or resemblance.similarity < intent.min_similarity:
+    floor = intent.min_similarity if length >= _MODEL_MIN_CHARS else max(intent.min_similarity, _SHORT_MIN_SIMILARITY)
+    if resemblance.probability < intent.threshold or resemblance.similarity < floor:
         return None
     match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
     return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability, resemblance.similarity)

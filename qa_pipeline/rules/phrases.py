@@ -34,6 +34,14 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     return False
 
 
+def _quoted(hit: Hit) -> bool:
+    """The phrase is mentioned inside quotation marks (客服之前告诉您“不行”), not said to the customer."""
+    text = hit.utterance.text
+    before, after = text[: hit.match.start_char], text[hit.match.end_char:]
+    opened = sum(before.count(q) for q in ("“", "「")) > sum(before.count(q) for q in ("”", "」"))
+    return opened or (before.count('"') % 2 == 1 and '"' in after)
+
+
 def _supposed_before(clause: Clause, hit: Hit) -> bool:
     """True when a supposition word (如果/万一/要是…) opens the clause before the hit."""
     before = hit.utterance.text[clause.start_char:hit.match.start_char]
@@ -75,12 +83,15 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     """Listed forbidden phrases, then (in utterances without one) clauses the ``forbidden`` intent
     recognises; each with the phrase reports name (``≈`` marks what the intent resembled)."""
     found: list[tuple[str, Judged]] = []
+    excused: list[Hit] = []
     for rule in policy.forbidden:
         if rule.whole_reply:
             hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h, rule, policy)]
             hits = [h for i, h in enumerate(hits) if all(o.utterance is not h.utterance for o in hits[:i])]
         else:
-            hits = [h for h in sound_hits(utterances, rule.forms, policy) if not _excused(h, rule, policy)]
+            hits = sound_hits(utterances, rule.forms, policy)
+            excused += [h for h in hits if _excused(h, rule, policy) or _quoted(h)]
+            hits = [h for h in hits if not any(h is e for e in excused)]
         for hit in hits:
             if not any(hit.overlaps(other.hit) for _, other in found):
                 found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
@@ -89,6 +100,8 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         if id(utterance) in flagged:
             continue
         judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
+        # a listed phrase its exception excused (不知道您这边还有…吗) is not for the model to overrule
+        judged = [j for j in judged if j.via != "model" or not any(j.hit.overlaps(e) for e in excused)]
         # one finding per utterance: a pattern's before the model's, the model's surest
         for best in sorted(judged, key=lambda j: (j.via != "pattern", -j.score))[:1]:
             found.append((f"≈{best.label}", best))
