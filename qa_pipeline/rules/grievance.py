@@ -16,7 +16,7 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
-from qa_pipeline.text.analysis import clause_at
+from qa_pipeline.text.analysis import clause_at, negated_before
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -59,10 +59,25 @@ def _denied(hit: Hit, policy: Policy) -> bool:
     return any(d in said for d in _DENIALS)
 
 
+# 理解是理解，但是…: a concession before the rule, not empathy; 道歉有什么用: the apology dismissed.
+_CONCEDED = re.compile(r"(理解|明白|抱歉|同情)是\1")
+_DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了")
+
+
+def _rebutted(hit: Hit, policy: Policy) -> bool:
+    """The comfort word negated (您不用跟我道歉), conceded (理解是理解，但是…) or dismissed (道歉解决不了问题)."""
+    clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
+    if clause is None:
+        return False
+    after = hit.utterance.text[hit.match.end_char: clause.end_char]
+    return bool(negated_before(clause, hit.match.start_char) or _CONCEDED.search(clause.text)
+                or any(word in after for word in _DISMISSED))
+
+
 def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a comfort hit comforts: not a rebuttal, not a filler apology before a request, not
     understanding what was asked, and not the model's guess on a question."""
-    if _denied(hit, policy):
+    if _denied(hit, policy) or _rebutted(hit, policy):
         return False
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
@@ -71,7 +86,7 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     if any(a in said for a in _APOLOGIES):
         before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
         real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
-        ask = re.sub(r"^(?:我这边|我这里|我这儿)", "", rest)  # 不好意思，我这边插一句
+        ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
         if not real and (ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
             return False
     if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
@@ -132,6 +147,19 @@ def merchant_matter(text: str) -> bool:
     return not any(o in text[at + len(merchant):] for o in ("你们", "您们", "贵行"))
 
 
+# The caller clearing the bank of blame or denying a grievance (不是你们的问题, 不怪你们, 对你们没什么意见):
+# what such a clause says about the bank is denied, so it is no complaint.
+_EXONERATES = re.compile(
+    r"(不是|不怪|不关|并不是|也不是|倒不是|不赖)(你们|您|你|银行|客服|贵行)"
+    r"|(没|没有|并没有)(什么|任何)?(意见|不满|怨言|要投诉|投诉的意思|怪你们|怪您)"
+    r"|(跟|和|与)(你们|您|你)(没|无)(关|什么关)"
+)
+
+
+def exonerates(clause_text: str) -> bool:
+    return bool(_EXONERATES.search(clause_text))
+
+
 # A complaint taken back as a joke in the same breath (我要投诉你们，逗你的) was never made.
 _JOKING = ("逗你的", "逗你玩", "开玩笑的", "开个玩笑", "跟你开玩笑", "说着玩", "闹着玩", "吓唬你的", "吓你的")
 
@@ -188,6 +216,9 @@ _PROCESS_AFTER = ("请问", "请您", "那我", "我给您", "我帮您", "我�
                   "还有别的", "还有什么", "再见", "您的卡", "您的账户")
 
 
+_DECLINED = ("就不用了", "就不必了", "不用了", "不必了", "就免了", "不用谢", "就算了")
+
+
 def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a thanks hit thanks the customer for their praise or suggestion: not thanks for waiting,
     calling or giving details, and not a filler between an acknowledgement or before process talk."""
@@ -195,6 +226,8 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     end = clause.end_char if clause is not None else len(text)
     thanked = text[hit.match.start_char: max(end, hit.match.end_char)]
+    if clause is not None and (clause.hypothetical or any(d in thanked for d in _DECLINED)):
+        return False  # 谢谢就不必了, 您要感谢的话…: thanks declined or supposed, none given
     if any(f in thanked for f in _FEEDBACK_THANKED):
         return True
     routine = [r for r in _ROUTINE_THANKED if r in thanked]

@@ -18,6 +18,7 @@ from qa_pipeline.rules.base import (
 )
 from qa_pipeline.rules.grievance import (
     comforts,
+    exonerates,
     merchant_matter,
     retold,
     taken_back,
@@ -73,14 +74,14 @@ def _answered(
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
     """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
     (如果要投诉的话找哪里？), retold from someone else (我朋友说他投诉过), laid at a merchant's door
-    (商家迟迟不退款) or taken back as a joke (逗你的)."""
+    (商家迟迟不退款), taken back as a joke (逗你的) or said in a clause that clears the bank (不怪你们)."""
     text = hit.utterance.text
     if merchant_matter(text[: hit.match.end_char]) or taken_back(text[hit.match.end_char:]):
         return False
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True
-    if negated_before(clause, hit.match.start_char):
+    if negated_before(clause, hit.match.start_char) or (exonerates(clause.text) and not clause.question):
         return False
     if retold(hit.utterance.text[clause.start_char: hit.match.end_char]):
         return False

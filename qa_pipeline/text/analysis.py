@@ -57,7 +57,11 @@ _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说�
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
-                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准 存在".split())
+                    "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准 存在 "
+                    "你们 我们 什么".split())
+# After a negator, these put the whole rest of the clause in its scope: 我没说你们态度不好 denies the
+# saying (not after 不是: 不是说好三天到账 recalls what was said).
+_WIDE_SCOPE = frozenset("说 讲 觉得 认为 是说 是想 想说 意思 怪 嫌".split())
 _SELF = ("我", "我们", "咱们", "本人")
 # Between a subject and what is said of it, these make it a supposition (您是不是输错了, 可能是我看错了).
 TENTATIVE = ("是不是", "会不会", "可能", "也许", "或许", "是否", "大概", "好像", "应该是")
@@ -312,6 +316,7 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     position = 0
     found: str | None = None
     gap = 0
+    wide = False
     previous = ""
     for token in clause.tokens:
         end = position + len(token)
@@ -320,14 +325,16 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
                 return token  # the word starts inside a negator (不是您的问题: 是您 inside 不是)
             break
         if token in _NEGATORS and not _a_not_a(previous, token) and not _rhetorical(clause, token):
-            found, gap = token, 0
+            found, gap, wide = token, 0, False
+        elif found is not None and (wide or (previous == found != "不是" and token in _WIDE_SCOPE)):
+            wide = True
         elif found is not None and token in _BRIDGE:
             gap += len(token)
         else:
             found = None
         position = end
         previous = token
-    return found if found is not None and gap <= max_gap_chars else None
+    return found if found is not None and (wide or gap <= max_gap_chars) else None
 
 
 def _rhetorical(clause: Clause, token: str) -> bool:
