@@ -29,7 +29,16 @@ _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
 _INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
 _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清",
              "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对", "插一句", "插句话", "插一下",
-             "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报")
+             "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报", "跟您确认", "确认一下", "核实一下", "说慢",
+             "慢一点", "再报")
+# The agent's own small slips an apology may be for (念错了您的姓, 系统卡了一下, 号码没记全).
+_OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字")
+
+
+def _sentence_after(rest: str) -> str:
+    return re.split(r"[。？！?!]", rest, maxsplit=1)[0]
+
+
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
 _REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
               "是我们", "我们")
@@ -85,7 +94,10 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     said = matched + (hit.match.phrase if via != "model" else "")  # 不好益思 heard for 不好意思
     if any(a in said for a in _APOLOGIES):
         before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
-        real = any(i in before or i in matched for i in _INTENSIFIERS) or rest.startswith(_REGRETTED)
+        intensified = any(i in before or i in matched for i in _INTENSIFIERS)
+        if not intensified and any(slip in _sentence_after(rest) for slip in _OWN_SLIPS):
+            return False  # 对不起，我刚才把您的姓念错了: the agent's own slip, not the customer's trouble
+        real = intensified or rest.startswith(_REGRETTED)
         ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
         if not real and (ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
             return False
@@ -200,11 +212,13 @@ def _asks_who(clause: str) -> bool:
 
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
 # details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
-_OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听")
+_OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听", "选择",
+                  "使用", "回复", "告诉", "找到", "惠顾", "光临")
 # How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
-_FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "建议", "意见", "信任", "好意", "赞", "提醒")
+_FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "建议", "意见", "信任", "好意", "赞", "提醒", "反馈", "评价",
+                     "满意", "喜欢", "这么说", "这样说", "好话", "宝贵", "称赞")
 # Thanks for understanding or support answers praise too (谢谢您的理解和支持), unless process talk follows at
 # once (感谢您的理解，请问还有其他需要吗), which makes it the routine closing formula.
 _ROUTINE_THANKED = ("理解", "支持")

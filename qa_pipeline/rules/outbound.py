@@ -19,8 +19,9 @@ _NOT_A_NAME = "位们的是个这那各和"
 _CLAUSES = re.compile(r"[，,。．.？?！!；;：:、\s]+")
 _HELLO = "(?:您好|你好)"
 _INTERJECTIONS = "喂嗯啊哎诶噢哦呃唉"
-# The address slot: one character (a surname) and two more right before the hello opening a turn.
-_SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}}){_HELLO}")
+# The address slot: one character (a surname) and two more right before the hello opening a turn
+# (a comma may stand between: 琉仙生，你好 for 刘先生，您好).
+_SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}})[，,、\s]*{_HELLO}")
 
 
 def _surnames(policy: Policy) -> str:
@@ -37,6 +38,8 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
     for utterance in utterances:
+        if _title_heard(utterance.text, rules.address_titles):
+            return True
         for clause in _CLAUSES.split(utterance.text):
             if by_title.search(clause) or by_name.search(clause) or _title_heard(clause, rules.address_titles):
                 return True

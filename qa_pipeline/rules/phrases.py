@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
-from qa_pipeline.text.analysis import Clause
+from qa_pipeline.text.analysis import Clause, seeks_agreement, sentence_index
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -100,13 +102,38 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         if id(utterance) in flagged:
             continue
         judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
-        # a listed phrase its exception excused (不知道您这边还有…吗) is not for the model to overrule
-        judged = [j for j in judged if j.via != "model" or not any(j.hit.overlaps(e) for e in excused)]
+        judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
         # one finding per utterance: a pattern's before the model's, the model's surest
         for best in sorted(judged, key=lambda j: (j.via != "pattern", -j.score))[:1]:
             found.append((f"≈{best.label}", best))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return found
+    return _one_per_sentence(found, lambda pair: pair[1].hit)
+
+
+def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool:
+    """A clause the model took for a taboo that something surer reads otherwise: a listed phrase its
+    exception excused (不知道您这边还有…吗), a proposal asking agreement (您看行不行), or a clause the
+    comfort judgement recognises by a pattern or more surely (碰上这种事谁都着急, 您先别慌)."""
+    if any(judged.hit.overlaps(e) for e in excused):
+        return True
+    clause, _ = scope_of(judged.hit, policy)
+    if clause is not None and seeks_agreement(clause):
+        return True
+    comfort = judge_clauses(judged.hit.utterance, "comfort", policy)
+    return any(c.hit.overlaps(judged.hit) and (c.via != "model" or c.score > judged.score) for c in comfort)
+
+
+def _one_per_sentence(items: list, hit_of) -> list:
+    """The first finding of each sentence of an utterance: 我也不清楚，你问别人吧 is one brush-off."""
+    seen: set[tuple[int, int]] = set()
+    kept = []
+    for item in items:
+        hit = hit_of(item)
+        key = (id(hit.utterance), sentence_index(hit.utterance.text, hit.match.start_char))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 @register
@@ -158,10 +185,33 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
         for judged in judge_clauses(
             utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
         ):
-            if not any(judged.hit.overlaps(other.hit) or other.hit.utterance is utterance for other in found):
+            if judged.via == "model" and _not_a_commitment(judged, policy):
+                continue
+            if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
     found.sort(key=lambda j: (j.hit.utterance.start_s, j.hit.match.start_char))
     return found
+
+
+def _same_sentence(a: Hit, b: Hit) -> bool:
+    text = a.utterance.text
+    return a.utterance is b.utterance and sentence_index(text, a.match.start_char) == sentence_index(
+        text, b.match.start_char
+    )
+
+
+# A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
+_TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
+
+
+def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
+    """A clause the model took for a promise that reads otherwise: a tentative action (算一下), or a
+    clause a forbidden pattern meets (你这样算肯定不对: 肯定 in a verdict, not in a commitment)."""
+    clause, _ = scope_of(judged.hit, policy)
+    if clause is not None and _TRYING.search(match_form(clause.text)):
+        return True
+    forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
+    return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
 
 
 @register

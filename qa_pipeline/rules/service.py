@@ -93,17 +93,20 @@ def _utterance_cues(
     phrases: tuple[str, ...],
     intents: tuple[str, ...],
     policy: Policy,
-    opposite: str | None = None,
+    opposite: tuple[str, ...] = (),
 ) -> list[Hit]:
     """One cue per utterance: a listed phrase that stands, else a clause one of the intents recognises.
 
-    A clause only the model recognised does not count when a pattern of the ``opposite`` intent meets
-    it (你们小姑娘服务态度真好 resembles complaints about attitude, yet it is praise)."""
+    A clause only the model recognised does not count when a pattern of an ``opposite`` intent meets
+    it (你们小姑娘服务态度真好 resembles complaints about attitude, yet it is praise), nor, against
+    suggestions, when a suggestion cue (我建议) stands in it."""
     cues: list[Hit] = []
     for utterance in utterances:
         hits = [h for h in sound_hits((utterance,), phrases, policy) if _cue_stands(h, policy)]
         if not hits:
-            contrary = _pattern_spans(utterance, opposite, policy) if opposite else []
+            contrary = [h for name in opposite for h in _pattern_spans(utterance, name, policy)]
+            if "suggestion" in opposite:  # 我建议你们把… resembles 你们把客户当什么了, yet it proposes
+                contrary += sound_hits((utterance,), policy.suggestion_cues, policy)
             hits = [
                 j.hit
                 for name in intents
@@ -122,7 +125,7 @@ def _pattern_spans(utterance: Utterance, intent: str, policy: Policy) -> list[Hi
 def _complaint_cues(context: CallContext, policy: Policy) -> list[Hit]:
     """One cue per complaining customer utterance."""
     customer = customer_utterances(context.transcript)
-    return _utterance_cues(customer, policy.complaint_cues, ("complaint",), policy, opposite="praise")
+    return _utterance_cues(customer, policy.complaint_cues, ("complaint",), policy, opposite=("praise", "suggestion"))
 
 
 def _feedback_findings(context: CallContext, policy: Policy) -> tuple[list[dict], list[Finding]]:

@@ -26,6 +26,8 @@ __all__ = [
     "hedged",
     "negated_before",
     "on_word_boundaries",
+    "seeks_agreement",
+    "sentence_index",
     "tokens_with_offsets",
 ]
 
@@ -279,6 +281,21 @@ _TAGS = ("您看行吗", "你看行吗", "您看可以吗", "你看可以吗", "
 _TAG_MIN_CONTENT_CHARS = 6
 
 
+def seeks_agreement(clause: Clause) -> bool:
+    """A question that asks the customer to agree (您看行不行, 这样可以吗): a proposal, not a retort."""
+    plain = "".join(c for c in clause.text if c not in _PUNCT and not c.isspace())
+    return clause.question and (any(plain.endswith(tag) for tag in _TAGS) or plain.startswith(("您看", "你看")))
+
+
+def sentence_index(text: str, offset: int) -> int:
+    """Which sentence of ``text`` (cut at 。？！) the character at ``offset`` belongs to, from 0."""
+    return sum(1 for c in text[:offset] if c in _SENTENCE_ENDS)
+
+
+# A choice between two (您说的是三号那笔还是五号那笔): asked even without 吗 or a question mark.
+_CHOICE = re.compile(r"是.{1,12}还是.{1,12}$")
+
+
 def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
     plain = "".join(c for c in body if c not in _PUNCT and not c.isspace())
     for tag in _TAGS:
@@ -290,7 +307,7 @@ def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
     words = [t for t in tokens if any(c.isalnum() for c in t)]
     if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
         return True
-    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT):
+    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain):
         return True
     return any(word in body for word in _QUESTION_WORDS)
 
