@@ -1,5 +1,5 @@
-"""The unseen-call scripts (bench/unseen_calls/scripts and the second set scripts_b) are renderable and their
-labels are well formed.
+"""The unseen-call scripts (bench/unseen_calls/scripts, the second set scripts_b and the third set scripts_c) are
+renderable and their labels are well formed.
 
 Rendering needs the TTS venv (see bench/unseen_calls/README.md), so this checks what can go wrong in a
 script without it: keys and values of the schema documented in bench/unseen_calls/synth.py, text the TTS
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "unseen_calls"
-SETS = ("scripts", "scripts_b")
+SETS = ("scripts", "scripts_b", "scripts_c")
 PUNCT = set("，。！？、；：")
 GREETING_ELEMENTS = {"您好", "bank", "agent_id", "很高兴为您服务"}
 AGENT_KEYS = ("forbidden", "promise", "comfort")
@@ -51,7 +51,7 @@ def test_sixteen_scripts_with_every_hangup_kind(name: str):
 @pytest.mark.parametrize("path", _all_scripts(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_script_is_well_formed(path: Path):
     script = _load(path)
-    if path.parent.name == "scripts_b":  # the second set names each call by its file
+    if path.parent.name in ("scripts_b", "scripts_c"):  # the later sets name each call by its file
         assert script["call_id"] == path.stem
     assert len(script["agent_id"]) == 4 and script["agent_id"].isdigit()
     assert script["direction"] in ("inbound", "outbound")
@@ -76,9 +76,12 @@ def test_script_is_well_formed(path: Path):
             assert not turn.get("complaint"), turn["text"]
 
 
-def test_second_set_is_independent_of_the_first():
-    """scripts_b uses other banks, agent IDs and call IDs than scripts, so it measures unseen wording."""
-    first = [_load(p) for p in _scripts("scripts")]
-    second = [_load(p) for p in _scripts("scripts_b")]
+@pytest.mark.parametrize(("earlier", "later"), [("scripts", "scripts_b"), ("scripts", "scripts_c"),
+                                                 ("scripts_b", "scripts_c")])
+def test_later_set_is_independent_of_earlier_ones(earlier: str, later: str):
+    """Each later set uses other banks, agent IDs and call IDs than the sets before it, so it measures
+    unseen wording."""
+    first = [_load(p) for p in _scripts(earlier)]
+    second = [_load(p) for p in _scripts(later)]
     for key in ("bank", "agent_id", "call_id"):
         assert not {s[key] for s in first} & {s[key] for s in second}, key
