@@ -1,10 +1,11 @@
-"""The held-out corpora (tests/judgement/fresh.tsv and fresh2.tsv) keep the shape the measurement relies on.
+"""The held-out corpora (tests/judgement/fresh.tsv, fresh2.tsv, fresh3.tsv) keep the shape the measurement relies on.
 
 Only the data is checked here (no judgement is run): each file loads with the same reader as the
 bench, every row is a known check with its framing role, labels agree with kinds, and each check
 keeps enough positives and near-misses to measure precision, recall and near-miss false alarms.
 fresh2.tsv was written later than fresh.tsv, by someone who read neither the policy nor the other
-corpora, so it must not share a sentence with them.
+corpora, so it must not share a sentence with them; fresh3.tsv was written later still, by someone who
+had read none of the policy, the examples or the three earlier corpora, and shares no sentence with them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from qa_pipeline.eval.judgement import CHECKS, load_corpus
 
 HERE = Path(__file__).parent / "judgement"
-CORPORA = [(HERE / "fresh.tsv", "fresh"), (HERE / "fresh2.tsv", "fresh2")]
+CORPORA = [(HERE / "fresh.tsv", "fresh"), (HERE / "fresh2.tsv", "fresh2"), (HERE / "fresh3.tsv", "fresh3")]
 ROLES = {"forbidden": "agent", "promise": "agent", "complaint": "customer", "comfort": "agent", "thanks": "agent"}
 
 
@@ -45,10 +46,31 @@ def test_fresh_corpus_balances_positives_and_near_misses_per_check(path: Path, s
         assert kinds[(check, "negative")] > 0, check
 
 
-def test_second_fresh_corpus_shares_no_sentence_with_the_other_corpora() -> None:
-    def bare(text: str) -> str:  # punctuation and spacing do not make a sentence new
-        return re.sub(r"[^\w]", "", text)
+def _bare(text: str) -> str:  # punctuation and spacing do not make a sentence new
+    return re.sub(r"[^\w]", "", text)
 
-    others = {bare(i.text) for name in ("fresh.tsv", "corpus.tsv") for i in load_corpus(HERE / name)}
-    shared = [i.text for i in load_corpus(HERE / "fresh2.tsv") if bare(i.text) in others]
-    assert shared == []
+
+def _rows_already_in(name: str, others: tuple[str, ...]) -> list[str]:
+    """Sentences of corpus ``name`` found in the earlier corpora; only ``name``'s own rows are returned."""
+    seen = {_bare(i.text) for other in others for i in load_corpus(HERE / other)}
+    return [i.text for i in load_corpus(HERE / name) if _bare(i.text) in seen]
+
+
+@pytest.mark.parametrize(
+    ("name", "others"),
+    [
+        ("fresh2.tsv", ("fresh.tsv", "corpus.tsv")),
+        ("fresh3.tsv", ("fresh.tsv", "fresh2.tsv", "corpus.tsv")),
+    ],
+    ids=["fresh2", "fresh3"],
+)
+def test_later_fresh_corpus_shares_no_sentence_with_the_earlier_corpora(name: str, others: tuple[str, ...]) -> None:
+    assert _rows_already_in(name, others) == []
+
+
+def test_third_fresh_corpus_keeps_asr_like_rows_in_every_check() -> None:
+    items = load_corpus(HERE / "fresh3.tsv")
+    for check in CHECKS:
+        rows = [i for i in items if i.check == check]
+        unpunctuated = [i for i in rows if not re.search(r"[，。？！、,.?!]", i.text)]
+        assert len(unpunctuated) >= 0.10 * len(rows), check
