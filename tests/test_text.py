@@ -27,6 +27,8 @@ from qa_pipeline.text.normalize import (
         ("１２３４ＡＢｃ", "1234ABc"),  # full-width letters and digits to half width
         ("你 好 ， 我 想 问", "你好，我想问"),  # spaces between Chinese characters collapse
         ("I  want  OK", "I want OK"),  # spaces between Latin words are kept (single)
+        ("您别著急，看著我说", "您别着急，看着我说"),  # Whisper's traditional 著 for the particle 着
+        ("著名的银行，效果显著", "著名的银行，效果显著"),  # where simplified Chinese keeps 著
         ("", ""),
     ],
 )

@@ -52,12 +52,12 @@ def asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
 
 # Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
 _UNDERSTOOD = ("理解", "明白")
-_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
 
 
 # A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
 _DENIALS = ("不是", "并非", "不属于", "没有任何", "没有什么", "没什么", "无关", "不存在", "不归", "没问题", "没有问题", "没错",
-            "没有错")
+            "没有错", "没有关系", "没关系")
 
 
 def _denied(hit: Hit, policy: Policy) -> bool:
@@ -70,7 +70,8 @@ def _denied(hit: Hit, policy: Policy) -> bool:
 
 # 理解是理解，但是…: a concession before the rule, not empathy; 道歉有什么用: the apology dismissed.
 _CONCEDED = re.compile(r"(理解|明白|抱歉|同情)是\1")
-_DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了")
+_DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了", "就不用了", "不用了", "就免了", "说过了",
+              "我都说了", "也行", "也可以")
 
 
 def _rebutted(hit: Hit, policy: Policy) -> bool:
@@ -86,8 +87,8 @@ def _rebutted(hit: Hit, policy: Policy) -> bool:
 def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a comfort hit comforts: not a rebuttal, not a filler apology before a request, not
     understanding what was asked, and not the model's guess on a question."""
-    if _denied(hit, policy) or _rebutted(hit, policy):
-        return False
+    if _denied(hit, policy) or _rebutted(hit, policy) or "呵呵" in hit.utterance.text:
+        return False  # 呵呵，那真是辛苦您了: sarcasm
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
@@ -98,6 +99,8 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
         if not intensified and any(slip in _sentence_after(rest) for slip in _OWN_SLIPS):
             return False  # 对不起，我刚才把您的姓念错了: the agent's own slip, not the customer's trouble
         real = intensified or rest.startswith(_REGRETTED)
+        if not real and any(r in _sentence_after(rest) for r in ("请稍等", "请您稍等", "您稍等", "稍等一下", "请您")):
+            return False  # 不好意思，系统正在加载，请稍等: a filler before a request
         ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
         if not real and (ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
             return False
@@ -222,6 +225,8 @@ _FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "�
 # Thanks for understanding or support answers praise too (谢谢您的理解和支持), unless process talk follows at
 # once (感谢您的理解，请问还有其他需要吗), which makes it the routine closing formula.
 _ROUTINE_THANKED = ("理解", "支持")
+# Thanks for something the customer did (谢谢您帮我确认了地址, 谢谢您把截图发过来, 谢谢您耐心听完).
+_THANKED_FOR_DOING = re.compile(r"(?:谢谢|感谢|多谢)您?(?:帮我|帮忙|把|特意|专门|主动|耐心|告诉|说明|核对|确认|报|发)")
 _ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,。.！!、 ]*")
 # An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
 # 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
@@ -244,6 +249,8 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
         return False  # 谢谢就不必了, 您要感谢的话…: thanks declined or supposed, none given
     if any(f in thanked for f in _FEEDBACK_THANKED):
         return True
+    if _THANKED_FOR_DOING.search(text, hit.match.start_char, max(end, hit.match.end_char)):
+        return False  # 谢谢您把回执发过来: thanks for what the customer did
     routine = [r for r in _ROUTINE_THANKED if r in thanked]
     if routine:
         after = _ROUTINE_TAIL.sub("", thanked.split(routine[0], 1)[1])

@@ -9,7 +9,7 @@ from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
-from qa_pipeline.text.analysis import Clause, seeks_agreement, sentence_index
+from qa_pipeline.text.analysis import Clause, negated_before, seeks_agreement, sentence_index
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -107,7 +107,23 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         for best in sorted(judged, key=lambda j: (j.via != "pattern", -j.score))[:1]:
             found.append((f"≈{best.label}", best))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return _one_per_sentence(found, lambda pair: pair[1].hit)
+    return _one_per_reply(_one_per_sentence(found, lambda pair: pair[1].hit))
+
+
+# A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。).
+_SAME_REPLY_GAP_S = 1.0
+
+
+def _one_per_reply(found: list[tuple[str, Judged]]) -> list[tuple[str, Judged]]:
+    kept: list[tuple[str, Judged]] = []
+    for pair in found:
+        hit = pair[1].hit
+        if kept:
+            last = kept[-1][1].hit.utterance
+            if hit.utterance is not last and 0 <= hit.utterance.start_s - last.end_s <= _SAME_REPLY_GAP_S:
+                continue
+        kept.append(pair)
+    return kept
 
 
 def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool:
@@ -117,10 +133,27 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(judged.hit.overlaps(e) for e in excused):
         return True
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and seeks_agreement(clause):
+    if clause is not None and (seeks_agreement(clause) or _PERMITTED.search(clause.text) or _declines_to_promise(clause)):
         return True
-    comfort = judge_clauses(judged.hit.utterance, "comfort", policy)
-    return any(c.hit.overlaps(judged.hit) and (c.via != "model" or c.score > judged.score) for c in comfort)
+    utterance = judged.hit.utterance
+    sentence = sentence_index(utterance.text, judged.hit.match.start_char)
+    if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in sound_hits((utterance,), _COURTESY, policy)):
+        return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
+    comforting = [c.hit for c in judge_clauses(utterance, "comfort", policy) if c.via != "model" or c.score > judged.score]
+    comforting += sound_hits((utterance,), policy.comfort_phrases, policy)
+    return any(c.overlaps(judged.hit) for c in comforting)
+
+
+# 不买也没关系, 不办也行: leaving it to the customer, not refusing
+_PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
+_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
+_COMMITMENTS = ("保证", "打包票", "承诺", "担保", "保票")
+
+
+def _declines_to_promise(clause: Clause) -> bool:
+    """我这边也不好跟您打包票: declining to promise is the careful answer, not a refusal to help."""
+    return any(negated_before(clause, clause.start_char + at) for word in _COMMITMENTS
+               if (at := clause.text.find(word)) >= 0)
 
 
 def _one_per_sentence(items: list, hit_of) -> list:
@@ -182,9 +215,11 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
                     hits.append(hit)
     found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
     for utterance in utterances:
-        for judged in judge_clauses(
+        judged_clauses = judge_clauses(
             utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
-        ):
+        )
+        # within a sentence a pattern's reading comes before the model's (这个您放心…稳赚不赔)
+        for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
             if judged.via == "model" and _not_a_commitment(judged, policy):
                 continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):

@@ -109,6 +109,11 @@ def _collapse_spaces(text: str) -> str:
     return "".join(out)
 
 
+# Whisper writes the aspect particle 着 in its traditional form 著 (别著急, 看著); simplified Chinese keeps
+# 著 only in 著名, 显著, 著作, 名著, 著称 and the like.
+_ZHE = re.compile(r"(?<![显名巨原专编土昭卓])著(?![名作称述录书])")
+
+
 def normalize_display(raw: str) -> str:
     """Simplified Chinese with Chinese punctuation and no spaces between Chinese characters.
 
@@ -117,7 +122,7 @@ def normalize_display(raw: str) -> str:
     """
     if not raw:
         return ""
-    text = _t2s().convert(raw)
+    text = _ZHE.sub("着", _t2s().convert(raw))
     text = "".join(_half_width(c) for c in text)
     text = _collapse_spaces(text)
     return _unify_punct(text)
