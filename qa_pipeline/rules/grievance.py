@@ -52,7 +52,7 @@ def asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
 
 # Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
 _UNDERSTOOD = ("理解", "明白")
-_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的需求", "需求是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
 
 
 # A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
@@ -71,7 +71,7 @@ def _denied(hit: Hit, policy: Policy) -> bool:
 # 理解是理解，但是…: a concession before the rule, not empathy; 道歉有什么用: the apology dismissed.
 _CONCEDED = re.compile(r"(理解|明白|抱歉|同情)是\1")
 _DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了", "就不用了", "不用了", "就免了", "说过了",
-              "我都说了", "也行", "也可以")
+              "我都说了", "也行", "也可以", "什么呀", "什么啊", "？", "没必要", "不评价", "应该是")
 
 
 def _rebutted(hit: Hit, policy: Policy) -> bool:
@@ -84,6 +84,30 @@ def _rebutted(hit: Hit, policy: Policy) -> bool:
                 or any(word in after for word in _DISMISSED))
 
 
+# After a bare apology, what makes it a filler when it comes anywhere in the sentence: a request, the
+# agent's own checking or a hitch on the line (不好意思，我这边要先核实一下您的身份; 抱歉我打个岔…吗？).
+_FILLER_MARKS = ("请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
+                 "打个岔", "打岔", "插一句", "插句话", "说一下", "报一下", "继续说", "咳嗽", "杂音", "信号", "听不清", "没听清")
+
+
+def _filler_apology(hit: Hit, rest: str, policy: Policy) -> bool:
+    """A bare apology that only opens a request, a question or the agent's own business."""
+    text, matched = hit.utterance.text, hit.match.matched
+    before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
+    intensified = any(i in before or i in matched for i in _INTENSIFIERS)
+    sentence = _sentence_after(rest)
+    if intensified:
+        return False
+    if any(slip in sentence for slip in _OWN_SLIPS):
+        return True  # 对不起，我刚才把您的姓念错了: the agent's own slip, not the customer's trouble
+    if rest.startswith(_REGRETTED):
+        return False
+    if any(mark in sentence for mark in _FILLER_MARKS) or "？" in text[hit.match.end_char:][: len(sentence) + 1]:
+        return True
+    ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
+    return ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)
+
+
 def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a comfort hit comforts: not a rebuttal, not a filler apology before a request, not
     understanding what was asked, and not the model's guess on a question."""
@@ -93,17 +117,8 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
     said = matched + (hit.match.phrase if via != "model" else "")  # 不好益思 heard for 不好意思
-    if any(a in said for a in _APOLOGIES):
-        before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
-        intensified = any(i in before or i in matched for i in _INTENSIFIERS)
-        if not intensified and any(slip in _sentence_after(rest) for slip in _OWN_SLIPS):
-            return False  # 对不起，我刚才把您的姓念错了: the agent's own slip, not the customer's trouble
-        real = intensified or rest.startswith(_REGRETTED)
-        if not real and any(r in _sentence_after(rest) for r in ("请稍等", "请您稍等", "您稍等", "稍等一下", "请您")):
-            return False  # 不好意思，系统正在加载，请稍等: a filler before a request
-        ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
-        if not real and (ask.startswith(_REQUESTS) or asks(hit.utterance, len(text) - len(rest), policy)):
-            return False
+    if any(a in said for a in _APOLOGIES) and _filler_apology(hit, rest, policy):
+        return False
     if any(u in matched for u in _UNDERSTOOD) and rest.lstrip("您你").startswith(_CONTENT):
         return False
     if via == "model":
@@ -171,6 +186,15 @@ _EXONERATES = re.compile(
 )
 
 
+# The caller thanking or apologising to the agent (麻烦你了，让你查了这么久): courtesy, whatever the model
+# makes of the rest.
+_COURTEOUS = ("麻烦你了", "麻烦您了", "辛苦你了", "辛苦您了", "谢谢你", "谢谢您", "不好意思啊", "对不起", "抱歉")
+
+
+def polite(text: str) -> bool:
+    return any(word in text for word in _COURTEOUS)
+
+
 def exonerates(clause_text: str) -> bool:
     return bool(_EXONERATES.search(clause_text))
 
@@ -216,7 +240,7 @@ def _asks_who(clause: str) -> bool:
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
 # details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
 _OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听", "选择",
-                  "使用", "回复", "告诉", "找到", "惠顾", "光临")
+                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心")
 # How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
@@ -231,7 +255,7 @@ _ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,�
 # An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
 # 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
 _ACKNOWLEDGED = re.compile(r"(?:好的|好|嗯|行|哦|噢|对|是的|ok)*", re.IGNORECASE)
-_PROCESS_AFTER = ("请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
+_PROCESS_AFTER = ("还是要", "还是需要", "按流程", "按规定", "正常收取", "我们按", "请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
                   "还有别的", "还有什么", "再见", "您的卡", "您的账户")
 
 

@@ -23,7 +23,7 @@ from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
 )
 from qa_pipeline.text.intent import intent_model
-from qa_pipeline.text.match import PhraseMatch, find_phrases, index_text
+from qa_pipeline.text.match import PhraseMatch, find_phrases, fuzzy_syllable, index_text
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
@@ -98,7 +98,14 @@ def _short_ok(text: str, start: int, end: int, match: PhraseMatch, policy: Polic
         return not any(c in match_form(match.matched) and c not in phrase for c in _NEGATION_CHARS)
     if match_form(match.matched) == phrase:
         return not _inside_other_word(text, start, end, phrase)
-    return len(phrase) > 2 and on_word_boundaries(text, start, end)
+    return len(phrase) > 2 and on_word_boundaries(text, start, end) and _same_sound(match.matched, phrase)
+
+
+def _same_sound(heard: str, phrase: str) -> bool:
+    """Every syllable sounds the same once ASR's usual confusions are folded (收不了 for 受不了, never
+    不想找 for 不像话)."""
+    a, b = index_text(match_form(heard)).syllables, index_text(phrase).syllables
+    return len(a) == len(b) and all(fuzzy_syllable(x) == fuzzy_syllable(y) for x, y in zip(a, b))
 
 
 def sound_hits(utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy) -> list[Hit]:

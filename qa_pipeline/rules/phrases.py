@@ -214,13 +214,14 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
                 if not any(hit.overlaps(other) for other in hits):
                     hits.append(hit)
     found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
+    found = [j for j in found if not _own_job(j, policy)]
     for utterance in utterances:
         judged_clauses = judge_clauses(
             utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
         )
         # within a sentence a pattern's reading comes before the model's (这个您放心…稳赚不赔)
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
-            if judged.via == "model" and _not_a_commitment(judged, policy):
+            if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy):
                 continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
@@ -237,6 +238,20 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
 
 # A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
 _TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
+
+
+# The agent's own job, however firmly said (我一定给您回个电话, 我保证把您的意见转上去): no outcome promised.
+_OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您", "告诉您进展", "转上去", "反馈上去", "帮您反馈", "登记",
+            "跟进", "记录下来", "转达", "报上去")
+# What someone else said, mentioned (理财经理说的保证收益…, 所谓的稳赚): not said by the agent.
+_MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")
+
+
+def _own_job(judged: Judged, policy: Policy) -> bool:
+    clause, _ = scope_of(judged.hit, policy)
+    text = match_form(clause.text if clause is not None else judged.hit.match.matched)
+    before = match_form(judged.hit.utterance.text[max(judged.hit.match.start_char - 4, 0): judged.hit.match.start_char])
+    return any(word in text for word in _OWN_JOB) or bool(_MENTIONED.search(before))
 
 
 def _not_a_commitment(judged: Judged, policy: Policy) -> bool:

@@ -18,6 +18,7 @@ from qa_pipeline.rules.base import (
 )
 from qa_pipeline.rules.grievance import (
     comforts,
+    polite,
     exonerates,
     merchant_matter,
     retold,
@@ -111,7 +112,8 @@ def _utterance_cues(
                 j.hit
                 for name in intents
                 for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
-                if _cue_stands(j.hit, policy) and not (j.via == "model" and too_slight(j, contrary, policy))
+                if _cue_stands(j.hit, policy)
+                and not (j.via == "model" and (too_slight(j, contrary, policy) or polite(j.hit.utterance.text)))
             ]
         if hits:
             cues.append(hits[0])
