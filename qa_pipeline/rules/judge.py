@@ -70,7 +70,7 @@ def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
     the phrase followed by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
     for token, at in tokens_with_offsets(text):
         if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
-            if token.startswith(phrase) and _is_word(token[len(phrase):]):
+            if len(phrase) > 1 and token.startswith(phrase) and _is_word(token[len(phrase):]):
                 return False
             lead = token[: token.find(phrase)] if phrase in token else ""
             if len(lead) == 1 and lead in _DEGREE:

@@ -103,11 +103,12 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
             continue
         judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
         judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
-        # one finding per utterance: a pattern's before the model's, the model's surest
-        for best in sorted(judged, key=lambda j: (j.via != "pattern", -j.score))[:1]:
-            found.append((f"≈{best.label}", best))
+        # every pattern's finding; the model's surest only where no pattern found one
+        patterns = [j for j in judged if j.via == "pattern"]
+        chosen = patterns or sorted(judged, key=lambda j: -j.score)[:1]
+        found.extend((f"≈{j.label}", j) for j in chosen)
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return _one_per_reply(_one_per_sentence(found, lambda pair: pair[1].hit))
+    return _one_per_reply(_one_per_stretch(found))
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。).
@@ -137,6 +138,9 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
         return True
     utterance = judged.hit.utterance
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
+    opening = utterance.text[: judged.hit.match.start_char].split("。")[-1].lstrip("，, ")
+    if opening.startswith(_REASSURING):
+        return True  # 您放心，…耽误不了您: reassurance
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in sound_hits((utterance,), _COURTESY, policy)):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
     comforting = [c.hit for c in judge_clauses(utterance, "comfort", policy) if c.via != "model" or c.score > judged.score]
@@ -144,6 +148,7 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     return any(c.overlaps(judged.hit) for c in comforting)
 
 
+_REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
 # 不买也没关系, 不办也行: leaving it to the customer, not refusing
 _PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
@@ -156,16 +161,22 @@ def _declines_to_promise(clause: Clause) -> bool:
                if (at := clause.text.find(word)) >= 0)
 
 
-def _one_per_sentence(items: list, hit_of) -> list:
-    """The first finding of each sentence of an utterance: 我也不清楚，你问别人吧 is one brush-off."""
-    seen: set[tuple[int, int]] = set()
-    kept = []
-    for item in items:
-        hit = hit_of(item)
-        key = (id(hit.utterance), sentence_index(hit.utterance.text, hit.match.start_char))
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
+# Findings this close in one utterance are one offending stretch (我也不清楚，你问别人吧).
+_ADJACENT_CHARS = 2
+
+
+def _adjacent(a: Hit, b: Hit) -> bool:
+    if a.utterance is not b.utterance:
+        return False
+    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
+    return second.start_char - first.end_char <= _ADJACENT_CHARS
+
+
+def _one_per_stretch(found: list[tuple[str, Judged]]) -> list[tuple[str, Judged]]:
+    kept: list[tuple[str, Judged]] = []
+    for pair in found:
+        if not any(_adjacent(pair[1].hit, other[1].hit) for other in kept):
+            kept.append(pair)
     return kept
 
 
@@ -230,6 +241,7 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
 
 
 def _same_sentence(a: Hit, b: Hit) -> bool:
+    """Promises are counted per sentence: 这款我跟您打包票，…一分钱都不会亏 is one guarantee."""
     text = a.utterance.text
     return a.utterance is b.utterance and sentence_index(text, a.match.start_char) == sentence_index(
         text, b.match.start_char
