@@ -165,12 +165,15 @@ def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> l
 _MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户")
 
 
+_FINAL_PARTICLES = frozenset(("吗", "呢", "吧", "嘛"))
+
+
 def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
     """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
     not merely supposed (您是不是输错了) or asked for (帮您申请减免), and, after 你/您, no switch to 我/我们 in between
     (您说得没错是我看错了)."""
-    if negated_before(clause, outcome.start_char):
-        return False
+    if outcome.phrase not in _FINAL_PARTICLES and negated_before(clause, outcome.start_char):
+        return False  # (a final 吗 after 都不会 asks; the 不 is the head's own)
     if modifies_what_follows(utterance.text, outcome.end_char):
         return False
     if _denied_after(utterance.text[outcome.end_char:clause.end_char]):

@@ -134,8 +134,10 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(judged.hit.overlaps(e) for e in excused):
         return True
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and (seeks_agreement(clause) or _PERMITTED.search(clause.text) or _declines_to_promise(clause)):
-        return True
+    if clause is not None and (
+        seeks_agreement(clause) or clause.hypothetical or _PERMITTED.search(clause.text) or _declines_to_promise(clause)
+    ):
+        return True  # (不然没法核实: what follows if the customer does not; not a refusal)
     utterance = judged.hit.utterance
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
     opening = utterance.text[: judged.hit.match.start_char].split("。")[-1].lstrip("，, ")

@@ -36,14 +36,14 @@ _QUESTION_MARKS = set("？?")
 _SENTENCE_ENDS = set("。？！.?!")
 # Discourse markers that open a new clause when they start a jieba word (not at the start).
 _MARKERS = frozenset(
-    "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 那么 就是说 其实 反正".split()
+    "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 不然 要不然 那么 就是说 其实 反正".split()
 )
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
 _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "哪一", "多少", "多久",
                    "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
 _FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
-_HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦")
+_HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦", "不然", "否则")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
 _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
