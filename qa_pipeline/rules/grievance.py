@@ -32,7 +32,8 @@ _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", 
              "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报", "跟您确认", "确认一下", "核实一下", "说慢",
              "慢一点", "再报")
 # The agent's own small slips an apology may be for (念错了您的姓, 系统卡了一下, 号码没记全).
-_OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字")
+_OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字",
+              "键盘", "声音有点", "断了一下", "掉线", "咳嗽")
 
 
 def _sentence_after(rest: str) -> str:
@@ -52,7 +53,8 @@ def asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
 
 # Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
 _UNDERSTOOD = ("理解", "明白")
-_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的需求", "需求是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问")
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的需求", "需求是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问",
+            "这个", "这款", "这条", "那个", "该")
 
 
 # A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
@@ -86,8 +88,11 @@ def _rebutted(hit: Hit, policy: Policy) -> bool:
 
 # After a bare apology, what makes it a filler when it comes anywhere in the sentence: a request, the
 # agent's own checking or a hitch on the line (不好意思，我这边要先核实一下您的身份; 抱歉我打个岔…吗？).
-_FILLER_MARKS = ("请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
+_FILLER_MARKS = ("请拨", "请转", "请到", "请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
                  "打个岔", "打岔", "插一句", "插句话", "说一下", "报一下", "继续说", "咳嗽", "杂音", "信号", "听不清", "没听清")
+
+
+_BUT_BLAME = re.compile(r"(?:但是|可是|不过|但)[^。！？]{0,12}(?:您自己|你自己|您的问题|你的问题|是您|您签字|您没|你没)")
 
 
 def _filler_apology(hit: Hit, rest: str, policy: Policy) -> bool:
@@ -113,6 +118,8 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     understanding what was asked, and not the model's guess on a question."""
     if _denied(hit, policy) or _rebutted(hit, policy) or "呵呵" in hit.utterance.text:
         return False  # 呵呵，那真是辛苦您了: sarcasm
+    if _BUT_BLAME.search(hit.utterance.text[hit.match.end_char:]):
+        return False  # 我也很理解您，但是这就是您的问题: sympathy taken back
     text = hit.utterance.text
     matched, end = hit.match.matched, hit.match.end_char
     rest = text[end:].lstrip("，,。.！!、 啊哈呀了")
@@ -240,7 +247,7 @@ def _asks_who(clause: str) -> bool:
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
 # details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
 _OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听", "选择",
-                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心")
+                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心", "还款", "参加", "回访", "一直用", "打过来")
 # How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
@@ -249,6 +256,7 @@ _FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "�
 # Thanks for understanding or support answers praise too (谢谢您的理解和支持), unless process talk follows at
 # once (感谢您的理解，请问还有其他需要吗), which makes it the routine closing formula.
 _ROUTINE_THANKED = ("理解", "支持")
+_MODEST = ("我们会", "我会", "应该的", "这是我", "这都是", "欢迎", "过奖", "我们一定", "继续", "您过奖")
 # Thanks for something the customer did (谢谢您帮我确认了地址, 谢谢您把截图发过来, 谢谢您耐心听完).
 _THANKED_FOR_DOING = re.compile(r"(?:谢谢|感谢|多谢)您?(?:帮我|帮忙|把|特意|专门|主动|耐心|告诉|说明|核对|确认|报|发)")
 _ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,。.！!、 ]*")
@@ -259,7 +267,10 @@ _PROCESS_AFTER = ("还是要", "还是需要", "按流程", "按规定", "正常
                   "还有别的", "还有什么", "再见", "您的卡", "您的账户")
 
 
-_DECLINED = ("就不用了", "就不必了", "不用了", "不必了", "就免了", "不用谢", "就算了")
+_DECLINED = ("就不用了", "就不必了", "不用了", "不必了", "就免了", "不用谢", "就算了", "什么呀", "什么啊", "干嘛", "干什么")
+# In the same sentence as a thanks, these make it the routine farewell or survey, not thanks for feedback.
+_ROUTINE_CLOSE = ("再见", "再会", "评价", "祝您", "打分", "满意度")
+_TURNED = re.compile(r"[，,、 ]*(?:不过|但是|可是|但)")
 
 
 def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
@@ -271,14 +282,18 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     thanked = text[hit.match.start_char: max(end, hit.match.end_char)]
     if clause is not None and (clause.hypothetical or any(d in thanked for d in _DECLINED)):
         return False  # 谢谢就不必了, 您要感谢的话…: thanks declined or supposed, none given
+    sentence = _sentence_after(text[hit.match.start_char:])
+    if any(word in sentence for word in _ROUTINE_CLOSE) or _TURNED.search(sentence):
+        return False  # 感谢您的合作，再见; 谢谢您，不过这些建议您还是去网点提吧
     if any(f in thanked for f in _FEEDBACK_THANKED):
         return True
     if _THANKED_FOR_DOING.search(text, hit.match.start_char, max(end, hit.match.end_char)):
         return False  # 谢谢您把回执发过来: thanks for what the customer did
     routine = [r for r in _ROUTINE_THANKED if r in thanked]
     if routine:
-        after = _ROUTINE_TAIL.sub("", thanked.split(routine[0], 1)[1])
-        return not (text[end:].lstrip("，,。.！!、 ").startswith(_PROCESS_AFTER) or after.startswith(_PROCESS_AFTER))
+        # 谢谢您的理解 answers praise only when nothing but modesty follows it (…，网点周末确实不开门 is routine)
+        following = text[end:].lstrip("，,。.！!、 ")
+        return not following or following.startswith(_MODEST)
     if any(o in thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS] for o in _OTHER_THANKED):
         return False
     start = clause.start_char if clause is not None else 0
