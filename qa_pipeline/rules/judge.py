@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
 from qa_pipeline.rules.base import Hit, find_in
 from qa_pipeline.text.analysis import (
@@ -156,9 +158,18 @@ def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> l
     out = []
     for m in find_phrases(clause.text, word, policy.matching):
         start, end = clause.start_char + m.start_char, clause.start_char + m.end_char
-        if _short_ok(utterance.text, start, end, m, policy):
+        if _short_ok(utterance.text, start, end, m, policy) and _alike_syllables(m.matched, m.phrase):
             out.append(PhraseMatch(m.phrase, m.matched, start, end, m.similarity))
     return out
+
+
+def _alike_syllables(heard: str, phrase: str) -> bool:
+    """A pattern word heard with ASR's slips: as many syllables, each the same or one letter off
+    (书了好几遍 for 说了好几遍), never a different word in one place (到现在还没 is not 到现在都没)."""
+    a, b = index_text(match_form(heard)).syllables, index_text(match_form(phrase)).syllables
+    return len(a) == len(b) and all(
+        fuzzy_syllable(x) == fuzzy_syllable(y) or Levenshtein.distance(x, y) <= 1 for x, y in zip(a, b)
+    )
 
 
 # After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
