@@ -25,7 +25,7 @@ from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
 )
 from qa_pipeline.text.intent import intent_model
-from qa_pipeline.text.match import PhraseMatch, find_phrases, fuzzy_syllable, index_text
+from qa_pipeline.text.match import MatchOptions, PhraseMatch, find_phrases, fuzzy_syllable, index_text
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
@@ -94,8 +94,12 @@ def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
 
 
 def _short_ok(text: str, start: int, end: int, match: PhraseMatch, policy: Policy) -> bool:
+    return _short_ok_with(text, start, end, match, policy.matching)
+
+
+def _short_ok_with(text: str, start: int, end: int, match: PhraseMatch, matching: MatchOptions) -> bool:
     phrase = match_form(match.phrase)
-    if len(phrase) > policy.matching.short_max_chars:
+    if len(phrase) > matching.short_max_chars:
         # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算)
         return not any(c in match_form(match.matched) and c not in phrase for c in _NEGATION_CHARS)
     if match_form(match.matched) == phrase:
@@ -103,6 +107,7 @@ def _short_ok(text: str, start: int, end: int, match: PhraseMatch, policy: Polic
     return len(phrase) > 2 and on_word_boundaries(text, start, end) and _same_sound(match.matched, phrase)
 
 
+@lru_cache(maxsize=65536)
 def _same_sound(heard: str, phrase: str) -> bool:
     """Every syllable sounds the same once ASR's usual confusions are folded (收不了 for 受不了, never
     不想找 for 不像话)."""
@@ -143,26 +148,40 @@ def _sounds_in(text: str) -> frozenset[str]:
     return frozenset(s for readings in index_text(text).fuzzy_readings for s in readings)
 
 
+@lru_cache(maxsize=16384)
+def _readings_of(word: str) -> tuple[frozenset[str], ...]:
+    return tuple(index_text(normalize_display(word)).fuzzy_readings)
+
+
 def _may_contain(text: str, word: str, policy: Policy) -> bool:
-    """Cheap necessary test for a short word: each of its characters has a reading the text has."""
-    if len(word) > policy.matching.short_max_chars:
-        return True
+    """Cheap necessary test: each character of a short word has a reading the text has; all but one of
+    a longer word's."""
     sounds = _sounds_in(text)
-    return all(readings & sounds for readings in index_text(normalize_display(word)).fuzzy_readings)
+    readings = _readings_of(word)
+    present = sum(1 for r in readings if r & sounds)
+    if len(word) > policy.matching.short_max_chars:
+        return present >= len(readings) - 1  # the tolerant matcher forgives one syllable at most
+    return present == len(readings)
 
 
 def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> list[PhraseMatch]:
     """Matches of ``word`` in the clause, with utterance offsets, that pass the length-graded tolerance."""
     if not _may_contain(clause.text, word, policy):
         return []
+    return list(_found_in(utterance.text, clause.start_char, clause.end_char, word, policy.matching))
+
+
+@lru_cache(maxsize=65536)
+def _found_in(text: str, start_char: int, end_char: int, word: str, matching: MatchOptions) -> tuple[PhraseMatch, ...]:
+    """``_found`` for one clause span of one text (cached: every check and cross-reading asks again)."""
     out = []
-    for m in find_phrases(clause.text, word, policy.matching):
-        start, end = clause.start_char + m.start_char, clause.start_char + m.end_char
-        if _short_ok(utterance.text, start, end, m, policy) and _alike_syllables(m.matched, m.phrase):
+    for m in find_phrases(text[start_char:end_char], word, matching):
+        start, end = start_char + m.start_char, start_char + m.end_char
+        if _short_ok_with(text, start, end, m, matching) and _alike_syllables(m.matched, m.phrase):
             out.append(PhraseMatch(m.phrase, m.matched, start, end, m.similarity))
-    return out
+    return tuple(out)
 
-
+@lru_cache(maxsize=65536)
 def _alike_syllables(heard: str, phrase: str) -> bool:
     """A pattern word heard with ASR's slips: as many syllables, each the same or one letter off
     (书了好几遍 for 说了好几遍), never a different word in one place (到现在还没 is not 到现在都没)."""

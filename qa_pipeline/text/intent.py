@@ -46,11 +46,14 @@ class Resemblance:
     similarity: float
 
 
+@lru_cache(maxsize=16384)
 def _chars(text: str) -> str:
     return match_form(text).replace("您", "你")
 
 
+@lru_cache(maxsize=16384)
 def _sounds(text: str) -> str:
+    """(cached: every intent's model reads the same clause)"""
     from pypinyin import lazy_pinyin
 
     return " ".join(fuzzy_syllable(s) for s in lazy_pinyin(_chars(text), errors=lambda s: list(s)))
