@@ -352,6 +352,8 @@ def judge_clauses(
         return []
     found: list[Judged] = []
     all_clauses = clauses_of(utterance, policy)
+    if intent.examples.positive:  # one model transform for the utterance's clauses, not one each
+        intent_model(intent.examples).resemble_all(tuple(c.text for c in all_clauses))
     for index, clause in enumerate(all_clauses):
         turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
         turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)

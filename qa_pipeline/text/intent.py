@@ -77,6 +77,7 @@ class IntentModel:
         self._model = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
         self._model.fit(features, labels)
         self._positive = features[: len(examples.positive)]
+        self._cache: dict[str, Resemblance] = {}
 
     def _features(self, texts, fit: bool = False):
         chars = [_chars(t) for t in texts]
@@ -86,17 +87,29 @@ class IntentModel:
         return self._hstack([self._char.transform(chars), self._sound.transform(sounds)]).tocsr()
 
     def resemble(self, text: str) -> Resemblance:
-        return self._resemble(text)
+        return self.resemble_all((text,))[0]
 
-    @lru_cache(maxsize=8192)
-    def _resemble(self, text: str) -> Resemblance:
-        features = self._features([text])
-        probability = float(self._model.predict_proba(features)[0, 1])
-        if not self._examples.positive:
-            return Resemblance(probability, "", 0.0)
-        sims = (self._positive @ features.T).toarray().ravel() / 2.0  # two unit-norm views
-        best = int(sims.argmax())
-        return Resemblance(probability, self._examples.positive[best], float(sims[best]))
+    def resemble_all(self, texts: tuple[str, ...]) -> tuple[Resemblance, ...]:
+        """Score several clauses with one transform (an utterance's clauses at once); cached per text."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.clear()
+            features = self._features(missing)
+            probabilities = self._model.predict_proba(features)[:, 1]
+            sims = (self._positive @ features.T).toarray() / 2.0 if self._examples.positive else None  # two unit-norm views
+            for column, text in enumerate(missing):
+                if sims is None:
+                    self._cache[text] = Resemblance(float(probabilities[column]), "", 0.0)
+                    continue
+                best = int(sims[:, column].argmax())
+                self._cache[text] = Resemblance(
+                    float(probabilities[column]), self._examples.positive[best], float(sims[best, column])
+                )
+        return tuple(self._cache[t] for t in texts)
+
+
+_CACHE_SIZE = 16384
 
 
 @lru_cache(maxsize=32)
