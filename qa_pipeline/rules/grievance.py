@@ -53,7 +53,7 @@ def asks(utterance: Utterance, offset: int, policy: Policy) -> bool:
 
 # Understanding what the customer asks for (我理解您是想退年费对吗) is not sympathy for how they feel.
 _UNDERSTOOD = ("理解", "明白")
-_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的需求", "需求是", "的意思", "的是", "您是", "你是", "要办", "想办", "想问",
+_CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "的需求", "需求是", "的意思", "得意思", "的是", "您是", "你是", "要办", "想办", "想问",
             "这个", "这款", "这条", "那个", "该")
 
 
@@ -73,7 +73,7 @@ def _denied(hit: Hit, policy: Policy) -> bool:
 # 理解是理解，但是…: a concession before the rule, not empathy; 道歉有什么用: the apology dismissed.
 _CONCEDED = re.compile(r"(理解|明白|抱歉|同情)是\1")
 _DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了", "就不用了", "不用了", "就免了", "说过了",
-              "我都说了", "也行", "也可以", "什么呀", "什么啊", "？", "没必要", "不评价", "应该是")
+              "我都说了", "也行", "也可以", "什么呀", "什么啊", "？", "没必要", "不评价", "应该是", "没关系", "没有关系")
 
 
 def _rebutted(hit: Hit, policy: Policy) -> bool:
@@ -88,7 +88,7 @@ def _rebutted(hit: Hit, policy: Policy) -> bool:
 
 # After a bare apology, what makes it a filler when it comes anywhere in the sentence: a request, the
 # agent's own checking or a hitch on the line (不好意思，我这边要先核实一下您的身份; 抱歉我打个岔…吗？).
-_FILLER_MARKS = ("请拨", "请转", "请到", "请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
+_FILLER_MARKS = ("报给我", "需要先核实", "先核实", "请拨", "请转", "请到", "请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
                  "打个岔", "打岔", "插一句", "插句话", "说一下", "报一下", "继续说", "咳嗽", "杂音", "信号", "听不清", "没听清")
 
 
@@ -118,6 +118,8 @@ def comforts(hit: Hit, via: str, policy: Policy) -> bool:
     understanding what was asked, and not the model's guess on a question."""
     if _denied(hit, policy) or _rebutted(hit, policy) or "呵呵" in hit.utterance.text:
         return False  # 呵呵，那真是辛苦您了: sarcasm
+    if hit.utterance.text[hit.match.end_char:].lstrip(" ").startswith("什么"):
+        return False  # 抱歉什么: the apology thrown back
     if _BUT_BLAME.search(hit.utterance.text[hit.match.end_char:]):
         return False  # 我也很理解您，但是这就是您的问题: sympathy taken back
     text = hit.utterance.text
@@ -187,7 +189,7 @@ def merchant_matter(text: str) -> bool:
 # The caller clearing the bank of blame or denying a grievance (不是你们的问题, 不怪你们, 对你们没什么意见):
 # what such a clause says about the bank is denied, so it is no complaint.
 _EXONERATES = re.compile(
-    r"(不是|不怪|不关|并不是|也不是|倒不是|不赖)(你们|您|你|银行|客服|贵行)"
+    r"(不是|不怪|不关|并不是|也不是|倒不是|不赖|怪不了|怪不着|不能怪)(你们|您|你|银行|客服|贵行)"
     r"|(没|没有|并没有)(什么|任何)?(意见|不满|怨言|要投诉|投诉的意思|怪你们|怪您)"
     r"|(跟|和|与)(你们|您|你)(没|无)(关|什么关)"
 )
@@ -195,7 +197,8 @@ _EXONERATES = re.compile(
 
 # The caller thanking or apologising to the agent (麻烦你了，让你查了这么久): courtesy, whatever the model
 # makes of the rest.
-_COURTEOUS = ("麻烦你了", "麻烦您了", "辛苦你了", "辛苦您了", "谢谢你", "谢谢您", "不好意思啊", "对不起", "抱歉")
+_COURTEOUS = ("麻烦你了", "麻烦您了", "辛苦你了", "辛苦您了", "谢谢你", "谢谢您", "不好意思啊", "对不起", "抱歉", "没关系",
+              "能理解", "理解你们")
 
 
 def polite(text: str) -> bool:
@@ -247,7 +250,7 @@ def _asks_who(clause: str) -> bool:
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
 # details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
 _OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听", "选择",
-                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心", "还款", "参加", "回访", "一直用", "打过来")
+                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心", "还款", "参加", "回访", "一直用", "打过来", "说明", "详细")
 # How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
@@ -263,7 +266,7 @@ _ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,�
 # An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
 # 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
 _ACKNOWLEDGED = re.compile(r"(?:好的|好|嗯|行|哦|噢|对|是的|ok)*", re.IGNORECASE)
-_PROCESS_AFTER = ("还是要", "还是需要", "按流程", "按规定", "正常收取", "我们按", "请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
+_PROCESS_AFTER = ("我们继续", "继续", "您的身份", "验证", "还是要", "还是需要", "按流程", "按规定", "正常收取", "我们按", "请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
                   "还有别的", "还有什么", "再见", "您的卡", "您的账户")
 
 
@@ -292,7 +295,8 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     routine = [r for r in _ROUTINE_THANKED if r in thanked]
     if routine:
         # 谢谢您的理解 answers praise only when nothing but modesty follows it (…，网点周末确实不开门 is routine)
-        following = text[end:].lstrip("，,。.！!、 ")
+        following = text[max(end, text.find(routine[0], hit.match.start_char) + len(routine[0])):]
+        following = _ROUTINE_TAIL.sub("", following).lstrip("，,。.！!、 ")
         return not following or following.startswith(_MODEST)
     if any(o in thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS] for o in _OTHER_THANKED):
         return False

@@ -216,6 +216,8 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
     if match_form(head.phrase) in _YOU_HEADS:
+        if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
+            return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
         if _reported(utterance.text[clause.start_char:head.start_char]):
             return False  # 系统显示您输错了五次密码: the record of an event, not a verdict on the customer
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))

@@ -9,7 +9,7 @@ from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
-from qa_pipeline.text.analysis import Clause, negated_before, seeks_agreement, sentence_index
+from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -25,6 +25,10 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 万一还不行…, 要是不清楚…: a condition, not a refusal
     if modifies_what_follows(hit.utterance.text, hit.match.end_char):
         return True  # 我不清楚的地方…: what it describes, not a refusal
+    if clause is not None and _PERMITTED.search(clause.text):
+        return True  # 不知道也没关系: leaving it to the customer
+    if rule.phrase == "不知道" and _helps_after(hit):
+        return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
     asked = clause is None or clause.question or clause.in_question or clause.hypothetical
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
@@ -42,6 +46,22 @@ def _quoted(hit: Hit) -> bool:
     before, after = text[: hit.match.start_char], text[hit.match.end_char:]
     opened = sum(before.count(q) for q in ("“", "「")) > sum(before.count(q) for q in ("”", "」"))
     return opened or (before.count('"') % 2 == 1 and '"' in after)
+
+
+# After not knowing, the agent finding out or passing it on (我查一下, 我记录下来转给专员, 给您回复).
+_FINDS_OUT = ("我查一下", "我帮您查", "我给您查", "我去查", "查一下", "我记录", "记录下来", "转给", "给您回复", "给您回电", "我核实",
+              "我问一下", "帮您问", "我确认一下", "帮您核实")
+
+
+_NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚")
+
+
+def _not_knowing(hit: Hit) -> bool:
+    return any(word in hit.match.matched for word in _NOT_KNOWING)
+
+
+def _helps_after(hit: Hit) -> bool:
+    return any(word in hit.utterance.text[hit.match.end_char:] for word in _FINDS_OUT)
 
 
 def _supposed_before(clause: Clause, hit: Hit) -> bool:
@@ -103,6 +123,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
             continue
         judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
         judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
+        judged = [j for j in judged if not (_not_knowing(j.hit) and _helps_after(j.hit))]
         # every pattern's finding; the model's surest only where no pattern found one
         patterns = [j for j in judged if j.via == "pattern"]
         chosen = patterns or sorted(judged, key=lambda j: -j.score)[:1]
@@ -131,11 +152,11 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     """A clause the model took for a taboo that something surer reads otherwise: a listed phrase its
     exception excused (不知道您这边还有…吗), a proposal asking agreement (您看行不行), or a clause the
     comfort judgement recognises by a pattern or more surely (碰上这种事谁都着急, 您先别慌)."""
-    if any(judged.hit.overlaps(e) for e in excused):
+    if any(judged.hit.overlaps(e) for e in excused) or _helps_after(judged.hit):
         return True
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and (
-        seeks_agreement(clause) or clause.hypothetical or _PERMITTED.search(clause.text) or _declines_to_promise(clause)
+        seeks_agreement(clause) or clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE)) or _PERMITTED.search(clause.text) or _declines_to_promise(clause)
     ):
         return True  # (不然没法核实: what follows if the customer does not; not a refusal)
     utterance = judged.hit.utterance
@@ -255,7 +276,7 @@ _TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
 
 
 # The agent's own job, however firmly said (我一定给您回个电话, 我保证把您的意见转上去): no outcome promised.
-_OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您", "告诉您进展", "转上去", "反馈上去", "帮您反馈", "登记",
+_OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您", "告诉您进展", "转上去", "反馈上去", "帮您反馈", "登记", "转给",
             "跟进", "记录下来", "转达", "报上去")
 # What someone else said, mentioned (理财经理说的保证收益…, 所谓的稳赚): not said by the agent.
 _MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")

@@ -56,7 +56,8 @@ _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说�
            "具体以", "以实际为准", "以审核结果为准", "为准", "要看", "看审核", "尽量", "尽力", "争取", "不确定",
            "没有哪", "谁也没法", "谁也不能", "谁都不能", "谁也不敢", "谁都没法",
            "没有权限", "没权限", "无权", "权限不够", "没这个权限", "做不了主", "做不了这个主",
-           "不是我能决定", "我决定不了", "不是我说了算", "不会有人", "没有人能", "没人能", "没有人会")
+           "不是我能决定", "我决定不了", "不是我说了算", "不会有人", "没有人能", "没人能", "没有人会",
+           "不作为", "不构成", "不代表", "不能保", "没法保", "不敢保")
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
@@ -147,7 +148,7 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if any(c in _SENTENCE_ENDS for c in token) else 0))
             continue
-        if pieces[-1] and (at in cuts or token in _MARKERS):
+        if pieces[-1] and (at in cuts or token in _MARKERS or pieces[-1][-1][0] == "吗"):
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
         pieces[-1].append((token, at))
