@@ -21,7 +21,7 @@ _HELLO = "(?:您好|你好)"
 _INTERJECTIONS = "喂嗯啊哎诶噢哦呃唉"
 # The address slot: one character (a surname) and two more right before the hello opening a turn
 # (a comma may stand between: 琉仙生，你好 for 刘先生，您好).
-_SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}})[，,、\s]*{_HELLO}")
+_SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}})[，,、\s]*(?:{_HELLO}|我是)")
 
 
 def _surnames(policy: Policy) -> str:
@@ -47,18 +47,24 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
 
 
 def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
-    """A title misheard in the address slot: 照你是您好 for 赵女士，您好 (nishi for nvshi).
+    """A title misheard in the address slot: 照你是您好 for 赵女士，您好 (nishi for nvshi), 林宜是，我是…
+    for 林女士，我是… (yishi).
 
-    Only where an address is expected (a surname-sized character, two characters, then the hello
-    that opens the clause) and only one letter of toneless pinyin off, so 我是您好 never counts.
+    Only where an address is expected (a surname-sized character, two characters, then the hello or
+    the 我是 that opens the introduction) and at most two letters of toneless pinyin off.
     """
     slot = _SLOT.match(clause)
     if slot is None or slot.group(1) in _NOT_A_NAME + _INTERJECTIONS:
         return False
     heard = "".join(index_text(slot.group(2)).syllables)
     return any(
-        Levenshtein.distance(heard, "".join(index_text(title).syllables)) <= 1 for title in titles if len(title) == 2
+        Levenshtein.distance(heard, "".join(index_text(title).syllables)) <= _TITLE_SLIPS for title in titles if len(title) == 2
     )
+
+
+# Letters of toneless pinyin a title may be off in the slot: Whisper base hears 女士 (nvshi) as 宜是/毅是
+# (yishi), two letters off; the slot itself (surname, two characters, then 您好 or 我是) keeps 我是您好 out.
+_TITLE_SLIPS = 2
 
 
 def representative_named(utterances: Iterable[Utterance], policy: Policy) -> bool:
