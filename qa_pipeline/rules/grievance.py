@@ -16,7 +16,7 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
-from qa_pipeline.text.analysis import clause_at, negated_before
+from qa_pipeline.text.analysis import clause_at, first_sentence, negated_before
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -34,10 +34,6 @@ _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", 
 # The agent's own small slips an apology may be for (念错了您的姓, 系统卡了一下, 号码没记全).
 _OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字",
               "键盘", "声音有点", "断了一下", "掉线", "咳嗽")
-
-
-def _sentence_after(rest: str) -> str:
-    return re.split(r"[。？！?!]", rest, maxsplit=1)[0]
 
 
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
@@ -88,7 +84,8 @@ def _rebutted(hit: Hit, policy: Policy) -> bool:
 
 # After a bare apology, what makes it a filler when it comes anywhere in the sentence: a request, the
 # agent's own checking or a hitch on the line (不好意思，我这边要先核实一下您的身份; 抱歉我打个岔…吗？).
-_FILLER_MARKS = ("报给我", "需要先核实", "先核实", "请拨", "请转", "请到", "请稍等", "请您稍等", "您稍等", "稍等一下", "请您", "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
+_FILLER_MARKS = ("报给我", "需要先核实", "先核实", "请拨", "请转", "请到", "请稍等", "请您稍等", "您稍等", "稍等一下", "请您",
+                 "麻烦您", "麻烦说", "麻烦报", "确认一下", "核实一下", "重复一下",
                  "打个岔", "打岔", "插一句", "插句话", "说一下", "报一下", "继续说", "咳嗽", "杂音", "信号", "听不清", "没听清")
 
 
@@ -100,7 +97,7 @@ def _filler_apology(hit: Hit, rest: str, policy: Policy) -> bool:
     text, matched = hit.utterance.text, hit.match.matched
     before = text[max(hit.match.start_char - 2, 0): hit.match.start_char]
     intensified = any(i in before or i in matched for i in _INTENSIFIERS)
-    sentence = _sentence_after(rest)
+    sentence = first_sentence(rest)
     if intensified:
         return False
     if any(slip in sentence for slip in _OWN_SLIPS):
@@ -250,7 +247,8 @@ def _asks_who(clause: str) -> bool:
 # What a thanks may be for that is not the customer's praise or suggestion: waiting, calling, the
 # details they gave, cooperating with a check (谢谢您的耐心等待, 感谢您的来电, 谢谢您提供的信息).
 _OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "提供", "告知", "信息", "资料", "配合", "核实", "接听", "选择",
-                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心", "还款", "参加", "回访", "一直用", "打过来", "说明", "详细")
+                  "使用", "回复", "告诉", "找到", "惠顾", "光临", "等了", "报的", "参与", "调查", "核对", "打进来", "耐心",
+                  "还款", "参加", "回访", "一直用", "打过来", "说明", "详细")
 # How far after 谢谢/感谢 its object may stand (谢谢您提供的信息); a later 来电 belongs to a farewell.
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
@@ -266,7 +264,8 @@ _ROUTINE_TAIL = re.compile(r"^(?:[和与及、]?(?:配合|支持|理解))*[，,�
 # An acknowledgement before a thanks (好的谢谢) or process talk right after it (谢谢，请问… / 谢谢，那我
 # 给您查一下) makes the thanks a filler; a modest reply after it (谢谢，这是我应该做的) does not.
 _ACKNOWLEDGED = re.compile(r"(?:好的|好|嗯|行|哦|噢|对|是的|ok)*", re.IGNORECASE)
-_PROCESS_AFTER = ("我们继续", "继续", "您的身份", "验证", "还是要", "还是需要", "按流程", "按规定", "正常收取", "我们按", "请问", "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
+_PROCESS_AFTER = ("我们继续", "继续", "您的身份", "验证", "还是要", "还是需要", "按流程", "按规定", "正常收取", "我们按", "请问",
+                  "请您", "那我", "我给您", "我帮您", "我这边", "我这就", "我先", "您稍等", "稍等", "您还有", "还有其他",
                   "还有别的", "还有什么", "再见", "您的卡", "您的账户")
 
 
@@ -285,7 +284,7 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     thanked = text[hit.match.start_char: max(end, hit.match.end_char)]
     if clause is not None and (clause.hypothetical or any(d in thanked for d in _DECLINED)):
         return False  # 谢谢就不必了, 您要感谢的话…: thanks declined or supposed, none given
-    sentence = _sentence_after(text[hit.match.start_char:])
+    sentence = first_sentence(text[hit.match.start_char:])
     if any(word in sentence for word in _ROUTINE_CLOSE) or _TURNED.search(sentence):
         return False  # 感谢您的合作，再见; 谢谢您，不过这些建议您还是去网点提吧
     if any(f in thanked for f in _FEEDBACK_THANKED):

@@ -90,29 +90,28 @@ def _is_word(text: str) -> bool:
 def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
     """Short phrases: the same characters as a word of their own (two characters), or the same
     sound on word boundaries (three); longer phrases keep the tolerant matcher."""
-    return _short_ok(utterance.text, match.start_char, match.end_char, match, policy)
+    return _short_ok(utterance.text, match.start_char, match.end_char, match, policy.matching)
 
 
-def _short_ok(text: str, start: int, end: int, match: PhraseMatch, policy: Policy) -> bool:
-    return _short_ok_with(text, start, end, match, policy.matching)
-
-
-def _short_ok_with(text: str, start: int, end: int, match: PhraseMatch, matching: MatchOptions) -> bool:
+def _short_ok(text: str, start: int, end: int, match: PhraseMatch, matching: MatchOptions) -> bool:
     phrase = match_form(match.phrase)
     if len(phrase) > matching.short_max_chars:
         # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算)
         return not any(c in match_form(match.matched) and c not in phrase for c in _NEGATION_CHARS)
     if match_form(match.matched) == phrase:
         return not _inside_other_word(text, start, end, phrase)
-    return len(phrase) > 2 and on_word_boundaries(text, start, end) and _same_sound(match.matched, phrase)
+    # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话)
+    return len(phrase) > 2 and on_word_boundaries(text, start, end) and _syllables_alike(match.matched, phrase, 0)
 
 
 @lru_cache(maxsize=65536)
-def _same_sound(heard: str, phrase: str) -> bool:
-    """Every syllable sounds the same once ASR's usual confusions are folded (收不了 for 受不了, never
-    不想找 for 不像话)."""
-    a, b = index_text(match_form(heard)).syllables, index_text(phrase).syllables
-    return len(a) == len(b) and all(fuzzy_syllable(x) == fuzzy_syllable(y) for x, y in zip(a, b))
+def _syllables_alike(heard: str, phrase: str, letters: int) -> bool:
+    """As many syllables, each the same once ASR's usual confusions are folded or at most ``letters``
+    letters of toneless pinyin off."""
+    a, b = index_text(match_form(heard)).syllables, index_text(match_form(phrase)).syllables
+    return len(a) == len(b) and all(
+        fuzzy_syllable(x) == fuzzy_syllable(y) or Levenshtein.distance(x, y) <= letters for x, y in zip(a, b)
+    )
 
 
 def sound_hits(utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy) -> list[Hit]:
@@ -177,18 +176,11 @@ def _found_in(text: str, start_char: int, end_char: int, word: str, matching: Ma
     out = []
     for m in find_phrases(text[start_char:end_char], word, matching):
         start, end = start_char + m.start_char, start_char + m.end_char
-        if _short_ok_with(text, start, end, m, matching) and _alike_syllables(m.matched, m.phrase):
+        # a pattern word keeps its syllables, each at most one letter off (书了好几遍 for 说了好几遍),
+        # never a different word in one place (到现在还没 is not 到现在都没)
+        if _short_ok(text, start, end, m, matching) and _syllables_alike(m.matched, m.phrase, 1):
             out.append(PhraseMatch(m.phrase, m.matched, start, end, m.similarity))
     return tuple(out)
-
-@lru_cache(maxsize=65536)
-def _alike_syllables(heard: str, phrase: str) -> bool:
-    """A pattern word heard with ASR's slips: as many syllables, each the same or one letter off
-    (书了好几遍 for 说了好几遍), never a different word in one place (到现在还没 is not 到现在都没)."""
-    a, b = index_text(match_form(heard)).syllables, index_text(match_form(phrase)).syllables
-    return len(a) == len(b) and all(
-        fuzzy_syllable(x) == fuzzy_syllable(y) or Levenshtein.distance(x, y) <= 1 for x, y in zip(a, b)
-    )
 
 
 # After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
@@ -354,8 +346,9 @@ def judge_clauses(
         return []
     found: list[Judged] = []
     all_clauses = clauses_of(utterance, policy)
-    if intent.examples.positive:  # one model transform for the utterance's clauses, not one each
-        intent_model(intent.examples).resemble_all(tuple(c.text for c in all_clauses))
+    if intent.examples.positive:  # one model transform for the clauses the model may judge, not one each
+        judged_by_model = tuple(c.text for c in all_clauses if len(match_form(c.text)) >= _SHORT_MIN_CHARS)
+        intent_model(intent.examples).resemble_all(judged_by_model)
     for index, clause in enumerate(all_clauses):
         turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
         turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)

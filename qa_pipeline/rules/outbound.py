@@ -57,9 +57,8 @@ def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
     if slot is None or slot.group(1) in _NOT_A_NAME + _INTERJECTIONS:
         return False
     heard = "".join(index_text(slot.group(2)).syllables)
-    return any(
-        Levenshtein.distance(heard, "".join(index_text(title).syllables)) <= _TITLE_SLIPS for title in titles if len(title) == 2
-    )
+    spoken = ("".join(index_text(title).syllables) for title in titles if len(title) == 2)
+    return any(Levenshtein.distance(heard, title) <= _TITLE_SLIPS for title in spoken)
 
 
 # Letters of toneless pinyin a title may be off in the slot: Whisper base hears 女士 (nvshi) as 宜是/毅是

@@ -9,7 +9,9 @@ from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
-from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index
+from qa_pipeline.text.analysis import (
+    TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index, sentence_start,
+)
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
@@ -49,7 +51,7 @@ def _quoted(hit: Hit) -> bool:
 
 
 # After not knowing, the agent finding out or passing it on (我查一下, 我记录下来转给专员, 给您回复).
-_FINDS_OUT = ("我查一下", "我帮您查", "我给您查", "我去查", "查一下", "我记录", "记录下来", "转给", "给您回复", "给您回电", "我核实",
+_FINDS_OUT = ("我帮您查", "我给您查", "我去查", "查一下", "我记录", "记录下来", "转给", "给您回复", "给您回电", "我核实",
               "我问一下", "帮您问", "我确认一下", "帮您核实")
 
 
@@ -111,9 +113,10 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
             hits = [h for h in sound_hits(utterances, rule.forms, policy) if _whole_reply(h, rule, policy)]
             hits = [h for i, h in enumerate(hits) if all(o.utterance is not h.utterance for o in hits[:i])]
         else:
-            hits = sound_hits(utterances, rule.forms, policy)
-            excused += [h for h in hits if _excused(h, rule, policy) or _quoted(h)]
-            hits = [h for h in hits if not any(h is e for e in excused)]
+            heard = sound_hits(utterances, rule.forms, policy)
+            spared = [_excused(h, rule, policy) or _quoted(h) for h in heard]
+            excused += [h for h, s in zip(heard, spared) if s]
+            hits = [h for h, s in zip(heard, spared) if not s]
         for hit in hits:
             if not any(hit.overlaps(other.hit) for _, other in found):
                 found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
@@ -148,6 +151,13 @@ def _one_per_reply(found: list[tuple[str, Judged]]) -> list[tuple[str, Judged]]:
     return kept
 
 
+_REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
+# 不买也没关系, 不办也行: leaving it to the customer, not refusing
+_PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
+_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
+_COMMITMENTS = ("保证", "打包票", "承诺", "担保", "保票")
+
+
 def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool:
     """A clause the model took for a taboo that something surer reads otherwise: a listed phrase its
     exception excused (不知道您这边还有…吗), a proposal asking agreement (您看行不行), or a clause the
@@ -155,27 +165,28 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(judged.hit.overlaps(e) for e in excused) or _helps_after(judged.hit):
         return True
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and (
-        seeks_agreement(clause) or clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE)) or _PERMITTED.search(clause.text) or _declines_to_promise(clause)
-    ):
-        return True  # (不然没法核实: what follows if the customer does not; not a refusal)
+    if clause is not None and _reads_otherwise(clause):
+        return True
     utterance = judged.hit.utterance
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
-    opening = utterance.text[: judged.hit.match.start_char].split("。")[-1].lstrip("，, ")
+    start = judged.hit.match.start_char
+    opening = utterance.text[sentence_start(utterance.text, start): start].lstrip("，, ")
     if opening.startswith(_REASSURING):
         return True  # 您放心，…耽误不了您: reassurance
-    if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in sound_hits((utterance,), _COURTESY, policy)):
+    courtesy = sound_hits((utterance,), _COURTESY, policy)
+    if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
-    comforting = [c.hit for c in judge_clauses(utterance, "comfort", policy) if c.via != "model" or c.score > judged.score]
+    comfort = judge_clauses(utterance, "comfort", policy)
+    comforting = [c.hit for c in comfort if c.via != "model" or c.score > judged.score]
     comforting += sound_hits((utterance,), policy.comfort_phrases, policy)
     return any(c.overlaps(judged.hit) for c in comforting)
 
 
-_REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
-# 不买也没关系, 不办也行: leaving it to the customer, not refusing
-_PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
-_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
-_COMMITMENTS = ("保证", "打包票", "承诺", "担保", "保票")
+def _reads_otherwise(clause: Clause) -> bool:
+    """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
+    customer (不办也没关系) or declining to promise: never a taboo."""
+    supposed = clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE))
+    return seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
 
 
 def _declines_to_promise(clause: Clause) -> bool:

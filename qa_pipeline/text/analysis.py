@@ -26,8 +26,10 @@ __all__ = [
     "hedged",
     "negated_before",
     "on_word_boundaries",
+    "first_sentence",
     "seeks_agreement",
     "sentence_index",
+    "sentence_start",
     "tokens_with_offsets",
 ]
 
@@ -289,9 +291,26 @@ def seeks_agreement(clause: Clause) -> bool:
     return clause.question and (any(plain.endswith(tag) for tag in _TAGS) or plain.startswith(("您看", "你看")))
 
 
+def _ends_sentence(text: str, at: int) -> bool:
+    """。？！ end a sentence; a point between digits (利率3.6%) does not."""
+    if text[at] not in _SENTENCE_ENDS:
+        return False
+    return not (text[at] == "." and 0 < at < len(text) - 1 and text[at - 1].isdigit() and text[at + 1].isdigit())
+
+
 def sentence_index(text: str, offset: int) -> int:
-    """Which sentence of ``text`` (cut at 。？！) the character at ``offset`` belongs to, from 0."""
-    return sum(1 for c in text[:offset] if c in _SENTENCE_ENDS)
+    """Which sentence of ``text`` the character at ``offset`` belongs to, from 0."""
+    return sum(1 for at in range(min(offset, len(text))) if _ends_sentence(text, at))
+
+
+def sentence_start(text: str, offset: int) -> int:
+    """Where the sentence holding the character at ``offset`` begins."""
+    return next((at + 1 for at in range(min(offset, len(text)) - 1, -1, -1) if _ends_sentence(text, at)), 0)
+
+
+def first_sentence(text: str) -> str:
+    """``text`` up to its first sentence end (all of it when there is none)."""
+    return text[: next((at for at in range(len(text)) if _ends_sentence(text, at)), len(text))]
 
 
 # A choice between two (您说的是三号那笔还是五号那笔): asked even without 吗 or a question mark.

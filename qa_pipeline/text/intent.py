@@ -97,7 +97,8 @@ class IntentModel:
                 self._cache.clear()
             features = self._features(missing)
             probabilities = self._model.predict_proba(features)[:, 1]
-            sims = (self._positive @ features.T).toarray() / 2.0 if self._examples.positive else None  # two unit-norm views
+            # cosine to each positive example: two unit-norm views, so halve the dot product
+            sims = (self._positive @ features.T).toarray() / 2.0 if self._examples.positive else None
             for column, text in enumerate(missing):
                 if sims is None:
                     self._cache[text] = Resemblance(float(probabilities[column]), "", 0.0)
