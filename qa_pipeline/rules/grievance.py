@@ -17,6 +17,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import clause_at, first_sentence, negated_before
+from qa_pipeline.text.match import index_text
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -26,7 +27,7 @@ __all__ = ["asks", "comforts", "merchant_matter", "retold", "taken_back", "thank
 # An apology that only opens a request (不好意思，请问您贵姓 / 抱歉我没听清) is politeness, not comfort;
 # 非常抱歉，请问… is still an apology to the upset customer.
 _APOLOGIES = ("不好意思", "抱歉", "对不起", "打扰")
-_INTENSIFIERS = ("非常", "很", "真", "实在", "十分", "特别", "万分", "深表", "确实")
+_INTENSIFIERS = ("非常", "很", "真", "太", "实在", "十分", "特别", "万分", "深表", "确实", "太过")
 _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", "你的", "您是", "你是", "您贵姓", "贵姓", "怎么称呼", "没听清",
              "没听到", "听不清", "打断", "打扰", "信号", "稍等", "您说一下", "您报一下", "我确认", "我核对", "插一句", "插句话", "插一下",
              "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报", "跟您确认", "确认一下", "核实一下", "说慢",
@@ -37,6 +38,8 @@ _OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下
 
 
 # What an apology is for (抱歉让您久等了, 不好意思给您添麻烦了): then it is a real one.
+# The customer's trouble named after an apology (…，耽误您这么久, …给您带来不便): regret, not a filler.
+_TROUBLE = ("耽误", "带来不便", "带来困扰", "带来麻烦", "添麻烦", "添了麻烦", "受委屈", "久等", "跑了", "白跑", "不便")
 _REGRETTED = ("让您", "让你", "给您", "给你", "耽误", "带来", "造成", "添", "这次", "刚才", "之前", "这件事", "这个事", "是我",
               "是我们", "我们")
 
@@ -102,8 +105,8 @@ def _filler_apology(hit: Hit, rest: str, policy: Policy) -> bool:
         return False
     if any(slip in sentence for slip in _OWN_SLIPS):
         return True  # 对不起，我刚才把您的姓念错了: the agent's own slip, not the customer's trouble
-    if rest.startswith(_REGRETTED):
-        return False
+    if rest.startswith(_REGRETTED) or any(word in sentence for word in _TROUBLE):
+        return False  # 抱歉，您的时间被耽误了: the apology names the customer's trouble
     if any(mark in sentence for mark in _FILLER_MARKS) or "？" in text[hit.match.end_char:][: len(sentence) + 1]:
         return True
     ask = re.sub(r"^(?:我这边|我这里|我这儿|我刚才|我)", "", rest)  # 不好意思，我这边插一句; 抱歉，我没听清
@@ -275,6 +278,12 @@ _ROUTINE_CLOSE = ("再见", "再会", "评价", "祝您", "打分", "满意度")
 _TURNED = re.compile(r"[，,、 ]*(?:不过|但是|可是|但)")
 
 
+def _sounds_like_any(text: str, words: tuple[str, ...]) -> bool:
+    """Some word of ``words`` sounds, syllable for syllable, like a stretch of ``text``."""
+    heard = index_text(match_form(text)).fuzzy_codes
+    return any(len(word) > 1 and index_text(word).fuzzy_codes in heard for word in words)
+
+
 def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a thanks hit thanks the customer for their praise or suggestion: not thanks for waiting,
     calling or giving details, and not a filler between an acknowledgement or before process talk."""
@@ -297,8 +306,9 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
         following = text[max(end, text.find(routine[0], hit.match.start_char) + len(routine[0])):]
         following = _ROUTINE_TAIL.sub("", following).lstrip("，,。.！!、 ")
         return not following or following.startswith(_MODEST)
-    if any(o in thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS] for o in _OTHER_THANKED):
-        return False
+    window = thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS]
+    if any(o in window for o in _OTHER_THANKED) or _sounds_like_any(window, _OTHER_THANKED):
+        return False  # 感谢您的陪合 is 感谢您的配合 as ASR writes it
     start = clause.start_char if clause is not None else 0
     before = text[start: hit.match.start_char].strip("，,。.！!、 ")
     rest = text[hit.match.end_char:].lstrip("，,。.！!、 啊哈呀了您你")

@@ -63,17 +63,22 @@ _DEGREE = set("很太真好挺最超")
 
 
 _NEGATION_CHARS = "不没别未无"
+# Heard as itself or a same-sound character (你 as 泥), and 你/您 as either, never as another sound.
+_PERSONS = {"我": "我", "你": "你您", "您": "你您"}
 
 
 def _inside_other_word(text: str, start: int, end: int, phrase: str) -> bool:
     """True when a jieba word strictly contains ``text[start:end]`` and is more than the phrase
     repeated or followed by a particle (不幸 holds no 不行; 不行不行 and 不行啊 are still 不行) or
     after one degree adverb (很无语 is still 无语), or
-    the phrase followed by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
+    the phrase followed or preceded by a word of its own (恢复正常 is 恢复 + 正常; 保证金 is not 保证 + 金)."""
     for token, at in tokens_with_offsets(text):
         if at <= start and end <= at + len(token) and (at, at + len(token)) != (start, end):
             if len(phrase) > 1 and token.startswith(phrase) and _is_word(token[len(phrase):]):
                 return False
+            if (len(phrase) > 1 and phrase[0] not in _NEGATION_CHARS and token.endswith(phrase)
+                    and _is_word(token[: -len(phrase)])):
+                return False  # 表示歉意 is 表示 + 歉意 (a negation in front stays glued: 实在不行 is no 不行)
             lead = token[: token.find(phrase)] if phrase in token else ""
             if len(lead) == 1 and lead in _DEGREE:
                 token = token[1:]
@@ -96,8 +101,13 @@ def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
 def _short_ok(text: str, start: int, end: int, match: PhraseMatch, matching: MatchOptions) -> bool:
     phrase = match_form(match.phrase)
     if len(phrase) > matching.short_max_chars:
-        # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算)
-        return not any(c in match_form(match.matched) and c not in phrase for c in _NEGATION_CHARS)
+        # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算), nor lose
+        # the person the phrase speaks of (头已经说过了 is not 我已经说过了)
+        heard = match_form(match.matched)
+        if any(c in heard and c not in phrase for c in _NEGATION_CHARS):
+            return False
+        sounds = index_text(heard).fuzzy_codes
+        return all(any(index_text(c).fuzzy_codes in sounds for c in _PERSONS[p]) for p in set(phrase) & _PERSONS.keys())
     if match_form(match.matched) == phrase:
         return not _inside_other_word(text, start, end, phrase)
     # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话)

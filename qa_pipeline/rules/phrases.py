@@ -277,9 +277,15 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
 def _same_sentence(a: Hit, b: Hit) -> bool:
     """Promises are counted per sentence: 这款我跟您打包票，…一分钱都不会亏 is one guarantee."""
     text = a.utterance.text
-    return a.utterance is b.utterance and sentence_index(text, a.match.start_char) == sentence_index(
-        text, b.match.start_char
-    )
+    if a.utterance is not b.utterance:
+        return False
+    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
+    if any(word in text[first.end_char: second.start_char] for word in _ADDED):
+        return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
+    return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
+
+
+_ADDED = ("另外", "此外", "额外", "同时", "并且", "而且", "再给您", "还给您", "再送", "还送", "再补", "还补")
 
 
 # A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
@@ -297,7 +303,13 @@ def _own_job(judged: Judged, policy: Policy) -> bool:
     clause, _ = scope_of(judged.hit, policy)
     text = match_form(clause.text if clause is not None else judged.hit.match.matched)
     before = match_form(judged.hit.utterance.text[max(judged.hit.match.start_char - 4, 0): judged.hit.match.start_char])
-    return any(word in text for word in _OWN_JOB) or bool(_MENTIONED.search(before))
+    own = [text.find(word) + len(word) for word in _OWN_JOB if word in text]
+    if own and any(outcome in text[min(own):] for outcome in _OUTCOMES_AFTER):
+        return False  # 一定有人联系您处理好: the call-back carries the outcome with it
+    return bool(own) or bool(_MENTIONED.search(before))
+
+
+_OUTCOMES_AFTER = ("处理好", "解决好", "解决掉", "办好", "办妥", "搞定", "弄好", "到账", "退回", "退给您")
 
 
 def _not_a_commitment(judged: Judged, policy: Policy) -> bool:

@@ -43,6 +43,8 @@ _MARKERS = frozenset(
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
 _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "哪一", "多少", "多久",
                    "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
+# Twice in a clause it pairs as a correlative (损失多少补多少, 用多少扣多少), which asks nothing.
+_CORRELATIVES = ("多少",)
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
 _FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦", "不然", "否则")
@@ -330,7 +332,7 @@ def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
         return True
     if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain):
         return True
-    return any(word in body for word in _QUESTION_WORDS)
+    return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)
 
 
 def _only_by_ba(body: str, tokens: tuple[str, ...]) -> bool:
