@@ -127,3 +127,30 @@ def test_min_similarity_keeps_the_model_from_judging_a_clause_unlike_every_examp
     assert [j.via for j in hits] == ["model"] and hits[0].similarity is not None
     assert hits[0].to_hit_dict()["similarity"] == round(hits[0].similarity, 3)
     assert judged(hits[0].similarity - 0.01) and not judged(hits[0].similarity + 0.01)
+
+
+def test_model_needs_keeps_the_model_off_clauses_without_a_commitment_word() -> None:
+    policy = load_policy()
+    promise = policy.intents["promise"]
+    assert "保证" in promise.model_needs  # loaded from judgement.toml as data
+    reassurance = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=2.0, text="这个您别问我")
+
+    def judged(needs: tuple[str, ...], text: str):
+        intent = replace(promise, patterns=(), model_needs=needs)
+        utterance = replace(reassurance, text=text)
+        return judge_clauses(utterance, "promise", replace(policy, intents=MappingProxyType({**policy.intents, "promise": intent})))
+
+    # the model alone takes this reassurance-shaped clause for a promise; the need list keeps it off
+    assert [j.via for j in judged((), "这个您别问我")] == ["model"]
+    assert judged(promise.model_needs, "这个您别问我") == []
+    # a need heard by sound (陪您 for 赔您) still lets the model judge
+    assert [j.via for j in judged(("赔您",), "我们直接陪您两百块补偿金")] == ["model"]
+
+
+def test_model_needs_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    judgement = root / "judgement.toml"
+    text = judgement.read_text(encoding="utf-8")
+    judgement.write_text(text.replace("model_needs = [", "model_needs = 3\nunused = [", 1), encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert any("model_needs" in p and "judgement.toml:" in p for p in problems), problems

@@ -100,6 +100,7 @@ _INTENT_KEYS = {
     "name": ("str", None, None),
     "threshold": ("float", 0.5, 1.0),
     "min_similarity": ("float", 0.0, 1.0),
+    "model_needs": ("strs", None, None),
     "positive": ("strs", None, None),
     "negative": ("strs", None, None),
     "patterns": ("patterns", None, None),
@@ -110,7 +111,7 @@ _EXAMPLE_KEYS = {"positive": ("strs", None, None), "negative": ("strs", None, No
 _WEIGHT = ("float", 0.0, 1000.0)
 _OPTIONAL = {
     ("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply"),
-    ("intent", "patterns"), ("intent", "min_similarity"), ("judgement", "pause_s"),
+    ("intent", "patterns"), ("intent", "min_similarity"), ("intent", "model_needs"), ("judgement", "pause_s"),
 }
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 

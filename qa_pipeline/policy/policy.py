@@ -105,6 +105,9 @@ class Intent:
     examples: IntentExamples
     patterns: tuple[ClausePattern, ...] = ()
     min_similarity: float = 0.0
+    # words one of which a clause must hold before the model alone may call it the intent (empty:
+    # no such need); words of two characters or more count when heard by sound (陪您 for 赔您)
+    model_needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,8 @@ def _intent(item: Mapping[str, Any], extra: Mapping[str, Any], background: tuple
         ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
         for p in item.get("patterns", [])
     )
-    return Intent(name, float(item["threshold"]), examples, patterns, float(item.get("min_similarity", 0.0)))
+    return Intent(name, float(item["threshold"]), examples, patterns, float(item.get("min_similarity", 0.0)),
+                  _strs(item.get("model_needs", [])))
 
 
 def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | None) -> Policy:

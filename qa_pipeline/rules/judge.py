@@ -322,6 +322,16 @@ _SHORT_MIN_CHARS = 3
 _SHORT_MIN_SIMILARITY = 0.6
 
 
+@lru_cache(maxsize=16384)
+def _holds_any(text: str, words: tuple[str, ...]) -> bool:
+    """One of ``words`` is in ``text``: a single character as written, a longer word also by sound."""
+    form = match_form(text)
+    if any(word in form for word in words):
+        return True
+    sounds = index_text(form).fuzzy_codes
+    return any(len(word) > 1 and index_text(word).fuzzy_codes in sounds for word in words)
+
+
 def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:
     length = len(match_form(clause.text))
     if not intent.examples.positive or length < _SHORT_MIN_CHARS:
@@ -330,6 +340,8 @@ def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged |
     floor = intent.min_similarity if length >= _MODEL_MIN_CHARS else max(intent.min_similarity, _SHORT_MIN_SIMILARITY)
     if resemblance.probability < intent.threshold or resemblance.similarity < floor:
         return None
+    if intent.model_needs and not _holds_any(clause.text, intent.model_needs):
+        return None  # 这个您别问我 is no promise however much it looks like 这个您别担心…
     match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
     return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability, resemblance.similarity)
 

@@ -132,7 +132,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         chosen = patterns or sorted(judged, key=lambda j: -j.score)[:1]
         found.extend((f"≈{j.label}", j) for j in chosen)
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return _one_per_reply(_one_per_stretch(found))
+    return _one_per_reply(_one_per_stretch(found, policy))
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。).
@@ -178,8 +178,10 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
     comfort = judge_clauses(utterance, "comfort", policy)
     comforting = [c.hit for c in comfort if c.via != "model" or c.score > judged.score]
-    comforting += sound_hits((utterance,), policy.comfort_phrases, policy)
-    return any(c.overlaps(judged.hit) for c in comforting)
+    phrases = sound_hits((utterance,), policy.comfort_phrases, policy)
+    if any(h.match.start_char < start and sentence_index(utterance.text, h.match.start_char) == sentence for h in phrases):
+        return True  # 实在抱歉，耽误了您这么长时间: what follows an apology in its sentence is what it regrets
+    return any(c.overlaps(judged.hit) for c in comforting + phrases)
 
 
 def _reads_otherwise(clause: Clause) -> bool:
@@ -195,21 +197,32 @@ def _declines_to_promise(clause: Clause) -> bool:
                if (at := clause.text.find(word)) >= 0)
 
 
-# Findings this close in one utterance are one offending stretch (我也不清楚，你问别人吧).
+# Findings this close in one utterance are one offending stretch (我也不清楚，你问别人吧), and so are
+# findings of one sentence with one short clause between them (是您自己没看，说没人告诉您，那是您搞错了);
+# an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意).
 _ADJACENT_CHARS = 2
+_SHORT_CLAUSE_CHARS = 8
 
 
-def _adjacent(a: Hit, b: Hit) -> bool:
+def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if a.utterance is not b.utterance:
         return False
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
-    return second.start_char - first.end_char <= _ADJACENT_CHARS
+    if second.start_char - first.end_char <= _ADJACENT_CHARS:
+        return True
+    text = a.utterance.text
+    if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
+        return False
+    clauses = clauses_of(a.utterance, policy)
+    index = [sum(1 for c in clauses if c.start_char <= m.start_char) for m in (first, second)]
+    between = clauses[index[0]: index[1] - 1]
+    return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
 
 
-def _one_per_stretch(found: list[tuple[str, Judged]]) -> list[tuple[str, Judged]]:
+def _one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tuple[str, Judged]]:
     kept: list[tuple[str, Judged]] = []
     for pair in found:
-        if not any(_adjacent(pair[1].hit, other[1].hit) for other in kept):
+        if not any(_adjacent(pair[1].hit, other[1].hit, policy) for other in kept):
             kept.append(pair)
     return kept
 
@@ -275,17 +288,26 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
 
 
 def _same_sentence(a: Hit, b: Hit) -> bool:
-    """Promises are counted per sentence: 这款我跟您打包票，…一分钱都不会亏 is one guarantee."""
+    """Promises are counted per sentence (这款我跟您打包票，…一分钱都不会亏 is one guarantee), unless a
+    later clause pledges anew or adds a promise with 另外."""
     text = a.utterance.text
     if a.utterance is not b.utterance:
         return False
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
-    if any(word in text[first.end_char: second.start_char] for word in _ADDED):
+    between = text[first.end_char: second.start_char]
+    if any(word in between for word in _ADDED):
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
+    breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
+    if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
+        return False  # 我保证明天一定到账，绝对耽误不了您的事: a second pledge of its own
     return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
 
 
-_ADDED = ("另外", "此外", "额外", "同时", "并且", "而且", "再给您", "还给您", "再送", "还送", "再补", "还补")
+_ADDED = ("另外", "此外", "同时", "并且", "而且")
+# A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
+# (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
+_PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您")
+_CLAUSE_BREAKS = "，,；;。！!？?"
 
 
 # A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
@@ -313,11 +335,11 @@ _OUTCOMES_AFTER = ("处理好", "解决好", "解决掉", "办好", "办妥", "�
 
 
 def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
-    """A clause the model took for a promise that reads otherwise: a tentative action (算一下), or a
-    clause a forbidden pattern meets (你这样算肯定不对: 肯定 in a verdict, not in a commitment)."""
+    """A clause the model took for a promise that reads otherwise: a tentative action (算一下), a
+    purpose (为了…), or a clause a forbidden pattern meets (你这样算肯定不对: 肯定 in a verdict, not in a commitment)."""
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and _TRYING.search(match_form(clause.text)):
-        return True
+    if clause is not None and (_TRYING.search(match_form(clause.text)) or clause.text.startswith("为了")):
+        return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
 

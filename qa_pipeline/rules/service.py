@@ -75,7 +75,8 @@ def _answered(
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
     """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
     (如果要投诉的话找哪里？), retold from someone else (我朋友说他投诉过), laid at a merchant's door
-    (商家迟迟不退款), taken back as a joke (逗你的) or said in a clause that clears the bank (不怪你们)."""
+    (商家迟迟不退款), taken back as a joke (逗你的), said in a clause that clears the bank (不怪你们) or
+    asked about as what may come (会不会很麻烦)."""
     text = hit.utterance.text
     if merchant_matter(text[: hit.match.end_char]) or taken_back(text[hit.match.end_char:]):
         return False
@@ -86,7 +87,13 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False
     if retold(hit.utterance.text[clause.start_char: hit.match.end_char]):
         return False
+    if any(ask in text[clause.start_char: hit.match.start_char] for ask in _ASKS_AHEAD):
+        return False  # 手续会不会很麻烦？: asking what is to come, no grievance yet
     return not (clause.hypothetical and clause.in_question)
+
+
+# A question about what may happen (会不会, 是否, 要不要): the trouble after it is asked about, not suffered.
+_ASKS_AHEAD = ("会不会", "会否", "是否会", "是否", "要不要", "用不用", "需不需要")
 
 
 def _utterance_cues(
