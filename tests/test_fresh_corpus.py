@@ -1,4 +1,4 @@
-"""The held-out corpora (tests/judgement/fresh.tsv to fresh7.tsv) keep the shape the measurement relies on.
+"""The held-out corpora (tests/judgement/fresh.tsv to fresh7.tsv, and fresh9.tsv) keep the shape the measurement relies on.
 
 Only the data is checked here (no judgement is run): each file loads with the same reader as the
 bench, every row is a known check with its framing role, labels agree with kinds, and each check
@@ -8,7 +8,9 @@ corpora, so it must not share a sentence with them; fresh3.tsv was written later
 had read none of the policy, the examples or the three earlier corpora, and shares no sentence with them;
 fresh4.tsv was written the same way and shares no sentence with any of the four before it, and
 fresh5.tsv likewise shares no sentence with any of the five before it, fresh6.tsv with any of the six
-before it, and fresh7.tsv, the last, written the same way, shares no sentence with any of the seven before it.
+before it, and fresh7.tsv with any of the seven before it. fresh9.tsv, written the same way at the same
+time as fresh8.tsv (by another writer, neither seeing the other's), shares no sentence with fresh.tsv to
+fresh7.tsv or corpus.tsv.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from qa_pipeline.eval.judgement import CHECKS, load_corpus
 
 HERE = Path(__file__).parent / "judgement"
-CORPORA = [(HERE / f"{split}.tsv", split) for split in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")]
+CORPORA = [(HERE / f"{split}.tsv", split) for split in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh9")]
 ROLES = {"forbidden": "agent", "promise": "agent", "complaint": "customer", "comfort": "agent", "thanks": "agent"}
 
 
@@ -71,8 +73,21 @@ def _rows_already_in(name: str, others: tuple[str, ...]) -> list[str]:
             "fresh7.tsv",
             ("fresh.tsv", "fresh2.tsv", "fresh3.tsv", "fresh4.tsv", "fresh5.tsv", "fresh6.tsv", "corpus.tsv"),
         ),
+        (
+            "fresh9.tsv",
+            (
+                "fresh.tsv",
+                "fresh2.tsv",
+                "fresh3.tsv",
+                "fresh4.tsv",
+                "fresh5.tsv",
+                "fresh6.tsv",
+                "fresh7.tsv",
+                "corpus.tsv",
+            ),
+        ),
     ],
-    ids=["fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"],
+    ids=["fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh9"],
 )
 def test_later_fresh_corpus_shares_no_sentence_with_the_earlier_corpora(name: str, others: tuple[str, ...]) -> None:
     assert _rows_already_in(name, others) == []
@@ -80,8 +95,8 @@ def test_later_fresh_corpus_shares_no_sentence_with_the_earlier_corpora(name: st
 
 @pytest.mark.parametrize(
     "name",
-    ["fresh3.tsv", "fresh4.tsv", "fresh5.tsv", "fresh6.tsv", "fresh7.tsv"],
-    ids=["fresh3", "fresh4", "fresh5", "fresh6", "fresh7"],
+    ["fresh3.tsv", "fresh4.tsv", "fresh5.tsv", "fresh6.tsv", "fresh7.tsv", "fresh9.tsv"],
+    ids=["fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh9"],
 )
 def test_later_fresh_corpus_keeps_asr_like_rows_in_every_check(name: str) -> None:
     items = load_corpus(HERE / name)
