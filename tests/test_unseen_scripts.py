@@ -1,5 +1,5 @@
 """The unseen-call scripts (bench/unseen_calls/scripts, the second set scripts_b, the third set scripts_c and the
-later sets scripts_d, scripts_e, scripts_f and scripts_g when present on the branch) are renderable and their labels are
+later sets scripts_d, scripts_e, scripts_f, scripts_g and scripts_i when present on the branch) are renderable and their labels are
 well formed.
 
 Rendering needs the TTS venv (see bench/unseen_calls/README.md), so this checks what can go wrong in a
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "unseen_calls"
-ALL_SETS = ("scripts", "scripts_b", "scripts_c", "scripts_d", "scripts_e", "scripts_f", "scripts_g")
-# scripts_d, scripts_e, scripts_f and scripts_g were written on separate branches: a set whose folder is missing here is skipped
+ALL_SETS = ("scripts", "scripts_b", "scripts_c", "scripts_d", "scripts_e", "scripts_f", "scripts_g", "scripts_i")
+# scripts_d, scripts_e, scripts_f, scripts_g and scripts_i were written on separate branches: a set whose folder is missing here is skipped
 SETS = tuple(name for name in ALL_SETS if (BENCH / name).is_dir())
 PUNCT = set("，。！？、；：")
 GREETING_ELEMENTS = {"您好", "bank", "agent_id", "很高兴为您服务"}
