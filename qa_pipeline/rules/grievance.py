@@ -16,7 +16,7 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
-from qa_pipeline.text.analysis import clause_at, first_sentence, negated_before
+from qa_pipeline.text.analysis import clause_at, first_sentence, negated_before, sentence_start
 from qa_pipeline.text.match import index_text
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
@@ -33,7 +33,7 @@ _REQUESTS = ("请", "麻烦", "您再", "你再", "再说", "再讲", "您的", 
              "您刚才说", "你刚才说", "您能再", "你能再", "您能说", "您能报", "跟您确认", "确认一下", "核实一下", "说慢",
              "慢一点", "再报")
 # The agent's own small slips an apology may be for (念错了您的姓, 系统卡了一下, 号码没记全).
-_OWN_SLIPS = ("念错", "按错", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字",
+_OWN_SLIPS = ("念错", "按错", "看错", "打错", "刷新", "没说完", "手滑", "没记全", "没记住", "没记下", "卡了一下", "听错", "说错", "没听清", "没听到", "口误", "打错字",
               "键盘", "声音有点", "断了一下", "掉线", "咳嗽")
 
 
@@ -58,7 +58,7 @@ _CONTENT = ("是想", "是要", "是说", "是问", "说的是", "问的是", "�
 
 # A denial before or inside a comfort hit makes it a rebuttal (这不是我们的责任, 我们这边没有任何失误).
 _DENIALS = ("不是", "并非", "不属于", "没有任何", "没有什么", "没什么", "无关", "不存在", "不归", "没问题", "没有问题", "没错",
-            "没有错", "没有关系", "没关系")
+            "没有错", "没有关系", "没关系", "道过歉", "谁让您", "谁让你")
 
 
 def _denied(hit: Hit, policy: Policy) -> bool:
@@ -72,7 +72,8 @@ def _denied(hit: Hit, policy: Policy) -> bool:
 # 理解是理解，但是…: a concession before the rule, not empathy; 道歉有什么用: the apology dismissed.
 _CONCEDED = re.compile(r"(理解|明白|抱歉|同情)是\1")
 _DISMISSED = ("解决不了", "有什么用", "没有用", "没用", "不管用", "顶什么用", "管不了", "就不用了", "不用了", "就免了", "说过了",
-              "我都说了", "也行", "也可以", "什么呀", "什么啊", "？", "没必要", "不评价", "应该是", "没关系", "没有关系")
+              "我都说了", "也行", "也可以", "什么呀", "什么啊", "？", "没必要", "不评价", "应该是", "没关系", "没有关系", "行了吧",
+              "满意了吗", "满意了吧", "谁让您", "谁让你")
 
 
 def _rebutted(hit: Hit, policy: Policy) -> bool:
@@ -197,8 +198,8 @@ _EXONERATES = re.compile(
 
 # The caller thanking or apologising to the agent (麻烦你了，让你查了这么久): courtesy, whatever the model
 # makes of the rest.
-_COURTEOUS = ("麻烦你了", "麻烦您了", "辛苦你了", "辛苦您了", "谢谢你", "谢谢您", "不好意思啊", "对不起", "抱歉", "没关系",
-              "能理解", "理解你们")
+_COURTEOUS = ("麻烦你了", "麻烦您了", "麻烦你们了", "辛苦你了", "辛苦您了", "辛苦你们", "辛苦了", "谢谢你", "谢谢您", "不好意思啊",
+              "对不起", "抱歉", "没关系", "能理解", "理解你们")
 
 
 def polite(text: str) -> bool:
@@ -256,6 +257,7 @@ _OTHER_THANKED = ("等待", "等候", "久等", "稍等", "来电", "致电", "�
 _THANKED_OBJECT_CHARS = 7
 # Thanks that names the feedback itself (感谢您的理解和配合, 谢谢您的耐心和认可) still answers it.
 _FEEDBACK_THANKED = ("认可", "肯定", "表扬", "夸", "好评", "鼓励", "建议", "意见", "信任", "好意", "赞", "提醒", "反馈", "评价",
+                     "发现", "指出", "不便", "告诉我们", "反映",
                      "满意", "喜欢", "这么说", "这样说", "好话", "宝贵", "称赞")
 # Thanks for understanding or support answers praise too (谢谢您的理解和支持), unless process talk follows at
 # once (感谢您的理解，请问还有其他需要吗), which makes it the routine closing formula.
@@ -274,7 +276,9 @@ _PROCESS_AFTER = ("我们继续", "继续", "您的身份", "验证", "还是要
 
 _DECLINED = ("就不用了", "就不必了", "不用了", "不必了", "就免了", "不用谢", "就算了", "什么呀", "什么啊", "干嘛", "干什么")
 # In the same sentence as a thanks, these make it the routine farewell or survey, not thanks for feedback.
-_ROUTINE_CLOSE = ("再见", "再会", "评价", "祝您", "打分", "满意度")
+_ROUTINE_CLOSE = ("再见", "再会", "祝您", "打分", "满意度")
+# 评价 asks for the survey, unless it names the praise itself (谢谢您的满意评价)
+_SURVEY = re.compile(r"(?<!满意)(?<!满意的)(?<!好)评价")
 _TURNED = re.compile(r"[，,、 ]*(?:不过|但是|可是|但)")
 
 
@@ -294,10 +298,12 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     if clause is not None and (clause.hypothetical or any(d in thanked for d in _DECLINED)):
         return False  # 谢谢就不必了, 您要感谢的话…: thanks declined or supposed, none given
     sentence = first_sentence(text[hit.match.start_char:])
-    if any(word in sentence for word in _ROUTINE_CLOSE) or _TURNED.search(sentence):
+    if any(word in sentence for word in _ROUTINE_CLOSE) or _SURVEY.search(sentence) or _TURNED.search(sentence):
         return False  # 感谢您的合作，再见; 谢谢您，不过这些建议您还是去网点提吧
     if any(f in thanked for f in _FEEDBACK_THANKED):
         return True
+    if any(f in text[sentence_start(text, hit.match.start_char): hit.match.start_char] for f in _FEEDBACK_THANKED):
+        return True  # 您提的建议很实在，谢谢，…: the sentence names what is thanked for before the thanks
     if _THANKED_FOR_DOING.search(text, hit.match.start_char, max(end, hit.match.end_char)):
         return False  # 谢谢您把回执发过来: thanks for what the customer did
     routine = [r for r in _ROUTINE_THANKED if r in thanked]

@@ -81,6 +81,10 @@ _REFUSAL_TAILS = ("女士", "先生", "小姐", "您", "你", "的", "啊", "呀
 _DEFLECTIONS = ("应该的", "应该做的", "客气", "不用谢", "不麻烦", "没关系", "不辛苦", "别这么说", "过奖")
 
 
+# Words that open a clause of their own after a bare refusal when ASR dropped the comma.
+_NEW_CLAUSE = ("这个", "那个", "这", "那", "我们", "我", "您", "你", "这边", "我这边", "我们这边")
+
+
 def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     """The refusal is the whole reply, or the reply opens with it (不，我们这边不提供这个服务;
     不行不行，额度是系统定的; 不可以的女士，…), said once or repeated."""
@@ -93,6 +97,9 @@ def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return False
     if any(word in match_form(text) for word in _DEFLECTIONS):
         return False
+    tokens = [t for t in opening[0].tokens if t.strip("，,。 ")]
+    if len(tokens) > 1 and match_form(tokens[0]) in forms and tokens[1] in _NEW_CLAUSE:
+        return True  # 不这个没必要… as ASR writes 不，这个没必要…: the refusal stands alone before a new clause
     core = match_form(opening[0].text)
     stripped = True
     while stripped:
@@ -173,6 +180,9 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     opening = utterance.text[sentence_start(utterance.text, start): start].lstrip("，, ")
     if opening.startswith(_REASSURING):
         return True  # 您放心，…耽误不了您: reassurance
+    greeted = sound_hits((utterance,), policy.greeting_service, policy)
+    if any(g.match.end_char <= start for g in greeted):
+        return True  # 很高兴为您服务，您有什么事情？: the greeting's offer, however 什么事 sounds
     courtesy = sound_hits((utterance,), _COURTESY, policy)
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
@@ -310,6 +320,11 @@ _PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "�
 _CLAUSE_BREAKS = "，,；;。！!？?"
 
 
+# 肯定/一定 before a refusal gives a verdict, and before the customer's feelings a guess: no commitment.
+_REFUSED = ("不行", "不可以", "办不了", "没办法", "做不到", "不能办", "不给办", "不能撤")
+_FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|非常)?(?:不舒服|着急|生气|难受|委屈|不好受|窝火|上火|闹心|心疼|郁闷)")
+
+
 # A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
 _TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
 
@@ -331,7 +346,7 @@ def _own_job(judged: Judged, policy: Policy) -> bool:
     return bool(own) or bool(_MENTIONED.search(before))
 
 
-_OUTCOMES_AFTER = ("处理好", "解决好", "解决掉", "办好", "办妥", "搞定", "弄好", "到账", "退回", "退给您")
+_OUTCOMES_AFTER = ("处理好", "解决", "办好", "办妥", "搞定", "弄好", "到账", "退回", "退给您")
 
 
 def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
@@ -340,6 +355,8 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and (_TRYING.search(match_form(clause.text)) or clause.text.startswith("为了")):
         return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
+    if clause is not None and (any(r in clause.text for r in _REFUSED) or _FEELING_GUESSED.search(clause.text)):
+        return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
 

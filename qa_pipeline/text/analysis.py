@@ -45,6 +45,7 @@ _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪�
                    "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
 # Twice in a clause it pairs as a correlative (损失多少补多少, 用多少扣多少), which asks nothing.
 _CORRELATIVES = ("多少",)
+_DEMONSTRATIVE_FEW = re.compile(r"[这那前近过好头]几[天点]")
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
 _FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦", "不然", "否则")
@@ -332,6 +333,7 @@ def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
         return True
     if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain):
         return True
+    body = _DEMONSTRATIVE_FEW.sub("", body)  # 这几天, 前几天: a stretch of days, asked of nobody
     return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)
 
 
