@@ -130,6 +130,9 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
     flagged = {id(judged.hit.utterance) for _, judged in found}
     for utterance in utterances:
         if id(utterance) in flagged:
+            # a listed phrase found: the patterns may still find a second offence (不行…您跟我说了也没用)
+            patterns = [j for j in judge_clauses(utterance, "forbidden", policy) if j.via == "pattern"]
+            found.extend((f"≈{j.label}", j) for j in patterns if not any(j.hit.overlaps(o.hit) for _, o in found))
             continue
         judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
         judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]

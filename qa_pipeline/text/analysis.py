@@ -361,6 +361,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     wide = False
     previous = ""
     for token in clause.tokens:
+        at = clause.text.find(token, position)
+        position = at if at >= 0 else position  # spaces between tokens are not tokens themselves
         end = position + len(token)
         if end > local:
             if position < local and token in _NEGATORS:
