@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "unseen_calls"
-ALL_SETS = ("scripts", "scripts_b", "scripts_c", "scripts_d", "scripts_e", "scripts_f", "scripts_g", "scripts_h", "scripts_i", "scripts_j")
+ALL_SETS = ("scripts", "scripts_b", "scripts_c", "scripts_d", "scripts_e", "scripts_f", "scripts_g", "scripts_h", "scripts_i", "scripts_j", "scripts_k")
 # scripts_d, scripts_e, scripts_f, scripts_g and scripts_h were written on separate branches: a set whose folder is missing here is skipped
 SETS = tuple(name for name in ALL_SETS if (BENCH / name).is_dir())
 PUNCT = set("，。！？、；：")
