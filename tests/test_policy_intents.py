@@ -20,6 +20,14 @@ def _copy_policy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _judgement_problems(tmp_path: Path, old: str, new: str) -> list[str]:
+    """The problems check_policy reports once the first ``old`` in the bundled judgement.toml reads ``new``."""
+    root = _copy_policy(tmp_path)
+    judgement = root / "judgement.toml"
+    judgement.write_text(judgement.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    return [e.one_line() for e in check_policy(root)]
+
+
 def test_bad_pattern_is_reported_with_file_and_line(tmp_path: Path) -> None:
     root = _copy_policy(tmp_path)
     judgement = root / "judgement.toml"
@@ -106,11 +114,7 @@ def test_background_talk_that_is_not_utf8_is_named(tmp_path: Path) -> None:
 
 
 def test_min_similarity_must_lie_between_zero_and_one(tmp_path: Path) -> None:
-    root = _copy_policy(tmp_path)
-    judgement = root / "judgement.toml"
-    text = judgement.read_text(encoding="utf-8")
-    judgement.write_text(text.replace("min_similarity = 0.2", "min_similarity = 1.5", 1), encoding="utf-8")
-    problems = [e.one_line() for e in check_policy(root)]
+    problems = _judgement_problems(tmp_path, "min_similarity = 0.2", "min_similarity = 1.5")
     assert len(problems) == 1 and "min_similarity" in problems[0] and "judgement.toml:" in problems[0], problems
 
 
@@ -148,9 +152,5 @@ def test_model_needs_keeps_the_model_off_clauses_without_a_commitment_word() -> 
 
 
 def test_model_needs_must_be_a_list_of_strings(tmp_path: Path) -> None:
-    root = _copy_policy(tmp_path)
-    judgement = root / "judgement.toml"
-    text = judgement.read_text(encoding="utf-8")
-    judgement.write_text(text.replace("model_needs = [", "model_needs = 3\nunused = [", 1), encoding="utf-8")
-    problems = [e.one_line() for e in check_policy(root)]
+    problems = _judgement_problems(tmp_path, "model_needs = [", "model_needs = 3\nunused = [")
     assert any("model_needs" in p and "judgement.toml:" in p for p in problems), problems

@@ -15,9 +15,8 @@ import re
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
-from qa_pipeline.rules.judge import Judged, clauses_of
+from qa_pipeline.rules.judge import Judged, clauses_of, holds_any
 from qa_pipeline.text.analysis import clause_at, first_sentence, negated_before, sentence_start
-from qa_pipeline.text.match import index_text
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -282,12 +281,6 @@ _SURVEY = re.compile(r"(?<!满意)(?<!满意的)(?<!好)评价")
 _TURNED = re.compile(r"[，,、 ]*(?:不过|但是|可是|但)")
 
 
-def _sounds_like_any(text: str, words: tuple[str, ...]) -> bool:
-    """Some word of ``words`` sounds, syllable for syllable, like a stretch of ``text``."""
-    heard = index_text(match_form(text)).fuzzy_codes
-    return any(len(word) > 1 and index_text(word).fuzzy_codes in heard for word in words)
-
-
 def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
     """Whether a thanks hit thanks the customer for their praise or suggestion: not thanks for waiting,
     calling or giving details, and not a filler between an acknowledgement or before process talk."""
@@ -313,7 +306,7 @@ def thanks_feedback(hit: Hit, via: str, policy: Policy) -> bool:
         following = _ROUTINE_TAIL.sub("", following).lstrip("，,。.！!、 ")
         return not following or following.startswith(_MODEST)
     window = thanked[: len(hit.match.matched) + _THANKED_OBJECT_CHARS]
-    if any(o in window for o in _OTHER_THANKED) or _sounds_like_any(window, _OTHER_THANKED):
+    if holds_any(window, _OTHER_THANKED):
         return False  # 感谢您的陪合 is 感谢您的配合 as ASR writes it
     start = clause.start_char if clause is not None else 0
     before = text[start: hit.match.start_char].strip("，,。.！!、 ")

@@ -29,7 +29,7 @@ from qa_pipeline.text.match import MatchOptions, PhraseMatch, find_phrases, fuzz
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
-__all__ = ["Judged", "clauses_of", "judge_clauses", "modifies_what_follows", "sound_hits", "scope_of"]
+__all__ = ["Judged", "clauses_of", "holds_any", "judge_clauses", "modifies_what_follows", "sound_hits", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -323,7 +323,7 @@ _SHORT_MIN_SIMILARITY = 0.6
 
 
 @lru_cache(maxsize=16384)
-def _holds_any(text: str, words: tuple[str, ...]) -> bool:
+def holds_any(text: str, words: tuple[str, ...]) -> bool:
     """One of ``words`` is in ``text``: a single character as written, a longer word also by sound."""
     form = match_form(text)
     if any(word in form for word in words):
@@ -340,7 +340,7 @@ def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged |
     floor = intent.min_similarity if length >= _MODEL_MIN_CHARS else max(intent.min_similarity, _SHORT_MIN_SIMILARITY)
     if resemblance.probability < intent.threshold or resemblance.similarity < floor:
         return None
-    if intent.model_needs and not _holds_any(clause.text, intent.model_needs):
+    if intent.model_needs and not holds_any(clause.text, intent.model_needs):
         return None  # 这个您别问我 is no promise however much it looks like 这个您别担心…
     match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
     return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability, resemblance.similarity)
