@@ -127,25 +127,34 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         for hit in hits:
             if not any(hit.overlaps(other.hit) for _, other in found):
                 found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
-    flagged = {id(judged.hit.utterance) for _, judged in found}
     for utterance in utterances:
-        if id(utterance) in flagged:
-            # a listed phrase found: the patterns may still find a second offence (不行…您跟我说了也没用)
-            patterns = [j for j in judge_clauses(utterance, "forbidden", policy) if j.via == "pattern"]
-            found.extend((f"≈{j.label}", j) for j in patterns if not any(j.hit.overlaps(o.hit) for _, o in found))
-            continue
-        judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
-        judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
-        judged = [j for j in judged if not (_not_knowing(j.hit) and _helps_after(j.hit))]
-        # every pattern's finding; the model's surest only where no pattern found one
-        patterns = [j for j in judged if j.via == "pattern"]
-        chosen = patterns or sorted(judged, key=lambda j: -j.score)[:1]
-        found.extend((f"≈{j.label}", j) for j in chosen)
+        listed = [judged.hit for _, judged in found if judged.hit.utterance is utterance]
+        for judged in _clause_findings(utterance, listed, excused, policy):
+            if not any(judged.hit.overlaps(other.hit) for _, other in found):
+                found.append((f"≈{judged.label}", judged))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
     return _one_per_reply(_one_per_stretch(found, policy))
 
 
-# A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。).
+def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
+    """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every pattern's
+    finding, and the model's surest where no pattern found more than the listed phrases. Beside a listed phrase the model may only
+    name a second offence in another sentence (不行不行。…您这问题问得可真新鲜): in the listed phrase's own
+    sentence it would only restate it."""
+    judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
+    judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
+    judged = [j for j in judged if not (_not_knowing(j.hit) and _helps_after(j.hit))]
+    patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
+    if patterns:
+        return patterns
+    text = utterance.text
+    taken = {sentence_index(text, hit.match.start_char) for hit in listed}
+    models = [j for j in judged if sentence_index(text, j.hit.match.start_char) not in taken]
+    return sorted(models, key=lambda j: -j.score)[:1]
+
+
+# A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。)
+# unless an explanation stands between them (不行不行，…只能按活期算 | 您这问题问得可真新鲜…: two offences).
 _SAME_REPLY_GAP_S = 1.0
 
 
@@ -153,12 +162,18 @@ def _one_per_reply(found: list[tuple[str, Judged]]) -> list[tuple[str, Judged]]:
     kept: list[tuple[str, Judged]] = []
     for pair in found:
         hit = pair[1].hit
-        if kept:
-            last = kept[-1][1].hit.utterance
-            if hit.utterance is not last and 0 <= hit.utterance.start_s - last.end_s <= _SAME_REPLY_GAP_S:
-                continue
+        if kept and _continues(kept[-1][1].hit, hit):
+            continue
         kept.append(pair)
     return kept
+
+
+def _continues(last: Hit, hit: Hit) -> bool:
+    before, after = last.utterance, hit.utterance
+    if after is before or not 0 <= after.start_s - before.end_s <= _SAME_REPLY_GAP_S:
+        return False
+    between = before.text[last.match.end_char:] + after.text[: hit.match.start_char]
+    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS
 
 
 _REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
