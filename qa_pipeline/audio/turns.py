@@ -11,7 +11,8 @@
 4. each change of voice is moved into the longest pause (frames ``pause_below_db`` under the
    call's median level, at least ``min_pause_s`` long) within ``snap_s``: people take turns in
    pauses, and a turn gap outlasts the breath at a comma, while the ratio path, smoothed by the
-   switching cost, changes late or early.
+   switching cost, changes late or early;
+5. the pause a change went into is left out of both pieces: each piece ends and starts at its voice.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
         runs = _merge_short(_snap_to_pauses(runs, quiet, options), llr, int(options.min_run_s / hop_s))
     pieces = []
     for index, (first, last, speaker) in enumerate(runs):
+        if quiet is not None:
+            first, last = _voiced_edges(first, last, quiet, index > 0, index < len(runs) - 1)
         start_s = span.start_s if index == 0 else span.start_s + first * hop_s
         end_s = span.end_s if index == len(runs) - 1 else span.start_s + (last + 1) * hop_s
         confidence = voice_confidence(_evidence(llr, (first, last, speaker), options))
@@ -83,6 +86,16 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
             confidence = min(confidence, options.short_piece_confidence)
         pieces.append(SpeakerPiece(Span(start_s, end_s), speaker, confidence, span))
     return pieces
+
+
+def _voiced_edges(first: int, last: int, quiet: np.ndarray, at_start: bool, at_end: bool) -> tuple[int, int]:
+    """A run's frames without the pause its cut went into: the turn gap belongs to neither voice
+    (left in, it lengthens both turns and slows the measured speaking rate)."""
+    while at_start and first < last and quiet[first]:
+        first += 1
+    while at_end and last > first and quiet[last]:
+        last -= 1
+    return first, last
 
 
 def _evidence(llr: np.ndarray, run: Run, options: SpeakerOptions) -> float:
