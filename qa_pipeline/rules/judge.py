@@ -217,6 +217,8 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     between = utterance.text[head.end_char:outcome.start_char]
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
+    if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
+        return False  # 请您保证明天之前余额充足: the customer is asked to see to it
     if match_form(head.phrase) in _YOU_HEADS:
         if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
             return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
@@ -226,6 +228,10 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if match_form(head.phrase) in _SELF_HEADS:
         return not _you_as_subject(between)
     return True
+
+
+# Before a head, these ask the customer to do it (请您保证…, 您得保证…).
+_ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需要您", "麻烦您", "您需要", "你需要", "您务必", "您一定要")
 
 
 # Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).

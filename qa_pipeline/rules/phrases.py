@@ -375,8 +375,35 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
     if clause is not None and (any(r in clause.text for r in _REFUSED) or _FEELING_GUESSED.search(clause.text)):
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
+    if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
+        return True
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
+
+
+# What follows from the customer's own choice or an arrangement, by the bank's rules (设置自动还款，
+# 这样就不会逾期了; 建议您选全额还款，不会产生利息): an explanation, unless pledged or about a product's return.
+_ARRANGED = ("这样", "那样", "这么一来", "那么一来")
+_AVOIDED = ("不会", "不用", "不再", "就不")
+_RETURNS = ("亏", "赚", "收益", "本金", "风险", "损失", "回报")
+
+
+def _rule_consequence(utterance: Utterance, clause, policy: Policy) -> bool:
+    text = match_form(clause.text)
+    if any(p in text for p in _PLEDGES) or any(r in text for r in _RETURNS) or not any(a in text for a in _AVOIDED):
+        return False
+    if text.startswith(_ARRANGED):
+        return True
+    clauses = clauses_of(utterance, policy)
+    before = [c for c in clauses if c.end_char <= clause.start_char]
+    if not before:
+        return False
+    previous = before[-1]
+    same = sentence_index(utterance.text, previous.start_char) == sentence_index(utterance.text, clause.start_char)
+    opening = match_form(previous.text)
+    if any(word in opening for word in (*_PLEDGES, "答应", "承诺")):
+        return False  # 我代表银行答应您，以后不会再…: the commitment is in the clause before
+    return same and ("您" in opening or "你" in opening) and not opening.startswith(tuple(match_form(r) for r in _REASSURING))
 
 
 @register

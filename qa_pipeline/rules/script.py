@@ -122,7 +122,19 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
             # the other places must be misheard non-digits: another digit means another ID
             if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
                 return True
+            if _lost_digits(window, agent_id):
+                return True
     return False
+
+
+def _lost_digits(window: str, agent_id: str) -> bool:
+    """The ID's digits in order with two lost or misheard as words (八一二三号 heard 八月二号), ending
+    right before 号: what is left of the ID, not another number."""
+    heard = [_DIGIT_OF[c] for c in window if c in _DIGIT_OF]
+    if window[-1] not in _DIGIT_OF or len(heard) < len(agent_id) - 2 or len(heard) < 2:
+        return False
+    rest = iter(agent_id)
+    return all(digit in rest for digit in heard)  # a subsequence of the ID
 
 
 def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy: Policy) -> bool:
