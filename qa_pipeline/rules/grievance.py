@@ -201,6 +201,17 @@ _COURTEOUS = ("麻烦你了", "麻烦您了", "麻烦你们了", "辛苦你了",
               "对不起", "抱歉", "没关系", "能理解", "理解你们")
 
 
+def courtesy_at(text: str, start: int, end: int) -> bool:
+    """A courtesy phrase (麻烦你了, 辛苦了) overlaps text[start:end]."""
+    for word in _COURTEOUS:
+        at = text.find(word)
+        while at >= 0:
+            if at < end and start < at + len(word):
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
 def polite(text: str) -> bool:
     return any(word in text for word in _COURTEOUS)
 

@@ -377,6 +377,8 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
     if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
         return True
+    if clause is not None and _trouble_caused(clause):
+        return True  # 给您带来这么多困扰: what an apology regrets
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
 
@@ -386,6 +388,14 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
 _ARRANGED = ("这样", "那样", "这么一来", "那么一来")
 _AVOIDED = ("不会", "不用", "不再", "就不")
 _RETURNS = ("亏", "赚", "收益", "本金", "风险", "损失", "回报")
+
+
+def _trouble_caused(clause) -> bool:
+    """给您带来(这么多)困扰/不便: the trouble the bank caused, said in apology; never a promise unless
+    pledged or about a return (保证给您带来百分之五的收益)."""
+    text = match_form(clause.text)
+    return any(w in text for w in ("给您带来", "给你带来", "让您受", "给您添")) and not any(
+        w in text for w in (*_PLEDGES, *_RETURNS))
 
 
 def _rule_consequence(utterance: Utterance, clause, policy: Policy) -> bool:

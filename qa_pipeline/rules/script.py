@@ -122,9 +122,24 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
             # the other places must be misheard non-digits: another digit means another ID
             if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
                 return True
-            if _lost_digits(window, agent_id):
+            if _lost_digits(window, agent_id) or _heard_as_words(window, agent_id):
                 return True
     return False
+
+
+_DIGIT_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5", "liu": "6",
+                 "qi": "7", "ba": "8", "jiu": "9"}
+
+
+def _heard_as_words(window: str, agent_id: str) -> bool:
+    """The ID written as words that sound like its digits (八四五七号 heard 八次武器号): all places
+    but one agree by digit or by sound, and no written digit disagrees."""
+    from pypinyin import lazy_pinyin
+
+    if any(c in _DIGIT_OF and _DIGIT_OF[c] != d for c, d in zip(window, agent_id)):
+        return False
+    heard = [_DIGIT_OF.get(c) or _DIGIT_SOUNDS.get(lazy_pinyin(c)[0]) for c in window]
+    return sum(h == d for h, d in zip(heard, agent_id)) >= len(agent_id) - 1
 
 
 def _lost_digits(window: str, agent_id: str) -> bool:
@@ -151,7 +166,7 @@ def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy
 
 def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
     names = [form for bank in policy.banks for form in bank.spoken_forms]
-    if find_in(opening, names, policy):
+    if any(_short_form_heard(hit.match.phrase, hit.match.matched) for hit in find_in(opening, names, policy)):
         return True
     if not policy.any_bank:
         return False
@@ -164,6 +179,19 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
                 if len(before) >= 2 and not before.endswith(_NOT_A_BANK):
                     return True
     return False
+
+
+def _short_form_heard(form: str, matched: str) -> bool:
+    """A two-character bank name (建行, 工行) must end as it sounds, with 行 or a homophone of it:
+    the first syllable alone matches too much (监款 is no 建行)."""
+    if len(form) > 2:
+        return True
+    from pypinyin import Style, pinyin
+
+    def sounds(char: str) -> set[str]:
+        return set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
+
+    return bool(matched) and bool(sounds(form[-1]) & sounds(matched[-1]))
 
 
 def _inbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:

@@ -17,6 +17,7 @@ from qa_pipeline.rules.base import (
     utterance_evidence,
 )
 from qa_pipeline.rules.grievance import (
+    courtesy_at,
     comforts,
     polite,
     exonerates,
@@ -80,6 +81,8 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
     text = hit.utterance.text
     if merchant_matter(text[: hit.match.end_char]) or taken_back(text[hit.match.end_char:]):
         return False
+    if courtesy_at(text, hit.match.start_char, hit.match.end_char):
+        return False  # 好的麻烦你了: the 麻烦 of thanks, not of trouble
     clause = clause_at(clauses_of(hit.utterance, policy), hit.match.start_char)
     if clause is None:
         return True

@@ -181,8 +181,8 @@ def _consequence(text: str) -> bool:
     return "就" in text[:6] or text.startswith(("那么", "那", "便", "则"))
 
 
-# A clause that is only the commitment (我保证，… / …，我向您保证) belongs with the clause it commits to.
-_BARE_COMMITMENT = re.compile(r"^(我|我们)?(向您|跟您|给您|和您|对您|向你|跟你)?(保证|承诺|担保|打包票|打个包票|发誓|敢保证)[的啊呀]?$")
+# A clause that is only the commitment (我保证，… / 那我跟您保证，… / …，我向您保证) belongs with the clause it commits to.
+_BARE_COMMITMENT = re.compile(r"^(?:那|那么|好|好的|行|这样|这样吧)?(我|我们)?(向您|跟您|给您|和您|对您|向你|跟你)?(保证|承诺|担保|打包票|打个包票|发誓|敢保证)[的啊呀]?$")
 
 
 def _join_bare_commitments(text: str, pairs: list[tuple[list[tuple[str, int]], int]]) -> list:

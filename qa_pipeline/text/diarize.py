@@ -6,7 +6,8 @@ the agent, from the words) for the batch pipeline (``pipeline``):
 - ``AudioOptions.separates(channels)`` says whether a call is separated (a 1-channel source
   unless ``channel_mode`` is "mono"; any source with "diarize");
 - ``assign_roles(heard, mixed)``: utterances of the transcribed pieces with their role
-  and ``role_confidence``, and the activity per role the timing checks read.
+  and ``role_confidence``, and the activity per role the timing checks read; a piece whose voice
+  is a coin toss takes its side from its own words when they are clear (``by_words``).
 
 The disconnect tone stays on a MIXED activity: a tone in a mix cannot name the party that hung
 up (both parties' audio is summed), so who hung up comes from metadata only, else unknown.
@@ -19,7 +20,7 @@ from typing import Sequence
 
 from qa_pipeline.asr.recognizer import ClipText
 from qa_pipeline.audio.turns import SpeakerPiece
-from qa_pipeline.text.roles import RoleDecision, SpokenPiece, decide_roles
+from qa_pipeline.text.roles import AGENT_CUES, CUSTOMER_CUES, RoleDecision, SpokenPiece, cue_weight, decide_roles
 from qa_pipeline.text.segment import Segmenter
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.types import ChannelActivity, Direction, Role, Utterance
@@ -55,14 +56,36 @@ def assign_roles(heard: Sequence[HeardPiece], mixed: ChannelActivity, segmenter:
              for h in heard]
     spoken = [SpokenPiece(h.piece.speaker, h.piece.span.start_s, u.text) for h, u in built if u is not None]
     decision = decide_roles(spoken, direction)
+    pieces = [by_words(h.piece, u.text if u is not None else "", decision) for h, u in built]
     utterances = [
-        replace(u, role=role_of(h.piece.speaker, decision),
-                role_confidence=decision.role_probability(h.piece.speaker, h.piece.confidence))
-        for h, u in built
+        replace(u, role=role_of(piece.speaker, decision),
+                role_confidence=decision.role_probability(piece.speaker, piece.confidence))
+        for piece, (_, u) in zip(pieces, built)
         if u is not None
     ]
     utterances.sort(key=lambda u: u.start_s)
-    return RoleAssignment(tuple(utterances), role_activity([h.piece for h in heard], mixed, decision), decision)
+    return RoleAssignment(tuple(utterances), role_activity(pieces, mixed, decision), decision)
+
+
+#: A piece whose voice is this unsure (a short closing line, a reply inside crosstalk) ...
+UNSURE_VOICE = 0.6
+#: ... takes its speaker from its own words when they lean this far (cue units) to one side.
+WORDS_DECIDE_LEAD = 1.0
+#: A role decided by the words alone stays under the review bar (80 %): a reviewer sees it.
+WORDS_CONFIDENCE = 0.75
+
+
+def by_words(piece: SpeakerPiece, text: str, decision: RoleDecision) -> SpeakerPiece:
+    """A piece the voices cannot place, placed by what it says (谢谢您的来电，再见 is the agent's,
+    我的卡怎么回事 the customer's); any other piece as it is."""
+    if piece.confidence > UNSURE_VOICE:
+        return piece
+    lead = cue_weight(text, AGENT_CUES) - cue_weight(text, CUSTOMER_CUES)
+    if abs(lead) < WORDS_DECIDE_LEAD:
+        return piece
+    agent = decision.agent_speaker
+    speaker = agent if lead > 0 else 1 - agent
+    return replace(piece, speaker=speaker, confidence=WORDS_CONFIDENCE)
 
 
 def role_activity(pieces: Sequence[SpeakerPiece], mixed: ChannelActivity, decision: RoleDecision) -> tuple[ChannelActivity, ...]:

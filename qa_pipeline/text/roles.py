@@ -43,6 +43,7 @@ AGENT_CUES: dict[str, float] = {
     "帮您": 1.0,
     "给您": 0.5,
     "客服": 1.0,
+    "欢迎": 1.0,  # 欢迎致电, 欢迎您再次来电: the bank welcomes, the customer does not
 }
 #: The customer's own matters and the bank seen from outside.
 CUSTOMER_CUES: dict[str, float] = {
