@@ -264,3 +264,18 @@ def test_a_weakly_voiced_piece_is_no_turn_of_its_own():
     assert [p.speaker for p in pieces_of_span(Span(0.0, 5.0), weak, options)] == [0]
     strong = np.concatenate([np.full(120, -4.0), np.full(380, 4.0)])  # a real reply: kept
     assert [p.speaker for p in pieces_of_span(Span(0.0, 5.0), strong, options)] == [1, 0]
+
+
+def test_a_piece_the_voices_cannot_place_takes_its_side_from_its_words():
+    from qa_pipeline.audio.turns import SpeakerPiece
+    from qa_pipeline.text.diarize import WORDS_CONFIDENCE, by_words
+    from qa_pipeline.text.roles import RoleDecision
+
+    decision = RoleDecision(agent_speaker=0, agent_probability=0.99, agent_cues=(9.0, 1.0), customer_cues=(0.0, 5.0))
+    unsure = SpeakerPiece(Span(80.0, 82.0), 1, 0.5, Span(80.0, 82.0))
+    closing = by_words(unsure, "谢谢您的来电，再见。", decision)
+    assert (closing.speaker, closing.confidence) == (0, WORDS_CONFIDENCE)  # the agent's, flagged for review
+    assert by_words(replace(unsure, speaker=0), "我的卡怎么回事？", decision).speaker == 1
+    assert by_words(unsure, "好的。", decision) == unsure  # no words to go by: the voices' guess stands
+    sure = replace(unsure, confidence=0.95)
+    assert by_words(sure, "谢谢您的来电，再见。", decision) == sure  # a sure voice is never overruled
