@@ -55,7 +55,7 @@ _FINDS_OUT = ("我帮您查", "我给您查", "我去查", "查一下", "我记�
               "我问一下", "帮您问", "我确认一下", "帮您核实")
 
 
-_NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚")
+_NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚", "哪知道", "搞不清", "不晓得", "说不上来")
 
 
 def _not_knowing(hit: Hit) -> bool:
@@ -148,9 +148,17 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     if patterns:
         return patterns
     text = utterance.text
-    taken = {sentence_index(text, hit.match.start_char) for hit in listed}
-    models = [j for j in judged if sentence_index(text, j.hit.match.start_char) not in taken]
+    models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
+              and all(_other_offence(h, j.hit) for h in listed)]
     return sorted(models, key=lambda j: -j.score)[:1]
+
+
+def _other_offence(listed: Hit, found: Hit) -> bool:
+    """A second finding is an offence of its own when it is in another sentence, or of another kind
+    (我哪知道，你直接去网点问吧: not knowing, then sending the customer away)."""
+    text = listed.utterance.text
+    other_sentence = sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char)
+    return other_sentence or _not_knowing(listed) != _not_knowing(found)
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。)
@@ -173,7 +181,7 @@ def _continues(last: Hit, hit: Hit) -> bool:
     if after is before or not 0 <= after.start_s - before.end_s <= _SAME_REPLY_GAP_S:
         return False
     between = before.text[last.match.end_char:] + after.text[: hit.match.start_char]
-    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS
+    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and _not_knowing(last) == _not_knowing(hit)
 
 
 _REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
@@ -225,16 +233,17 @@ def _declines_to_promise(clause: Clause) -> bool:
                if (at := clause.text.find(word)) >= 0)
 
 
-# Findings this close in one utterance are one offending stretch (我也不清楚，你问别人吧), and so are
+# Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are
 # findings of one sentence with one short clause between them (是您自己没看，说没人告诉您，那是您搞错了);
-# an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意).
+# an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意), and so
+# do two kinds: not knowing, then sending the customer away (我也不清楚，你问别人吧), is two offences.
 _ADJACENT_CHARS = 2
 _SHORT_CLAUSE_CHARS = 8
 
 
 def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
-    if a.utterance is not b.utterance:
-        return False
+    if a.utterance is not b.utterance or _not_knowing(a) != _not_knowing(b):
+        return False  # 我也不清楚，你问别人吧: not knowing and sending away are two offences
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
