@@ -279,3 +279,16 @@ def test_a_piece_the_voices_cannot_place_takes_its_side_from_its_words():
     assert by_words(unsure, "好的。", decision) == unsure  # no words to go by: the voices' guess stands
     sure = replace(unsure, confidence=0.95)
     assert by_words(sure, "谢谢您的来电，再见。", decision) == sure  # a sure voice is never overruled
+
+
+def test_a_curt_agent_is_named_by_speaking_for_the_bank():
+    # no greeting, no 您: the agent still speaks for the bank (我们这里), the customer asks for help (帮我)
+    pieces = [
+        SpokenPiece(1, 0.5, "喂，你好，我手机银行登不上去了。"),
+        SpokenPiece(0, 6.0, "换个网络试试。"),
+        SpokenPiece(1, 9.0, "换了也不行，你能不能帮我重置一下？"),
+        SpokenPiece(0, 14.0, "手机银行的事我们这里管不了，你去找软件那边。"),
+        SpokenPiece(1, 19.0, "你们不就是一个银行吗？"),
+    ]
+    # the customer opened the mono stretch (a short 喂，说吧 joined to the first turn), worth 2 cues to them
+    assert decide_roles(pieces, Direction.INBOUND).agent_speaker == 0

@@ -44,6 +44,8 @@ AGENT_CUES: dict[str, float] = {
     "给您": 0.5,
     "客服": 1.0,
     "欢迎": 1.0,  # 欢迎致电, 欢迎您再次来电: the bank welcomes, the customer does not
+    "我们这边": 1.0,  # speaking for the bank (我们这边帮您查, 我们这里管不了)
+    "我们这里": 1.0,
 }
 #: The customer's own matters and the bank seen from outside.
 CUSTOMER_CUES: dict[str, float] = {
@@ -56,6 +58,8 @@ CUSTOMER_CUES: dict[str, float] = {
     "你们": 1.0,
     "怎么回事": 1.0,
     "为什么": 0.5,
+    "帮我": 0.5,  # asking for help (你能不能帮我重置一下); agents say 您帮我核对 too, so it weighs half
+    "你能不能": 0.5,
 }
 #: What opening the call is worth for the agent, in cue units: direction unknown, inbound, outbound.
 FIRST_SPEAKER_WEIGHT = 0.5
