@@ -137,17 +137,15 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
 
 
 def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
-    """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every pattern's
-    finding, and the model's surest where no pattern found more than the listed phrases. Beside a listed phrase the model may only
-    name a second offence in another sentence (不行不行。…您这问题问得可真新鲜): in the listed phrase's own
-    sentence it would only restate it."""
+    """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every new
+    pattern finding, else the model's surest. Beside a listed phrase the model may only name an offence
+    of its own (``_other_offence``); anything else would restate the listed one."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (_not_knowing(j.hit) and _helps_after(j.hit))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
     if patterns:
         return patterns
-    text = utterance.text
     models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
               and all(_other_offence(h, j.hit) for h in listed)]
     return sorted(models, key=lambda j: -j.score)[:1]
@@ -397,9 +395,10 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
 _ARRANGED = ("这样", "那样", "这么一来", "那么一来")
 _AVOIDED = ("不会", "不用", "不再", "就不")
 _RETURNS = ("亏", "赚", "收益", "本金", "风险", "损失", "回报")
+_REASSURING_FORMS = tuple(match_form(r) for r in _REASSURING)
 
 
-def _trouble_caused(clause) -> bool:
+def _trouble_caused(clause: Clause) -> bool:
     """给您带来(这么多)困扰/不便: the trouble the bank caused, said in apology; never a promise unless
     pledged or about a return (保证给您带来百分之五的收益)."""
     text = match_form(clause.text)
@@ -407,7 +406,9 @@ def _trouble_caused(clause) -> bool:
         w in text for w in (*_PLEDGES, *_RETURNS))
 
 
-def _rule_consequence(utterance: Utterance, clause, policy: Policy) -> bool:
+def _rule_consequence(utterance: Utterance, clause: Clause, policy: Policy) -> bool:
+    """An avoided outcome (不会/不用…) opened by 这样/那样, or following a clause of the same sentence
+    that speaks to the customer (建议您…, 您今天还上…), neither pledged nor reassuring."""
     text = match_form(clause.text)
     if any(p in text for p in _PLEDGES) or any(r in text for r in _RETURNS) or not any(a in text for a in _AVOIDED):
         return False
@@ -422,7 +423,7 @@ def _rule_consequence(utterance: Utterance, clause, policy: Policy) -> bool:
     opening = match_form(previous.text)
     if any(word in opening for word in (*_PLEDGES, "答应", "承诺")):
         return False  # 我代表银行答应您，以后不会再…: the commitment is in the clause before
-    return same and ("您" in opening or "你" in opening) and not opening.startswith(tuple(match_form(r) for r in _REASSURING))
+    return same and ("您" in opening or "你" in opening) and not opening.startswith(_REASSURING_FORMS)
 
 
 @register

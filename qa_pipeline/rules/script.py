@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
-from qa_pipeline.text.match import find_sound_alike
+from qa_pipeline.text.match import find_sound_alike, index_text
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.outbound import addressed, outbound_closing, representative_named
@@ -186,12 +186,10 @@ def _short_form_heard(form: str, matched: str) -> bool:
     the first syllable alone matches too much (监款 is no 建行)."""
     if len(form) > 2:
         return True
-    from pypinyin import Style, pinyin
-
-    def sounds(char: str) -> set[str]:
-        return set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
-
-    return bool(matched) and bool(sounds(form[-1]) & sounds(matched[-1]))
+    if not matched:
+        return False
+    form_sounds, heard_sounds = index_text(form[-1]).readings, index_text(matched[-1]).readings
+    return bool(form_sounds and heard_sounds and form_sounds[0] & heard_sounds[0])
 
 
 def _inbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:
