@@ -172,12 +172,34 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
         return False
     for utterance in opening:
         display = utterance.text
+        if _slot_closed_by_hang(match_form(display), policy):
+            return True
         for suffix in policy.bank_suffixes:
             # the greeting is where a bank name is expected: accept a suffix that merely sounds alike
             for match in find_sound_alike(display, suffix, policy.matching):
                 before = match_form(display[: match.start_char])
                 if len(before) >= 2 and not before.endswith(_NOT_A_BANK):
                     return True
+    return False
+
+
+# What follows the bank's name in a greeting: the agent's ID, its marker, the agent's title or the
+# service line (林海雪原银行一九三八号 / 居延海银行客户服务代表 / …银行，很高兴为您服务).
+_AFTER_BANK = re.compile(rf"[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴")
+
+
+def _slot_closed_by_hang(form: str, policy: Policy) -> bool:
+    """A bank name ASR garbled but for its last syllable: a character read háng (行, 航, 杭) after at
+    least two characters and right before the ID or the title (居然海鷻航客户服务代表 for
+    居延海银行客户服务代表) — the greeting's slot for the bank, closed as bank names end."""
+    readings = index_text(form).readings if form else ()
+    for index in range(2, len(form) - 1):
+        if "hang" not in readings[index] or not _AFTER_BANK.match(form, index + 1):
+            continue
+        before = form[:index]
+        name = before[:-1] if before.endswith("银") else before  # 手机银行 is no bank's name
+        if is_cjk(before[-1]) and is_cjk(before[-2]) and not name.endswith(_NOT_A_BANK + ("不", "进", "可")):
+            return True
     return False
 
 
