@@ -368,7 +368,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
             if position < local and token in _NEGATORS:
                 return token  # the word starts inside a negator (不是您的问题: 是您 inside 不是)
             break
-        if token in _NEGATORS and not _a_not_a(previous, token) and not _rhetorical(clause, token):
+        suggestion = token == "不" and previous == "要" and clause.tokens[0] == "要"  # 要不您…: "how about"
+        if token in _NEGATORS and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token):
             found, gap, wide = token, 0, False
         elif found is not None and (wide or (previous == found != "不是" and token in _WIDE_SCOPE)):
             wide = True
