@@ -160,6 +160,8 @@ class SpeakerOptions:
     # A voice must hold this long to be cut out of a span as a turn of its own.
     # (cut-out pieces under 1 s were mostly wrong in our trials: spurious changes).
     min_run_s: float = 1.0
+    # ... or half as long when set off from its neighbours by a pause this long (a turn gap).
+    turn_gap_s: float = 0.4
     # A cut-out piece must hold this much evidence for its voice (nats, scaled as in the Viterbi
     # path; two changes of voice alone cost 2 x switch_cost = 16) or it joins its neighbours.
     min_piece_evidence: float = 30.0

@@ -267,6 +267,28 @@ def test_a_change_of_voice_moves_into_the_longest_nearby_pause():
     assert pieces_of_span(Span(10.0, 16.0), llr, options, far)[0].span.end_s == pytest.approx(13.0)
 
 
+def test_a_short_opener_set_off_by_a_turn_gap_is_a_turn_of_its_own():
+    from qa_pipeline.audio.turns import pieces_of_span
+
+    options = SpeakerOptions()
+    # 喂，说吧 (0.7 s of speaker 0), a 0.6 s turn gap, then 6 s of the customer (speaker 1)
+    llr = np.concatenate([np.full(70, 5.0), np.zeros(60), np.full(600, -4.0)])
+    gap = np.zeros(730, dtype=bool)
+    gap[70:130] = True
+    pieces = pieces_of_span(Span(0.5, 7.8), llr, options, gap)
+    assert [p.speaker for p in pieces] == [0, 1]
+    assert pieces[0].span.end_s == pytest.approx(1.2)
+    assert pieces[1].span.start_s == pytest.approx(1.8)
+    # the same 0.7 s run inside speech (no pause around it) stays a blip of the turn
+    no_gap = np.zeros(730, dtype=bool)
+    assert [p.speaker for p in pieces_of_span(Span(0.5, 7.8), llr, options, no_gap)] == [1]
+    # and half of min_run_s is the floor: 0.3 s set off by a gap is still no turn
+    blip = np.concatenate([np.full(30, 5.0), np.zeros(60), np.full(600, -4.0)])
+    blip_gap = np.zeros(690, dtype=bool)
+    blip_gap[30:90] = True
+    assert [p.speaker for p in pieces_of_span(Span(0.5, 7.4), blip, options, blip_gap)] == [1]
+
+
 def test_a_weakly_voiced_piece_is_no_turn_of_its_own():
     from qa_pipeline.audio.turns import pieces_of_span
 

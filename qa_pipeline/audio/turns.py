@@ -4,7 +4,9 @@
 0; ``audio.speakers`` fits the two voices) and cuts the span into ``SpeakerPiece``s:
 
 1. a two-state Viterbi path over the ratios, every change of voice costing ``switch_cost`` nats;
-2. runs shorter than ``min_run_s`` join a neighbour (cut-out bits under 1 s were mostly wrong);
+2. runs shorter than ``min_run_s`` join a neighbour (cut-out bits under 1 s were mostly wrong),
+   unless a turn gap (``turn_gap_s`` of pause) sets them off from every neighbour: then half of
+   ``min_run_s`` will do (an agent's 喂，说吧 before the customer's first turn);
 3. a cut-out piece whose own frames do not hold ``min_piece_evidence`` nats for its voice joins
    its neighbours: a second of greeting that sounds a little like the other voice (您好 and the
    customer's 你好 are the same syllables) is not a turn of its own;
@@ -68,7 +70,8 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
         return [SpeakerPiece(span, 0, 0.5, span)]
     hop_s = options.hop_ms / 1000
     runs = _runs(viterbi(llr, options))
-    runs = _merge_short(runs, llr, int(options.min_run_s / hop_s))
+    gapped = _gapped(runs, quiet, int(options.turn_gap_s / hop_s)) if quiet is not None else frozenset()
+    runs = _merge_short(runs, llr, int(options.min_run_s / hop_s), gapped)
     runs = _drop_weak(runs, llr, options)
     if quiet is not None and len(runs) > 1:
         # a change moved into a pause can leave a piece under min_run_s: it stays with its neighbour
@@ -128,14 +131,35 @@ def _joined(runs: list[Run]) -> list[Run]:
     return merged
 
 
-def _merge_short(runs: list[Run], llr: np.ndarray, min_frames: int) -> list[Run]:
-    """Give the shortest run under ``min_frames`` to its neighbours until none is left."""
+def _gapped(runs: list[Run], quiet: np.ndarray, gap_frames: int) -> frozenset[tuple[int, int]]:
+    """(first, last) of the runs set off from every neighbour by a pause of ``gap_frames``: a short
+    reply after a turn gap (喂，说吧 … then the customer) is a turn, not a blip inside one."""
+    def pause_at(frame: int) -> bool:
+        # the path changes voice a little early or late: look for the gap around the change
+        lo, hi = max(0, frame - 2 * gap_frames), min(len(quiet), frame + 2 * gap_frames)
+        return bool(_pauses(quiet[lo:hi], gap_frames))
+
+    if len(runs) < 2:
+        return frozenset()
+    last_index = len(runs) - 1
+    return frozenset(
+        (first, last) for index, (first, last, _) in enumerate(runs)
+        if (index == 0 or pause_at(first)) and (index == last_index or pause_at(last + 1))
+    )
+
+
+def _merge_short(runs: list[Run], llr: np.ndarray, min_frames: int,
+                 gapped: frozenset[tuple[int, int]] = frozenset()) -> list[Run]:
+    """Give the shortest run under ``min_frames`` to its neighbours until none is left; a run set
+    off by turn gaps (``gapped``) needs only half of ``min_frames``."""
     runs = list(runs)
     while len(runs) > 1:
-        index = min(range(len(runs)), key=lambda i: runs[i][1] - runs[i][0])
-        first, last, _ = runs[index]
-        if last - first + 1 >= min_frames:
+        order = sorted(range(len(runs)), key=lambda i: runs[i][1] - runs[i][0])
+        short = [i for i in order if runs[i][1] - runs[i][0] + 1 < (min_frames // 2 if runs[i][:2] in gapped else min_frames)]
+        if not short:
             break
+        index = short[0]
+        first, last, _ = runs[index]
         if index == 0 or (index < len(runs) - 1 and runs[index + 1][1] - runs[index + 1][0] > runs[index - 1][1] - runs[index - 1][0]):
             target = index + 1
         else:
