@@ -152,13 +152,18 @@ def _merge_short(runs: list[Run], llr: np.ndarray, min_frames: int,
                  gapped: frozenset[tuple[int, int]] = frozenset()) -> list[Run]:
     """Give the shortest run under ``min_frames`` to its neighbours until none is left; a run set
     off by turn gaps (``gapped``) needs only half of ``min_frames``."""
+    def frames(run: Run) -> int:
+        return run[1] - run[0] + 1
+
+    def too_short(run: Run) -> bool:
+        return frames(run) < (min_frames // 2 if run[:2] in gapped else min_frames)
+
     runs = list(runs)
     while len(runs) > 1:
-        order = sorted(range(len(runs)), key=lambda i: runs[i][1] - runs[i][0])
-        short = [i for i in order if runs[i][1] - runs[i][0] + 1 < (min_frames // 2 if runs[i][:2] in gapped else min_frames)]
+        short = [i for i in range(len(runs)) if too_short(runs[i])]
         if not short:
             break
-        index = short[0]
+        index = min(short, key=lambda i: frames(runs[i]))
         first, last, _ = runs[index]
         if index == 0 or (index < len(runs) - 1 and runs[index + 1][1] - runs[index + 1][0] > runs[index - 1][1] - runs[index - 1][0]):
             target = index + 1

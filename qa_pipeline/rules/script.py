@@ -172,7 +172,7 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
         return False
     for utterance in opening:
         display = utterance.text
-        if _slot_closed_by_hang(match_form(display), policy):
+        if _slot_closed_by_hang(match_form(display)):
             return True
         for suffix in policy.bank_suffixes:
             # the greeting is where a bank name is expected: accept a suffix that merely sounds alike
@@ -188,11 +188,11 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 _AFTER_BANK = re.compile(rf"[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴")
 
 
-def _slot_closed_by_hang(form: str, policy: Policy) -> bool:
+def _slot_closed_by_hang(form: str) -> bool:
     """A bank name ASR garbled but for its last syllable: a character read háng (行, 航, 杭) after at
     least two characters and right before the ID or the title (居然海鷻航客户服务代表 for
     居延海银行客户服务代表) — the greeting's slot for the bank, closed as bank names end."""
-    readings = index_text(form).readings if form else ()
+    readings = index_text(form).readings
     for index in range(2, len(form) - 1):
         if "hang" not in readings[index] or not _AFTER_BANK.match(form, index + 1):
             continue
