@@ -377,14 +377,14 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
     if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
-        return False  # 我保证明天一定到账，绝对耽误不了您的事: a second pledge of its own
+        return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
     return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
 
 
 _ADDED = ("另外", "此外", "同时", "并且", "而且")
 # A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
-_PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您")
+_PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您", "再也")
 _CLAUSE_BREAKS = "，,；;。！!？?"
 
 
