@@ -168,6 +168,9 @@ class SpeakerOptions:
     # A change of voice moves into the nearest pause within ``snap_s``: frames ``pause_below_db``
     # under the call's median level for at least ``min_pause_s``.
     snap_s: float = 1.5
+    # ... but not across frames holding more than this (nats, scaled as above) for the voice they
+    # would leave: a reply over the end of a turn starts inside speech, not at its last comma.
+    snap_max_evidence: float = 20.0
     pause_below_db: float = 15.0
     min_pause_s: float = 0.2
     # Cut-out pieces shorter than this are less reliable: their voice confidence is capped.

@@ -249,7 +249,7 @@ def test_a_change_of_voice_moves_into_the_longest_nearby_pause():
     options = SpeakerOptions()
     # 3 s of speaker 0, 3 s of speaker 1 (10 ms frames); the ratio path changes at 3.0 s, but the
     # speakers took turns in the pause at 3.6-4.0 s (the ratio near a pause says little).
-    llr = np.concatenate([np.full(300, 4.0), np.full(300, -4.0)])
+    llr = np.concatenate([np.full(300, 4.0), np.full(60, -0.5), np.full(240, -4.0)])
     quiet = np.zeros(600, dtype=bool)
     quiet[360:400] = True
     plain = pieces_of_span(Span(10.0, 16.0), llr, options)
@@ -265,6 +265,24 @@ def test_a_change_of_voice_moves_into_the_longest_nearby_pause():
     far = np.zeros(600, dtype=bool)
     far[500:540] = True  # 2 s away: beyond snap_s, the change stays where the voices say
     assert pieces_of_span(Span(10.0, 16.0), llr, options, far)[0].span.end_s == pytest.approx(13.0)
+
+
+def test_a_reply_over_the_end_of_a_turn_is_not_moved_back_to_a_comma():
+    from qa_pipeline.audio.turns import pieces_of_span
+
+    options = SpeakerOptions()
+    # speaker 0 pauses at a comma (2.2-2.5 s), speaks on, and speaker 1 starts over its last words
+    # at 3.0 s: the frames between the comma and the change speak clearly for speaker 0, so the
+    # change stays in speech instead of handing speaker 0's last clause to speaker 1
+    llr = np.concatenate([np.full(300, 4.0), np.full(300, -4.0)])
+    quiet = np.zeros(600, dtype=bool)
+    quiet[220:250] = True
+    pieces = pieces_of_span(Span(10.0, 16.0), llr, options, quiet)
+    assert [p.speaker for p in pieces] == [0, 1]
+    assert pieces[0].span.end_s == pytest.approx(13.0)
+    # the same comma before a change the frames say little about still takes the change
+    weak = np.concatenate([np.full(220, 4.0), np.full(80, 0.3), np.full(300, -4.0)])
+    assert pieces_of_span(Span(10.0, 16.0), weak, options, quiet)[0].span.end_s == pytest.approx(12.2)
 
 
 def test_a_short_opener_set_off_by_a_turn_gap_is_a_turn_of_its_own():

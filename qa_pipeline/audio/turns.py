@@ -75,7 +75,7 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
     runs = _drop_weak(runs, llr, options)
     if quiet is not None and len(runs) > 1:
         # a change moved into a pause can leave a piece under min_run_s: it stays with its neighbour
-        runs = _merge_short(_snap_to_pauses(runs, quiet, options), llr, int(options.min_run_s / hop_s))
+        runs = _merge_short(_snap_to_pauses(runs, quiet, options, llr), llr, int(options.min_run_s / hop_s))
     pieces = []
     for index, (first, last, speaker) in enumerate(runs):
         if quiet is not None:
@@ -196,9 +196,19 @@ def _pauses(quiet: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
     return [(int(m), int(n)) for m, n in zip((starts[keep] + ends[keep]) // 2, (ends - starts)[keep])]
 
 
-def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions) -> list[Run]:
+def _crossed(llr: np.ndarray, quiet: np.ndarray, change: int, pause: int, leaving: int, options: SpeakerOptions) -> float:
+    """Nats the voiced frames between a change and a pause hold for the voice the move takes them
+    from (pause frames carry only line noise: they are no evidence)."""
+    lo, hi = sorted((change, pause))
+    voiced = llr[lo:hi][~quiet[lo:hi]]
+    return float((voiced if leaving == 0 else -voiced).sum() * options.llr_scale)
+
+
+def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions, llr: np.ndarray | None = None) -> list[Run]:
     """Every change of voice moved to the middle of the longest pause within ``snap_s`` (kept
-    between the neighbouring changes); left where it is when there is none."""
+    between the neighbouring changes) unless the frames it crosses speak clearly for the voice they
+    would leave (``snap_max_evidence``: a reply over the end of a turn starts inside speech);
+    left where it is when there is none."""
     hop_s = options.hop_ms / 1000
     pauses = _pauses(quiet, max(1, int(options.min_pause_s / hop_s)))
     reach = int(options.snap_s / hop_s)
@@ -206,7 +216,9 @@ def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions)
     for i in range(1, len(runs)):
         lower = starts[i - 1] + 1
         upper = runs[i][1] if i == len(runs) - 1 else starts[i + 1] - 1
-        near = [(m, n) for m, n in pauses if abs(m - starts[i]) <= reach and lower <= m <= upper]
+        near = [(m, n) for m, n in pauses if abs(m - starts[i]) <= reach and lower <= m <= upper
+                and (llr is None or _crossed(llr, quiet, starts[i], m, runs[i - 1 if m < starts[i] else i][2], options)
+                     <= options.snap_max_evidence)]
         if near:  # the longest pause (a turn gap outlasts a comma's breath), then the nearest
             starts[i] = max(near, key=lambda p: (p[1], -abs(p[0] - starts[i])))[0]
     ends = [s - 1 for s in starts[1:]] + [runs[-1][1]]
