@@ -344,3 +344,26 @@ def test_a_curt_agent_is_named_by_speaking_for_the_bank():
     ]
     # the customer opened the mono stretch (a short 喂，说吧 joined to the first turn), worth 2 cues to them
     assert decide_roles(pieces, Direction.INBOUND).agent_speaker == 0
+
+
+def test_a_call_heard_as_one_voice_puts_every_role_under_review():
+    from qa_pipeline.asr.recognizer import ClipText
+    from qa_pipeline.audio.turns import SpeakerPiece
+    from qa_pipeline.text.diarize import HeardPiece, assign_roles
+    from qa_pipeline.types import ChannelActivity
+
+    lines = ["您好，请讲。", "我的卡被锁了，怎么办？", "您稍等，我帮您查一下。", "好的，我等着。", "已经给您解锁了。", "谢谢。"]
+
+    def call(speakers: list[int]) -> list:
+        heard = [HeardPiece(SpeakerPiece(Span(5.0 * i, 5.0 * i + 4.5), s, 1.0, Span(5.0 * i, 5.0 * i + 4.5)),
+                            5.0 * i, ClipText(text)) for i, (s, text) in enumerate(zip(speakers, lines))]
+        mixed = ChannelActivity(0, Role.MIXED, tuple(h.piece.span for h in heard))
+        return list(assign_roles(heard, mixed).utterances)
+
+    # 27 s of speech all in one voice: a two-party call the separation did not split
+    one_voice = call([0, 0, 0, 0, 0, 0])
+    assert len(one_voice) == 6 and all(u.role_confidence <= 0.5 for u in one_voice)
+    # the same call with its two voices apart keeps its sure roles
+    two_voices = call([0, 1, 0, 1, 0, 1])
+    assert [u.role for u in two_voices] == [Role.AGENT, Role.CUSTOMER] * 3
+    assert all(u.role_confidence > 0.8 for u in two_voices)

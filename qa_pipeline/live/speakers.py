@@ -24,6 +24,7 @@ import numpy as np
 
 from qa_pipeline.audio.speakers import SpanLabel, SpeakerModel, cut_raw, fit_raw, label_spans, span_features
 from qa_pipeline.config import SpeakerOptions
+from qa_pipeline.text.diarize import heard_one_voice, under_review
 from qa_pipeline.text.roles import AGENT_CUES, CUSTOMER_CUES, SpokenPiece, cue_weight, decide_roles
 from qa_pipeline.types import Direction, Role, Span, Utterance
 
@@ -69,11 +70,14 @@ class LiveSpeakers:
         by_start = dict(zip(self._starts, labels))
         voiced = [(u, self._label_of(u, by_start)) for u in utterances]
         decision = decide_roles((SpokenPiece(label.speaker, u.start_s, u.text) for u, label in voiced), self._direction)
-        return [
+        labelled = [
             replace(u, role=Role.AGENT if label.speaker == decision.agent_speaker else Role.CUSTOMER,
                     role_confidence=decision.role_probability(label.speaker, label.confidence))
             for u, label in voiced
         ]
+        if heard_one_voice((label.speaker, u.end_s - u.start_s) for u, label in voiced):
+            return under_review(labelled)
+        return labelled
 
     def _label_of(self, utterance: Utterance, by_start: dict[float, SpanLabel]) -> SpanLabel:
         exact = by_start.get(utterance.start_s)
