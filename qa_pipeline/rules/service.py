@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import (
@@ -92,7 +94,13 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False
     if any(ask in text[clause.start_char: hit.match.start_char] for ask in _ASKS_AHEAD):
         return False  # 手续会不会很麻烦？: asking what is to come, no grievance yet
+    if _AVERTED.search(text[: hit.match.end_char]):
+        return False  # 幸好拦住了，不然我肯定要投诉你们: a complaint luckily not needed
     return not (clause.hypothetical and clause.in_question)
+
+
+# What luckily did not come to pass (幸好…，不然/否则…): a counterfactual, not a threat.
+_AVERTED = re.compile(r"(幸好|幸亏|多亏|还好|好在)[^。！？!?]{0,16}?(要不然|不然|否则|要不是)[^。！？!?]*$")
 
 
 # A question about what may happen (会不会, 是否, 要不要): the trouble after it is asked about, not suffered.
