@@ -8,6 +8,7 @@ from qa_pipeline.text.match import find_gapped, find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
+from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index, sentence_start,
@@ -29,10 +30,10 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 我不清楚的地方…: what it describes, not a refusal
     if clause is not None and _PERMITTED.search(clause.text):
         return True  # 不知道也没关系: leaving it to the customer
-    if rule.phrase == "不知道" and _finds_out(hit, clause, policy):
+    if rule.phrase == "不知道" and finds_out(hit, clause, policy):
         return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
     asked = clause is None or clause.question or clause.in_question or clause.hypothetical
-    asked = asked or _opens_inquiry(hit, clause)
+    asked = asked or opens_inquiry(hit, clause)
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
@@ -49,64 +50,6 @@ def _quoted(hit: Hit) -> bool:
     before, after = text[: hit.match.start_char], text[hit.match.end_char:]
     opened = sum(before.count(q) for q in ("“", "「")) > sum(before.count(q) for q in ("”", "」"))
     return opened or (before.count('"') % 2 == 1 and '"' in after)
-
-
-# After not knowing, the agent finding out on the call (我查一下, 帮您核实) or passing it on
-# (我记录下来转给专员, 给您回复).
-_FINDS_OUT_NOW = ("我帮您查", "我给您查", "我去查", "查一下", "我核实", "我问一下", "帮您问", "我确认一下", "帮您核实")
-_FINDS_OUT = (*_FINDS_OUT_NOW, "我记录", "记录下来", "转给", "给您回复", "给您回电")
-_CANNOT = ("没法", "没办法", "不能", "不会", "不")
-
-
-_NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚", "哪知道", "搞不清", "不晓得", "说不上来")
-
-
-def _not_knowing(hit: Hit) -> bool:
-    return any(word in hit.match.matched for word in _NOT_KNOWING)
-
-
-def _helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
-    """One of ``words`` follows the hit, not negated (也没法帮您问 is no help)."""
-    after = hit.utterance.text[hit.match.end_char:]
-    for word in words:
-        at = after.find(word)
-        if at >= 0 and not any(no in after[max(0, at - 3):at] for no in _CANNOT):
-            return True
-    return False
-
-
-def _finds_out(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
-    """Not knowing answered by finding out right away (我也不清楚，您稍等，我查一下), or softened and
-    followed by any help (这个我暂时说不清，我记录下来给您回电). Said flat and only passed on (我也说不上来，
-    让客户经理给您回电话) it is still the taboo word."""
-    return _helps_after(hit, _FINDS_OUT_NOW) or (_helps_after(hit) and _softened(hit, clause, policy))
-
-
-# Not knowing said as for now (暂时/一下子答不上来) or hedged (不太清楚): with a promise to find
-# out it is the recommended form. Said flat (我也说不上来，…给您回电) it is still the taboo word.
-_SOFTENING = ("暂时", "一下子", "一时", "目前", "现在还", "还没", "不太", "不是很")
-
-
-def _softened(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
-    """The not-knowing up to the hit is softened, heard by sound (不态清楚 is 不太清楚)."""
-    start = clause.start_char if clause is not None else 0
-    said = hit.utterance.text[start:hit.match.end_char]
-    return any(find_phrases(said, word, policy.matching) for word in _SOFTENING)
-
-
-# Words after a clause-opening 不知道您… that make it a polite question although ASR dropped the
-# question mark or garbled the 方不方便 (不知道您现在方埔方便接听电话).
-_INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗", "呢", "可不可以", "能不能", "要不要", "是不是", "什么")
-_INQUIRY_OPENERS = ("", "那", "那么", "请问", "想问一下", "我想问一下")
-
-
-def _opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
-    """不知道 opens the clause (no 我/这个 before it) and an inquiry word follows: a polite question."""
-    if clause is None:
-        return False
-    before = match_form(hit.utterance.text[clause.start_char:hit.match.start_char])
-    after = hit.utterance.text[hit.match.end_char:clause.end_char]
-    return before in _INQUIRY_OPENERS and any(word in after for word in _INQUIRY)
 
 
 def _supposed_before(clause: Clause, hit: Hit) -> bool:
@@ -185,7 +128,7 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     of its own (``_other_offence``); anything else would restate the listed one."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
-    judged = [j for j in judged if not (_not_knowing(j.hit) and _finds_out(j.hit, scope_of(j.hit, policy)[0], policy))]
+    judged = [j for j in judged if not (not_knowing(j.hit) and finds_out(j.hit, scope_of(j.hit, policy)[0], policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
     if patterns:
         return patterns
@@ -199,7 +142,7 @@ def _other_offence(listed: Hit, found: Hit) -> bool:
     (我哪知道，你直接去网点问吧: not knowing, then sending the customer away)."""
     text = listed.utterance.text
     other_sentence = sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char)
-    return other_sentence or _not_knowing(listed) != _not_knowing(found)
+    return other_sentence or not_knowing(listed) != not_knowing(found)
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。)
@@ -222,7 +165,7 @@ def _continues(last: Hit, hit: Hit) -> bool:
     if after is before or not 0 <= after.start_s - before.end_s <= _SAME_REPLY_GAP_S:
         return False
     between = before.text[last.match.end_char:] + after.text[: hit.match.start_char]
-    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and _not_knowing(last) == _not_knowing(hit)
+    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
 
 
 _REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
@@ -236,7 +179,7 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     """A clause the model took for a taboo that something surer reads otherwise: a listed phrase its
     exception excused (不知道您这边还有…吗), a proposal asking agreement (您看行不行), or a clause the
     comfort judgement recognises by a pattern or more surely (碰上这种事谁都着急, 您先别慌)."""
-    if any(judged.hit.overlaps(e) for e in excused) or _helps_after(judged.hit):
+    if any(judged.hit.overlaps(e) for e in excused) or helps_after(judged.hit):
         return True
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and _reads_otherwise(clause):
@@ -283,7 +226,7 @@ _SHORT_CLAUSE_CHARS = 8
 
 
 def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
-    if a.utterance is not b.utterance or _not_knowing(a) != _not_knowing(b):
+    if a.utterance is not b.utterance or not_knowing(a) != not_knowing(b):
         return False  # 我也不清楚，你问别人吧: not knowing and sending away are two offences
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:

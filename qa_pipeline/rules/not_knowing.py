@@ -1,0 +1,72 @@
+"""Not knowing (不知道 and its kin): when saying it is the taboo word and when it is not.
+
+Said flat it is taboo; answered by finding out on the call, or softened (暂时/不太清楚) and followed by
+help, it is the recommended form; a clause opening with 不知道您… and an inquiry word is a polite
+question (``rules.phrases`` asks these when it judges a forbidden-phrase hit).
+"""
+
+from __future__ import annotations
+
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import Hit
+from qa_pipeline.text.analysis import Clause
+from qa_pipeline.text.match import find_phrases
+from qa_pipeline.text.normalize import match_form
+
+
+# After not knowing, the agent finding out on the call (我查一下, 帮您核实) or passing it on
+# (我记录下来转给专员, 给您回复).
+_FINDS_OUT_NOW = ("我帮您查", "我给您查", "我去查", "查一下", "我核实", "我问一下", "帮您问", "我确认一下", "帮您核实")
+_FINDS_OUT = (*_FINDS_OUT_NOW, "我记录", "记录下来", "转给", "给您回复", "给您回电")
+_CANNOT = ("没法", "没办法", "不能", "不会", "不")
+
+
+_NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚", "哪知道", "搞不清", "不晓得", "说不上来")
+
+
+def not_knowing(hit: Hit) -> bool:
+    return any(word in hit.match.matched for word in _NOT_KNOWING)
+
+
+def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
+    """One of ``words`` follows the hit, not negated (也没法帮您问 is no help)."""
+    after = hit.utterance.text[hit.match.end_char:]
+    for word in words:
+        at = after.find(word)
+        if at >= 0 and not any(no in after[max(0, at - 3):at] for no in _CANNOT):
+            return True
+    return False
+
+
+def finds_out(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
+    """Not knowing answered by finding out right away (我也不清楚，您稍等，我查一下), or softened and
+    followed by any help (这个我暂时说不清，我记录下来给您回电). Said flat and only passed on (我也说不上来，
+    让客户经理给您回电话) it is still the taboo word."""
+    return helps_after(hit, _FINDS_OUT_NOW) or (helps_after(hit) and _softened(hit, clause, policy))
+
+
+# Not knowing said as for now (暂时/一下子答不上来) or hedged (不太清楚): with a promise to find
+# out it is the recommended form. Said flat (我也说不上来，…给您回电) it is still the taboo word.
+_SOFTENING = ("暂时", "一下子", "一时", "目前", "现在还", "还没", "不太", "不是很")
+
+
+def _softened(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
+    """The not-knowing up to the hit is softened, heard by sound (不态清楚 is 不太清楚)."""
+    start = clause.start_char if clause is not None else 0
+    said = hit.utterance.text[start:hit.match.end_char]
+    return any(find_phrases(said, word, policy.matching) for word in _SOFTENING)
+
+
+# Words after a clause-opening 不知道您… that make it a polite question although ASR dropped the
+# question mark or garbled the 方不方便 (不知道您现在方埔方便接听电话).
+_INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗", "呢", "可不可以", "能不能", "要不要", "是不是", "什么")
+_INQUIRY_OPENERS = ("", "那", "那么", "请问", "想问一下", "我想问一下")
+
+
+def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
+    """不知道 opens the clause (no 我/这个 before it) and an inquiry word follows: a polite question."""
+    if clause is None:
+        return False
+    before = match_form(hit.utterance.text[clause.start_char:hit.match.start_char])
+    after = hit.utterance.text[hit.match.end_char:clause.end_char]
+    return before in _INQUIRY_OPENERS and any(word in after for word in _INQUIRY)
