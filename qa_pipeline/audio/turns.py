@@ -75,7 +75,7 @@ def pieces_of_span(span: Span, llr: np.ndarray, options: SpeakerOptions,
     runs = _drop_weak(runs, llr, options)
     if quiet is not None and len(runs) > 1:
         # a change moved into a pause can leave a piece under min_run_s: it stays with its neighbour
-        runs = _merge_short(_snap_to_pauses(runs, quiet, options, llr), llr, int(options.min_run_s / hop_s))
+        runs = _merge_short(_snap_to_pauses(runs, llr, quiet, options), llr, int(options.min_run_s / hop_s))
     pieces = []
     for index, (first, last, speaker) in enumerate(runs):
         if quiet is not None:
@@ -165,7 +165,7 @@ def _merge_short(runs: list[Run], llr: np.ndarray, min_frames: int,
             break
         index = min(short, key=lambda i: frames(runs[i]))
         first, last, _ = runs[index]
-        if index == 0 or (index < len(runs) - 1 and runs[index + 1][1] - runs[index + 1][0] > runs[index - 1][1] - runs[index - 1][0]):
+        if index == 0 or (index < len(runs) - 1 and frames(runs[index + 1]) > frames(runs[index - 1])):
             target = index + 1
         else:
             target = index - 1
@@ -204,7 +204,7 @@ def _crossed(llr: np.ndarray, quiet: np.ndarray, change: int, pause: int, leavin
     return float((voiced if leaving == 0 else -voiced).sum() * options.llr_scale)
 
 
-def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions, llr: np.ndarray | None = None) -> list[Run]:
+def _snap_to_pauses(runs: list[Run], llr: np.ndarray, quiet: np.ndarray, options: SpeakerOptions) -> list[Run]:
     """Every change of voice moved to the middle of the longest pause within ``snap_s`` (kept
     between the neighbouring changes) unless the frames it crosses speak clearly for the voice they
     would leave (``snap_max_evidence``: a reply over the end of a turn starts inside speech);
@@ -216,9 +216,10 @@ def _snap_to_pauses(runs: list[Run], quiet: np.ndarray, options: SpeakerOptions,
     for i in range(1, len(runs)):
         lower = starts[i - 1] + 1
         upper = runs[i][1] if i == len(runs) - 1 else starts[i + 1] - 1
+        # a pause before the change takes frames from the voice before it, one after from the voice after
         near = [(m, n) for m, n in pauses if abs(m - starts[i]) <= reach and lower <= m <= upper
-                and (llr is None or _crossed(llr, quiet, starts[i], m, runs[i - 1 if m < starts[i] else i][2], options)
-                     <= options.snap_max_evidence)]
+                and _crossed(llr, quiet, starts[i], m, runs[i - 1 if m < starts[i] else i][2], options)
+                <= options.snap_max_evidence]
         if near:  # the longest pause (a turn gap outlasts a comma's breath), then the nearest
             starts[i] = max(near, key=lambda p: (p[1], -abs(p[0] - starts[i])))[0]
     ends = [s - 1 for s in starts[1:]] + [runs[-1][1]]

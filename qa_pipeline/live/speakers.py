@@ -75,7 +75,7 @@ class LiveSpeakers:
                     role_confidence=decision.role_probability(label.speaker, label.confidence))
             for u, label in voiced
         ]
-        if heard_one_voice((label.speaker, u.end_s - u.start_s) for u, label in voiced):
+        if heard_one_voice((label.speaker, u.duration_s) for u, label in voiced):
             return under_review(labelled)
         return labelled
 

@@ -32,8 +32,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 不知道也没关系: leaving it to the customer
     if rule.phrase == "不知道" and finds_out(hit, clause, policy):
         return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
-    asked = clause is None or clause.question or clause.in_question or clause.hypothetical
-    asked = asked or opens_inquiry(hit, clause)
+    asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
+             or opens_inquiry(hit, clause))
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
