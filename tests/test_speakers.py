@@ -367,3 +367,16 @@ def test_a_call_heard_as_one_voice_puts_every_role_under_review():
     two_voices = call([0, 1, 0, 1, 0, 1])
     assert [u.role for u in two_voices] == [Role.AGENT, Role.CUSTOMER] * 3
     assert all(u.role_confidence > 0.8 for u in two_voices)
+
+
+def test_a_mono_file_without_speech_is_not_described_as_two_channels(tmp_path, default_policy):
+    from qa_pipeline.pipeline import audit_call
+    from qa_pipeline.rules import describe
+
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(8000 * 3, dtype="float32"), 8000, subtype="PCM_16")
+    report = audit_call(silent, CallMeta(), default_policy, PipelineOptions(), ScriptedRecognizer(["好的。"]))
+    details = report.check("speaker_roles").details
+    assert details == {"separated": False, "channels": 1}
+    assert describe.speaker_roles(details).startswith("单声道未分离")
+    assert describe.speaker_roles({"separated": False, "channels": 2}).startswith("两路声道")

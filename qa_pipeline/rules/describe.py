@@ -71,6 +71,8 @@ def hangup(check: Details) -> str:
 
 def speaker_roles(check: Details) -> str:
     if not check.get("separated"):
+        if check.get("channels", 2) < 2:
+            return "单声道未分离：无语音或一路混合角色 (one channel, not separated: no speech, or one mixed role)"
         return "两路声道，角色由声道决定 (roles from the channels)"
     return (f"单声道角色分离: {check.get('review', 0)}/{check.get('utterances', 0)} 句待复核, "
             f"最低置信 {float(check.get('min_confidence') or 0):.0%}")

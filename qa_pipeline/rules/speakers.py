@@ -27,7 +27,7 @@ class SpeakerRolesCheck:
     def run(self, context: CallContext, policy: Policy) -> CheckResult:
         inferred = [u for u in context.transcript.utterances if u.role_confidence is not None]
         if not inferred:
-            return CheckResult(self.name, None, {"separated": False})
+            return CheckResult(self.name, None, {"separated": False, "channels": context.transcript.channels})
         doubtful = [u for u in inferred if u.role_confidence < REVIEW_BELOW]
         findings = tuple(
             Finding(
