@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -165,7 +166,7 @@ class ResultStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open results store: {exc}", str(self.path)) from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._init_schema()
@@ -416,6 +417,30 @@ class ResultStore:
             full = self.path.stat().st_size <= FULL_CHECK_MAX_BYTES
         pragma = "integrity_check(1)" if full else "quick_check(1)"
         return self._read(lambda: self._db.execute(f"PRAGMA {pragma}").fetchone()[0]) == "ok"
+
+
+def _use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Put the store in WAL mode once; later opens find it there and change nothing.
+
+    Switching the journal mode needs the file to itself, and SQLite answers "database is locked" at
+    once rather than waiting on the busy timeout when another process is opening the same new store.
+    So the switch is retried for up to ``wait_s``; once a file is in WAL, the mode is persistent.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the store to WAL mode: database is locked")
+        time.sleep(0.05)
 
 
 class _Transaction:
