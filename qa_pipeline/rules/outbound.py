@@ -57,8 +57,23 @@ def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
     if slot is None or slot.group(1) in _NOT_A_NAME + _INTERJECTIONS:
         return False
     heard = "".join(index_text(slot.group(2)).syllables)
-    spoken = ("".join(index_text(title).syllables) for title in titles if len(title) == 2)
-    return any(Levenshtein.distance(heard, title) <= _TITLE_SLIPS for title in spoken)
+    spoken = ["".join(index_text(title).syllables) for title in titles if len(title) == 2]
+    if any(Levenshtein.distance(heard, title) <= _TITLE_SLIPS for title in spoken):
+        return True
+    return slot.group(1) not in _NOT_A_SURNAME and _closed_by_title(slot.group(2), titles)
+
+
+# Words that open a clause but are no surname (我们是，您好 / 请问是，您好 / 就是，你好).
+_NOT_A_SURNAME = "我你您他她请就也都还"
+
+
+def _closed_by_title(heard: str, titles: tuple[str, ...]) -> bool:
+    """The slot's last character read as a title's last syllable (灵敏是 / 李庆氏 for 李女士: shì; 王仙声
+    for 王先生: shēng) while its middle is garbled beyond two letters: the name, then the title's close,
+    then the hello — the address the outbound script opens with."""
+    readings = index_text(heard).readings
+    endings = {syllable for title in titles if len(title) == 2 for syllable in index_text(title[-1]).syllables}
+    return bool(readings) and bool(readings[-1] & endings)
 
 
 # Letters of toneless pinyin a title may be off in the slot: Whisper base hears 女士 (nvshi) as 宜是/毅是

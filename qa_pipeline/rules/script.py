@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from qa_pipeline.text.match import find_sound_alike, index_text
 from qa_pipeline.policy.policy import Policy
@@ -97,13 +97,14 @@ def digit_runs(text: str) -> list[str]:
 
 
 def _id_in_runs(agent_id: str, runs: list[str]) -> bool:
-    """The ID, exactly when short; with one digit misheard, dropped or added when 4+ digits."""
+    """The ID, exactly when short; with one digit misheard, dropped or added, or two neighbours
+    swapped (6501 for 六零五一), when 4+ digits."""
     allowed = 1 if len(agent_id) >= 4 else 0
     for run in runs:
         for length in {len(agent_id) - allowed, len(agent_id), len(agent_id) + allowed}:
             for start in range(0, max(len(run) - length, 0) + 1):
                 window = run[start : start + length]
-                if len(window) == length and Levenshtein.distance(window, agent_id) <= allowed:
+                if len(window) == length and OSA.distance(window, agent_id) <= allowed:
                     return True
     return False
 
@@ -214,11 +215,30 @@ def _short_form_heard(form: str, matched: str) -> bool:
     return bool(form_sounds and heard_sounds and form_sounds[0] & heard_sounds[0])
 
 
+def _hello_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
+    return bool(find_in(opening, policy.greeting_hello, policy)) or bool(opening) and _hello_misheard(opening[0].text)
+
+
+_FIRST_CLAUSE = re.compile(r"^([^，,。．.？?！!；;：:、\s]{2})[，,。．.？?！!；;：:、\s]")
+# Words before 好 that make an ordinary reply, not a misheard 您好 (很好, 那好, 还好, 就好).
+_NOT_HELLO = set("很挺还真太那也就都只正最好刚问")
+
+
+def _hello_misheard(text: str) -> bool:
+    """您好 opening the call heard as one syllable and hǎo/hào (一号，1号，宁好): the call's first
+    clause, two characters, the second read hao, then a pause mark — the hello's place and shape."""
+    first = _FIRST_CLAUSE.match(text)
+    if first is None or first.group(1)[0] in _NOT_HELLO:
+        return False
+    readings = index_text(first.group(1)[1]).readings
+    return bool(readings) and "hao" in readings[0]
+
+
 def _inbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:
     opening = opening_turns(context, 1, policy.thresholds.greeting_window_s)
     said = opening.utterances
     return opening, {
-        "您好": bool(find_in(said, policy.greeting_hello, policy)),
+        "您好": _hello_found(said, policy),
         "bank": _bank_found(said, policy),
         "agent_id": _agent_id_found(said, context.meta.agent_id, policy),
         "很高兴为您服务": bool(find_in(said, policy.greeting_service, policy)),
@@ -231,7 +251,7 @@ def _outbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict
     said = opening.utterances
     return opening, {
         "address": addressed(said, policy),
-        "您好": bool(find_in(said, policy.greeting_hello, policy)),
+        "您好": _hello_found(said, policy),
         "bank": _bank_found(said, policy),
         "agent_id": representative_named(said, policy) or _agent_id_found(said, context.meta.agent_id, policy),
     }
