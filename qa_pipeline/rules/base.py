@@ -146,9 +146,13 @@ def customer_utterances(transcript: Transcript) -> tuple[Utterance, ...]:
 
 
 def find_in(
-    utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy
+    utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy,
+    keep: Callable[[Hit], bool] | None = None,
 ) -> list[Hit]:
-    """Every occurrence of any phrase in the utterances, overlapping hits reduced to the best one."""
+    """Every occurrence of any phrase in the utterances, overlapping hits reduced to the best one.
+
+    ``keep`` drops a hit before overlaps are reduced, so a rejected longer match (不给 heard in 不，记…)
+    does not hide a shorter one that holds (不)."""
     phrases = tuple(phrases)
     hits: list[Hit] = []
     for utterance in utterances:
@@ -157,6 +161,8 @@ def find_in(
             for phrase in phrases
             for match in find_phrases(utterance.text, phrase, policy.matching)
         ]
+        if keep is not None:
+            found = [hit for hit in found if keep(hit)]
         found.sort(key=lambda h: (-h.match.similarity, -(h.match.end_char - h.match.start_char)))
         kept: list[Hit] = []
         for hit in found:

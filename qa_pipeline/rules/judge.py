@@ -126,7 +126,7 @@ def _syllables_alike(heard: str, phrase: str, letters: int) -> bool:
 
 def sound_hits(utterances: Iterable[Utterance], phrases: Iterable[str], policy: Policy) -> list[Hit]:
     """``find_in`` keeping only hits that respect word boundaries and the length-graded tolerance."""
-    return [h for h in find_in(utterances, phrases, policy) if _sound_ok(h.utterance, h.match, policy)]
+    return find_in(utterances, phrases, policy, keep=lambda h: _sound_ok(h.utterance, h.match, policy))
 
 
 def scope_of(hit: Hit, policy: Policy) -> tuple[Clause | None, str | None]:
