@@ -185,8 +185,9 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 
 
 # What follows the bank's name in a greeting: the agent's ID, its marker, the agent's title or the
-# service line (林海雪原银行一九三八号 / 居延海银行客户服务代表 / …银行，很高兴为您服务).
-_AFTER_BANK = re.compile(rf"[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴")
+# service line (林海雪原银行一九三八号 / 居延海银行客户服务代表 / …银行，很高兴为您服务), after a
+# pause mark or 我是 (…银行，我是四八二六号).
+_AFTER_BANK = re.compile(rf"[，,、\s]*(?:我是)?(?:[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴)")
 
 
 def _slot_closed_by_hang(form: str) -> bool:
@@ -221,17 +222,22 @@ def _hello_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 
 _FIRST_CLAUSE = re.compile(r"^([^，,。．.？?！!；;：:、\s]{2})[，,。．.？?！!；;：:、\s]")
 # Words before 好 that make an ordinary reply, not a misheard 您好 (很好, 那好, 还好, 就好).
-_NOT_HELLO = set("很挺还真太那也就都只正最好刚问")
+_NOT_HELLO = set("很挺还真太那也就都只正最好刚问对是行")
 
 
 def _hello_misheard(text: str) -> bool:
-    """您好 opening the call heard as one syllable and hǎo/hào (一号，1号，宁好): the call's first
-    clause, two characters, the second read hao, then a pause mark — the hello's place and shape."""
+    """您好 opening the call misheard (一号，1号，宁好，银行): the call's first clause, two characters
+    within three letters of toneless nin hao, then a pause mark — the hello's place and shape."""
     first = _FIRST_CLAUSE.match(text)
     if first is None or first.group(1)[0] in _NOT_HELLO:
         return False
-    readings = index_text(first.group(1)[1]).readings
-    return bool(readings) and "hao" in readings[0]
+    heard = "".join(index_text(first.group(1)).syllables)
+    return Levenshtein.distance(heard, "ninhao") <= _HELLO_SLIPS
+
+
+# Letters of toneless pinyin the opening hello may be off: Whisper base writes 您好 opening a call as
+# 一号 (yihao, two off) or, in a mix, as 银行 (yinhang, three off).
+_HELLO_SLIPS = 3
 
 
 def _inbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict[str, bool]]:
