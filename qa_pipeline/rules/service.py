@@ -40,9 +40,12 @@ def _turns_after(context: CallContext, start_s: float, count: int) -> list[tuple
     return turns[:count]
 
 
-def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy) -> Hit | None:
+def _said(turn: tuple[Utterance, ...], phrases: tuple[str, ...], intent: str, policy: Policy,
+          cue: Hit | None = None) -> Hit | None:
     """The first of ``phrases`` in a turn, else the first clause the intent recognises."""
     keep = {"comfort": comforts, "thanks": thanks_feedback}.get(intent, _any)
+    if intent == "comfort" and cue is not None:
+        keep = _comforts_this(cue)
     hits = [h for h in sound_hits(turn, phrases, policy) if keep(h, "phrase", policy)]
     if hits:
         return hits[0]
@@ -57,6 +60,33 @@ def _any(hit: Hit, via: str, policy: Policy) -> bool:
     return True
 
 
+def _comforts_this(cue: Hit):
+    """Comfort that answers this complaint: ``comforts``, and neither an apology for the wait after
+    a hold when the complaint was not about waiting (让您久等了 answers 你们一个推一个 with nothing),
+    nor a guarantee (我保证不会影响您的征信: a promise the standard forbids, not sympathy)."""
+    def keep(hit: Hit, via: str, policy: Policy) -> bool:
+        if not comforts(hit, via, policy):
+            return False
+        said = hit.match.matched
+        if (any(w in said for w in _FOR_THE_WAIT) and not any(a in hit.utterance.text for a in _SORRY)
+                and not _WAITING.search(cue.utterance.text)):
+            return False
+        return not any(word in said for word in _GUARANTEES)
+    return keep
+
+
+# A clause that pledges an outcome (我保证不会影响您的征信) reassures by promising, which the standard
+# forbids: it is not comfort.
+_GUARANTEES = ("保证", "担保", "打包票", "包您", "承诺")
+
+
+# Thanks or apology for a wait (said on coming back from a hold) and the words of a real apology.
+_FOR_THE_WAIT = ("久等", "耐心等待", "等待", "耐心")
+_SORRY = ("抱歉", "对不起", "不好意思", "歉", "理解", "体谅")
+# A complaint about waiting or slowness, which an apology for the wait does answer.
+_WAITING = re.compile(r"等|久|慢|排队|半天|时间|分钟|小时|晾|拖|一直")
+
+
 def _answered(
     context: CallContext, cue: Hit, phrases: tuple[str, ...], intent: str, policy: Policy
 ) -> tuple[bool | None, Hit | None]:
@@ -67,7 +97,7 @@ def _answered(
     count = policy.thresholds.comfort_within_turns
     turns = _turns_after(context, cue.utterance.start_s, count)
     for turn in turns:
-        hit = _said(turn, phrases, intent, policy)
+        hit = _said(turn, phrases, intent, policy, cue)
         if hit is not None:
             return True, hit
     if not context.final and len(turns) < count:
@@ -184,9 +214,9 @@ class ComplaintHandlingCheck:
         feedback, findings = _feedback_findings(context, policy)
         complaints = []
         for cue in _complaint_cues(context, policy):
-            comforted, _ = _answered(context, cue, policy.comfort_phrases, "comfort", policy)
-            complaints.append((cue, comforted))
-        comforted_all = _overall([comforted for _, comforted in complaints])
+            comforted, comfort = _answered(context, cue, policy.comfort_phrases, "comfort", policy)
+            complaints.append((cue, comforted, comfort))
+        comforted_all = _overall([comforted for _, comforted, _ in complaints])
         if comforted_all is False:
             cue = complaints[0][0]
             message = "customer complained and the agent did not comfort them"
@@ -194,18 +224,30 @@ class ComplaintHandlingCheck:
         details = {
             "complaint": bool(complaints),
             "comforted": comforted_all,
-            "complaints": [
-                {
-                    "start_s": round(cue.evidence.start_s, 3),
-                    "end_s": round(cue.evidence.end_s, 3),
-                    "text": cue.utterance.text,
-                    "comforted": comforted,
-                }
-                for cue, comforted in complaints
-            ],
+            "complaints": [_complaint_record(cue, comforted, comfort) for cue, comforted, comfort in complaints],
             "feedback": feedback,
         }
         return CheckResult(self.name, comforted_all, details, tuple(findings))
+
+
+def _complaint_record(cue: Hit, comforted: bool | None, comfort: Hit | None) -> dict[str, object]:
+    """A complaint as reports show it: where, the words that made it one (``cue``), and the agent's
+    words taken for comfort (``comfort``: when and what), so a reviewer sees both sides of the verdict."""
+    record: dict[str, object] = {
+        "start_s": round(cue.evidence.start_s, 3),
+        "end_s": round(cue.evidence.end_s, 3),
+        "text": cue.utterance.text,
+        "cue": cue.match.matched,
+        "comforted": comforted,
+    }
+    if comfort is not None:
+        record["comfort"] = {
+            "start_s": round(comfort.evidence.start_s, 3),
+            "end_s": round(comfort.evidence.end_s, 3),
+            "said": comfort.match.matched,
+            "text": comfort.utterance.text,
+        }
+    return record
 
 
 @register
