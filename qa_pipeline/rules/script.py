@@ -185,9 +185,9 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 
 
 # What follows the bank's name in a greeting: the agent's ID, its marker, the agent's title or the
-# service line (林海雪原银行一九三八号 / 居延海银行客户服务代表 / …银行，很高兴为您服务), after a
-# pause mark or 我是 (…银行，我是四八二六号).
-_AFTER_BANK = re.compile(rf"[，,、\s]*(?:我是)?(?:[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴)")
+# service line (林海雪原银行一九三八号 / 居延海银行客户服务代表 / …银行，很高兴为您服务), perhaps
+# after 我是 (…银行，我是四八二六号; the match form it reads has no punctuation).
+_AFTER_BANK = re.compile(rf"(?:我是)?(?:[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴)")
 
 
 def _slot_closed_by_hang(form: str) -> bool:
@@ -217,7 +217,7 @@ def _short_form_heard(form: str, matched: str) -> bool:
 
 
 def _hello_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
-    return bool(find_in(opening, policy.greeting_hello, policy)) or bool(opening) and _hello_misheard(opening[0].text)
+    return bool(find_in(opening, policy.greeting_hello, policy)) or (bool(opening) and _hello_misheard(opening[0].text))
 
 
 _FIRST_CLAUSE = re.compile(r"^([^，,。．.？?！!；;：:、\s]{2})[，,。．.？?！!；;：:、\s]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
@@ -60,7 +61,7 @@ def _any(hit: Hit, via: str, policy: Policy) -> bool:
     return True
 
 
-def _comforts_this(cue: Hit):
+def _comforts_this(cue: Hit) -> Callable[[Hit, str, Policy], bool]:
     """Comfort that answers this complaint: ``comforts``, and neither an apology for the wait after
     a hold when the complaint was not about waiting (让您久等了 answers 你们一个推一个 with nothing),
     nor a guarantee (我保证不会影响您的征信: a promise the standard forbids, not sympathy)."""
@@ -81,8 +82,8 @@ _GUARANTEES = ("保证", "担保", "打包票", "包您", "承诺")
 
 
 # Thanks or apology for a wait (said on coming back from a hold) and the words of a real apology.
-_FOR_THE_WAIT = ("久等", "耐心等待", "等待", "耐心")
-_SORRY = ("抱歉", "对不起", "不好意思", "歉", "理解", "体谅")
+_FOR_THE_WAIT = ("久等", "等待", "耐心")
+_SORRY = ("歉", "对不起", "不好意思", "理解", "体谅")  # 歉: 抱歉, 道歉, 歉意 and a misheard 报歉
 # A complaint about waiting or slowness, which an apology for the wait does answer.
 _WAITING = re.compile(r"等|久|慢|排队|半天|时间|分钟|小时|晾|拖|一直")
 

@@ -427,6 +427,7 @@ def _use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
     So the switch is retried for up to ``wait_s``; once a file is in WAL, the mode is persistent.
     """
     deadline = time.monotonic() + wait_s
+    last = "database is locked"
     while True:
         try:
             if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
@@ -436,10 +437,9 @@ def _use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if time.monotonic() > deadline:
-                raise
+            last = str(exc)
         if time.monotonic() > deadline:
-            raise sqlite3.OperationalError("could not switch the store to WAL mode: database is locked")
+            raise sqlite3.OperationalError(f"could not switch the store to WAL mode: {last}")
         time.sleep(0.05)
 
 

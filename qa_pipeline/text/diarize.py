@@ -91,7 +91,8 @@ def heard_one_voice(speech: Iterable[tuple[int, float]]) -> bool:
 
 def under_review(utterances: Iterable[Utterance]) -> list[Utterance]:
     """The utterances with their role confidence capped at ``ONE_VOICE_CONFIDENCE``."""
-    return [replace(u, role_confidence=min(u.role_confidence or 1.0, ONE_VOICE_CONFIDENCE)) for u in utterances]
+    return [replace(u, role_confidence=min(1.0 if u.role_confidence is None else u.role_confidence,
+                                           ONE_VOICE_CONFIDENCE)) for u in utterances]
 
 
 #: A piece whose voice is this unsure (a short closing line, a reply inside crosstalk) ...
