@@ -6,7 +6,8 @@ the voice changes before it goes to ASR (two voice mixtures fitted on the speech
 every ``refit_every_s`` of new speech), and all final utterances are relabelled whenever one is
 added: windows clustered into two voices (``audio.speakers.label_spans``), the agent named from
 the words (``text.roles``). At the end of the call ``final=True`` fits the two voice mixtures on
-the whole call and revises every role. Long turns are not sent in parts on a mono call (a part
+the whole call and revises every role, cutting bare answers out of the utterances that asked for them
+(``text.replies``, as batch does). Long turns are not sent in parts on a mono call (a part
 could hold both voices).
 
 Before the call holds enough speech for two voices, each utterance is named from its own words:
@@ -25,6 +26,7 @@ import numpy as np
 from qa_pipeline.audio.speakers import SpanLabel, SpeakerModel, cut_raw, fit_raw, label_spans, span_features
 from qa_pipeline.config import SpeakerOptions
 from qa_pipeline.text.diarize import heard_one_voice, under_review
+from qa_pipeline.text.replies import split_replies
 from qa_pipeline.text.roles import AGENT_CUES, CUSTOMER_CUES, SpokenPiece, cue_weight, decide_roles
 from qa_pipeline.types import Direction, Role, Span, Utterance
 
@@ -76,8 +78,9 @@ class LiveSpeakers:
             for u, label in voiced
         ]
         if heard_one_voice((label.speaker, u.duration_s) for u, label in voiced):
-            return under_review(labelled)
-        return labelled
+            labelled = under_review(labelled)
+        # the final roles only: a split mid-call would renumber the utterances alerts point at
+        return split_replies(labelled) if final else labelled
 
     def _label_of(self, utterance: Utterance, by_start: dict[float, SpanLabel]) -> SpanLabel:
         exact = by_start.get(utterance.start_s)

@@ -9,7 +9,8 @@ the agent, from the words) for the batch pipeline (``pipeline``):
   and ``role_confidence``, and the activity per role the timing checks read; a piece whose voice
   is a coin toss takes its side from its own words when they are clear (``by_words``); when one
   voice holds nearly all the speech (``heard_one_voice``) the separation failed and every role is
-  put under the review bar.
+  put under the review bar; a bare answer heard inside the utterance that asked for it (吗？不行)
+  is cut out and given to the other role (``text.replies``).
 
 The disconnect tone stays on a MIXED activity: a tone in a mix cannot name the party that hung
 up (both parties' audio is summed), so who hung up comes from metadata only, else unknown.
@@ -23,6 +24,7 @@ from typing import Iterable, Sequence
 from qa_pipeline.asr.recognizer import ClipText
 from qa_pipeline.audio.turns import SpeakerPiece
 from qa_pipeline.text.roles import AGENT_CUES, CUSTOMER_CUES, RoleDecision, SpokenPiece, cue_weight, decide_roles
+from qa_pipeline.text.replies import split_replies
 from qa_pipeline.text.segment import Segmenter
 from qa_pipeline.text.utterances import build_utterance
 from qa_pipeline.types import ChannelActivity, Direction, Role, Utterance
@@ -65,9 +67,9 @@ def assign_roles(heard: Sequence[HeardPiece], mixed: ChannelActivity, segmenter:
         for piece, (_, u) in zip(pieces, built)
         if u is not None
     ]
-    utterances.sort(key=lambda u: u.start_s)
     if heard_one_voice((p.speaker, p.span.duration_s) for p in pieces):
         utterances = under_review(utterances)
+    utterances = split_replies(utterances)
     return RoleAssignment(tuple(utterances), role_activity(pieces, mixed, decision), decision)
 
 

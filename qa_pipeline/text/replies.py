@@ -1,0 +1,133 @@
+"""Mono calls: a bare answer heard inside the asker's utterance is the other party's turn.
+
+On a mixed channel a quick reply often stays inside the turn it answers: the customer asks
+能带办吗？, the agent snaps 不！ a quarter of a second later, and the separation, which needs about a
+second of a voice to cut it out, leaves the 不 inside the customer's utterance (or the agent asks
+您还记得密码吗？ and the customer's 不知道 stays in the agent's). Nobody answers their own question
+with a bare 不行 or 不知道, so ``split_replies`` cuts such a clause out of the utterance and gives
+it to the other role, with a confidence under the review bar: the words moved it, not the voice,
+and a reviewer sees it.
+
+Only bare refusals and professions of ignorance are moved (the forms the forbidden-phrase check
+reads), and only when all of these hold:
+
+- the clause before it asks: it ends with a question mark or 吗/吧/呢/么, or asks 能不能/行不行/为什么
+  (具体卡在哪一步，我哪知道 names no question put to anyone);
+- the voice placed the utterance surely (a piece the voices could not place was placed by its
+  words already, and may be the other party's whole);
+- the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
+  threat);
+- the answer does not end the utterance right before the other party's next one: then it is
+  the head of that turn, cut off or heard twice (吗？不。 | 不能退), already with its speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Iterable
+
+from qa_pipeline.text.analysis import Clause, clauses
+from qa_pipeline.text.normalize import match_form
+from qa_pipeline.types import Role, Utterance, Word
+
+#: Whole-clause answers that refuse or profess not to know (after fillers and particles are dropped).
+REPLIES = frozenset((
+    "不", "不行", "不能", "不可以", "不可能", "那不行", "这不行", "这个不行", "办不了", "弄不了", "做不到",
+    "不知道", "我不知道", "我也不知道", "我哪知道", "这我哪知道", "谁知道", "不清楚", "我不清楚", "我也不清楚",
+    "不晓得", "说不上来", "我也说不上来",
+))
+_LEADING = ("就", "哦", "嗯", "呃", "啊")
+_TRAILING = "啊呀呢的了吧哈"
+#: After the answer, these make it the asker's own word on what they will do (不行，我就去投诉).
+_ASKER_GOES_ON = ("我就", "就", "那我", "我要", "我得", "我去", "我还是")
+#: A role moved by the words alone: always under the review bar (80 %).
+REPLY_CONFIDENCE = 0.6
+#: Only utterances whose voice was placed at least this surely (the review bar) are split.
+SURE_VOICE = 0.8
+#: An answer ending its utterance this close before the other party's next one is that turn's head.
+HEAD_OF_NEXT_S = 1.0
+_ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
+
+
+def bare_reply(text: str) -> bool:
+    """The clause is nothing but a refusal or 'I don't know' (不！, 那不行, 就我哪知道)."""
+    form = match_form(text)
+    while form.startswith(_LEADING) and len(form) > 1:
+        form = form[1:]
+    while form not in REPLIES and len(form) > 1 and form[-1] in _TRAILING:
+        form = form[:-1]  # 不知道啊, 我哪知道呢 (but 办不了 keeps its 了)
+    return form in REPLIES
+
+
+def split_replies(utterances: Iterable[Utterance], pause_s: float = 0.45) -> list[Utterance]:
+    """Every separated utterance, with bare answers to its own questions cut out and given to the
+    other role; channel-named utterances (no ``role_confidence``) are left as they are."""
+    ordered = sorted(utterances, key=lambda u: u.start_s)
+    out: list[Utterance] = []
+    for index, utterance in enumerate(ordered):
+        following = next((u for u in ordered[index + 1:] if u.role != utterance.role), None)
+        out += _split(utterance, pause_s, following)
+    out.sort(key=lambda u: u.start_s)
+    return out
+
+
+def _asks(clause: Clause) -> bool:
+    return _ASKS.search(clause.text.rstrip()) is not None
+
+
+def _split(utterance: Utterance, pause_s: float, following: Utterance | None) -> list[Utterance]:
+    if (utterance.role_confidence is None or utterance.role_confidence < SURE_VOICE
+            or utterance.role not in (Role.AGENT, Role.CUSTOMER)):
+        return [utterance]
+    found = clauses(utterance.text, utterance.words, pause_s)
+    for index in range(1, len(found)):
+        reply = found[index]
+        if not _asks(found[index - 1]) or not bare_reply(reply.text):
+            continue
+        goes_on = found[index + 1].text if index + 1 < len(found) else ""
+        if match_form(goes_on).startswith(_ASKER_GOES_ON):
+            continue
+        cut = _cut(utterance, reply)
+        if cut is None:
+            continue
+        before, answer, after = cut
+        if after is None:
+            if following is not None and following.start_s - answer.end_s < HEAD_OF_NEXT_S:
+                continue
+            return [before, answer]
+        return [before, answer, *_split(after, pause_s, following)]
+    return [utterance]
+
+
+def _cut(utterance: Utterance, reply: Clause) -> tuple[Utterance, Utterance, Utterance | None] | None:
+    """The utterance before the reply, the reply (other role), and what follows it (None if nothing)."""
+    placed = _word_offsets(utterance)
+    inside = [w for w, at in placed if reply.start_char <= at < reply.end_char]
+    earlier = [w for w, at in placed if at < reply.start_char]
+    later = [w for w, at in placed if at >= reply.end_char]
+    if not inside or not earlier:
+        return None
+    other = Role.CUSTOMER if utterance.role == Role.AGENT else Role.AGENT
+    before = replace(utterance, end_s=earlier[-1].end_s, text=utterance.text[: reply.start_char].rstrip(),
+                     words=tuple(earlier))
+    resumes = next((at for _, at in placed if at >= reply.end_char), len(utterance.text))
+    answer = replace(utterance, role=other, start_s=inside[0].start_s, end_s=inside[-1].end_s,
+                     text=utterance.text[reply.start_char:resumes].strip(), words=tuple(inside),
+                     role_confidence=REPLY_CONFIDENCE)  # with its own punctuation (不！)
+    if not later:
+        return before, answer, None
+    after = replace(utterance, start_s=later[0].start_s, text=utterance.text[resumes:].strip(), words=tuple(later))
+    return before, answer, after
+
+
+def _word_offsets(utterance: Utterance) -> list[tuple[Word, int]]:
+    """Each word with its character offset in the text (words are the text's jieba words, in order)."""
+    placed, offset = [], 0
+    for word in utterance.words:
+        at = utterance.text.find(word.text, offset)
+        if at < 0:
+            continue
+        placed.append((word, at))
+        offset = at + len(word.text)
+    return placed

@@ -1,0 +1,76 @@
+"""A bare answer heard inside the utterance that asked for it goes to the other party (text.replies)."""
+
+from __future__ import annotations
+
+from qa_pipeline.asr.recognizer import ClipText
+from qa_pipeline.audio.turns import SpeakerPiece
+from qa_pipeline.rules.run import score_transcript
+from qa_pipeline.text.diarize import HeardPiece, assign_roles
+from qa_pipeline.text.replies import REPLY_CONFIDENCE, bare_reply, split_replies
+from qa_pipeline.text.segment import default_segmenter, timed_words
+from qa_pipeline.types import CallMeta, ChannelActivity, Role, Span, Transcript, Utterance
+
+
+def _said(role: Role, start_s: float, end_s: float, text: str, confidence: float | None = 0.99) -> Utterance:
+    span = Span(start_s, end_s)
+    return Utterance(role, 0, start_s, end_s, text, timed_words(text, (), span, default_segmenter()), confidence)
+
+
+def test_bare_refusals_and_ignorance_are_replies_and_longer_clauses_are_not():
+    for text in ("不！", "那不行", "就我哪知道", "不知道啊", "办不了"):
+        assert bare_reply(text), text
+    for text in ("不行的话您再打过来", "我也不知道怎么回事", "不需要", "好的", "不用"):
+        assert not bare_reply(text), text
+
+
+def test_an_agents_flat_no_inside_the_customers_turn_becomes_the_agents():
+    turn = _said(Role.CUSTOMER, 10.0, 16.0, "法人来不了，我是财务，能代办吗？不！一点办法都没有吗？")
+    out = split_replies([turn])
+    assert [u.role for u in out] == [Role.CUSTOMER, Role.AGENT, Role.CUSTOMER]
+    assert [u.text for u in out] == ["法人来不了，我是财务，能代办吗？", "不！", "一点办法都没有吗？"]
+    answer = out[1]
+    assert answer.role_confidence == REPLY_CONFIDENCE < 0.8  # moved by the words: under review
+    assert out[0].end_s <= answer.start_s < answer.end_s <= out[2].start_s
+    assert out[0].start_s == 10.0 and out[2].end_s == 16.0
+
+
+def test_a_customers_i_dont_know_inside_the_agents_question_becomes_the_customers():
+    asked = _said(Role.AGENT, 3.0, 7.0, "您还记得是哪家商户扣的吗？不知道。")
+    later = _said(Role.CUSTOMER, 9.0, 11.0, "您帮我查一下吧。")
+    out = split_replies([later, asked])
+    assert [(u.role, u.text) for u in out] == [
+        (Role.AGENT, "您还记得是哪家商户扣的吗？"), (Role.CUSTOMER, "不知道。"), (Role.CUSTOMER, "您帮我查一下吧。")]
+
+
+def test_no_split_without_a_question_or_when_the_asker_goes_on_or_the_voice_is_unsure():
+    cases = [
+        _said(Role.AGENT, 0.0, 5.0, "具体卡在哪一步，我哪知道。"),  # nobody was asked
+        _said(Role.CUSTOMER, 0.0, 5.0, "你们能快点吗？不行，我就去投诉。"),  # the customer's own threat
+        _said(Role.CUSTOMER, 0.0, 5.0, "能代办吗？不！", confidence=0.6),  # voice unsure: words placed it
+        _said(Role.AGENT, 0.0, 5.0, "能代办吗？不！", confidence=None),  # a channel names the role
+    ]
+    for utterance in cases:
+        assert split_replies([utterance]) == [utterance], utterance.text
+
+
+def test_an_answer_ending_the_turn_just_before_the_other_party_speaks_heads_that_turn():
+    asked = _said(Role.CUSTOMER, 0.0, 3.0, "今年交的钱能退吗？不。")
+    reply = _said(Role.AGENT, 3.4, 4.5, "不能退。")
+    assert split_replies([asked, reply]) == [asked, reply]
+    # with the other party silent for a while, the answer stands alone and is moved
+    late = _said(Role.AGENT, 6.0, 7.0, "您还有别的问题吗？")
+    assert [u.role for u in split_replies([asked, late])] == [Role.CUSTOMER, Role.AGENT, Role.AGENT]
+
+
+def test_a_separated_call_charges_the_agents_buried_refusal_to_the_agent(default_policy):
+    lines = [(0, "您好，很高兴为您服务，请讲。"), (1, "我想把年费退了，您帮我退了吧？那不行！凭什么不行？"),
+             (0, "非常抱歉给您带来不便，我帮您登记反映。")]
+    heard = [HeardPiece(SpeakerPiece(Span(6.0 * i, 6.0 * i + 5.0), s, 1.0, Span(6.0 * i, 6.0 * i + 5.0)),
+                        6.0 * i, ClipText(text)) for i, (s, text) in enumerate(lines)]
+    mixed = ChannelActivity(0, Role.MIXED, tuple(h.piece.span for h in heard))
+    utterances = assign_roles(heard, mixed).utterances
+    assert [(u.role, u.text) for u in utterances][1:4] == [
+        (Role.CUSTOMER, "我想把年费退了，您帮我退了吧？"), (Role.AGENT, "那不行！"), (Role.CUSTOMER, "凭什么不行？")]
+    transcript = Transcript("c", 18.0, 8000, 1, tuple(utterances))
+    forbidden = score_transcript(transcript, CallMeta(), default_policy, "test").check("forbidden_phrases")
+    assert [h["text"] for h in forbidden.details["hits"]] == ["不行"]
