@@ -380,3 +380,11 @@ def test_a_mono_file_without_speech_is_not_described_as_two_channels(tmp_path, d
     assert details == {"separated": False, "channels": 1}
     assert describe.speaker_roles(details).startswith("单声道未分离")
     assert describe.speaker_roles({"separated": False, "channels": 2}).startswith("两路声道")
+
+
+def test_an_outbound_agent_is_named_by_introducing_themselves_even_to_a_polite_customer():
+    # the customer says 您 and 请问 more than the agent does; the agent's self-introduction decides
+    pieces = [SpokenPiece(0, 0.5, "王女士，"), SpokenPiece(0, 3.0, "我是客户服务代表三一二号，现在方便吗？"),
+              SpokenPiece(1, 8.0, "方便，请问您有什么事？"), SpokenPiece(0, 11.0, "您上周的汇款信息不全。"),
+              SpokenPiece(1, 15.0, "请问缺什么？我拍照发给您行吗？")]
+    assert decide_roles(pieces, Direction.OUTBOUND).agent_speaker == 0

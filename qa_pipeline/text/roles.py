@@ -1,7 +1,7 @@
 """Which of two voices is the agent: cues in what each one says, and who opens the call.
 
 A bank agent addresses the customer formally and offers service (您, 为您, 请问, 请您, 很高兴,
-稍等, 感谢您); a customer talks about their own card and account (我的卡, 我想问, 我要) and
+稍等, 感谢您) and introduces themself as the bank's 客户服务代表; a customer talks about their own card and account (我的卡, 我想问, 我要) and
 about the bank as 你们. These are generic traits of Mandarin service talk, not any bank's
 script. Each voice collects cue hits over its utterances; the voice with more agent cues and
 fewer customer cues is the agent.
@@ -43,6 +43,8 @@ AGENT_CUES: dict[str, float] = {
     "帮您": 1.0,
     "给您": 0.5,
     "客服": 1.0,
+    # introducing oneself as the bank's representative (the outbound opening: 我是…客户服务代表…号)
+    "客户服务代表": 3.0,
     "欢迎": 1.0,  # 欢迎致电, 欢迎您再次来电: the bank welcomes, the customer does not
     "我们这边": 1.0,  # speaking for the bank (我们这边帮您查, 我们这里管不了)
     "我们这里": 1.0,
