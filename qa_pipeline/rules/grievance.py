@@ -216,6 +216,15 @@ def polite(text: str) -> bool:
     return any(word in text for word in _COURTEOUS)
 
 
+# Asking whether something went wrong (是不是你们系统的问题, 会不会是哪里出错了) asks for a check; the
+# same words said as a verdict (明明是你们系统的问题) blame.
+_ASKS_IF_FAULTY = re.compile(r"(是不是|会不会|是否|有没有可能).{0,10}(的问题|出问题|有问题|出错|搞错|弄错|故障|的原因)")
+
+
+def asks_if_faulty(clause_text: str) -> bool:
+    return bool(_ASKS_IF_FAULTY.search(clause_text))
+
+
 def exonerates(clause_text: str) -> bool:
     return bool(_EXONERATES.search(clause_text))
 

@@ -217,6 +217,8 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     between = utterance.text[head.end_char:outcome.start_char]
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
+    if _of_equipment(between, outcome):
+        return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
     if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
         return False  # 请您保证明天之前余额充足: the customer is asked to see to it
     if match_form(head.phrase) in _YOU_HEADS:
@@ -228,6 +230,17 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if match_form(head.phrase) in _SELF_HEADS:
         return not _you_as_subject(between)
     return True
+
+
+# Things a fault can lie in; 是您<thing>的问题 diagnoses the thing (是您自己的问题 blames the person).
+_EQUIPMENT = ("手机", "电脑", "网络", "信号", "摄像头", "浏览器", "设备", "版本", "路由器", "系统", "芯片", "磁条", "卡片",
+              "读卡器", "网银盾", "U盾", "宽带", "流量", "软件", "APP", "app")
+_CAUSES = ("的问题", "的原因", "的故障")
+
+
+def _of_equipment(between: str, outcome: PhraseMatch) -> bool:
+    """The outcome is a cause (的问题) and what stands before it is a thing of the customer's."""
+    return match_form(outcome.phrase) in _CAUSES and any(thing in between for thing in _EQUIPMENT)
 
 
 # Before a head, these ask the customer to do it (请您保证…, 您得保证…).

@@ -20,6 +20,7 @@ from qa_pipeline.rules.base import (
     utterance_evidence,
 )
 from qa_pipeline.rules.grievance import (
+    asks_if_faulty,
     courtesy_at,
     comforts,
     polite,
@@ -162,7 +163,8 @@ def _utterance_cues(
                 for name in intents
                 for j in judge_clauses(utterance, name, policy, drop_asked_suppositions=True)
                 if _cue_stands(j.hit, policy)
-                and not (j.via == "model" and (too_slight(j, contrary, policy) or polite(j.hit.utterance.text)))
+                and not (j.via == "model" and (too_slight(j, contrary, policy) or polite(j.hit.utterance.text)
+                                                or asks_if_faulty(j.hit.match.matched)))
             ]
         if hits:
             cues.append(hits[0])
