@@ -392,13 +392,18 @@ def _trouble_caused(clause: Clause) -> bool:
         w in text for w in (*_PLEDGES, *_RETURNS))
 
 
+# A threshold met, then 就: the rule's condition inside the clause (余额保持在三百以上就不会扣).
+_RULE_IN_CLAUSE = re.compile(r"(以上|以下|保持|满|够|达到).{0,3}就")
+
+
 def _rule_consequence(utterance: Utterance, clause: Clause, policy: Policy) -> bool:
-    """An avoided outcome (不会/不用…) opened by 这样/那样, or following a clause of the same sentence
-    that speaks to the customer (建议您…, 您今天还上…), neither pledged nor reassuring."""
+    """An avoided outcome (不会/不用…) opened by 这样/那样 or after a threshold in its own clause
+    (…以上就不会扣), or following a clause of the same sentence that speaks to the customer (建议您…,
+    您今天还上…), neither pledged nor reassuring."""
     text = match_form(clause.text)
     if any(p in text for p in _PLEDGES) or any(r in text for r in _RETURNS) or not any(a in text for a in _AVOIDED):
         return False
-    if text.startswith(_ARRANGED):
+    if text.startswith(_ARRANGED) or _RULE_IN_CLAUSE.search(text):
         return True
     clauses = clauses_of(utterance, policy)
     before = [c for c in clauses if c.end_char <= clause.start_char]
