@@ -118,20 +118,26 @@ def on_word_boundaries(text: str, start: int, end: int) -> bool:
     return start in starts and end in ends
 
 
-def _pause_cuts(text: str, words: Sequence[Word], pause_s: float) -> set[int]:
-    """Display offsets where the speaker paused at least ``pause_s`` between two words."""
-    cuts: set[int] = set()
+def word_offsets(text: str, words: Sequence[Word]) -> list[tuple[Word, int]]:
+    """Each timed word with its display offset in ``text``, found in order (-1 when it is not)."""
+    placed: list[tuple[Word, int]] = []
     offset = 0
-    previous_end: float | None = None
     for word in words:
         piece = word.text.strip()
         at = text.find(piece, offset) if piece else -1
-        if at < 0:
-            previous_end = word.end_s
-            continue
-        if previous_end is not None and word.start_s - previous_end >= pause_s:
+        if at >= 0:
+            offset = at + len(piece)
+        placed.append((word, at))
+    return placed
+
+
+def _pause_cuts(text: str, words: Sequence[Word], pause_s: float) -> set[int]:
+    """Display offsets where the speaker paused at least ``pause_s`` between two words."""
+    cuts: set[int] = set()
+    previous_end: float | None = None
+    for word, at in word_offsets(text, words):
+        if at >= 0 and previous_end is not None and word.start_s - previous_end >= pause_s:
             cuts.add(at)
-        offset = at + len(piece)
         previous_end = word.end_s
     return cuts
 

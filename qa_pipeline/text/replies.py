@@ -27,9 +27,9 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
-from qa_pipeline.text.analysis import Clause, clauses
+from qa_pipeline.text.analysis import Clause, clauses, word_offsets
 from qa_pipeline.text.normalize import match_form
-from qa_pipeline.types import Role, Utterance, Word
+from qa_pipeline.types import Role, Utterance
 
 #: Whole-clause answers that refuse or profess not to know (after fillers and particles are dropped).
 REPLIES = frozenset((
@@ -102,7 +102,7 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
 
 def _cut(utterance: Utterance, reply: Clause) -> tuple[Utterance, Utterance, Utterance | None] | None:
     """The utterance before the reply, the reply (other role), and what follows it (None if nothing)."""
-    placed = _word_offsets(utterance)
+    placed = [(word, at) for word, at in word_offsets(utterance.text, utterance.words) if at >= 0]
     inside = [w for w, at in placed if reply.start_char <= at < reply.end_char]
     earlier = [w for w, at in placed if at < reply.start_char]
     later = [w for w, at in placed if at >= reply.end_char]
@@ -119,15 +119,3 @@ def _cut(utterance: Utterance, reply: Clause) -> tuple[Utterance, Utterance, Utt
         return before, answer, None
     after = replace(utterance, start_s=later[0].start_s, text=utterance.text[resumes:].strip(), words=tuple(later))
     return before, answer, after
-
-
-def _word_offsets(utterance: Utterance) -> list[tuple[Word, int]]:
-    """Each word with its character offset in the text (words are the text's jieba words, in order)."""
-    placed, offset = [], 0
-    for word in utterance.words:
-        at = utterance.text.find(word.text, offset)
-        if at < 0:
-            continue
-        placed.append((word, at))
-        offset = at + len(word.text)
-    return placed

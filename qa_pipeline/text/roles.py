@@ -2,9 +2,9 @@
 
 A bank agent addresses the customer formally and offers service (您, 为您, 请问, 请您, 很高兴,
 稍等, 感谢您) and introduces themself as the bank's 客户服务代表; a customer talks about their
-own card and account (我的卡, 我想问, 我要) and about the bank as 你们. These are generic traits of Mandarin service talk, not any bank's
-script. Each voice collects cue hits over its utterances; the voice with more agent cues and
-fewer customer cues is the agent.
+own card and account (我的卡, 我想问, 我要) and about the bank as 你们. These are generic traits
+of Mandarin service talk, not any bank's script. Each voice collects cue hits over its
+utterances; the voice with more agent cues and fewer customer cues is the agent.
 
 Who speaks first counts too, by the call's direction (telephony metadata): on an inbound call the
 agent answers and speaks first (the standard opens the call with the agent's greeting), worth
