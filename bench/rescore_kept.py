@@ -3,7 +3,9 @@
 ``mono_agreement.py --keep DIR`` writes every stereo and mono report of a run to DIR. This re-runs the
 checks on those stored transcripts with the code and policy as they are now and compares them with
 the labels as ``qa eval`` does, so a change to a rule or a policy file is measured on hundreds of calls
-in minutes (the transcripts stay those of the run that kept them).
+in minutes (the transcripts stay those of the run that kept them). Separated (mono) transcripts get
+``text.replies.split_replies`` first, as the pipeline now gives them, so runs kept before that step
+are scored as a new run would be (on runs kept after it, the step finds nothing more to move).
 
     python bench/rescore_kept.py --set ../shared/calls:/tmp/kept/dev --set /tmp/unseen_calls_z:/tmp/kept/z
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -21,6 +24,7 @@ from qa_pipeline.eval.evaluate import EvalPair, evaluate  # noqa: E402
 from qa_pipeline.pipeline import find_meta  # noqa: E402
 from qa_pipeline.policy.policy import load_policy  # noqa: E402
 from qa_pipeline.rules.run import score_transcript  # noqa: E402
+from qa_pipeline.text.replies import split_replies  # noqa: E402
 from qa_pipeline.text.segment import segmenter_for  # noqa: E402
 from qa_pipeline.text.transcript_io import transcript_from_dict  # noqa: E402
 from qa_pipeline.types import CallMeta  # noqa: E402
@@ -35,6 +39,9 @@ def rescored_pairs(calls: Path, kept: Path, mode: str, policy, segmenter) -> lis
     for path in sorted((kept / mode).glob("*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
         transcript = transcript_from_dict(report, str(path), segmenter, normalized=True)
+        if any(u.role_confidence is not None for u in transcript.utterances):
+            transcript = replace(transcript, utterances=tuple(split_replies(transcript.utterances, policy.pause_s)))
+            report["utterances"] = [u.to_dict() for u in transcript.utterances]  # qa eval reads the hits' roles here
         meta = find_meta(calls / f"{path.stem}.wav") or CallMeta()
         report["checks"] = score_transcript(transcript, meta, policy, "rescore").to_dict()["checks"]
         truth = json.loads((calls / f"{path.stem}.truth.json").read_text(encoding="utf-8"))
