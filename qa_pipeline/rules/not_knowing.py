@@ -19,6 +19,9 @@ from qa_pipeline.text.normalize import match_form
 _FINDS_OUT_NOW = ("我帮您查", "我给您查", "我去查", "查一下", "我核实", "我问一下", "帮您问", "我确认一下", "帮您核实")
 _FINDS_OUT = (*_FINDS_OUT_NOW, "我记录", "记录下来", "转给", "给您回复", "给您回电")
 _CANNOT = ("没法", "没办法", "不能", "不会", "不")
+# Finding out asked of someone else for the speaker (你们能帮我查一下吗, 给我问一下): a request, the
+# customer's words run on after the agent's on a mono mix, not the agent's help.
+_ASKED_FOR = ("帮我", "给我", "替我", "你们", "你能", "您能")
 
 
 _NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚", "哪知道", "搞不清", "不晓得", "说不上来")
@@ -29,11 +32,13 @@ def not_knowing(hit: Hit) -> bool:
 
 
 def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
-    """One of ``words`` follows the hit, not negated (也没法帮您问 is no help)."""
+    """One of ``words`` follows the hit, not negated (也没法帮您问 is no help) and not asked for
+    (能帮我查一下吗 is a request)."""
     after = hit.utterance.text[hit.match.end_char:]
     for word in words:
         at = after.find(word)
-        if at >= 0 and not any(no in after[max(0, at - 3):at] for no in _CANNOT):
+        before = after[max(0, at - 3):at]
+        if at >= 0 and not any(no in before for no in _CANNOT) and not any(ask in before for ask in _ASKED_FOR):
             return True
     return False
 
