@@ -196,13 +196,21 @@ def _slot_closed_by_hang(form: str) -> bool:
     居延海银行客户服务代表) — the greeting's slot for the bank, closed as bank names end."""
     readings = index_text(form).readings
     for index in range(2, len(form) - 1):
-        if "hang" not in readings[index] or not _AFTER_BANK.match(form, index + 1):
+        if "hang" not in readings[index] or not _closes_bank_slot(form, readings, index + 1):
             continue
         before = form[:index]
         name = before[:-1] if before.endswith("银") else before  # 手机银行 is no bank's name
         if is_cjk(before[-1]) and is_cjk(before[-2]) and not name.endswith(_NOT_A_BANK + ("不", "进", "可")):
             return True
     return False
+
+
+def _closes_bank_slot(form: str, readings: tuple[frozenset[str], ...], at: int) -> bool:
+    """What follows the bank's name starts at ``at``: by its characters, or the ID marker 工号 by
+    its sound (公号, 宫号: Whisper writes the homophone as readily as the word)."""
+    if _AFTER_BANK.match(form, at):
+        return True
+    return at + 1 < len(readings) and "gong" in readings[at] and "hao" in readings[at + 1]
 
 
 def _short_form_heard(form: str, matched: str) -> bool:
