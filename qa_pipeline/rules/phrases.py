@@ -347,9 +347,18 @@ _OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "�
 _MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")
 
 
+# How far past the promise the job it pledges may be said (我保证把您的意见转上去): further on, a job
+# belongs to the next sentence run on without a comma (…满意的答复这个事情我们会尽快回复您).
+_OWN_JOB_REACH = 8
+
+
 def _own_job(judged: Judged, policy: Policy) -> bool:
     clause, _ = scope_of(judged.hit, policy)
-    text = match_form(clause.text if clause is not None else judged.hit.match.matched)
+    hit = judged.hit
+    if clause is None:
+        text = match_form(hit.match.matched)
+    else:
+        text = match_form(hit.utterance.text[clause.start_char:min(clause.end_char, hit.match.end_char + _OWN_JOB_REACH)])
     before = match_form(judged.hit.utterance.text[max(judged.hit.match.start_char - 4, 0): judged.hit.match.start_char])
     own = [text.find(word) + len(word) for word in _OWN_JOB if word in text]
     if own and any(outcome in text[min(own):] for outcome in _OUTCOMES_AFTER):
