@@ -125,7 +125,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
 def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
     """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every new
     pattern finding, else the model's surest. Beside a listed phrase the model may only name an offence
-    of its own (``_other_offence``); anything else would restate the listed one."""
+    in another sentence (``_other_offence``); in the same one it would restate the listed one."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and finds_out(j.hit, scope_of(j.hit, policy)[0], policy))]
@@ -138,11 +138,11 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
 
 
 def _other_offence(listed: Hit, found: Hit) -> bool:
-    """A second finding is an offence of its own when it is in another sentence, or of another kind
-    (我哪知道，你直接去网点问吧: not knowing, then sending the customer away)."""
+    """The model's finding is an offence of its own when it is in another sentence than the listed
+    phrase. In the same sentence it tells how the listed one was said (我哪知道，您自己找找吧: not
+    knowing and leaving the customer to it, one offence); a pattern's finding there still counts."""
     text = listed.utterance.text
-    other_sentence = sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char)
-    return other_sentence or not_knowing(listed) != not_knowing(found)
+    return sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char)
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。)

@@ -128,7 +128,17 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 手续会不会很麻烦？: asking what is to come, no grievance yet
     if _AVERTED.search(text[: hit.match.end_char]):
         return False  # 幸好拦住了，不然我肯定要投诉你们: a complaint luckily not needed
+    if _SUPPOSED_LATER.search(text[: hit.match.start_char]):
+        return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
     return not (clause.hypothetical and clause.in_question)
+
+
+# A supposition of what may come, with no failure in it the customer has met (要是到时候乱收费，
+# 我就投诉; 万一手续费不划算，我就不换了): a warning, no grievance yet. One that holds a failure going
+# on or met before (要是今天还不给我解决; 如果再这样乱扣费), or the remedy the customer waits for failing
+# (要是这钱追不回来), is a live threat and stays a complaint.
+_SUPPOSED_LATER = re.compile(r"(要是|如果|万一|假如|假设|倘若)(?![^。！？!?]*(还不|再不|还没|仍然不|一直不|还是不|就是不|再这样|再这么|再来|再出|又"
+                             r"|[\u4e00-\u9fff]不(?:回来|回|了|到|下来|出来|成)))[^。！？!?]{0,20}$")
 
 
 # What luckily did not come to pass (幸好…，不然/否则…): a counterfactual, not a threat.
