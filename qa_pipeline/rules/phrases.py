@@ -196,12 +196,20 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     courtesy = sound_hits((utterance,), _COURTESY, policy)
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
+    if _promised_in(utterance, sentence, policy):
+        return True  # 就您这个条件，肯定能批下来: the sentence pledges an outcome; the promise check reads it
     comfort = judge_clauses(utterance, "comfort", policy)
     comforting = [c.hit for c in comfort if c.via != "model" or c.score > judged.score]
     phrases = sound_hits((utterance,), policy.comfort_phrases, policy)
     if any(h.match.start_char < start and sentence_index(utterance.text, h.match.start_char) == sentence for h in phrases):
         return True  # 实在抱歉，耽误了您这么长时间: what follows an apology in its sentence is what it regrets
     return any(c.overlaps(judged.hit) for c in comforting + phrases)
+
+
+def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
+    """A promise phrase or pattern stands in the ``sentence``-th sentence of ``utterance``."""
+    return any(j.via != "model" and sentence_index(utterance.text, j.hit.match.start_char) == sentence
+               for j in promise_judgements((utterance,), policy))
 
 
 def _reads_otherwise(clause: Clause) -> bool:
