@@ -214,9 +214,14 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
-    customer (不办也没关系) or declining to promise: never a taboo."""
+    customer (不办也没关系), declining to promise or what nobody else can do: never a taboo."""
     supposed = clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE))
-    return seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
+    return (seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
+            or bool(_OTHERS_CANNOT.search(clause.text)))
+
+
+# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走): reassurance.
+_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方)(?:也|都|就|再)?[\u4e00-\u9fff]{1,3}不(?:了|走|掉|出|到)")
 
 
 def _declines_to_promise(clause: Clause) -> bool:
