@@ -196,6 +196,8 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     courtesy = sound_hits((utterance,), _COURTESY, policy)
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
+    if _promised_in(utterance, sentence, policy):
+        return True  # 就您这个条件，肯定能批下来: the sentence pledges an outcome; the promise check reads it
     comfort = judge_clauses(utterance, "comfort", policy)
     comforting = [c.hit for c in comfort if c.via != "model" or c.score > judged.score]
     phrases = sound_hits((utterance,), policy.comfort_phrases, policy)
@@ -204,11 +206,22 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     return any(c.overlaps(judged.hit) for c in comforting + phrases)
 
 
+def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
+    """A promise phrase or pattern stands in the ``sentence``-th sentence of ``utterance``."""
+    return any(j.via != "model" and sentence_index(utterance.text, j.hit.match.start_char) == sentence
+               for j in promise_judgements((utterance,), policy))
+
+
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
-    customer (不办也没关系) or declining to promise: never a taboo."""
+    customer (不办也没关系), declining to promise or what nobody else can do: never a taboo."""
     supposed = clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE))
-    return seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
+    return (seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
+            or bool(_OTHERS_CANNOT.search(clause.text)))
+
+
+# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走): reassurance.
+_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方)(?:也|都|就|再)?[\u4e00-\u9fff]{1,3}不(?:了|走|掉|出|到)")
 
 
 def _declines_to_promise(clause: Clause) -> bool:
