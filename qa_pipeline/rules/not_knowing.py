@@ -37,8 +37,10 @@ def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
     after = hit.utterance.text[hit.match.end_char:]
     for word in words:
         at = after.find(word)
+        if at < 0:
+            continue
         before = after[max(0, at - 3):at]
-        if at >= 0 and not any(no in before for no in _CANNOT) and not any(ask in before for ask in _ASKED_FOR):
+        if not any(no in before for no in _CANNOT) and not any(ask in before for ask in _ASKED_FOR):
             return True
     return False
 

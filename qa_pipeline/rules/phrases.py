@@ -372,7 +372,7 @@ def _own_job(judged: Judged, policy: Policy) -> bool:
         text = match_form(hit.match.matched)
     else:
         text = match_form(hit.utterance.text[clause.start_char:min(clause.end_char, hit.match.end_char + _OWN_JOB_REACH)])
-    before = match_form(judged.hit.utterance.text[max(judged.hit.match.start_char - 4, 0): judged.hit.match.start_char])
+    before = match_form(hit.utterance.text[max(hit.match.start_char - 4, 0): hit.match.start_char])
     own = [text.find(word) + len(word) for word in _OWN_JOB if word in text]
     if own and any(outcome in text[min(own):] for outcome in _OUTCOMES_AFTER):
         return False  # 一定有人联系您处理好: the call-back carries the outcome with it
