@@ -243,8 +243,9 @@ def _of_equipment(between: str, outcome: PhraseMatch) -> bool:
     return match_form(outcome.phrase) in _CAUSES and any(thing in between for thing in _EQUIPMENT)
 
 
-# Before a head, these ask the customer to do it (请您保证…, 您得保证…).
-_ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需要您", "麻烦您", "您需要", "你需要", "您务必", "您一定要")
+# Before a head, these ask the customer to do it (请您保证…, 您得保证…) or advise it (建议您自己去柜台查一下).
+_ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需要您", "麻烦您", "您需要", "你需要", "您务必", "您一定要",
+               "建议", "麻烦")  # (a head may hold the 您: 建议 + 您自己去柜台查一下)
 
 
 # Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).

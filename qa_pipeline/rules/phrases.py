@@ -9,6 +9,7 @@ from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
+from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index, sentence_start,
@@ -130,6 +131,8 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and finds_out(j.hit, scope_of(j.hit, policy)[0], policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
+    patterns += [j for j in sent_elsewhere(utterance, policy)
+                 if not any(j.hit.overlaps(h) for h in listed) and not any(j.hit.overlaps(p.hit) for p in patterns)]
     if patterns:
         return patterns
     models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
@@ -184,6 +187,9 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and _reads_otherwise(clause):
         return True
+    sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
+    if sending is not None and sending.excused:
+        return True  # 我把地址发给您，您直接去找柜员吧: pointing the way with help is no brush-off
     utterance = judged.hit.utterance
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
     start = judged.hit.match.start_char
@@ -234,6 +240,7 @@ def _declines_to_promise(clause: Clause) -> bool:
 # findings of one sentence with one short clause between them (是您自己没看，说没人告诉您，那是您搞错了);
 # an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意), and so
 # do two kinds: not knowing, then sending the customer away (我也不清楚，你问别人吧), is two offences.
+# Disowning the matter and sending the customer away (不归我们管。您去找网点吧) is one, even across a full stop.
 _ADJACENT_CHARS = 2
 _SHORT_CLAUSE_CHARS = 8
 
@@ -244,6 +251,10 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
+    if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase):
+        # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop
+        gap = a.utterance.text[first.end_char:second.start_char]
+        return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS
     text = a.utterance.text
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
         return False
