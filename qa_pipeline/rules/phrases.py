@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
-from qa_pipeline.text.match import find_gapped, find_phrases
+from qa_pipeline.text.match import find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
+from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index, sentence_start,
 )
@@ -171,7 +172,6 @@ def _continues(last: Hit, hit: Hit) -> bool:
     return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
 
 
-_REASSURING = ("您放心", "你放心", "请放心", "放心吧", "别担心", "不用担心", "您别担心")
 # 不买也没关系, 不办也行: leaving it to the customer, not refusing
 _PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
@@ -194,7 +194,7 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
     start = judged.hit.match.start_char
     opening = utterance.text[sentence_start(utterance.text, start): start].lstrip("，, ")
-    if opening.startswith(_REASSURING):
+    if opening.startswith(REASSURING):
         return True  # 您放心，…耽误不了您: reassurance
     greeted = sound_hits((utterance,), policy.greeting_service, policy)
     if any(g.match.end_char <= start for g in greeted):
@@ -293,161 +293,6 @@ class ForbiddenPhrasesCheck:
             for phrase, judged in pairs
         )
         return CheckResult(self.name, not pairs, {"hits": hits}, findings)
-
-
-def _stands(hit: Hit, policy: Policy) -> bool:
-    """A promise counts unless negated or hedged before it, asked, or only supposed (如果…); a final
-    吧 alone does not ask (那这笔费用我给您退了吧)."""
-    clause, cancelled = scope_of(hit, policy)
-    asked = clause is not None and clause.question and not clause.only_by_ba
-    return clause is None or not (cancelled or asked or clause.hypothetical)
-
-
-def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]:
-    return [judged.hit for judged in promise_judgements(utterances, policy)]
-
-
-def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> list[Judged]:
-    """Listed promises and head…tail patterns that stand, then clauses the ``promise`` intent recognises."""
-    hits = sound_hits(utterances, policy.promise_phrases, policy)
-    for utterance in utterances:
-        for pattern in policy.promise_patterns:
-            for match in find_gapped(utterance.text, pattern, policy.matching):
-                hit = Hit(utterance, match)
-                if not any(hit.overlaps(other) for other in hits):
-                    hits.append(hit)
-    found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
-    found = [j for j in found if not _own_job(j, policy)]
-    for utterance in utterances:
-        judged_clauses = judge_clauses(
-            utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
-        )
-        # within a sentence a pattern's reading comes before the model's (这个您放心…稳赚不赔)
-        for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
-            if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy):
-                continue
-            if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
-                found.append(judged)
-    found.sort(key=lambda j: (j.hit.utterance.start_s, j.hit.match.start_char))
-    return found
-
-
-def _same_sentence(a: Hit, b: Hit) -> bool:
-    """Promises are counted per sentence (这款我跟您打包票，…一分钱都不会亏 is one guarantee), unless a
-    later clause pledges anew or adds a promise with 另外."""
-    text = a.utterance.text
-    if a.utterance is not b.utterance:
-        return False
-    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
-    between = text[first.end_char: second.start_char]
-    if any(word in between for word in _ADDED):
-        return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
-    breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
-    if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
-        return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
-    return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
-
-
-_ADDED = ("另外", "此外", "同时", "并且", "而且")
-# A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
-# (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
-_PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您", "再也")
-_CLAUSE_BREAKS = "，,；;。！!？?"
-
-
-# 肯定/一定 before a refusal gives a verdict, and before the customer's feelings a guess: no commitment.
-_REFUSED = ("不行", "不可以", "办不了", "没办法", "做不到", "不能办", "不给办", "不能撤")
-_FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|非常)?(?:不舒服|着急|生气|难受|委屈|不好受|窝火|上火|闹心|心疼|郁闷)")
-
-
-# A verb with 一下 tries or looks (我给您算一下, 帮您查一下): the agent's own work, never a guarantee.
-_TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
-
-
-# The agent's own job, however firmly said (我一定给您回个电话, 我保证把您的意见转上去): no outcome promised.
-_OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您", "告诉您进展", "转上去", "反馈上去", "帮您反馈", "登记", "转给",
-            "跟进", "记录下来", "转达", "报上去")
-# What someone else said, mentioned (理财经理说的保证收益…, 所谓的稳赚): not said by the agent.
-_MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")
-
-
-# How far past the promise the job it pledges may be said (我保证把您的意见转上去): further on, a job
-# belongs to the next sentence run on without a comma (…满意的答复这个事情我们会尽快回复您).
-_OWN_JOB_REACH = 8
-
-
-def _own_job(judged: Judged, policy: Policy) -> bool:
-    clause, _ = scope_of(judged.hit, policy)
-    hit = judged.hit
-    if clause is None:
-        text = match_form(hit.match.matched)
-    else:
-        text = match_form(hit.utterance.text[clause.start_char:min(clause.end_char, hit.match.end_char + _OWN_JOB_REACH)])
-    before = match_form(hit.utterance.text[max(hit.match.start_char - 4, 0): hit.match.start_char])
-    own = [text.find(word) + len(word) for word in _OWN_JOB if word in text]
-    if own and any(outcome in text[min(own):] for outcome in _OUTCOMES_AFTER):
-        return False  # 一定有人联系您处理好: the call-back carries the outcome with it
-    return bool(own) or bool(_MENTIONED.search(before))
-
-
-_OUTCOMES_AFTER = ("处理好", "解决", "办好", "办妥", "搞定", "弄好", "到账", "退回", "退给您")
-
-
-def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
-    """A clause the model took for a promise that reads otherwise: a tentative action (算一下), a
-    purpose (为了…), or a clause a forbidden pattern meets (你这样算肯定不对: 肯定 in a verdict, not in a commitment)."""
-    clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and (_TRYING.search(match_form(clause.text)) or clause.text.startswith("为了")):
-        return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
-    if clause is not None and (any(r in clause.text for r in _REFUSED) or _FEELING_GUESSED.search(clause.text)):
-        return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
-    if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
-        return True
-    if clause is not None and _trouble_caused(clause):
-        return True  # 给您带来这么多困扰: what an apology regrets
-    forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
-    return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
-
-
-# What follows from the customer's own choice or an arrangement, by the bank's rules (设置自动还款，
-# 这样就不会逾期了; 建议您选全额还款，不会产生利息): an explanation, unless pledged or about a product's return.
-_ARRANGED = ("这样", "那样", "这么一来", "那么一来")
-_AVOIDED = ("不会", "不用", "不再", "就不")
-_RETURNS = ("亏", "赚", "收益", "本金", "风险", "损失", "回报")
-_REASSURING_FORMS = tuple(match_form(r) for r in _REASSURING)
-
-
-def _trouble_caused(clause: Clause) -> bool:
-    """给您带来(这么多)困扰/不便: the trouble the bank caused, said in apology; never a promise unless
-    pledged or about a return (保证给您带来百分之五的收益)."""
-    text = match_form(clause.text)
-    return any(w in text for w in ("给您带来", "给你带来", "让您受", "给您添")) and not any(
-        w in text for w in (*_PLEDGES, *_RETURNS))
-
-
-# A threshold met, then 就: the rule's condition inside the clause (余额保持在三百以上就不会扣).
-_RULE_IN_CLAUSE = re.compile(r"(以上|以下|保持|满|够|达到).{0,3}就")
-
-
-def _rule_consequence(utterance: Utterance, clause: Clause, policy: Policy) -> bool:
-    """An avoided outcome (不会/不用…) opened by 这样/那样 or after a threshold in its own clause
-    (…以上就不会扣), or following a clause of the same sentence that speaks to the customer (建议您…,
-    您今天还上…), neither pledged nor reassuring."""
-    text = match_form(clause.text)
-    if any(p in text for p in _PLEDGES) or any(r in text for r in _RETURNS) or not any(a in text for a in _AVOIDED):
-        return False
-    if text.startswith(_ARRANGED) or _RULE_IN_CLAUSE.search(text):
-        return True
-    clauses = clauses_of(utterance, policy)
-    before = [c for c in clauses if c.end_char <= clause.start_char]
-    if not before:
-        return False
-    previous = before[-1]
-    same = sentence_index(utterance.text, previous.start_char) == sentence_index(utterance.text, clause.start_char)
-    opening = match_form(previous.text)
-    if any(word in opening for word in (*_PLEDGES, "答应", "承诺")):
-        return False  # 我代表银行答应您，以后不会再…: the commitment is in the clause before
-    return same and ("您" in opening or "你" in opening) and not opening.startswith(_REASSURING_FORMS)
 
 
 @register
