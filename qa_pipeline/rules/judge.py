@@ -224,6 +224,8 @@ def _outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | No
     if match_form(head.phrase) in _YOU_HEADS:
         if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
             return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
+        if match_form(utterance.text[clause.start_char:head.start_char]).startswith(_ASKING):
+            return False  # 请问您输错了几次密码: a question however ASR punctuated it
         if _reported(utterance.text[clause.start_char:head.start_char]):
             return False  # 系统显示您输错了五次密码: the record of an event, not a verdict on the customer
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
@@ -246,6 +248,10 @@ def _of_equipment(between: str, outcome: PhraseMatch) -> bool:
 # Before a head, these ask the customer to do it (请您保证…, 您得保证…) or advise it (建议您自己去柜台查一下).
 _ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需要您", "麻烦您", "您需要", "你需要", "您务必", "您一定要",
                "建议", "麻烦")  # (a head may hold the 您: 建议 + 您自己去柜台查一下)
+
+
+# Opening the clause before 你/您, these ask (请问您输错了几次).
+_ASKING = ("请问", "想问一下", "问一下")
 
 
 # Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
