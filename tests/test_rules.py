@@ -120,3 +120,23 @@ def test_findings_carry_timed_evidence() -> None:
     # interpolated over 12 display characters: 不知道 is characters 4-7 of 10.0-13.0 s
     assert (evidence.start_s, evidence.end_s) == pytest.approx((11.0, 11.75))
     assert evidence.text == utterance.text and evidence.similarity == 1.0
+
+
+def test_a_centre_may_let_the_title_stand_for_the_id(tmp_path: Path) -> None:
+    """``representative_for_id = true`` in standard.toml: 客户服务代表 alone completes the outbound greeting
+    that the bundled policy (the number required) finds without its ID."""
+    from qa_pipeline.policy.policy import default_policy_dir
+    import shutil
+
+    shutil.copytree(default_policy_dir(), tmp_path / "policy")
+    standard = tmp_path / "policy" / "standard.toml"
+    text = standard.read_text(encoding="utf-8")
+    assert "representative_for_id = false" in text
+    standard.write_text(text.replace("representative_for_id = false", "representative_for_id = true"), encoding="utf-8")
+    lenient = load_policy(tmp_path / "policy")
+    case = dict(_load_cases())["greeting:outbound_title_without_number"]
+    context = CallContext(_transcript(case), CallMeta.from_dict(case["meta"]))
+    (strict,) = run_checks(context, POLICY, ["greeting"])
+    (accepted,) = run_checks(context, lenient, ["greeting"])
+    assert strict.details["missing"] == ["agent_id"] and not strict.passed
+    assert accepted.passed and accepted.details["missing"] == []

@@ -32,6 +32,7 @@ STANDARD_SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = 
         "address_titles": _STRS,
         "surnames": _STRS,
         "representative": _STRS,
+        "representative_for_id": ("bool", None, None),
         "opening_turns": ("int", 1, 5),
         "window_s": ("float", 1.0, 120.0),
     },
@@ -77,11 +78,13 @@ STANDARD_SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = 
 
 @dataclass(frozen=True)
 class OutboundScript:
-    """Outbound greeting: address (title or name) · 您好 · bank · 客户服务代表 or 工号."""
+    """Outbound greeting: address (title or name) · 您好 · bank · 工号 (客户服务代表 too, when the
+    centre's standard lets the title stand for the number: ``representative_for_id``)."""
 
     address_titles: tuple[str, ...] = ()
     surnames: tuple[str, ...] = ()
     representative: tuple[str, ...] = ()
+    representative_for_id: bool = False
     opening_turns: int = 2
     window_s: float = 20.0
 

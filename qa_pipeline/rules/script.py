@@ -1,5 +1,5 @@
 """Mandated script: the greeting (inbound 您好 · bank · agent ID · 很高兴为您服务; outbound address ·
-您好 · bank · 客户服务代表 or ID) and the closing (outbound: thanks and 再见)."""
+您好 · bank · ID, or 客户服务代表 where the policy lets the title stand for it) and the closing (outbound: thanks and 再见)."""
 
 from __future__ import annotations
 
@@ -267,7 +267,8 @@ def _outbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict
         "address": addressed(said, policy),
         "您好": _hello_found(said, policy),
         "bank": _bank_found(said, policy),
-        "agent_id": representative_named(said, policy) or _agent_id_found(said, context.meta.agent_id, policy),
+        "agent_id": _agent_id_found(said, context.meta.agent_id, policy)
+        or (rules.representative_for_id and representative_named(said, policy)),
     }
 
 
@@ -290,7 +291,7 @@ class GreetingCheck:
         "greeting", "开场白", "greeting", LiveWhen.CLOCK, 15.0,
         ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers",
          "bank.banks", "policy.any_bank", "outbound_greeting.address_titles", "outbound_greeting.surnames",
-         "outbound_greeting.representative", "outbound_greeting.opening_turns", "outbound_greeting.window_s"),
+         "outbound_greeting.representative", "outbound_greeting.representative_for_id", "outbound_greeting.opening_turns", "outbound_greeting.window_s"),
         describe.greeting,
         findings={'missing': '开场白缺失或不规范', 'not_compliant': '开场白不规范'},
     )
