@@ -23,7 +23,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
-from qa_pipeline.text.match import PhraseMatch
+from qa_pipeline.text.match import PhraseMatch, syllables_of
 from qa_pipeline.types import Utterance
 
 __all__ = ["LABEL", "Sending", "sending_in", "sent_elsewhere"]
@@ -149,9 +149,4 @@ def _offers_help(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def _verbs_by_sound(text: str) -> str:
     """``text`` with a character that sounds like 找 or 问 written as that verb, same length."""
-    from pypinyin import lazy_pinyin
-
-    sounds = lazy_pinyin(text, errors=lambda s: ["?"] * len(s))
-    if len(sounds) != len(text):
-        return text
-    return "".join(_VERB_SOUNDS.get(s, c) for c, s in zip(text, sounds))
+    return "".join(_VERB_SOUNDS.get(s, c) for c, s in zip(text, syllables_of(text)))

@@ -28,6 +28,7 @@ __all__ = [
     "IndexedText",
     "evidence_for",
     "find_gapped",
+    "syllables_of",
     "find_sound_alike",
     "find_phrase",
     "find_phrases",
@@ -124,7 +125,8 @@ def _readings(char: str) -> frozenset[str]:
     return frozenset(found[0][:_READINGS_KEPT]) if found else frozenset({char})
 
 
-def _syllables(form: str) -> tuple[str, ...]:
+def syllables_of(form: str) -> tuple[str, ...]:
+    """The toneless pinyin of each character of ``form``, one per character (a non-Chinese one as itself)."""
     from pypinyin import lazy_pinyin
 
     out = lazy_pinyin(form, errors=lambda s: list(s))
@@ -152,7 +154,7 @@ def fuzzy_syllable(syllable: str) -> str:
 def index_text(display: str) -> IndexedText:
     """Prepare a display-normalised text for matching (cached: phrases and texts repeat)."""
     form = index_match_form(display)
-    syllables = _syllables(form.text)
+    syllables = syllables_of(form.text)
     codes = "".join(_code(s) for s in syllables)
     readings = tuple(_readings(c) | {s} for c, s in zip(form.text, syllables))
     fuzzy_codes = "".join(_code(fuzzy_syllable(s)) for s in syllables)
