@@ -53,10 +53,15 @@ def test_no_split_without_a_question_or_when_the_asker_goes_on_or_the_voice_is_u
         assert split_replies([utterance]) == [utterance], utterance.text
 
 
-def test_an_answer_ending_the_turn_just_before_the_other_party_speaks_heads_that_turn():
+def test_an_answer_ending_the_turn_just_before_the_other_party_speaks_is_theirs_unless_heard_twice():
     asked = _said(Role.CUSTOMER, 0.0, 3.0, "今年交的钱能退吗？不。")
+    # the agent's 不 was cut off the head of their turn (不，不能退 heard as 不。 | 不能退): it is moved
     reply = _said(Role.AGENT, 3.4, 4.5, "不能退。")
-    assert split_replies([asked, reply]) == [asked, reply]
+    assert [(u.role, u.text) for u in split_replies([asked, reply])] == [
+        (Role.CUSTOMER, "今年交的钱能退吗？"), (Role.AGENT, "不。"), (Role.AGENT, "不能退。")]
+    # the recogniser heard the agent's 不 in both utterances: it stays where it is, not counted twice
+    twice = _said(Role.AGENT, 3.4, 4.5, "不，这个退不了。")
+    assert split_replies([asked, twice]) == [asked, twice]
     # with the other party silent for a while, the answer stands alone and is moved
     late = _said(Role.AGENT, 6.0, 7.0, "您还有别的问题吗？")
     assert [u.role for u in split_replies([asked, late])] == [Role.CUSTOMER, Role.AGENT, Role.AGENT]

@@ -17,8 +17,10 @@ reads), and only when all of these hold:
   words already, and may be the other party's whole);
 - the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
   threat);
-- the answer does not end the utterance right before the other party's next one: then it is
-  the head of that turn, cut off or heard twice (吗？不。 | 不能退), already with its speaker.
+- the answer was not heard twice: when it ends the utterance right before the other party's next
+  one and that turn opens with the same words (吗？不。 | 不，不能退), the recogniser put them in both
+  and the other party's copy already stands; cut off the head of that turn (吗？不。 | 不能退), it
+  is moved like any other.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ REPLY_CONFIDENCE = 0.6
 SURE_VOICE = 0.8
 #: An answer ending its utterance this close before the other party's next one is that turn's head.
 HEAD_OF_NEXT_S = 1.0
+_FIRST_CLAUSE = re.compile(r"[，。！？、；,.!?;\s]")
 _ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
 
 
@@ -93,11 +96,20 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
             continue
         before, answer, after = cut
         if after is None:
-            if following is not None and following.start_s - answer.end_s < HEAD_OF_NEXT_S:
+            if following is not None and following.start_s - answer.end_s < HEAD_OF_NEXT_S \
+                    and _heard_twice(answer, following):
                 continue
             return [before, answer]
         return [before, answer, *_split(after, pause_s, following)]
     return [utterance]
+
+
+def _heard_twice(answer: Utterance, following: Utterance) -> bool:
+    """The other party's next turn opens with the answer's words: the recogniser heard them in
+    both utterances (吗？不行。| 不行，这个办不了)."""
+    said = match_form(answer.text)
+    opening = _FIRST_CLAUSE.split(following.text.strip(), maxsplit=1)[0]
+    return bool(said) and match_form(opening) == said
 
 
 def _cut(utterance: Utterance, reply: Clause) -> tuple[Utterance, Utterance, Utterance | None] | None:
