@@ -22,6 +22,9 @@ _CANNOT = ("没法", "没办法", "不能", "不会", "不")
 # Finding out asked of someone else for the speaker (你们能帮我查一下吗, 给我问一下): a request, the
 # customer's words run on after the agent's on a mono mix, not the agent's help.
 _ASKED_FOR = ("帮我", "给我", "替我", "你们", "你能", "您能")
+# Finding out left to the customer (您自己查一下, 你可以查一下): the agent's brush-off, not help.
+_LEFT_TO_YOU = ("自己", "您可以", "你可以", "您先", "你先", "您再", "你再", "您去", "你去")
+_FOR_YOU = "帮给替为"
 
 
 _NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不清", "不了解", "不太清楚", "哪知道", "哪清楚", "哪晓得", "搞不清", "不晓得", "说不上来")
@@ -40,9 +43,18 @@ def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
         if at < 0:
             continue
         before = after[max(0, at - 3):at]
-        if not any(no in before for no in _CANNOT) and not any(ask in before for ask in _ASKED_FOR):
+        if any(no in before for no in _CANNOT) or any(ask in before for ask in _ASKED_FOR):
+            continue
+        if not _left_to_customer(before):
             return True
     return False
+
+
+def _left_to_customer(before: str) -> bool:
+    """The finding out is the customer's to do: 您自己查一下, 您可以查一下, or 您查一下 (but 帮您查)."""
+    if any(word in before for word in _LEFT_TO_YOU):
+        return True
+    return before[-1:] in ("您", "你") and before[-2:-1] not in _FOR_YOU
 
 
 def finds_out(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
