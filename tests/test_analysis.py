@@ -56,6 +56,10 @@ def test_hedge_anywhere_in_clause() -> None:
         ("上个月扣了八十块这是什么钱", True),  # a final 是什么… asks
         ("这笔扣款是什么", True),
         ("没什么问题了", False),  # 什么 inside, not a final question
+        ("好的请问您当时输错过几回", True),  # 请问 after an acknowledgement opens a question
+        ("那您一共转了几笔", True),  # 几 with a measure word asks how many
+        ("我试了好几次", False),  # 好几次 counts, asks nothing
+        ("过几天再看看", False),
     ],
 )
 def test_question_or_statement(text: str, question: bool) -> None:
@@ -143,10 +147,12 @@ def test_tag_questions(text: str, question: bool) -> None:
     [
         ("年费的话我给您免了", False),  # a short topic before 的话 only names what is talked about
         ("您需要的话我给您寄过去", True),  # a condition
-        ("不方便的话我晚点再打", True),
+        ("我晚点再打过来，您现在不方便的话", True),
         ("只要按时还款就不收利息", True),  # a rule with its condition
         ("存满三个月，下个月就免管理费", True),  # the consequence of the clause before
         ("我给您免了，就这样吧", False),
+        ("您可以把卡挂失，或者直接冻结，之后就不会再被盗刷了", True),  # the consequence of advice and its alternative
+        ("您可以放心，这笔钱就一定能退回来", False),  # reassurance states no condition
     ],
 )
 def test_suppositions_topics_and_rules(text: str, hypothetical: bool) -> None:
@@ -165,3 +171,9 @@ def test_suppositions_topics_and_rules(text: str, hypothetical: bool) -> None:
 def test_degree_adverb_beside_a_short_phrase(text: str, phrase: str, inside: bool) -> None:
     start = text.find(phrase)
     assert _inside_other_word(text, start, start + len(phrase), phrase) is inside
+
+
+def test_a_condition_ends_at_its_de_hua_however_asr_punctuated_it() -> None:
+    found = clauses("您现在重新提交的话明天上午之前肯定能批下来")
+    assert [c.text for c in found] == ["您现在重新提交的话", "明天上午之前肯定能批下来"]
+    assert found[0].hypothetical and not found[1].hypothetical

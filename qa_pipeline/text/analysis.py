@@ -2,7 +2,7 @@
 
 ASR drops punctuation, so an utterance is cut into clauses at punctuation, at pauses between the
 recogniser's word times, and before discourse markers (但是, 所以, 如果…) that start a jieba word.
-Each clause then says whether it is a question (吗/呢/难道/怎么…, A-not-A), whether it is
+Each clause then says whether it is a question (``text.questions``: 吗/呢/难道/怎么…, A-not-A), whether it is
 hypothetical (如果/要是/万一…), who it addresses (你/您 or 我/我们), and where a negator or a hedge
 (不/没/不能/没法/不一定/保证不了/无法承诺/不敢说…) stands, so that a check can ask "is this
 commitment negated?" instead of matching strings. Word boundaries come from the same jieba words:
@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
 
+from qa_pipeline.text.questions import TAGS, is_question, only_by_ba
 from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
 
@@ -35,19 +36,14 @@ __all__ = [
 
 _PUNCT = set("，。？！；：、,.?!;:…—~")
 _QUESTION_MARKS = set("？?")
+# Words that end their clause however ASR punctuated what follows: a question's 吗, a condition's 的话
+# (您现在重新转的话今天五点前肯定到账: the condition, then what is said of it).
+_CLOSES_CLAUSE = frozenset(("吗", "的话"))
 _SENTENCE_ENDS = set("。？！.?!")
 # Discourse markers that open a new clause when they start a jieba word (not at the start).
 _MARKERS = frozenset(
     "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 不然 要不然 那么 就是说 其实 反正".split()
 )
-_QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
-_QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "哪一", "多少", "多久",
-                   "是否", "什么时候", "还有什么", "几天", "几点", "是不是", "能不能", "可不可以", "会不会", "有没有", "要不要")
-# Twice in a clause it pairs as a correlative (损失多少补多少, 用多少扣多少), which asks nothing.
-_CORRELATIVES = ("多少",)
-_DEMONSTRATIVE_FEW = re.compile(r"[这那前近过好头]几[天点]")
-# Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
-_FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 _HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦", "不然", "否则")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
@@ -88,7 +84,7 @@ class Clause:
     hypothetical: bool
     addresses_you: bool
     speaks_of_self: bool
-    in_question: bool = False  # the sentence it belongs to is a question (如果要投诉的话，打哪个电话？)
+    in_question: bool = False  # its sentence asks at or after it (如果要投诉的话，打哪个电话？)
     # a question only by a final 吧, which as often proposes or decides (那这笔费用我给您退了吧,
     # 您就放心吧) as it asks (您是本人吧): a check that drops questions keeps these
     only_by_ba: bool = False
@@ -159,22 +155,38 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if any(c in _SENTENCE_ENDS for c in token) else 0))
             continue
-        if pieces[-1] and (at in cuts or token in _MARKERS or pieces[-1][-1][0] == "吗"):
+        if pieces[-1] and (at in cuts or token in _MARKERS or pieces[-1][-1][0] in _CLOSES_CLAUSE):
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
         pieces[-1].append((token, at))
     pairs = _join_bare_commitments(text, [(p, s) for p, s in zip(pieces, sentence_of) if _has_words(p)])
     kept = [(_clause(text, piece), sentence) for piece, sentence in pairs]
-    asked = {sentence for clause, sentence in kept if clause.question}
-    out = [replace(clause, in_question=sentence in asked) for clause, sentence in kept]
+    # a clause belongs to a question when one of its sentence asks at or after it (如果要投诉的话，打哪个
+    # 电话？); what follows the question in a sentence ASR ran on (…是怎么管的，要是不给个说法，我就…) does not
+    out = [replace(clause, in_question=any(c.question for c, s in kept[i:] if s == sentence))
+           for i, (clause, sentence) in enumerate(kept)]
     for i in range(1, len(out)):
-        condition = out[i - 1].hypothetical or _conditions(out[i - 1].text)
-        if kept[i][1] == kept[i - 1][1] and condition and _consequence(out[i].text):
+        if _consequence(out[i].text) and _conditioned(out, [sentence for _, sentence in kept], i):
             out[i] = replace(out[i], hypothetical=True)  # 刷满六次，明年就不收了: the rule's consequence
     return tuple(out)
 
 
-_CONDITION = re.compile(r"如果|要是|假如|万一|只要|一旦|(满|够|达到|达标|超过)(?!意)")
+_CONDITION = re.compile(r"如果|要是|假如|万一|只要|一旦|只需|(满|够|达到|达标|超过)(?!意)|^(?:您|你)(?:可以|只要|需要)(?!放心|理解)")
+
+
+def _conditioned(out: list[Clause], sentence_of: list[int], i: int) -> bool:
+    """A condition comes right before clause ``i``, or one clause earlier in its sentence with an
+    alternative between (您可以把余额存到一千以上，或者销户，以后就不会再扣了)."""
+    before = out[i - 1]
+    if sentence_of[i - 1] != sentence_of[i]:
+        return False
+    if before.hypothetical or _conditions(before.text):
+        return True
+    return (i >= 2 and before.text.startswith(_ALTERNATIVE) and sentence_of[i - 2] == sentence_of[i]
+            and (out[i - 2].hypothetical or _conditions(out[i - 2].text)))
+
+
+_ALTERNATIVE = ("或者", "或是", "要么", "还是")
 
 
 def _conditions(text: str) -> bool:
@@ -224,7 +236,7 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
     end = piece[-1][1] + len(piece[-1][0])
     tokens = tuple(token for token, _ in piece)
     body = text[start:end]
-    question = _is_question(body, tokens)
+    question = is_question(body, tokens)
     return Clause(
         text=body,
         start_char=start,
@@ -234,7 +246,7 @@ def _clause(text: str, piece: list[tuple[str, int]]) -> Clause:
         hypothetical=_is_hypothetical(body),
         addresses_you=any(t.startswith(_YOU) for t in tokens),
         speaks_of_self=any(t in _SELF for t in tokens),
-        only_by_ba=question and _only_by_ba(body, tokens),
+        only_by_ba=question and only_by_ba(body, tokens),
     )
 
 
@@ -283,21 +295,10 @@ def _condition_de_hua(body: str) -> int:
     return -1
 
 
-# 行不行, 是不是, 有没有; not 不行不行 or 不不不 (a refusal said twice, not a question)
-_A_NOT_A = re.compile(r"(?<![不没])([^不没])[不没]\1")
-
-
-# A tag at the end seeks agreement to what was just said (给您补偿一千元，您看行吗): the content before
-# it is still stated, so a clause with enough content before a tag is a statement.
-_TAGS = ("您看行吗", "你看行吗", "您看可以吗", "你看可以吗", "您看好吗", "您看怎么样", "您看呢", "你看呢",
-         "行吗", "好吗", "可以吗", "行不行", "好不好", "怎么样", "对吧", "是吧")
-_TAG_MIN_CONTENT_CHARS = 6
-
-
 def seeks_agreement(clause: Clause) -> bool:
     """A question that asks the customer to agree (您看行不行, 这样可以吗): a proposal, not a retort."""
     plain = "".join(c for c in clause.text if c not in _PUNCT and not c.isspace())
-    return clause.question and (any(plain.endswith(tag) for tag in _TAGS) or plain.startswith(("您看", "你看")))
+    return clause.question and (any(plain.endswith(tag) for tag in TAGS) or plain.startswith(("您看", "你看")))
 
 
 def _ends_sentence(text: str, at: int) -> bool:
@@ -320,36 +321,6 @@ def sentence_start(text: str, offset: int) -> int:
 def first_sentence(text: str) -> str:
     """``text`` up to its first sentence end (all of it when there is none)."""
     return text[: next((at for at in range(len(text)) if _ends_sentence(text, at)), len(text))]
-
-
-# A choice between two (您说的是三号那笔还是五号那笔): asked even without 吗 or a question mark.
-_CHOICE = re.compile(r"是.{1,12}还是.{1,12}$")
-
-
-def _is_question(body: str, tokens: tuple[str, ...]) -> bool:
-    plain = "".join(c for c in body if c not in _PUNCT and not c.isspace())
-    for tag in _TAGS:
-        if plain.endswith(tag) and len(plain) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
-            content = plain[: -len(tag)]
-            return _is_question(content, tuple(token for token, _ in _tokens(content)))
-    if any(c in _QUESTION_MARKS for c in body):
-        return True
-    words = [t for t in tokens if any(c.isalnum() for c in t)]
-    if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
-        return True
-    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain):
-        return True
-    body = _DEMONSTRATIVE_FEW.sub("", body)  # 这几天, 前几天: a stretch of days, asked of nobody
-    return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)
-
-
-def _only_by_ba(body: str, tokens: tuple[str, ...]) -> bool:
-    """A final 吧 is all that makes the clause a question."""
-    words = [t for t in tokens if any(c.isalnum() for c in t)]
-    if not words or words[-1] != "吧":
-        return False
-    content = body[: body.rfind("吧")]
-    return not _is_question(content, tuple(token for token, _ in _tokens(content)))
 
 
 def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str | None:

@@ -1,0 +1,146 @@
+"""When a pattern's outcome stands: said of the head's subject, not negated, supposed or asked.
+
+``rules.judge`` finds a head and an outcome of a policy pattern in a clause (您…错了, 我…保证); this
+reads the words around them: a negation (您没记错), a modifier (不清楚的地方), a denial after it (停售了),
+a supposition or a request (您是不是输错了, 帮您申请减免), a question of how often (您输错了几次), the
+record of an event (系统显示您输错了五次), a fault found in a device (您手机信号的问题), or a switch to
+我/我们 between 您 and the outcome (您说得没错是我看错了).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, tokens_with_offsets
+from qa_pipeline.text.match import PhraseMatch
+from qa_pipeline.text.normalize import match_form
+from qa_pipeline.types import Utterance
+
+__all__ = ["closes", "modifies_what_follows", "outcome_stands"]
+
+
+# After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
+_MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户")
+
+
+_FINAL_PARTICLES = frozenset(("吗", "呢", "吧", "嘛"))
+
+
+def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
+    """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
+    not merely supposed (您是不是输错了) or asked for (帮您申请减免), and, after 你/您, no switch to 我/我们 in between
+    (您说得没错是我看错了)."""
+    if outcome.phrase not in _FINAL_PARTICLES and negated_before(clause, outcome.start_char):
+        return False  # (a final 吗 after 都不会 asks; the 不 is the head's own)
+    if modifies_what_follows(utterance.text, outcome.end_char):
+        return False
+    if _denied_after(utterance.text[outcome.end_char:clause.end_char]):
+        return False
+    if head is None:
+        return True
+    if outcome.end_char <= head.start_char:
+        return closes(utterance, clause, head)  # …恢复使用，我保证: the commitment comes last
+    between = utterance.text[head.end_char:outcome.start_char]
+    if any(word in between for word in TENTATIVE) or _asks_for(between):
+        return False
+    if _of_equipment(between, outcome):
+        return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
+    if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
+        return False  # 请您保证明天之前余额充足: the customer is asked to see to it
+    if match_form(head.phrase) in _YOU_HEADS:
+        if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
+            return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
+        if _ASKING.search(match_form(utterance.text[clause.start_char:head.start_char])) or (
+                clause.question and _HOW_MANY.search(utterance.text[outcome.end_char:clause.end_char])):
+            return False  # 请问您输错了几次密码, 您一共输错过几次: asks how often, not a verdict
+        if _reported(utterance.text[clause.start_char:head.start_char]):
+            return False  # 系统显示您输错了五次密码: the record of an event, not a verdict on the customer
+        return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
+    if match_form(head.phrase) in _SELF_HEADS:
+        return not _you_as_subject(between)
+    return True
+
+
+# Things a fault can lie in; 是您<thing>的问题 diagnoses the thing (是您自己的问题 blames the person).
+_EQUIPMENT = ("手机", "电脑", "网络", "信号", "摄像头", "浏览器", "设备", "版本", "路由器", "系统", "芯片", "磁条", "卡片",
+              "读卡器", "网银盾", "U盾", "宽带", "流量", "软件", "APP", "app")
+_CAUSES = ("的问题", "的原因", "的故障")
+
+
+def _of_equipment(between: str, outcome: PhraseMatch) -> bool:
+    """The outcome is a cause (的问题) and what stands before it is a thing of the customer's."""
+    return match_form(outcome.phrase) in _CAUSES and any(thing in between for thing in _EQUIPMENT)
+
+
+# Before a head, these ask the customer to do it (请您保证…, 您得保证…) or advise it (建议您自己去柜台查一下).
+_ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需要您", "麻烦您", "您需要", "你需要", "您务必", "您一定要",
+               "建议", "麻烦")  # (a head may hold the 您: 建议 + 您自己去柜台查一下)
+
+
+# Opening the clause before 你/您, these ask (请问您输错了几次).
+_ASKING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?:请问|想问一下|问一下)")
+# After the outcome, these ask how often, how much or which (您输错了几次, 您记错的是哪一笔).
+_HOW_MANY = re.compile(r"几|多少|哪")
+
+
+# Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
+_EVIDENTIAL = ("显示", "记录", "查到", "查询到", "看到", "记载", "提示")
+
+
+def _reported(before_head: str) -> bool:
+    return any(word in before_head for word in _EVIDENTIAL)
+
+
+def _you_as_subject(between: str) -> bool:
+    """A 你/您 not governed by a preposition (给您, 帮您, 跟您…) starts a new subject:
+    我再说一遍您看哪里不清楚 is about the customer not knowing, not the agent."""
+    tokens = [token for token, _ in tokens_with_offsets(between)]
+    return any(token in _YOU_HEADS and (n == 0 or tokens[n - 1] not in _GOVERNING)
+               for n, token in enumerate(tokens))
+
+
+# At the end of the clause, these deny that the outcome exists at all (保本理财现在已经没有了).
+_DENIED_TAILS = ("没有了", "没了", "不存在了", "不存在", "停售了", "不卖了", "下架了")
+
+
+def _denied_after(rest: str) -> bool:
+    """The rest of the clause after an outcome ends by denying it exists (…理财现在已经没有了)."""
+    return match_form(rest).endswith(_DENIED_TAILS)
+
+
+def modifies_what_follows(text: str, end_char: int) -> bool:
+    """True when the words ending at ``end_char`` describe a noun after them (不清楚的地方, 不行的话)."""
+    return text.startswith(_MODIFIER_TAILS, end_char)
+
+
+# Between head and outcome, these turn a grant into a request or a check (帮您申请减免, 给您问一下能不能免).
+_REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
+               "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
+
+def closes(utterance: Utterance, clause: Clause, head: PhraseMatch) -> bool:
+    """A commitment head ends its clause (only particles after it): 明天就能用，我保证."""
+    if not any(word in match_form(head.phrase) for word in _COMMITMENTS):
+        return False
+    rest = utterance.text[head.end_char:clause.end_char]
+    return all(not c.isalnum() or c in "的啊呀了" for c in rest)
+
+
+_COMMITMENTS = ("保证", "承诺", "担保", "打包票", "发誓")
+
+
+def _asks_for(between: str) -> bool:
+    """A request verb governs what follows (帮您申请减免); 您的申请 or 申请的补偿 are nouns, not requests."""
+    for word in _REQUESTING:
+        at = between.find(word)
+        while at >= 0:
+            if between[at - 1:at] != "的" and between[at + len(word):at + len(word) + 1] != "的":
+                return True
+            at = between.find(word, at + 1)
+    return False
+
+
+_YOU_HEADS = frozenset(("你", "您"))
+_SELF_WORDS = frozenset(("我", "我们", "咱们"))
+_SELF_HEADS = frozenset(("我", "我们", "我这边", "这个我", "我也"))
+# Prepositions and verbs that take 你/您 as their object, not as a new subject.
+_GOVERNING = frozenset(("给", "帮", "为", "跟", "和", "向", "对", "替", "让", "把", "请", "告诉", "叫", "同", "与", "陪"))
