@@ -79,3 +79,14 @@ def test_a_separated_call_charges_the_agents_buried_refusal_to_the_agent(default
     transcript = Transcript("c", 18.0, 8000, 1, tuple(utterances))
     forbidden = score_transcript(transcript, CallMeta(), default_policy, "test").check("forbidden_phrases")
     assert [h["text"] for h in forbidden.details["hits"]] == ["不行"]
+
+
+def test_the_question_may_stand_a_clause_earlier_in_the_same_sentence():
+    asked = _said(Role.CUSTOMER, 0.0, 6.0, "那能不能让我儿子替我去办，我下周再去取，不行，那得我自己去吗？")
+    out = split_replies([asked])
+    assert [(u.role, u.text) for u in out] == [
+        (Role.CUSTOMER, "那能不能让我儿子替我去办，我下周再去取，"), (Role.AGENT, "不行，"),
+        (Role.CUSTOMER, "那得我自己去吗？")]
+    # a full stop between the question and the answer: the asker's own word, not moved
+    told = _said(Role.CUSTOMER, 0.0, 6.0, "能不能快一点。我等了很久，不行。")
+    assert split_replies([told]) == [told]

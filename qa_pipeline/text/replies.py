@@ -11,8 +11,9 @@ and a reviewer sees it.
 Only bare refusals and professions of ignorance are moved (the forms the forbidden-phrase check
 reads), and only when all of these hold:
 
-- the clause before it asks: it ends with a question mark or 吗/吧/呢/么, or asks 能不能/行不行/为什么
-  (具体卡在哪一步，我哪知道 names no question put to anyone);
+- the clause before it asks, or one of the two before it in the same sentence with only more of
+  the request between (能不能让我爱人去办，我过两天再去看，不行): a question mark or 吗/吧/呢/么, or
+  能不能/行不行/为什么 (具体卡在哪一步，我哪知道 names no question put to anyone);
 - the voice placed the utterance surely (a piece the voices could not place was placed by its
   words already, and may be the other party's whole);
 - the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
@@ -29,7 +30,7 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
-from qa_pipeline.text.analysis import Clause, clauses, word_offsets
+from qa_pipeline.text.analysis import Clause, clauses, sentence_index, word_offsets
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Role, Utterance
 
@@ -43,6 +44,8 @@ _LEADING = ("就", "哦", "嗯", "呃", "啊")
 _TRAILING = "啊呀呢的了吧哈"
 #: After the answer, these make it the asker's own word on what they will do (不行，我就去投诉).
 _ASKER_GOES_ON = ("我就", "就", "那我", "我要", "我得", "我去", "我还是")
+#: How many clauses back in its sentence the question a bare answer answers may be.
+ASKED_REACH = 2
 #: A role moved by the words alone: always under the review bar (80 %).
 REPLY_CONFIDENCE = 0.6
 #: Only utterances whose voice was placed at least this surely (the review bar) are split.
@@ -79,6 +82,20 @@ def _asks(clause: Clause) -> bool:
     return _ASKS.search(clause.text.rstrip()) is not None
 
 
+def _asked_before(text: str, found: tuple[Clause, ...], index: int) -> bool:
+    """The clause before ``index`` asks, or one before it in the same sentence with only more of the
+    request between (能不能让我爱人去办，我过两天再去，| 不行)."""
+    if _asks(found[index - 1]):
+        return True
+    sentence = sentence_index(text, found[index - 1].start_char)
+    for back in range(index - 2, max(index - 1 - ASKED_REACH, -1), -1):
+        if sentence_index(text, found[back].start_char) != sentence or bare_reply(found[back].text):
+            return False
+        if _asks(found[back]):
+            return True
+    return False
+
+
 def _split(utterance: Utterance, pause_s: float, following: Utterance | None) -> list[Utterance]:
     if (utterance.role_confidence is None or utterance.role_confidence < SURE_VOICE
             or utterance.role not in (Role.AGENT, Role.CUSTOMER)):
@@ -86,7 +103,7 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
     found = clauses(utterance.text, utterance.words, pause_s)
     for index in range(1, len(found)):
         reply = found[index]
-        if not _asks(found[index - 1]) or not bare_reply(reply.text):
+        if not _asked_before(utterance.text, found, index) or not bare_reply(reply.text):
             continue
         goes_on = found[index + 1].text if index + 1 < len(found) else ""
         if match_form(goes_on).startswith(_ASKER_GOES_ON):
