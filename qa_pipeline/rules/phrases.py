@@ -251,7 +251,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
-    if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase):
+    if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
         # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop
         gap = a.utterance.text[first.end_char:second.start_char]
         return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS
@@ -262,6 +262,19 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     index = [sum(1 for c in clauses if c.start_char <= m.start_char) for m in (first, second)]
     between = clauses[index[0]: index[1] - 1]
     return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
+
+
+# Words that disown the matter (跟我们银行没关系, 不归我们管, 与我们无关).
+_DISOWNING = ("没关系", "无关", "不归", "不关", "管不了", "不相干", "没啥关系", "没什么关系")
+
+
+def _disowns(hit: Hit) -> bool:
+    return any(word in hit.match.phrase or word in hit.match.matched for word in _DISOWNING)
+
+
+def _sends(hit: Hit) -> bool:
+    """The finding sends the customer elsewhere (你去找商户, 您问网点去)."""
+    return "找" in hit.match.phrase or "问" in hit.match.phrase
 
 
 def _one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tuple[str, Judged]]:
