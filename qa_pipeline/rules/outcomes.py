@@ -14,6 +14,7 @@ import re
 from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, tokens_with_offsets
 from qa_pipeline.text.match import PhraseMatch
 from qa_pipeline.text.normalize import match_form
+from qa_pipeline.text.questions import ASKS_OPENING
 from qa_pipeline.types import Utterance
 
 __all__ = ["closes", "modifies_what_follows", "outcome_stands"]
@@ -50,7 +51,7 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
     if match_form(head.phrase) in _YOU_HEADS:
         if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
             return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
-        if _ASKING.search(match_form(utterance.text[clause.start_char:head.start_char])) or (
+        if ASKS_OPENING.search(match_form(utterance.text[clause.start_char:head.start_char])) or (
                 clause.question and _HOW_MANY.search(utterance.text[outcome.end_char:clause.end_char])):
             return False  # 请问您输错了几次密码, 您一共输错过几次: asks how often, not a verdict
         if _reported(utterance.text[clause.start_char:head.start_char]):
@@ -77,8 +78,6 @@ _ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需�
                "建议", "麻烦")  # (a head may hold the 您: 建议 + 您自己去柜台查一下)
 
 
-# Opening the clause before 你/您, these ask (请问您输错了几次).
-_ASKING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?:请问|想问一下|问一下)")
 # After the outcome, these ask how often, how much or which (您输错了几次, 您记错的是哪一笔).
 _HOW_MANY = re.compile(r"几|多少|哪")
 

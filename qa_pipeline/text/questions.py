@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from qa_pipeline.text.segment import default_segmenter
 
-__all__ = ["TAGS", "is_question", "only_by_ba"]
+__all__ = ["ASKS_OPENING", "TAGS", "is_question", "only_by_ba"]
 
 _PUNCT = set("，。？！；：、,.?!;:…—~")
 _QUESTION_MARKS = set("？?")
@@ -26,7 +26,7 @@ _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪�
 _CORRELATIVES = ("多少",)
 _DEMONSTRATIVE_FEW = re.compile(r"[这那前近好头十百千万]几[天点次笔张位号个]|过几[天点]")  # 过几天, not 错过几笔
 # A clause opening with 请问 (after an acknowledgement) asks, however ASR punctuated it.
-_ASKS_OPENING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?:请问|我想问一下|想问一下)")
+ASKS_OPENING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?:请问|我想问一下|想问一下|问一下)")
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
 _FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 # 行不行, 是不是, 有没有; not 不行不行 or 不不不 (a refusal said twice, not a question)
@@ -55,7 +55,7 @@ def is_question(body: str, tokens: tuple[str, ...]) -> bool:
     words = [t for t in tokens if any(c.isalnum() for c in t)]
     if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
         return True
-    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain) or _ASKS_OPENING.search(plain):
+    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain) or ASKS_OPENING.search(plain):
         return True
     body = _DEMONSTRATIVE_FEW.sub("", body)  # 这几天, 前几天: a stretch of days, asked of nobody
     return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)
