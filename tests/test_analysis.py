@@ -78,6 +78,13 @@ def test_supposition_belongs_to_an_asked_sentence() -> None:
     assert found[0].hypothetical and found[0].in_question and not found[0].question
 
 
+def test_what_follows_the_question_in_a_run_on_sentence_is_not_asked() -> None:
+    # ASR ran a rhetorical question and the threat after it into one sentence
+    found = clauses("你们到底是怎么管账户的，再不给我处理，我就去银保监会投诉")
+    assert found[0].question and found[0].in_question
+    assert [c.in_question for c in found[1:]] == [False, False]
+
+
 def test_addressee() -> None:
     clause = clauses("您自己去网点问")[0]
     assert clause.addresses_you and not clause.speaks_of_self
