@@ -22,10 +22,10 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
 from qa_pipeline.rules.base import Hit, find_in
+from qa_pipeline.rules.outcomes import closes, modifies_what_follows, outcome_stands
 from qa_pipeline.text.analysis import (
     TENTATIVE, Clause, clause_at, clauses, hedged, negated_before, on_word_boundaries, tokens_with_offsets,
 )
-from qa_pipeline.rules.outcomes import closes, modifies_what_follows, outcome_stands
 from qa_pipeline.text.intent import intent_model
 from qa_pipeline.text.match import MatchOptions, PhraseMatch, find_phrases, fuzzy_syllable, index_text
 from qa_pipeline.text.normalize import match_form, normalize_display

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
 
-from qa_pipeline.text.questions import TAGS, is_question, only_by_ba
+from qa_pipeline.text.questions import PUNCT, QUESTION_MARKS, TAGS, is_question, only_by_ba, plain
 from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
 
@@ -34,8 +34,6 @@ __all__ = [
     "tokens_with_offsets",
 ]
 
-_PUNCT = set("，。？！；：、,.?!;:…—~")
-_QUESTION_MARKS = set("？?")
 # Words that end their clause however ASR punctuated what follows: a question's 吗, a condition's 的话
 # (您现在重新转的话今天五点前肯定到账: the condition, then what is said of it).
 _CLOSES_CLAUSE = frozenset(("吗", "的话"))
@@ -149,8 +147,8 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
     pieces: list[list[tuple[str, int]]] = [[]]
     sentence_of: list[int] = [0]
     for token, at in _tokens(text):
-        if token in _PUNCT or all(c in _PUNCT or c.isspace() for c in token):
-            if any(c in _QUESTION_MARKS for c in token):
+        if token in PUNCT or all(c in PUNCT or c.isspace() for c in token):
+            if any(c in QUESTION_MARKS for c in token):
                 pieces[-1].append((token, at))
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if any(c in _SENTENCE_ENDS for c in token) else 0))
@@ -180,10 +178,14 @@ def _conditioned(out: list[Clause], sentence_of: list[int], i: int) -> bool:
     before = out[i - 1]
     if sentence_of[i - 1] != sentence_of[i]:
         return False
-    if before.hypothetical or _conditions(before.text):
+    if _is_condition(before):
         return True
     return (i >= 2 and before.text.startswith(_ALTERNATIVE) and sentence_of[i - 2] == sentence_of[i]
-            and (out[i - 2].hypothetical or _conditions(out[i - 2].text)))
+            and _is_condition(out[i - 2]))
+
+
+def _is_condition(clause: Clause) -> bool:
+    return clause.hypothetical or _conditions(clause.text)
 
 
 _ALTERNATIVE = ("或者", "或是", "要么", "还是")
@@ -272,7 +274,7 @@ def _is_hypothetical(body: str) -> bool:
     at = _condition_de_hua(body)
     if at < 0:
         return False
-    topic = "".join(c for c in body[:at] if c not in _PUNCT and not c.isspace())
+    topic = plain(body[:at])
     stripped = True
     while stripped:
         stripped = False
@@ -297,8 +299,8 @@ def _condition_de_hua(body: str) -> int:
 
 def seeks_agreement(clause: Clause) -> bool:
     """A question that asks the customer to agree (您看行不行, 这样可以吗): a proposal, not a retort."""
-    plain = "".join(c for c in clause.text if c not in _PUNCT and not c.isspace())
-    return clause.question and (any(plain.endswith(tag) for tag in TAGS) or plain.startswith(("您看", "你看")))
+    bare = plain(clause.text)
+    return clause.question and (any(bare.endswith(tag) for tag in TAGS) or bare.startswith(("您看", "你看")))
 
 
 def _ends_sentence(text: str, at: int) -> bool:

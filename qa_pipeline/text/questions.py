@@ -14,10 +14,10 @@ from functools import lru_cache
 
 from qa_pipeline.text.segment import default_segmenter
 
-__all__ = ["ASKS_OPENING", "TAGS", "is_question", "only_by_ba"]
+__all__ = ["ASKS_OPENING", "PUNCT", "QUESTION_MARKS", "TAGS", "is_question", "only_by_ba", "plain"]
 
-_PUNCT = set("，。？！；：、,.?!;:…—~")
-_QUESTION_MARKS = set("？?")
+PUNCT = set("，。？！；：、,.?!;:…—~")
+QUESTION_MARKS = set("？?")
 _QUESTION_FINALS = frozenset("吗 么 嘛 呢 吧".split())
 _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪里", "哪儿", "哪些", "哪家", "哪一", "多少", "多久",
                    "是否", "什么时候", "还有什么", "几天", "几点", "几次", "几笔", "几张", "几位", "几号", "几个", "是不是", "能不能",
@@ -43,19 +43,24 @@ _TAG_MIN_CONTENT_CHARS = 6
 _CHOICE = re.compile(r"是.{1,12}还是.{1,12}$")
 
 
+def plain(text: str) -> str:
+    """``text`` without punctuation or spaces."""
+    return "".join(c for c in text if c not in PUNCT and not c.isspace())
+
+
 def is_question(body: str, tokens: tuple[str, ...]) -> bool:
     """Whether the clause ``body`` (with its jieba ``tokens``) asks."""
-    plain = "".join(c for c in body if c not in _PUNCT and not c.isspace())
+    bare = plain(body)
     for tag in TAGS:
-        if plain.endswith(tag) and len(plain) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
-            content = plain[: -len(tag)]
+        if bare.endswith(tag) and len(bare) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
+            content = bare[: -len(tag)]
             return is_question(content, _words(content))
-    if any(c in _QUESTION_MARKS for c in body):
+    if any(c in QUESTION_MARKS for c in body):
         return True
     words = [t for t in tokens if any(c.isalnum() for c in t)]
     if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
         return True
-    if _A_NOT_A.search(body) or plain.endswith(_FINAL_WHAT) or _CHOICE.search(plain) or ASKS_OPENING.search(plain):
+    if _A_NOT_A.search(body) or bare.endswith(_FINAL_WHAT) or _CHOICE.search(bare) or ASKS_OPENING.search(bare):
         return True
     body = _DEMONSTRATIVE_FEW.sub("", body)  # 这几天, 前几天: a stretch of days, asked of nobody
     return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)

@@ -52,7 +52,6 @@ REPLY_CONFIDENCE = 0.6
 SURE_VOICE = 0.8
 #: An answer ending its utterance this close before the other party's next one is that turn's head.
 HEAD_OF_NEXT_S = 1.0
-_FIRST_CLAUSE = re.compile(r"[，。！？、；,.!?;\s]")
 _ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
 
 
@@ -114,19 +113,19 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
         before, answer, after = cut
         if after is None:
             if following is not None and following.start_s - answer.end_s < HEAD_OF_NEXT_S \
-                    and _heard_twice(answer, following):
+                    and _heard_twice(answer, following, pause_s):
                 continue
             return [before, answer]
         return [before, answer, *_split(after, pause_s, following)]
     return [utterance]
 
 
-def _heard_twice(answer: Utterance, following: Utterance) -> bool:
+def _heard_twice(answer: Utterance, following: Utterance, pause_s: float) -> bool:
     """The other party's next turn opens with the answer's words: the recogniser heard them in
     both utterances (吗？不行。| 不行，这个办不了)."""
     said = match_form(answer.text)
-    opening = _FIRST_CLAUSE.split(following.text.strip(), maxsplit=1)[0]
-    return bool(said) and match_form(opening) == said
+    opening = clauses(following.text, following.words, pause_s)[:1]
+    return bool(said) and any(match_form(first.text) == said for first in opening)
 
 
 def _cut(utterance: Utterance, reply: Clause) -> tuple[Utterance, Utterance, Utterance | None] | None:
