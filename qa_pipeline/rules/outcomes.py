@@ -35,6 +35,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False  # (a final 吗 after 都不会 asks; the 不 is the head's own)
     if modifies_what_follows(utterance.text, outcome.end_char):
         return False
+    if _either_or(utterance.text, outcome):
+        return False  # 这样理解对不对: the A-not-A question holds the outcome's words, not its verdict
     if _denied_after(utterance.text[outcome.end_char:clause.end_char]):
         return False
     if head is None:
@@ -60,6 +62,15 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
     if match_form(head.phrase) in _SELF_HEADS:
         return not _you_as_subject(between)
     return True
+
+
+def _either_or(text: str, outcome: PhraseMatch) -> bool:
+    """A negated outcome (不对, 不行, 没用) right after its own positive word: 对不对, 行不行, 有没有用."""
+    phrase = match_form(outcome.phrase)
+    if len(phrase) < 2 or phrase[0] not in "不没" or outcome.start_char == 0:
+        return False
+    before = text[outcome.start_char - 1]
+    return before == phrase[1] or (before == "有" and phrase[0] == "没")
 
 
 # Things a fault can lie in; 是您<thing>的问题 diagnoses the thing (是您自己的问题 blames the person).

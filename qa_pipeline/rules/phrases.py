@@ -73,6 +73,29 @@ _DEFLECTIONS = ("应该的", "应该做的", "客气", "不用谢", "不麻烦",
 _NEW_CLAUSE = ("这个", "那个", "这", "那", "我们", "我", "您", "你", "这边", "我这边", "我们这边")
 
 
+# A clause that says no in its own words (改不了, 不能退, 没法撤); 不 alone opens it when ASR drops the comma.
+_SAYS_NO = ("不了", "不能", "没法", "没办法", "不可以", "不予", "不给", "不行")
+# Words that make 不 part of a condition (不按时还款就不能提额, 不及时处理的话用不了): no bare refusal.
+_CONDITION_MARKS = ("的话", "就", "会", "才", "否则", "要不然")
+# How soon the refusal must follow (不，系统里改不了); a long run before a 不能 is an explanation, often
+# of a word ASR heard as 不 (补卡需要本人…到网点办理，不能代办).
+_SAYS_NO_REACH = 12
+
+
+def _opens_before_new_clause(core: str, forms: set[str]) -> bool:
+    """The clause opens with a refusal of two characters or more and a new subject follows at once."""
+    for form in sorted((f for f in forms if len(f) > 1), key=len, reverse=True):
+        if core.startswith(form):
+            return core[len(form):].startswith(_NEW_CLAUSE)
+    return False
+
+
+def _refused_again(rest: str) -> bool:
+    """What follows a leading 不 refuses in its own words and is no condition the 不 belongs to."""
+    near = rest[:_SAYS_NO_REACH]
+    return any(word in near for word in _SAYS_NO) and not any(mark in rest for mark in _CONDITION_MARKS)
+
+
 def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     """The refusal is the whole reply, or the reply opens with it (不，我们这边不提供这个服务;
     不行不行，额度是系统定的; 不可以的女士，…), said once or repeated."""
@@ -88,6 +111,10 @@ def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     tokens = [t for t in opening[0].tokens if t.strip("，,。 ")]
     if len(tokens) > 1 and match_form(tokens[0]) in forms and tokens[1] in _NEW_CLAUSE:
         return True  # 不这个没必要… as ASR writes 不，这个没必要…: the refusal stands alone before a new clause
+    if _opens_before_new_clause(match_form(opening[0].text), forms):
+        return True  # 不可能我都说了… as ASR writes 不可能，我都说了…: jieba splits 不/可能/我
+    if len(tokens) > 2 and tokens[0] == "不" and _refused_again("".join(tokens[1:])):
+        return True  # 不系统里改不了 as ASR writes 不，系统里改不了: 不 alone, then the refusal said out
     core = match_form(opening[0].text)
     stripped = True
     while stripped:
