@@ -14,7 +14,7 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, scope_of, sound_hits
-from qa_pipeline.text.analysis import Clause, sentence_index
+from qa_pipeline.text.analysis import Clause, sentence_index, sentence_start
 from qa_pipeline.text.match import find_gapped
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
@@ -133,6 +133,8 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
     if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
         return True
+    if clause is not None and _avoided_unpledged(judged.hit.utterance, clause):
+        return True  # 还上就不会上报, 以后就不会再收了: what follows by the rules, nobody's pledge
     if clause is not None and _trouble_caused(clause):
         return True  # 给您带来这么多困扰: what an apology regrets
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
@@ -153,6 +155,17 @@ def _trouble_caused(clause: Clause) -> bool:
     text = match_form(clause.text)
     return any(w in text for w in ("给您带来", "给你带来", "让您受", "给您添")) and not any(
         w in text for w in (*_PLEDGES, *_RETURNS))
+
+
+def _avoided_unpledged(utterance: Utterance, clause: Clause) -> bool:
+    """The clause only says what will not happen (不会/不再/就不…), with no pledge in it or earlier in
+    its sentence and no product return: a fact the model took for a promise (我保证…，不会影响征信 stays one)."""
+    text = match_form(clause.text)
+    if not any(a in text for a in _AVOIDED) or any(w in text for w in (*_PLEDGES, *_RETURNS)):
+        return False
+    start = sentence_start(utterance.text, clause.start_char)
+    earlier = match_form(utterance.text[start:clause.start_char])
+    return not any(word in earlier for word in (*_PLEDGES, "答应", "承诺"))
 
 
 # A threshold met, then 就: the rule's condition inside the clause (余额保持在三百以上就不会扣).
