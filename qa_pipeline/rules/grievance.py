@@ -189,7 +189,7 @@ def merchant_matter(text: str) -> bool:
 # The caller clearing the bank of blame or denying a grievance (不是你们的问题, 不怪你们, 对你们没什么意见):
 # what such a clause says about the bank is denied, so it is no complaint.
 _EXONERATES = re.compile(
-    r"(不是|不怪|不关|并不是|也不是|倒不是|不赖|怪不了|怪不着|不能怪)(要|想|存心|故意)?(怪|催|怨|埋怨|说|针对|为难|找)?"
+    r"(不是|不怪|不关|并不是|也不是|倒不是|不赖|怪不了|怪不着|不能怪|不会怪|不会埋怨|不怨|怎么会怪)(要|想|存心|故意)?(怪|催|怨|埋怨|说|针对|为难|找)?"
     r"(你们|您|你|银行|客服|贵行)"
     r"|(没|没有|并没有)(什么|任何)?(意见|不满|怨言|要投诉|投诉的意思|怪你们|怪您)"
     r"|(跟|和|与)(你们|您|你)(没|无)(关|什么关)"
