@@ -111,11 +111,11 @@ def _whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     tokens = [t for t in opening[0].tokens if t.strip("，,。 ")]
     if len(tokens) > 1 and match_form(tokens[0]) in forms and tokens[1] in _NEW_CLAUSE:
         return True  # 不这个没必要… as ASR writes 不，这个没必要…: the refusal stands alone before a new clause
-    if _opens_before_new_clause(match_form(opening[0].text), forms):
+    core = match_form(opening[0].text)
+    if _opens_before_new_clause(core, forms):
         return True  # 不可能我都说了… as ASR writes 不可能，我都说了…: jieba splits 不/可能/我
     if len(tokens) > 2 and tokens[0] == "不" and _refused_again("".join(tokens[1:])):
         return True  # 不系统里改不了 as ASR writes 不，系统里改不了: 不 alone, then the refusal said out
-    core = match_form(opening[0].text)
     stripped = True
     while stripped:
         stripped = False

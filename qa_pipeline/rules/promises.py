@@ -133,8 +133,6 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
     if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
         return True
-    if clause is not None and _avoided_unpledged(judged.hit.utterance, clause):
-        return True  # 还上就不会上报, 以后就不会再收了: what follows by the rules, nobody's pledge
     if clause is not None and _trouble_caused(clause):
         return True  # 给您带来这么多困扰: what an apology regrets
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
@@ -157,15 +155,11 @@ def _trouble_caused(clause: Clause) -> bool:
         w in text for w in (*_PLEDGES, *_RETURNS))
 
 
-def _avoided_unpledged(utterance: Utterance, clause: Clause) -> bool:
-    """The clause only says what will not happen (不会/不再/就不…), with no pledge in it or earlier in
-    its sentence and no product return: a fact the model took for a promise (我保证…，不会影响征信 stays one)."""
-    text = match_form(clause.text)
-    if not any(a in text for a in _AVOIDED) or any(w in text for w in (*_PLEDGES, *_RETURNS)):
-        return False
+def _pledged_before(utterance: Utterance, clause: Clause) -> bool:
+    """A pledge (保证/一定…, 答应, 承诺) earlier in the clause's sentence carries it (我保证…，不会影响征信)."""
     start = sentence_start(utterance.text, clause.start_char)
     earlier = match_form(utterance.text[start:clause.start_char])
-    return not any(word in earlier for word in (*_PLEDGES, "答应", "承诺"))
+    return any(word in earlier for word in (*_PLEDGES, "答应", "承诺"))
 
 
 # A threshold met, then 就: the rule's condition inside the clause (余额保持在三百以上就不会扣).
@@ -173,13 +167,14 @@ _RULE_IN_CLAUSE = re.compile(r"(以上|以下|保持|满|够|达到).{0,3}就")
 
 
 def _rule_consequence(utterance: Utterance, clause: Clause, policy: Policy) -> bool:
-    """An avoided outcome (不会/不用…) opened by 这样/那样 or after a threshold in its own clause
-    (…以上就不会扣), or following a clause of the same sentence that speaks to the customer (建议您…,
-    您今天还上…), neither pledged nor reassuring."""
+    """An avoided outcome (不会/不用…), neither pledged nor about a product's return: opened by 这样/那样
+    or after a threshold in its own clause (…以上就不会扣), with no pledge earlier in its sentence
+    (还上就不会上报, 以后就不会再收了: a fact the model took for a promise), or following a clause of the
+    same sentence that speaks to the customer (建议您…, 您今天还上…), neither pledged nor reassuring."""
     text = match_form(clause.text)
     if any(p in text for p in _PLEDGES) or any(r in text for r in _RETURNS) or not any(a in text for a in _AVOIDED):
         return False
-    if text.startswith(_ARRANGED) or _RULE_IN_CLAUSE.search(text):
+    if text.startswith(_ARRANGED) or _RULE_IN_CLAUSE.search(text) or not _pledged_before(utterance, clause):
         return True
     clauses = clauses_of(utterance, policy)
     before = [c for c in clauses if c.end_char <= clause.start_char]

@@ -135,8 +135,8 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
 
 # A supposition of what may come, with no failure in it the customer has met (要是到时候乱收费，
 # 我就投诉; 万一手续费不划算，我就不换了): a warning, no grievance yet. One that holds a failure going
-# on or met before (要是今天还不给我解决; 如果再这样乱扣费), a remedy refused (要是不给个说法), or the remedy the customer waits for failing
-# (要是这钱追不回来), is a live threat and stays a complaint.
+# on or met before (要是今天还不给我解决; 如果再这样乱扣费), a remedy refused (要是不给个说法), or the
+# remedy the customer waits for failing (要是这钱追不回来), is a live threat and stays a complaint.
 _SUPPOSED_LATER = re.compile(r"(要是|如果|万一|假如|假设|倘若)(?![^。！？!?]*(还不|再不|还没|仍然不|一直不|还是不|就是不|再这样|再这么|再来|再出|又"
                              r"|不给|不处理|不解决|不退|不赔|不管|没个说法|没有说法|没人管"
                              r"|[\u4e00-\u9fff]不(?:回来|回|来|了|到|下来|出来|成)))[^。！？!?]{0,20}$")
