@@ -14,7 +14,7 @@ outcome stands in its clause is ``rules.outcomes``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable
 
@@ -290,4 +290,30 @@ def judge_clauses(
             judged = _model_hit(utterance, clause, intent)
         if judged is not None:
             found.append(judged)
+        if judged is not None and judged.via == "pattern":
+            found += _patterns_around(utterance, clause, judged.hit.match, intent, policy)
     return found
+
+
+# Words a clause must still hold beside a pattern's finding to be searched again: a sentence ASR wrote
+# without its commas (你错了我们没有这种卡那是您自己没看清楚) is one clause holding two findings.
+_REST_MIN_CHARS = 6
+
+
+def _patterns_around(utterance: Utterance, clause: Clause, match: PhraseMatch, intent: Intent, policy: Policy) -> list[Judged]:
+    """Further pattern findings in a clause before and after one (each side read as clauses of its own)."""
+    before = _patterns_in(utterance, clause, clause.start_char, match.start_char, intent, policy)
+    return before + _patterns_in(utterance, clause, match.end_char, clause.end_char, intent, policy)
+
+
+def _patterns_in(utterance: Utterance, clause: Clause, start: int, end: int, intent: Intent, policy: Policy) -> list[Judged]:
+    rest = utterance.text[start:end]
+    if len(match_form(rest)) < _REST_MIN_CHARS:
+        return []
+    for part in clauses(rest):
+        part = replace(part, start_char=part.start_char + start, end_char=part.end_char + start,
+                       in_question=clause.in_question, hypothetical=part.hypothetical or clause.hypothetical)
+        judged, _ = _pattern_hit(utterance, part, intent, policy)
+        if judged is not None:
+            return [judged, *_patterns_around(utterance, part, judged.hit.match, intent, policy)]
+    return []

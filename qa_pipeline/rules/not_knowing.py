@@ -32,7 +32,10 @@ _NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不�
 
 
 def not_knowing(hit: Hit) -> bool:
-    return any(word in hit.match.matched for word in _NOT_KNOWING)
+    """The hit professes the speaker's ignorance; 您都弄不明白 (said of the customer) mocks instead."""
+    matched = hit.match.matched
+    return any(0 <= (at := matched.find(word)) and not any(p in matched[max(0, at - 3):at] for p in "您你")
+               for word in _NOT_KNOWING)
 
 
 def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:
@@ -83,10 +86,23 @@ _INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗"
 _INQUIRY_OPENERS = ("", "那", "那么", "请问", "想问一下", "我想问一下")
 
 
+# Just before a 不知道 that is the speaker's own not knowing (我也不知道您说的…, 这个我不知道您可以…).
+_KNOWER = ("我", "也", "都", "还", "真", "这", "那", "就")
+
+
 def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
-    """不知道 opens the clause (no 我/这个 before it) and an inquiry word follows: a polite question."""
+    """不知道 opens the clause (no 我/这个 before it) and an inquiry word follows: a polite question.
+
+    With the comma lost (…客户服务代表二九一三号不知道您现在方便接听电话吗) the clause opens long before
+    it: then 不知道 right before 您/你, with no knower just before it, is the same question."""
     if clause is None:
         return False
-    before = match_form(hit.utterance.text[clause.start_char:hit.match.start_char])
-    after = hit.utterance.text[hit.match.end_char:clause.end_char]
-    return before in _INQUIRY_OPENERS and any(word in after for word in _INQUIRY)
+    text = hit.utterance.text
+    after = text[hit.match.end_char:clause.end_char]
+    if not any(word in after for word in _INQUIRY):
+        return False
+    at = text.rfind("不知道", hit.match.start_char, hit.match.end_char)
+    at = hit.match.start_char if at < 0 else at  # a pattern's hit opens at its head (我…不知道)
+    if match_form(text[clause.start_char:at]) in _INQUIRY_OPENERS:
+        return True
+    return at > clause.start_char and text[at + 3:at + 4] in ("您", "你") and text[at - 1] not in _KNOWER

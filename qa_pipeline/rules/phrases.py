@@ -157,7 +157,7 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     in another sentence (``_other_offence``); in the same one it would restate the listed one."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
-    judged = [j for j in judged if not (not_knowing(j.hit) and finds_out(j.hit, scope_of(j.hit, policy)[0], policy))]
+    judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
     patterns += [j for j in sent_elsewhere(utterance, policy)
                  if not any(j.hit.overlaps(h) for h in listed) and not any(j.hit.overlaps(p.hit) for p in patterns)]
@@ -166,6 +166,12 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
               and all(_other_offence(h, j.hit) for h in listed)]
     return sorted(models, key=lambda j: -j.score)[:1]
+
+
+def _asks_or_finds_out(hit: Hit, policy: Policy) -> bool:
+    """Not knowing that finds out on the call, or 不知道您…吗 asking politely (the comma before it lost)."""
+    clause = scope_of(hit, policy)[0]
+    return finds_out(hit, clause, policy) or opens_inquiry(hit, clause)
 
 
 def _other_offence(listed: Hit, found: Hit) -> bool:
@@ -287,6 +293,10 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return False
     clauses = clauses_of(a.utterance, policy)
     index = [sum(1 for c in clauses if c.start_char <= m.start_char) for m in (first, second)]
+    if index[0] == index[1]:
+        # one clause, as ASR writes a sentence without its commas: the words between must be as short
+        # as the clause that may stand between two findings of one stretch
+        return len(match_form(text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
     between = clauses[index[0]: index[1] - 1]
     return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
 
