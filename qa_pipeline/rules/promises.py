@@ -15,7 +15,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, scope_of, sound_hits
 from qa_pipeline.text.analysis import Clause, sentence_index, sentence_start
-from qa_pipeline.text.match import find_gapped
+from qa_pipeline.text.match import PhraseMatch, find_gapped
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -75,7 +75,19 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
     if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
         return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
+    if not breaks and _complete(first) and any(p in text[first.end_char: second.end_char] for p in _PLEDGES):
+        return False  # …给您免了以后每年也肯定都给您免, as ASR writes it without the comma: a second pledge
     return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
+
+
+def _complete(match: PhraseMatch) -> bool:
+    """The finding says what is promised, not only the pledge or its time (我保证… or 保证今天… of
+    我保证今天下午一定到账)."""
+    said = match_form(match.matched)
+    return len(said) > 2 and not any(said.endswith(w) for w in (*_PLEDGES, *_WHEN))
+
+
+_WHEN = ("今天", "明天", "后天", "之前", "以前", "之内", "以内", "前", "内", "马上", "立刻", "当天", "月底", "年底")
 
 
 _ADDED = ("另外", "此外", "同时", "并且", "而且")
