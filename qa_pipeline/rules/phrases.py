@@ -10,6 +10,7 @@ from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
+from qa_pipeline.rules.refusals import emphatic_refusals
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
@@ -159,8 +160,9 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
-    patterns += [j for j in sent_elsewhere(utterance, policy)
-                 if not any(j.hit.overlaps(h) for h in listed) and not any(j.hit.overlaps(p.hit) for p in patterns)]
+    for extra in (*sent_elsewhere(utterance, policy), *emphatic_refusals(utterance, policy)):
+        if not any(extra.hit.overlaps(h) for h in listed) and not any(extra.hit.overlaps(p.hit) for p in patterns):
+            patterns.append(extra)
     if patterns:
         return patterns
     models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
