@@ -25,11 +25,11 @@ import sys
 import tomllib
 import zlib
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from qa_pipeline.eval.evaluate import Outcome  # noqa: E402
 from qa_pipeline.eval.judgement import corrupt  # noqa: E402
 from qa_pipeline.policy.policy import load_policy  # noqa: E402
 from qa_pipeline.rules.run import score_transcript  # noqa: E402
@@ -41,15 +41,6 @@ CHECKS = ("forbidden", "promise", "complaint", "comfort")
 _PUNCT = set("，。！？、；：,.!?;:")
 _S_PER_CHAR = 60 / 250
 _SWAP_RATE = 0.08
-
-
-@dataclass(frozen=True)
-class Outcome:
-    call: str
-    check: str
-    agreed: bool
-    labelled: tuple[str, ...]
-    found: tuple[str, ...]
 
 
 def turn_text(text: str, mode: str, seed: str, alphabet: str) -> str:
@@ -87,35 +78,37 @@ def phrase_outcome(call: str, script: dict, key: str, hits: list, transcript: Tr
     labelled = Counter({i: len(t[key]) for i, t in enumerate(script["turn"]) if t.get(key)})
     found = Counter(_turn_of(transcript, float(h["start_s"])) for h in hits)
     return Outcome(
-        call, key, +labelled == +found,
-        tuple(f"{i}:{_label_text(x)}" for i, t in enumerate(script["turn"]) for x in t.get(key, [])),
-        tuple(f"{_turn_of(transcript, float(h['start_s']))}:{h.get('phrase')}" for h in hits),
+        call,
+        [f"{i}:{_label_text(x)}" for i, t in enumerate(script["turn"]) for x in t.get(key, [])],
+        [f"{_turn_of(transcript, float(h['start_s']))}:{h.get('phrase')}" for h in hits],
+        +labelled == +found,
     )
 
 
-def complaint_outcomes(call: str, script: dict, handling: dict) -> list[Outcome]:
+def complaint_outcomes(call: str, script: dict, handling: dict) -> dict[str, Outcome]:
     turns = script["turn"]
     complained = [i for i, t in enumerate(turns) if t.get("complaint")]
     detected = bool(handling.get("complaint"))
-    out = [Outcome(call, "complaint", detected == bool(complained), (str(bool(complained)),), (str(detected),))]
+    out = {"complaint": Outcome(call, bool(complained), detected, detected == bool(complained))}
     if complained:
         comforted = any(t.get("comfort") for t in turns[complained[0]:])
         predicted = bool(handling.get("comforted")) if detected else None
-        out.append(Outcome(call, "comfort", predicted == comforted, (str(comforted),), (str(predicted),)))
+        out["comfort"] = Outcome(call, comforted, predicted, predicted == comforted)
     return out
 
 
-def outcomes_of(path: Path, mode: str, alphabet: str, policy) -> list[Outcome]:
+def outcomes_of(path: Path, mode: str, alphabet: str, policy) -> dict[str, Outcome]:
+    """One outcome per check of ``CHECKS`` (comfort only for a call with a labelled complaint)."""
     script = tomllib.loads(path.read_text(encoding="utf-8"))
     transcript = transcript_of(script, mode, alphabet)
     meta = CallMeta.from_dict({"direction": script.get("direction", "inbound")})
     checks = score_transcript(transcript, meta, policy).to_dict()["checks"]
     call = script["call_id"].removeprefix("unseen_")
-    return [
-        phrase_outcome(call, script, "forbidden", checks["forbidden_phrases"].get("hits") or [], transcript),
-        phrase_outcome(call, script, "promise", checks["unauthorized_promise"].get("hits") or [], transcript),
-        *complaint_outcomes(call, script, checks["complaint_handling"]),
-    ]
+    return {
+        "forbidden": phrase_outcome(call, script, "forbidden", checks["forbidden_phrases"].get("hits") or [], transcript),
+        "promise": phrase_outcome(call, script, "promise", checks["unauthorized_promise"].get("hits") or [], transcript),
+        **complaint_outcomes(call, script, checks["complaint_handling"]),
+    }
 
 
 def main() -> None:
@@ -130,16 +123,17 @@ def main() -> None:
     scripts_text = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
     alphabet = "".join(sorted({c for s in scripts_text for t in s["turn"] for c in t["text"]}))
     policy = load_policy()
-    outcomes = [o for f in files for o in outcomes_of(f, args.text, alphabet, policy)]
+    outcomes = [outcomes_of(f, args.text, alphabet, policy) for f in files]
     print(f"{len(files)} scripts, text {args.text}")
     for check in CHECKS:
-        mine = [o for o in outcomes if o.check == check]
+        mine = [o[check] for o in outcomes if check in o]
         agreed = sum(o.agreed for o in mine)
         print(f"{check:10s} {agreed:5d}/{len(mine):<5d} {100 * agreed / max(len(mine), 1):5.1f} %")
     if args.v:
-        for o in outcomes:
-            if not o.agreed:
-                print(f"{o.check:10s} {o.call:12s} labelled {list(o.labelled)} found {list(o.found)}")
+        for per_call in outcomes:
+            for check, o in per_call.items():
+                if not o.agreed:
+                    print(f"{check:10s} {o.call:12s} labelled {o.expected} found {o.predicted}")
 
 
 if __name__ == "__main__":

@@ -68,9 +68,8 @@ def test_each_way_of_writing_the_turns_is_judged(tmp_path: Path, default_policy)
     bench = _bench_module()
     script = tmp_path / "unseen_t04.toml"
     for mode in ("clean", "nopunct", "asr"):
-        outcomes = bench.outcomes_of(script, mode, "不行好的我帮您查一下明细", default_policy)
-        forbidden = [o for o in outcomes if o.check == "forbidden"]
-        assert [o.agreed for o in forbidden] == [True], (mode, forbidden)
+        forbidden = bench.outcomes_of(script, mode, "不行好的我帮您查一下明细", default_policy)["forbidden"]
+        assert forbidden.agreed is True, (mode, forbidden)
     assert bench.turn_text("不，今天到不了。", "nopunct", "x", "") == "不今天到不了"
 
 
