@@ -97,9 +97,21 @@ def complaint_outcomes(call: str, script: dict, handling: dict) -> dict[str, Out
     return out
 
 
-def outcomes_of(path: Path, mode: str, alphabet: str, policy) -> dict[str, Outcome]:
+def read_script(path: Path) -> dict:
+    """One script, or ValueError naming the file and what is wrong with it."""
+    try:
+        script = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{path}: not a readable TOML script ({error})") from error
+    turns = script.get("turn")
+    if not isinstance(turns, list) or not all(isinstance(t, dict) and "text" in t and "role" in t for t in turns):
+        raise ValueError(f"{path}: no [[turn]] tables with role and text")
+    script.setdefault("call_id", path.stem)
+    return script
+
+
+def outcomes_of(script: dict, mode: str, alphabet: str, policy) -> dict[str, Outcome]:
     """One outcome per check of ``CHECKS`` (comfort only for a call with a labelled complaint)."""
-    script = tomllib.loads(path.read_text(encoding="utf-8"))
     transcript = transcript_of(script, mode, alphabet)
     meta = CallMeta.from_dict({"direction": script.get("direction", "inbound")})
     checks = score_transcript(transcript, meta, policy).to_dict()["checks"]
@@ -120,10 +132,13 @@ def main() -> None:
     files = [f for folder in args.sets for f in sorted(folder.glob("*.toml"))]
     if not files:
         parser.error("no scripts (*.toml) in the folders given")
-    scripts_text = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    alphabet = "".join(sorted({c for s in scripts_text for t in s["turn"] for c in t["text"]}))
+    try:
+        scripts = [read_script(f) for f in files]
+    except ValueError as error:
+        parser.error(str(error))
+    alphabet = "".join(sorted({c for s in scripts for t in s["turn"] for c in t["text"]}))
     policy = load_policy()
-    outcomes = [outcomes_of(f, args.text, alphabet, policy) for f in files]
+    outcomes = [outcomes_of(script, args.text, alphabet, policy) for script in scripts]
     print(f"{len(files)} scripts, text {args.text}")
     for check in CHECKS:
         mine = [o[check] for o in outcomes if check in o]

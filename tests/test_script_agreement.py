@@ -66,7 +66,7 @@ def test_each_way_of_writing_the_turns_is_judged(tmp_path: Path, default_policy)
         ("agent", "好的，我帮您查一下明细。", ""),
     ])
     bench = _bench_module()
-    script = tmp_path / "unseen_t04.toml"
+    script = bench.read_script(tmp_path / "unseen_t04.toml")
     for mode in ("clean", "nopunct", "asr"):
         forbidden = bench.outcomes_of(script, mode, "不行好的我帮您查一下明细", default_policy)["forbidden"]
         assert forbidden.agreed is True, (mode, forbidden)
@@ -77,3 +77,11 @@ def test_an_empty_folder_is_refused_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(BENCH), str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "no scripts" in done.stderr
+
+
+def test_a_broken_script_is_named_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "unseen_t05.toml").write_text('call_id = "x"\n[[turn]\nrole =', encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "unseen_t05.toml: not a readable TOML script" in done.stderr
+    assert "Traceback" not in done.stderr
