@@ -34,8 +34,17 @@ _NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不�
 def not_knowing(hit: Hit) -> bool:
     """The hit professes the speaker's ignorance; 您都弄不明白 (said of the customer) mocks instead."""
     matched = hit.match.matched
-    return any(0 <= (at := matched.find(word)) and not any(p in matched[max(0, at - 3):at] for p in "您你")
-               for word in _NOT_KNOWING)
+    return any(0 <= (at := matched.find(word)) and not _of_customer(matched[max(0, at - 3):at]) for word in _NOT_KNOWING)
+
+
+# What may stand between the customer named and the word said of them (您都弄不明白, 你怎么还不知道).
+_BETWEEN_YOU = set("都也还就真又怎么竟然")
+
+
+def _of_customer(before: str) -> bool:
+    """您/你 just before the word, with only adverbs between: said of the customer (not 为您服务不知道…)."""
+    at = max(before.rfind("您"), before.rfind("你"))
+    return at >= 0 and all(c in _BETWEEN_YOU for c in before[at + 1:])
 
 
 def helps_after(hit: Hit, words: tuple[str, ...] = _FINDS_OUT) -> bool:

@@ -1,10 +1,15 @@
-"""The emphatic flat refusal: the verb made the topic, then denied (退是退不了的, 改是改不了的,
-这笔钱是没办法退的).
+"""The flat refusal in its own words: the verb made the topic, then denied (退是退不了的, 改是改不了的,
+这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了).
 
 Saying a thing cannot be done is often plain information (这笔费用退不了，不过可以…); doubling the verb
 (V是V不了) or stressing 是没办法V的 closes the matter on the customer, which the standard's 不行 stands
 for. A question or a supposition and its consequence (退是退不了吗？ 要是已经放款了，改是改不了的) is
 no refusal.
+
+The bare form (a service verb, by sound, + 不了 and nothing else in the clause but time, degree and topic words)
+refuses what the customer asked for when the reply offers no way on: no alternative (可以, 不过, 建议,
+帮您…), no apology or reassurance before it (不好意思, 您放心), and the limit is not one of a channel or
+of the system (电话里改不了, 系统查不了: the way lies elsewhere, which the agent usually says next).
 """
 
 from __future__ import annotations
@@ -14,32 +19,90 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
-from qa_pipeline.text.match import PhraseMatch
+from qa_pipeline.text.analysis import Clause
+from qa_pipeline.text.match import PhraseMatch, fuzzy_syllable, syllables_of
 from qa_pipeline.types import Utterance
 
 __all__ = ["LABEL", "emphatic_refusals"]
 
 LABEL = "不行：把话说死"
 
-# 退是退不了 / 撤销是撤销不了: the verb (one or two characters) repeated around 是 and denied;
-# 是没办法退的 / 是没法改的: the means denied, stressed by 是…的.
+# 退是退不了 / 撤销是撤销不了: the verb (one or two characters) repeated around 是 and denied, the two
+# verbs alike by sound (ASR writes 推是退不了); 是没办法退的 / 是没法改的: the means denied, stressed by 是…的.
 # 是 as ASR also writes it (退市退不了的, 退是没办法退的 heard as 退市没办法退的).
 _SHI = "[是市事式试世示视适时势士氏]"
-_DOUBLED = re.compile(r"([\u4e00-\u9fff]{1,2})" + _SHI + r"\1不(?:了|成|掉)")
+_DOUBLED = tuple(
+    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:了|成|掉)))")
+    for n in (2, 1)
+)
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
+
+# What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
+_SERVICE_VERBS = (
+    "退", "办", "改", "撤", "拦", "销", "免", "解", "减", "延", "批", "补", "换", "调", "开", "追", "停", "通融",
+    "退回", "退还", "取消", "撤销", "撤回", "注销", "恢复", "解冻", "解锁", "解除", "减免", "延期", "办理",
+    "处理", "修改", "更改", "调整", "提额", "退款", "拦截", "补办",
+)
+# Words that may stand around the verb in a bare refusal: topic, time, degree and the speaker's side.
+_AROUND = ("这个", "这笔", "这事", "这", "今天", "今晚", "明天", "现在", "这周", "本周", "这个月", "本月", "今年", "暂时", "目前", "真", "真的", "实在", "确实",
+           "反正", "肯定", "也", "都", "就", "还是", "我们这边", "我这边", "这边", "我们", "我", "已经", "的", "啊", "了")
+_FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
+_BARE = re.compile(rf"^(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
+# Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
+_SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
+# After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
+_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先")
+# The limit belongs to a channel or the system, not to the agent (电话里改不了, 系统查不了).
+_CHANNEL = ("电话", "线上", "网上", "手机", "系统", "机器", "柜台", "网点", "自助", "热线")
+
+
+def _sounds(word: str) -> tuple[str, ...]:
+    """The word's syllables as ASR confuses them (消不了 and 绵不了 are 销不了 and 免不了 heard)."""
+    return tuple(fuzzy_syllable(s) for s in syllables_of(word))
+
+
+_VERB_SOUNDS = frozenset(_sounds(verb) for verb in _SERVICE_VERBS)
 
 
 def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
-    """The clauses of an agent utterance that refuse by doubling the verb or stressing 是没办法…的."""
+    """The clauses of an agent utterance that refuse by doubling the verb, stressing 是没办法…的,
+    or saying a bare 办不了 with no way on."""
     found, supposed = [], False
-    for clause in clauses_of(utterance, policy):
+    clauses = clauses_of(utterance, policy)
+    for index, clause in enumerate(clauses):
         if clause.question or clause.hypothetical or supposed:
             supposed = clause.hypothetical  # 如果已经放款了，改是改不了的: the rule's consequence
             continue
-        said = _DOUBLED.search(clause.text) or _NO_MEANS.search(clause.text)
-        if said is None:
+        span = _emphatic(clause) or _bare(utterance.text, clauses, index)
+        if span is None:
             continue
-        start, end = clause.start_char + said.start(), clause.start_char + said.end()
+        start, end = clause.start_char + span[0], clause.start_char + span[1]
         match = PhraseMatch(LABEL, utterance.text[start:end], start, end, 1.0)
         found.append(Judged(Hit(utterance, match), "pattern", LABEL, 1.0))
     return found
+
+
+def _emphatic(clause: Clause) -> tuple[int, int] | None:
+    """Where the clause doubles the verb around 是 (by sound) or stresses 是没办法…的."""
+    for doubled in _DOUBLED:
+        for said in doubled.finditer(clause.text):
+            if syllables_of(said.group("first")) == syllables_of(said.group("second")):
+                return said.start("said"), said.end("said")
+    said = _NO_MEANS.search(clause.text)
+    return (said.start(), said.end()) if said else None
+
+
+def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
+    """Where the clause is a bare 办不了 that refuses with no way on, relative to the clause."""
+    clause = clauses[index]
+    body = clause.text.rstrip("，,。.！!；; ")
+    said = _BARE.match(body)
+    if said is None or _sounds(said.group("verb")) not in _VERB_SOUNDS or body.startswith(("那就", "就")):
+        return None  # 那就换不了: the consequence of what the customer found, not a refusal
+    before = text[: clause.start_char]
+    after = text[clause.end_char:]
+    if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
+        return None
+    if any(word in body for word in _CHANNEL):
+        return None
+    return said.start("said"), said.end("said")

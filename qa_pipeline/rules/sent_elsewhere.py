@@ -6,7 +6,7 @@ and ask or find some other party is a brush-off; pointing the way politely (您�
 
 A clause is a brush-off when, in that order,
 * the customer is the one sent (你/您, or 自己 with no 我 before it),
-* a go/ask/find verb sends them (找, 问, heard by sound too: 照 is 找; 去…问),
+* a go/ask/find verb sends them (找, 问, heard by sound too: 照 is 找; 去…问; doubled: 问问),
 * the other side is a party — a place or a body (网点, 柜台, 收款行, 派出所, 厂商, 他们, 那边 …),
 * and the clause ends there, with at most 去/吧/问/问问/一下 after it (a command, not a plan),
 and the clause is no question or supposition, nothing softens the command before the verb
@@ -46,7 +46,7 @@ _NEGATIONS = ("不", "没", "别")
 _DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了")
 # What may follow the party to end the command.
 _TAIL = re.compile(r"^(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?$")
-_SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问)(?P<party>[\u4e00-\u9fff]{0,10}?)$")
+_SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问)(?P=verb)?(?P<party>[\u4e00-\u9fff]{0,10}?)$")
 
 
 @dataclass(frozen=True)

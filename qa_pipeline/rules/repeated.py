@@ -1,0 +1,83 @@
+"""Impatience with the customer: having to repeat oneself (我都跟您说了好几遍了, 讲过多少次了) and the
+complaint waved off (您要投诉的话随便, 投诉请便, 您随便投诉).
+
+The standard counts rushing, reproaching or brushing off the customer as taboo.
+
+* Saying how many times one has already said it is that reproach, whatever the verb (说, 讲, 解释,
+  强调, 重复, 告诉) and count (两, 三, 好几, 多少, N). Offering to say it again (我再说一遍) or asking
+  the customer (您说了几次密码？) is not: the count must be of times already said (了/过 after the
+  verb), in no question but the rhetorical one of the speaker (我都说了多少遍了？) and no offer.
+* Leaving a complaint to the customer's whim (随便, 请便) after naming it is waving it off, even in
+  the 的话 form that makes it look like a condition; telling how to complain (投诉的话您可以拨打…) is
+  service.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.base import Hit
+from qa_pipeline.rules.judge import Judged, clauses_of
+from qa_pipeline.text.analysis import Clause
+from qa_pipeline.text.match import PhraseMatch, fuzzy_syllable, syllables_of
+from qa_pipeline.types import Utterance
+
+__all__ = ["TOLD", "WAVED_OFF", "told_again"]
+
+TOLD = "不耐烦：说了好几遍"
+WAVED_OFF = "投诉随便"
+
+_SAID = "(?:说|讲|解释|强调|重复|告诉您|告诉你|跟您说|跟你说|提醒)"
+_MANY = "(?:好几|好多|多少|几|两|三|四|五|六|七|八|九|十|N|[2-9])"
+_TOLD = re.compile(_SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)")
+# The customer as the one who said it (您已经说了三遍; 跟您说了 names the customer as the one told).
+_CUSTOMER_SAID = re.compile(r"(?<![跟给和对向])[您你]")
+# The agent offers to say it again.
+_OFFER = ("再", "重新")
+# 投诉 then, within a few characters and with no way offered between, the matter left to the customer.
+# 诉 by sound as well (投输, 投速).
+_WAVE = re.compile(r"投(?P<su>[\u4e00-\u9fff])(?P<between>[\u4e00-\u9fff]{0,6}?)(?:[，,]?)(?P<said>随便|请便|随您|随你)")
+# 您随便投诉, 尽管去投诉: the same, the leave given first.
+_WAVE_FIRST = re.compile(r"(?P<said>随便|尽管)(?:您|你)?(?:去)?投(?P<su>[\u4e00-\u9fff])")
+_WAY = ("可以", "拨打", "电话", "渠道", "帮您", "给您", "我们会", "热线")
+
+
+def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
+    """The clauses of an agent utterance that reproach the customer with how often it was said, and
+    the spans that wave a complaint off."""
+    found = []
+    for clause in clauses_of(utterance, policy):
+        span = _told(clause)
+        if span is not None:
+            found.append(_judged(utterance, clause.start_char + span[0], clause.start_char + span[1], TOLD))
+    for waved in (*_WAVE.finditer(utterance.text), *_WAVE_FIRST.finditer(utterance.text)):
+        heard = fuzzy_syllable(syllables_of(waved.group("su"))[0])
+        between = waved.groupdict().get("between") or ""
+        if heard == "su" and not any(word in between for word in _WAY):
+            found.append(_judged(utterance, waved.start(), waved.end(), WAVED_OFF))
+    return sorted(found, key=lambda j: j.hit.match.start_char)
+
+
+def _told(clause: Clause) -> tuple[int, int] | None:
+    said = _TOLD.search(clause.text)
+    if said is None or clause.hypothetical:
+        return None
+    before = clause.text[: said.start()]
+    if any(word in before for word in _OFFER):
+        return None  # 我再重复了一遍 as ASR may write an offer: not a reproach
+    if _CUSTOMER_SAID.search(before):
+        return None  # 您已经说了好几遍了，我都记下了: the customer's repeating, acknowledged
+    if clause.question and not _rhetorical(clause.text):
+        return None  # 您说了几次密码？: a question about the customer's tries
+    return said.start(), said.end()
+
+
+def _judged(utterance: Utterance, start: int, end: int, label: str) -> Judged:
+    match = PhraseMatch(label, utterance.text[start:end], start, end, 1.0)
+    return Judged(Hit(utterance, match), "pattern", label, 1.0)
+
+
+def _rhetorical(text: str) -> bool:
+    """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it."""
+    return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲"))

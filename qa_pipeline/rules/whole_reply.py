@@ -1,0 +1,78 @@
+"""A listed refusal (不行, 不可以, 不) said as the whole reply or opening it.
+
+The bare 不 and its kin are taboo as an answer, not as a word: 不，我们这边不提供这个服务 and
+不行不行，额度是系统定的 refuse, 不不不，这是应该的 deflects thanks, and 不按时还款就不能提额 is a
+condition. ASR often drops the comma after the refusal, so the opening is also found where a new
+subject or a second refusal follows it at once.
+"""
+
+from __future__ import annotations
+
+from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
+from qa_pipeline.rules.base import Hit
+from qa_pipeline.rules.judge import clauses_of
+from qa_pipeline.text.normalize import match_form
+
+__all__ = ["whole_reply"]
+
+
+# What may close a bare refusal without changing it: particles and the customer addressed (不可以的女士).
+_REFUSAL_TAILS = ("女士", "先生", "小姐", "您", "你", "的", "啊", "呀", "哦", "了", "嘛")
+# A polite deflection after 不不 (不不不，这是应该的; 不用谢): modesty, not a refusal.
+_DEFLECTIONS = ("应该的", "应该做的", "客气", "不用谢", "不麻烦", "没关系", "不辛苦", "别这么说", "过奖")
+
+
+# Words that open a clause of their own after a bare refusal when ASR dropped the comma.
+_NEW_CLAUSE = ("这个", "那个", "这", "那", "我们", "我", "您", "你", "这边", "我这边", "我们这边")
+
+
+# A clause that says no in its own words (改不了, 不能退, 没法撤); 不 alone opens it when ASR drops the comma.
+_SAYS_NO = ("不了", "不能", "没法", "没办法", "不可以", "不予", "不给", "不行")
+# Words that make 不 part of a condition (不按时还款就不能提额, 不及时处理的话用不了): no bare refusal.
+_CONDITION_MARKS = ("的话", "就", "会", "才", "否则", "要不然")
+# How soon the refusal must follow (不，系统里改不了); a long run before a 不能 is an explanation, often
+# of a word ASR heard as 不 (补卡需要本人…到网点办理，不能代办).
+_SAYS_NO_REACH = 12
+
+
+def _opens_before_new_clause(core: str, forms: set[str]) -> bool:
+    """The clause opens with a refusal of two characters or more and a new subject follows at once."""
+    for form in sorted((f for f in forms if len(f) > 1), key=len, reverse=True):
+        if core.startswith(form):
+            return core[len(form):].startswith(_NEW_CLAUSE)
+    return False
+
+
+def _refused_again(rest: str) -> bool:
+    """What follows a leading 不 refuses in its own words and is no condition the 不 belongs to."""
+    near = rest[:_SAYS_NO_REACH]
+    return any(word in near for word in _SAYS_NO) and not any(mark in rest for mark in _CONDITION_MARKS)
+
+
+def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
+    """The refusal is the whole reply, or the reply opens with it (不，我们这边不提供这个服务;
+    不行不行，额度是系统定的; 不可以的女士，…), said once or repeated."""
+    forms = {match_form(form) for form in rule.forms}
+    text = hit.utterance.text
+    if match_form(text) in forms:
+        return True
+    opening = clauses_of(hit.utterance, policy)[:1]
+    if not opening or hit.match.start_char >= opening[0].end_char or opening[0].question:
+        return False
+    if any(word in match_form(text) for word in _DEFLECTIONS):
+        return False
+    tokens = [t for t in opening[0].tokens if t.strip("，,。 ")]
+    if len(tokens) > 1 and match_form(tokens[0]) in forms and tokens[1] in _NEW_CLAUSE:
+        return True  # 不这个没必要… as ASR writes 不，这个没必要…: the refusal stands alone before a new clause
+    core = match_form(opening[0].text)
+    if _opens_before_new_clause(core, forms):
+        return True  # 不可能我都说了… as ASR writes 不可能，我都说了…: jieba splits 不/可能/我
+    if len(tokens) > 2 and tokens[0] == "不" and _refused_again("".join(tokens[1:])):
+        return True  # 不系统里改不了 as ASR writes 不，系统里改不了: 不 alone, then the refusal said out
+    stripped = True
+    while stripped:
+        stripped = False
+        for tail in _REFUSAL_TAILS:
+            if core.endswith(tail) and len(core) > len(tail):
+                core, stripped = core[: -len(tail)], True
+    return any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0)
