@@ -16,7 +16,7 @@ from qa_pipeline.rules.whole_reply import whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
-    TENTATIVE, Clause, negated_before, seeks_agreement, sentence_index, sentence_start,
+    TENTATIVE, Clause, clause_at, negated_before, seeks_agreement, sentence_index, sentence_start,
 )
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -201,8 +201,8 @@ def _reads_otherwise(clause: Clause) -> bool:
             or bool(_OTHERS_CANNOT.search(clause.text)))
 
 
-# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走): reassurance.
-_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方)(?:也|都|就|再)?[\u4e00-\u9fff]{1,3}不(?:了|走|掉|出|到)")
+# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 别人拿到也用不了): reassurance.
+_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方)[\u4e00-\u9fff]{1,5}不(?:了|走|掉|出|到)")
 
 
 def _declines_to_promise(clause: Clause) -> bool:
@@ -227,8 +227,11 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
     if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
-        # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop
-        gap = a.utterance.text[first.end_char:second.start_char]
+        # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop;
+        # the first finding's clause may say more of it (您去找手机厂商问问吧，这个不归我们管)
+        said = clause_at(clauses_of(a.utterance, policy), first.start_char)
+        end = max(first.end_char, said.end_char) if said is not None and said.end_char <= second.start_char else first.end_char
+        gap = a.utterance.text[end:second.start_char]
         return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS
     text = a.utterance.text
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
