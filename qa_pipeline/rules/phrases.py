@@ -196,9 +196,14 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
     customer (不办也没关系), declining to promise or what nobody else can do: never a taboo."""
-    supposed = clause.hypothetical or (clause.question and clause.text.startswith(TENTATIVE))
+    opening = clause.text.lstrip("，, ")
+    opening = next((opening[len(w):] for w in _TURNS if opening.startswith(w)), opening)  # 不过是不是…
+    supposed = clause.hypothetical or (clause.question and opening.startswith(TENTATIVE))
     return (seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
             or bool(_OTHERS_CANNOT.search(clause.text)))
+
+
+_TURNS = ("不过", "但是", "可是", "只是", "但")
 
 
 # What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 别人拿到也用不了): reassurance.
@@ -221,8 +226,12 @@ _SHORT_CLAUSE_CHARS = 8
 
 
 def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
-    if a.utterance is not b.utterance or not_knowing(a) != not_knowing(b):
-        return False  # 我也不清楚，你问别人吧: not knowing and sending away are two offences
+    if a.utterance is not b.utterance:
+        return False
+    if not_knowing(a) != not_knowing(b):
+        # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
+        # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
+        return _left_to_look(a, b)
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
@@ -244,6 +253,23 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return len(match_form(text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
     between = clauses[index[0]: index[1] - 1]
     return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
+
+
+_YOURSELF = ("您自己", "你自己")
+# Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
+_LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
+
+
+def _left_to_look(a: Hit, b: Hit) -> bool:
+    """Not knowing, then in the same sentence and at once 您自己… (look, check, go and see yourself)."""
+    first, second = sorted((a, b), key=lambda h: h.match.start_char)
+    phrase = second.match.phrase.lstrip("≈")
+    if not not_knowing(first) or not phrase.startswith(_YOURSELF) or not phrase.endswith(_LOOKING):
+        return False  # 您自己去网点问吧 sends the customer to a party; 是你自己输错的 blames them
+    text = first.utterance.text
+    if sentence_index(text, first.match.start_char) != sentence_index(text, second.match.start_char):
+        return False
+    return len(match_form(text[first.match.end_char:second.match.start_char])) <= _SHORT_CLAUSE_CHARS
 
 
 # Words that disown the matter (跟我们银行没关系, 不归我们管, 与我们无关).

@@ -27,12 +27,14 @@ __all__ = ["LABEL", "emphatic_refusals"]
 
 LABEL = "不行：把话说死"
 
-# 退是退不了 / 撤销是撤销不了: the verb (one or two characters) repeated around 是 and denied, the two
+# 退是退不了 / 撤销是撤销不了 / 退是肯定退不了: the verb (one or two characters) repeated around 是 and denied, the two
 # verbs alike by sound (ASR writes 推是退不了); 是没办法退的 / 是没法改的: the means denied, stressed by 是…的.
 # 是 as ASR also writes it (退市退不了的, 退是没办法退的 heard as 退市没办法退的).
 _SHI = "[是市事式试世示视适时势士氏]"
+# A stress word may stand between 是 and the second verb (退是肯定退不了的).
+_STRESS = "(?:肯定|绝对|确实|实在|根本|真的|真)?"
 _DOUBLED = tuple(
-    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:了|成|掉)))")
+    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}{_STRESS}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:了|成|掉)))")
     for n in (2, 1)
 )
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
