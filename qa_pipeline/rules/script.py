@@ -83,8 +83,8 @@ def digit_runs(text: str) -> list[str]:
             continue
         nxt = text[index + 1] if index + 1 < len(text) else ""
         next_is_digit = (nxt.isascii() and nxt.isdigit()) or nxt in _DIGIT_OF
-        if current and char in ".,，" and nxt.isascii() and nxt.isdigit():
-            continue  # ASR writes an ID as an amount or a decimal (3.07, 4,307)
+        if current and char in ".,，-－" and nxt.isascii() and nxt.isdigit():
+            continue  # ASR writes an ID as an amount, a decimal or digits spelled apart (3.07, 4,307, 3-7-1-5)
         if current and is_cjk(char) and next_is_digit and not current.endswith(" "):
             current += " "  # a single skipped character
             continue
