@@ -12,7 +12,7 @@ from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, o
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.refusals import emphatic_refusals
 from qa_pipeline.rules.repeated import told_again
-from qa_pipeline.rules.whole_reply import whole_reply
+from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
@@ -80,6 +80,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
             spared = [_excused(h, rule, policy) or _quoted(h) for h in heard]
             excused += [h for h, s in zip(heard, spared) if s]
             hits = [h for h, s in zip(heard, spared) if not s]
+        hits += [h for h in heard_doubled(utterances, rule) if not any(h.overlaps(o) for o in hits)]
         for hit in hits:
             if not any(hit.overlaps(other.hit) for _, other in found):
                 found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
@@ -162,6 +163,8 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and _reads_otherwise(clause):
         return True
+    if clause is not None and _OPENER.match(match_form(clause.text)):
+        return True  # 跟您说实话，…: a discourse opener announcing what follows
     sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
     if sending is not None and sending.excused:
         return True  # 我把地址发给您，您直接去找柜员吧: pointing the way with help is no brush-off
@@ -204,6 +207,9 @@ def _reads_otherwise(clause: Clause) -> bool:
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
+# A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
+_OPENER = re.compile(r"^(?:那|嗯|哎)?(?:我)?(?:跟您|跟你|和您|给您|同您|对您)?(?:说|讲)(?:句)?(?:实话|实在话|心里话|真心话|老实话)(?:吧|啊)?$"
+                     r"|^(?:老实|坦白|实话|说实在的|讲真)(?:说|讲)?(?:吧|啊)?$")
 
 
 # What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 别人拿到也用不了): reassurance.

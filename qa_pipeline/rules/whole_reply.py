@@ -8,12 +8,16 @@ subject or a second refusal follows it at once.
 
 from __future__ import annotations
 
+import re
+
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import clauses_of
+from qa_pipeline.text.match import PhraseMatch, syllables_of
 from qa_pipeline.text.normalize import match_form
+from qa_pipeline.types import Utterance
 
-__all__ = ["whole_reply"]
+__all__ = ["heard_doubled", "whole_reply"]
 
 
 # What may close a bare refusal without changing it: particles and the customer addressed (不可以的女士).
@@ -76,3 +80,25 @@ def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
             if core.endswith(tail) and len(core) > len(tail):
                 core, stripped = core[: -len(tail)], True
     return any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0)
+
+
+def heard_doubled(utterances: tuple[Utterance, ...], rule: ForbiddenPhrase) -> list[Hit]:
+    """A reply that opens with a refusal of two characters or more said twice, as ASR writes it by
+    sound in other characters (不行不行 heard as 步行步行): no other word is said twice at a reply's
+    head, so the sound is enough. Said once (步行十分钟) it is left to its own meaning."""
+    found = []
+    for utterance in utterances:
+        head = re.match(r"[\u4e00-\u9fff]+", utterance.text.lstrip())
+        if head is None:
+            continue
+        opening = head.group(0)
+        heard = syllables_of(opening)
+        for form in rule.forms:
+            said = syllables_of(match_form(form))
+            if len(said) < 2 or len(heard) != 2 * len(said) or heard != said + said:
+                continue
+            start = utterance.text.find(opening)
+            match = PhraseMatch(rule.phrase, opening, start, start + len(opening), 1.0)
+            found.append(Hit(utterance, match))
+            break
+    return found
