@@ -27,8 +27,9 @@ __all__ = ["LABEL", "emphatic_refusals"]
 
 LABEL = "不行：把话说死"
 
-# 退是退不了 / 撤销是撤销不了 / 退是肯定退不了: the verb (one or two characters) repeated around 是 and denied, the two
-# verbs alike by sound (ASR writes 推是退不了); 是没办法退的 / 是没法改的: the means denied, stressed by 是…的.
+# 退是退不了 / 撤销是撤销不了 / 退是肯定退不了: the verb (one or two characters) repeated around 是 and
+# denied, the two verbs alike by sound (ASR writes 推是退不了); 是没办法退的 / 是没法改的: the means
+# denied, stressed by 是…的.
 # 是 as ASR also writes it (退市退不了的, 退是没办法退的 heard as 退市没办法退的).
 _SHI = "[是市事式试世示视适时势士氏]"
 # A stress word may stand between 是 and the second verb (退是肯定退不了的).
@@ -46,8 +47,11 @@ _SERVICE_VERBS = (
     "处理", "修改", "更改", "调整", "提额", "退款", "拦截", "补办",
 )
 # Words that may stand around the verb in a bare refusal: topic, time, degree and the speaker's side.
-_AROUND = ("这个", "这笔", "这事", "这", "今天", "今晚", "明天", "现在", "这周", "本周", "这个月", "本月", "今年", "暂时", "目前", "真", "真的", "实在", "确实",
-           "反正", "肯定", "也", "都", "就", "还是", "我们这边", "我这边", "这边", "我们", "我", "已经", "的", "啊", "了")
+_AROUND = (
+    "这个", "这笔", "这事", "这", "今天", "今晚", "明天", "现在", "这周", "本周", "这个月", "本月", "今年", "暂时", "目前",
+    "真", "真的", "实在", "确实", "反正", "肯定", "也", "都", "就", "还是", "我们这边", "我这边", "这边", "我们", "我",
+    "已经", "的", "啊", "了",
+)
 _FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
 _BARE = re.compile(rf"^(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
