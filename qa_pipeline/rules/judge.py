@@ -44,6 +44,13 @@ class Judged:
     score: float
     similarity: float | None = None  # the model's: cosine to the nearest positive example
 
+    @classmethod
+    def spanning(cls, utterance: Utterance, start: int, end: int, label: str) -> "Judged":
+        """A rule module's own finding (a send-away, a flat refusal…): the span of ``utterance`` it
+        covers, named by ``label``, as sure as a pattern."""
+        match = PhraseMatch(label, utterance.text[start:end], start, end, 1.0)
+        return cls(Hit(utterance, match), "pattern", label, 1.0)
+
     def to_hit_dict(self, phrase: str | None = None) -> dict[str, object]:
         """The hit as reports store it, with its evidence: how it was found, what it matched or
         resembled (a phrase, ``head…outcome``, or the nearest policy example) and its score."""

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 
 from qa_pipeline.policy.policy import Policy
-from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
-from qa_pipeline.text.match import PhraseMatch, fuzzy_syllable, syllables_of
+from qa_pipeline.text.match import index_text, syllables_of
 from qa_pipeline.types import Utterance
 
 __all__ = ["LABEL", "emphatic_refusals"]
@@ -62,12 +61,8 @@ _WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "�
 _CHANNEL = ("电话", "线上", "网上", "手机", "系统", "机器", "柜台", "网点", "自助", "热线")
 
 
-def _sounds(word: str) -> tuple[str, ...]:
-    """The word's syllables as ASR confuses them (消不了 and 绵不了 are 销不了 and 免不了 heard)."""
-    return tuple(fuzzy_syllable(s) for s in syllables_of(word))
-
-
-_VERB_SOUNDS = frozenset(_sounds(verb) for verb in _SERVICE_VERBS)
+# The verbs by their sound as ASR confuses it (消不了 and 绵不了 are 销不了 and 免不了 heard).
+_VERB_SOUNDS = frozenset(index_text(verb).fuzzy_codes for verb in _SERVICE_VERBS)
 
 
 def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
@@ -82,9 +77,7 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
         span = _emphatic(clause) or _bare(utterance.text, clauses, index)
         if span is None:
             continue
-        start, end = clause.start_char + span[0], clause.start_char + span[1]
-        match = PhraseMatch(LABEL, utterance.text[start:end], start, end, 1.0)
-        found.append(Judged(Hit(utterance, match), "pattern", LABEL, 1.0))
+        found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], LABEL))
     return found
 
 
@@ -103,7 +96,7 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     clause = clauses[index]
     body = clause.text.rstrip("，,。.！!；; ")
     said = _BARE.match(body)
-    if said is None or _sounds(said.group("verb")) not in _VERB_SOUNDS or body.startswith(("那就", "就")):
+    if said is None or index_text(said.group("verb")).fuzzy_codes not in _VERB_SOUNDS or body.startswith(("那就", "就")):
         return None  # 那就换不了: the consequence of what the customer found, not a refusal
     before = text[: clause.start_char]
     after = text[clause.end_char:]

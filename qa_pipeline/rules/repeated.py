@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 
 from qa_pipeline.policy.policy import Policy
-from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
-from qa_pipeline.text.match import PhraseMatch, fuzzy_syllable, syllables_of
+from qa_pipeline.text.match import index_text
 from qa_pipeline.types import Utterance
 
 __all__ = ["TOLD", "WAVED_OFF", "told_again"]
@@ -40,6 +39,7 @@ _OFFER = ("再", "重新")
 _WAVE = re.compile(r"投(?P<su>[\u4e00-\u9fff])(?P<between>[\u4e00-\u9fff]{0,6}?)(?:[，,]?)(?P<said>随便|请便|随您|随你)")
 # 您随便投诉, 尽管去投诉: the same, the leave given first.
 _WAVE_FIRST = re.compile(r"(?P<said>随便|尽管)(?:您|你)?(?:去)?投(?P<su>[\u4e00-\u9fff])")
+_SU = index_text("诉").fuzzy_codes
 _WAY = ("可以", "拨打", "电话", "渠道", "帮您", "给您", "我们会", "热线")
 
 
@@ -50,12 +50,11 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
     for clause in clauses_of(utterance, policy):
         span = _told(clause)
         if span is not None:
-            found.append(_judged(utterance, clause.start_char + span[0], clause.start_char + span[1], TOLD))
+            found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], TOLD))
     for waved in (*_WAVE.finditer(utterance.text), *_WAVE_FIRST.finditer(utterance.text)):
-        heard = fuzzy_syllable(syllables_of(waved.group("su"))[0])
         between = waved.groupdict().get("between") or ""
-        if heard == "su" and not any(word in between for word in _WAY):
-            found.append(_judged(utterance, waved.start(), waved.end(), WAVED_OFF))
+        if index_text(waved.group("su")).fuzzy_codes == _SU and not any(word in between for word in _WAY):
+            found.append(Judged.spanning(utterance, waved.start(), waved.end(), WAVED_OFF))
     return sorted(found, key=lambda j: j.hit.match.start_char)
 
 
@@ -71,11 +70,6 @@ def _told(clause: Clause) -> tuple[int, int] | None:
     if clause.question and not _rhetorical(clause.text):
         return None  # 您说了几次密码？: a question about the customer's tries
     return said.start(), said.end()
-
-
-def _judged(utterance: Utterance, start: int, end: int, label: str) -> Judged:
-    match = PhraseMatch(label, utterance.text[start:end], start, end, 1.0)
-    return Judged(Hit(utterance, match), "pattern", label, 1.0)
 
 
 def _rhetorical(text: str) -> bool:

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa_pipeline.policy.policy import Policy
-from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
-from qa_pipeline.text.match import PhraseMatch, syllables_of
+from qa_pipeline.text.match import syllables_of
 from qa_pipeline.types import Utterance
 
 __all__ = ["LABEL", "Sending", "sending_in", "sent_elsewhere"]
@@ -64,9 +63,7 @@ def sent_elsewhere(utterance: Utterance, policy: Policy) -> list[Judged]:
     for clause in clauses_of(utterance, policy):
         sending = sending_in(utterance, clause)
         if sending is not None and not sending.excused:
-            start, end = sending.start_char, sending.end_char
-            match = PhraseMatch(LABEL, utterance.text[start:end], start, end, 1.0)
-            found.append(Judged(Hit(utterance, match), "pattern", LABEL, 1.0))
+            found.append(Judged.spanning(utterance, sending.start_char, sending.end_char, LABEL))
     return found
 
 

@@ -13,7 +13,7 @@ import re
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import clauses_of
-from qa_pipeline.text.match import PhraseMatch, syllables_of
+from qa_pipeline.text.match import PhraseMatch, index_text
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
 
@@ -92,9 +92,9 @@ def heard_doubled(utterances: tuple[Utterance, ...], rule: ForbiddenPhrase) -> l
         if head is None:
             continue
         opening = head.group(0)
-        heard = syllables_of(opening)
+        heard = index_text(opening).syllables
         for form in rule.forms:
-            said = syllables_of(match_form(form))
+            said = index_text(form).syllables
             if len(said) < 2 or len(heard) != 2 * len(said) or heard != said + said:
                 continue
             start = utterance.text.find(opening)
