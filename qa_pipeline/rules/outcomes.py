@@ -57,7 +57,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
                 clause.question and _HOW_MANY.search(utterance.text[outcome.end_char:clause.end_char])):
             return False  # 请问您输错了几次密码, 您一共输错过几次: asks how often, not a verdict
         if _reported(utterance.text[clause.start_char:head.start_char]):
-            return False  # 系统显示您输错了五次密码: the record of an event, not a verdict on the customer
+            # 系统显示您输错了五次密码 records an event; 查到了，是您自己把户名填错了 (是 + 您) names who is at fault
+            return _cleft(utterance.text[clause.start_char:head.start_char])
         return not any(token in _SELF_WORDS for token, _ in tokens_with_offsets(between))
     if match_form(head.phrase) in _SELF_HEADS:
         return not _you_as_subject(between)
@@ -99,6 +100,11 @@ _EVIDENTIAL = ("显示", "记录", "查到", "查询到", "看到", "记载", "�
 
 def _reported(before_head: str) -> bool:
     return any(word in before_head for word in _EVIDENTIAL)
+
+
+def _cleft(before_head: str) -> bool:
+    """The customer is the focus of a 是…的/是…了 verdict (原因是您…, 这个是您…): blame, whatever the record says."""
+    return match_form(before_head).endswith("是")
 
 
 def _you_as_subject(between: str) -> bool:

@@ -6,7 +6,7 @@ and ask or find some other party is a brush-off; pointing the way politely (您�
 
 A clause is a brush-off when, in that order,
 * the customer is the one sent (你/您, or 自己 with no 我 before it),
-* a go/ask/find verb sends them (找, 问, heard by sound too: 照 is 找; 去…问; doubled: 问问),
+* a go/ask/find verb sends them (找, 问, heard by sound too: 照 is 找; 去…问; doubled: 问问; 打 a party's line),
 * the other side is a party — a place or a body (网点, 柜台, 收款行, 派出所, 厂商, 他们, 那边 …),
 * and the clause ends there, with at most 去/吧/问/问问/一下 after it (a command, not a plan),
 and the clause is no question or supposition, nothing softens the command before the verb
@@ -42,10 +42,17 @@ _SOFTENERS = ("可以", "建议", "麻烦", "需要", "请", "要", "能", "最�
 _OWN_HELP = ("帮您", "给您", "为您", "替您", "转接", "发给您", "发您", "我联系", "我们联系", "我们会", "我会")
 _NEGATIONS = ("不", "没", "别")
 # Disowning beside the command (…，我们这边管不了; …，别来问我们): with it, 您得去… is sending away too.
-_DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了")
+_DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了", "弄不了", "不管")
 # What may follow the party to end the command.
-_TAIL = re.compile(r"^(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?$")
-_SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问)(?P=verb)?(?P<party>[\u4e00-\u9fff]{0,10}?)$")
+_TAIL_WORDS = re.compile(r"(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?")
+_TAIL = re.compile(_TAIL_WORDS.pattern + "$")
+# ...or a particle, then the agent disowning the matter or taking the line back (我们这边管不了, 别打这个电话了).
+_THEN_DISOWNS = re.compile(_TAIL_WORDS.pattern + r"(?<=[吧去])(?=我们|我这|这边|这个不|电话里|别)|" + _TAIL_WORDS.pattern + "(?=别)")
+# How far before the customer a softener still governs the command (麻烦您, 最好还是您).
+_SOFTENER_REACH = 4
+_SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问|打)(?P=verb)?(?P<party>[\u4e00-\u9fff]{0,10}?)$")
+# 打 sends only to a party's line (您自己打信用卡中心的电话吧), never 打 alone (打个电话, 打款).
+_LINE = re.compile(r"[\u4e00-\u9fff]*[" + "".join(sorted(_PARTY_ENDS)) + r"]的?(?:电话|热线)$")
 
 
 @dataclass(frozen=True)
@@ -72,20 +79,24 @@ def sending_in(utterance: Utterance, clause: Clause) -> Sending | None:
     if (clause.question and not clause.only_by_ba) or clause.hypothetical:
         return None
     text = _verbs_by_sound(clause.text)
-    found = _subject_at(text)
-    if found is None:
-        return None
-    opened, subject = found
     plain = text.rstrip("，,。.！!？?；; ")
-    for stop in range(len(plain), subject, -1):
-        if not _TAIL.match(plain[stop:]):
-            continue
-        sent = _SENDING.match(plain, subject, stop)
-        if sent is None or not _party(sent.group("before"), sent.group("party")):
-            continue
-        return Sending(clause.start_char + opened, clause.start_char + len(plain),
-                       _excused(utterance.text, plain[:sent.start("verb")]))
+    for opened, subject in _subjects(text):
+        for stop in range(len(plain), subject, -1):
+            if not _command_ends(plain[stop:]):
+                continue
+            sent = _SENDING.match(plain, subject, stop)
+            if sent is None or not _party(sent.group("verb"), sent.group("before"), sent.group("party")):
+                continue
+            before_verb = plain[max(0, opened - _SOFTENER_REACH):sent.start("verb")]
+            end = stop + len(_TAIL_WORDS.match(plain, stop).group())
+            return Sending(clause.start_char + opened, clause.start_char + end, _excused(utterance.text, before_verb))
     return None
+
+
+def _command_ends(rest: str) -> bool:
+    """The command ends the clause, or ends with a particle where the agent goes on to disown the matter
+    (您去问网点吧我们这边管不了 as ASR runs it together)."""
+    return bool(_TAIL.match(rest) or _THEN_DISOWNS.match(rest))
 
 
 def _excused(reply: str, before_verb: str) -> bool:
@@ -96,18 +107,16 @@ def _excused(reply: str, before_verb: str) -> bool:
     return softened or _offers_help(reply)
 
 
-def _subject_at(text: str) -> tuple[int, int] | None:
-    """Where the customer as subject starts and the offset just after it (你/您, then 自己/直接/就…), or None.
+def _subjects(text: str) -> list[tuple[int, int]]:
+    """Where the customer as subject may start and the offset just after it (你/您, then 自己/直接/就…),
+    every 你/您 in order: a clause ASR ran together (是您手机的问题这个您去问厂商吧) has several.
     自己 alone counts when no 我 stands before it (自己找网点去; not 我自己去问)."""
-    for at, char in enumerate(text):
-        if char in "你您":
-            if text[at + 1:at + 2] == "的":
-                continue  # 您的卡: a possessive, not the subject
-            return at, _after_adverbs(text, at + 1)
+    found = [(at, _after_adverbs(text, at + 1)) for at, char in enumerate(text)
+             if char in "你您" and text[at + 1:at + 2] != "的"]  # 您的卡: a possessive, not the subject
     at = text.find("自己")
-    if at >= 0 and "我" not in text[:at]:
-        return at, _after_adverbs(text, at)
-    return None
+    if not found and at >= 0 and "我" not in text[:at]:
+        found.append((at, _after_adverbs(text, at)))
+    return found
 
 
 _ADVERBS = ("自己", "直接", "就", "还是", "赶紧", "明天", "回头", "现在")
@@ -124,8 +133,10 @@ def _after_adverbs(text: str, at: int) -> int:
     return at
 
 
-def _party(before: str, party: str) -> bool:
+def _party(verb: str, before: str, party: str) -> bool:
     """The place gone to or the one asked is a party, not a thing (找一下验证码, 问问题)."""
+    if verb == "打":
+        return bool(_LINE.match(party))
     if party.startswith(("到", "着", "找", "问", "我", "题", "清", "明白")):
         return False
     return (party != "" and party[-1] in _PARTY_ENDS) or (before != "" and before[-1] in _PARTY_ENDS)
