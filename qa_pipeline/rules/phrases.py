@@ -163,8 +163,8 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and _reads_otherwise(clause):
         return True
-    if clause is not None and _OPENER.match(match_form(clause.text)):
-        return True  # 跟您说实话，…: a discourse opener announcing what follows
+    if clause is not None and (_OPENER.match(match_form(clause.text)) or _LEAVE_TAKING.match(match_form(clause.text))):
+        return True  # 跟您说实话，…: an opener announcing what follows; 那就不打扰您了 (heard 不打叫您了): leave-taking
     sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
     if sending is not None and sending.excused:
         return True  # 我把地址发给您，您直接去找柜员吧: pointing the way with help is no brush-off
@@ -208,6 +208,8 @@ def _reads_otherwise(clause: Clause) -> bool:
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
 # A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
+# Taking leave without disturbing the customer further (那就不打扰您了, 打扰 often heard as 打叫/打绕).
+_LEAVE_TAKING = re.compile(r"^(?:好的|好|嗯)?(?:那|那就|那我就|那我们就|就)?不(?:再)?打[\u4e00-\u9fff]?(?:您|你)了?(?:啊|哈)?$")
 _OPENER = re.compile(r"^(?:那|嗯|哎)?(?:我)?(?:跟您|跟你|和您|给您|同您|对您)?(?:说|讲)(?:句)?(?:实话|实在话|心里话|真心话|老实话)(?:吧|啊)?$"
                      r"|^(?:老实|坦白|实话|说实在的|讲真)(?:说|讲)?(?:吧|啊)?$")
 

@@ -52,7 +52,9 @@ _AROUND = (
     "已经", "的", "啊", "了",
 )
 _FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
-_BARE = re.compile(rf"^(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
+# The customer's figure echoed before the refusal (五十万？这个办不了 with the question mark lost).
+_ECHO = r"(?:[零一二两三四五六七八九十百千万亿\d.]+(?:万|千|块|元|天|个月|年)?)?"
+_BARE = re.compile(rf"^{_ECHO}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).

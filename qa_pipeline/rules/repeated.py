@@ -1,5 +1,5 @@
 """Impatience with the customer: having to repeat oneself (我都跟您说了好几遍了, 讲过多少次了) and the
-complaint waved off (您要投诉的话随便, 投诉请便, 您随便投诉).
+complaint waved off (您要投诉的话随便, 投诉请便, 您随便投诉, 投诉就投诉吧).
 
 The standard counts rushing, reproaching or brushing off the customer as taboo.
 
@@ -39,6 +39,9 @@ _OFFER = ("再", "重新")
 _WAVE = re.compile(r"投(?P<su>[\u4e00-\u9fff])(?P<between>[\u4e00-\u9fff]{0,6}?)(?:[，,]?)(?P<said>随便|请便|随您|随你)")
 # 您随便投诉, 尽管去投诉: the same, the leave given first.
 _WAVE_FIRST = re.compile(r"(?P<said>随便|尽管)(?:您|你)?(?:去)?投(?P<su>[\u4e00-\u9fff])")
+# 投诉就投诉(吧), 举报就举报: the complaint said twice around 就, the customer left to it whoever the subject
+# (影响投诉就投诉 as ASR hears 您想投诉就投诉).
+_WAVE_DOUBLED = re.compile(r"(?P<said>投(?P<su>[\u4e00-\u9fff])就投(?P<su2>[\u4e00-\u9fff])|(?P<other>举报|曝光|反映|告)就(?P=other))")
 _SU = index_text("诉").fuzzy_codes
 _WAY = ("可以", "拨打", "电话", "渠道", "帮您", "给您", "我们会", "热线")
 
@@ -51,9 +54,11 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
         span = _told(clause)
         if span is not None:
             found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], TOLD))
-    for waved in (*_WAVE.finditer(utterance.text), *_WAVE_FIRST.finditer(utterance.text)):
+    for waved in (*_WAVE.finditer(utterance.text), *_WAVE_FIRST.finditer(utterance.text),
+                  *_WAVE_DOUBLED.finditer(utterance.text)):
         between = waved.groupdict().get("between") or ""
-        if index_text(waved.group("su")).fuzzy_codes == _SU and not any(word in between for word in _WAY):
+        sounds = [index_text(waved.group(g)).fuzzy_codes for g in ("su", "su2") if waved.groupdict().get(g)]
+        if all(sound == _SU for sound in sounds) and not any(word in between for word in _WAY):
             found.append(Judged.spanning(utterance, waved.start(), waved.end(), WAVED_OFF))
     return sorted(found, key=lambda j: j.hit.match.start_char)
 

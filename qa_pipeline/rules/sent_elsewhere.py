@@ -43,6 +43,8 @@ _OWN_HELP = ("帮您", "给您", "为您", "替您", "转接", "发给您", "发
 _NEGATIONS = ("不", "没", "别")
 # Disowning beside the command (…，我们这边管不了; …，别来问我们): with it, 您得去… is sending away too.
 _DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了", "弄不了", "不管")
+# In what follows the verb, these end a plan, not a party (找大堂经理就行了: 行 is no bank there).
+_PLAN_WORDS = ("就", "才", "可以")
 # What may follow the party to end the command.
 _TAIL_WORDS = re.compile(r"(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?")
 _TAIL = re.compile(_TAIL_WORDS.pattern + "$")
@@ -139,7 +141,9 @@ def _party(verb: str, before: str, party: str) -> bool:
         return bool(_LINE.match(party))
     if party.startswith(("到", "着", "找", "问", "我", "题", "清", "明白")):
         return False
-    return (party != "" and party[-1] in _PARTY_ENDS) or (before != "" and before[-1] in _PARTY_ENDS)
+    if party:  # what follows the verb is the one asked (去网点找柜员), not the rest of a plan (…找经理就行了)
+        return party[-1] in _PARTY_ENDS and not any(word in party for word in _PLAN_WORDS)
+    return before != "" and before[-1] in _PARTY_ENDS
 
 
 def _offers_help(text: str) -> bool:
