@@ -232,11 +232,13 @@ def exonerates(clause_text: str) -> bool:
 
 # A complaint taken back as a joke in the same breath (我要投诉你们，逗你的) was never made.
 _JOKING = ("逗你的", "逗你玩", "开玩笑的", "开个玩笑", "跟你开玩笑", "说着玩", "闹着玩", "吓唬你的", "吓你的")
+# ...or the grievance denied after it (排队久了点，不过我没什么意见): a remark, not a complaint.
+_NO_GRIEVANCE = re.compile(r"(?:我|我倒|倒|我也|也)(?:没|没有|并没有)(?:什么|任何|啥)?(?:意见|不满|怨言)(?!是不可能|才怪)")
 
 
 def taken_back(text: str) -> bool:
-    """True when ``text`` (what follows a cue in its utterance) says it was a joke."""
-    return any(j in text for j in _JOKING)
+    """True when ``text`` (what follows a cue in its utterance) says it was a joke or denies the grievance."""
+    return any(j in text for j in _JOKING) or bool(_NO_GRIEVANCE.search(text))
 
 
 # A clause this short (我叫王芳, 你们几点开门) gives the model too few n-grams to call it a complaint

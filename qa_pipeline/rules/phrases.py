@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from qa_pipeline.text.match import find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
@@ -37,6 +38,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 不知道也没关系: leaving it to the customer
     if rule.phrase == "不知道" and finds_out(hit, clause, policy):
         return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
+    if clause is not None and _ALONE.search(hit.utterance.text[clause.start_char:hit.match.start_char]):
+        return True  # 光拿着卡去是不行的: what is not enough on its own, told as a requirement
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
              or opens_inquiry(hit, clause))
     for exception in rule.exceptions:
@@ -148,6 +151,8 @@ def _continues(last: Hit, hit: Hit) -> bool:
     return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
 
 
+# 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
+_ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
 # 不买也没关系, 不办也行: leaving it to the customer, not refusing
 _PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
@@ -198,18 +203,27 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
-    customer (不办也没关系), declining to promise or what nobody else can do: never a taboo."""
+    customer (不办也没关系), declining to promise, what nobody else can do, asking if there is anything
+    else, or clearing the customer (并不是您的问题): never a taboo."""
     opening = clause.text.lstrip("，, ")
     opening = next((opening[len(w):] for w in _TURNS if opening.startswith(w)), opening)  # 不过是不是…
     supposed = clause.hypothetical or (clause.question and opening.startswith(TENTATIVE))
     return (seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
-            or bool(_OTHERS_CANNOT.search(clause.text)))
+            or bool(_OTHERS_CANNOT.search(clause.text)) or bool(_ANYTHING_ELSE.match(opening))
+            or bool(_CLEARS_YOU.search(clause.text)) or bool(_OF_YOUR_CHOOSING.search(match_form(clause.text))))
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
-# A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
 # Taking leave without disturbing the customer further (那就不打扰您了, 打扰 often heard as 打叫/打绕).
 _LEAVE_TAKING = re.compile(r"^(?:好的|好|嗯)?(?:那|那就|那我就|那我们就|就)?不(?:再)?打[\u4e00-\u9fff]?(?:您|你)了?(?:啊|哈)?$")
+# Asking whether the customer needs anything else (还有别的事吗, 您还有其他问题没有): the closing courtesy.
+_ANYTHING_ELSE = re.compile(r"^(?:嗯|好|好的|那|那么|行)?(?:请问)?(?:您|你)?(?:看)?还有(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)")
+# A thing described by what the customer can do (设一个您自己记得住的密码): advice, not blame.
+_OF_YOUR_CHOOSING = re.compile(r"一个(?:只有)?(?:您|你)自己[\u4e00-\u9fff]{1,5}的"
+                               r"|^(?:您|你)自己[\u4e00-\u9fff]{1,5}的(?!问题|原因|责任|错|事|过失)[\u4e00-\u9fff]{1,3}$")
+# Clearing the customer (并不是您的信用有问题, 不是您的原因): reassurance, not blame.
+_CLEARS_YOU = re.compile(r"不是(?:您|你)(?:自己|本人)?的?[\u4e00-\u9fff]{0,4}(?:问题|原因|责任|过错|错)")
+# A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
 _OPENER = re.compile(r"^(?:那|嗯|哎)?(?:我)?(?:跟您|跟你|和您|给您|同您|对您)?(?:说|讲)(?:句)?(?:实话|实在话|心里话|真心话|老实话)(?:吧|啊)?$"
                      r"|^(?:老实|坦白|实话|说实在的|讲真)(?:说|讲)?(?:吧|啊)?$")
 
@@ -239,7 +253,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if not_knowing(a) != not_knowing(b):
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
         # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
-        return _left_to_look(a, b)
+        return _left_to_look(a, b, policy)
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
@@ -268,12 +282,15 @@ _YOURSELF = ("您自己", "你自己")
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 
 
-def _left_to_look(a: Hit, b: Hit) -> bool:
+def _left_to_look(a: Hit, b: Hit, policy: Policy) -> bool:
     """Not knowing, then in the same sentence and at once 您自己… (look, check, go and see yourself)."""
     first, second = sorted((a, b), key=lambda h: h.match.start_char)
     phrase = second.match.phrase.lstrip("≈")
     if not not_knowing(first) or not phrase.startswith(_YOURSELF) or not phrase.endswith(_LOOKING):
         return False  # 您自己去网点问吧 sends the customer to a party; 是你自己输错的 blames them
+    clause = clause_at(clauses_of(second.utterance, policy), second.match.start_char)
+    if clause is not None and sending_in(second.utterance, clause) is not None:
+        return False  # 你自己去… matched as "go and look", but the clause goes on to a party (去网点问吧)
     text = first.utterance.text
     if sentence_index(text, first.match.start_char) != sentence_index(text, second.match.start_char):
         return False
@@ -294,11 +311,27 @@ def _sends(hit: Hit) -> bool:
 
 
 def _one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tuple[str, Judged]]:
+    """One finding per offending stretch, named by its first finding and spanning them all, so the
+    evidence a reviewer reads and hears is the whole stretch (您得去找商户，这跟我们没关系)."""
     kept: list[tuple[str, Judged]] = []
-    for pair in found:
-        if not any(_adjacent(pair[1].hit, other[1].hit, policy) for other in kept):
-            kept.append(pair)
-    return kept
+    spans: list[tuple[int, int]] = []
+    for phrase, judged in found:
+        match = judged.hit.match
+        at = next((i for i, (_, other) in enumerate(kept) if _adjacent(judged.hit, other.hit, policy)), None)
+        if at is None:
+            kept.append((phrase, judged))
+            spans.append((match.start_char, match.end_char))
+        else:
+            spans[at] = (min(spans[at][0], match.start_char), max(spans[at][1], match.end_char))
+    return [(phrase, _stretched(judged, span)) for (phrase, judged), span in zip(kept, spans)]
+
+
+def _stretched(judged: Judged, span: tuple[int, int]) -> Judged:
+    match, text = judged.hit.match, judged.hit.utterance.text
+    if (match.start_char, match.end_char) == span:
+        return judged
+    wider = replace(match, matched=text[span[0]:span[1]], start_char=span[0], end_char=span[1])
+    return replace(judged, hit=Hit(judged.hit.utterance, wider))
 
 
 @register

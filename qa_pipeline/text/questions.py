@@ -3,7 +3,7 @@
 ASR often drops the question mark, so a clause also asks by its final particle (吗/呢/么…), an
 A-not-A form (行不行, 有没有), a question word (怎么, 多少, 几次…), a choice (是…还是…), a closing
 是什么, or an opening 请问. A tag at its end (…，您看行吗) only seeks agreement: what comes before the
-tag is still stated. Words that look like question words but count or point (这几天, 好几次,
+tag is still stated. Words that look like question words but count or point (这几天, 好几次, 多试几次,
 损失多少补多少) ask nothing.
 """
 
@@ -24,7 +24,8 @@ _QUESTION_WORDS = ("难道", "怎么", "为什么", "凭什么", "哪个", "哪�
                    "可不可以", "会不会", "有没有", "要不要")
 # Twice in a clause it pairs as a correlative (损失多少补多少, 用多少扣多少), which asks nothing.
 _CORRELATIVES = ("多少",)
-_DEMONSTRATIVE_FEW = re.compile(r"[这那前近好头十百千万]几[天点次笔张位号个]|过几[天点]")  # 过几天, not 错过几笔
+# 过几天, not 错过几笔; 多拍几次, 再等几天: a few more of them, asked of nobody
+_DEMONSTRATIVE_FEW = re.compile(r"[这那前近好头十百千万]几[天点次笔张位号个]|过几[天点]|[多再][\u4e00-\u9fff]?几[天次遍回下]")
 # A clause opening with 请问 (after an acknowledgement) asks, however ASR punctuated it.
 ASKS_OPENING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?:请问|我想问一下|想问一下|问一下)")
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
