@@ -168,8 +168,6 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     clause, _ = scope_of(judged.hit, policy)
     if clause is not None and _reads_otherwise(clause):
         return True
-    if clause is not None and (_OPENER.match(match_form(clause.text)) or _LEAVE_TAKING.match(match_form(clause.text))):
-        return True  # 跟您说实话，…: an opener announcing what follows; 那就不打扰您了 (heard 不打叫您了): leave-taking
     sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
     if sending is not None and sending.excused:
         return True  # 我把地址发给您，您直接去找柜员吧: pointing the way with help is no brush-off
@@ -203,14 +201,17 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
-    customer (不办也没关系), declining to promise, what nobody else can do, asking if there is anything
-    else, or clearing the customer (并不是您的问题): never a taboo."""
+    customer (不办也没关系), declining to promise, what nobody else can do, clearing the customer (并不是您的
+    问题), or a clause of courtesy or discourse (跟您说实话; 那就不打扰您了; 还有别的事吗): never a taboo."""
     opening = clause.text.lstrip("，, ")
     opening = next((opening[len(w):] for w in _TURNS if opening.startswith(w)), opening)  # 不过是不是…
-    supposed = clause.hypothetical or (clause.question and opening.startswith(TENTATIVE))
-    return (seeks_agreement(clause) or supposed or bool(_PERMITTED.search(clause.text)) or _declines_to_promise(clause)
-            or bool(_OTHERS_CANNOT.search(clause.text)) or bool(_ANYTHING_ELSE.match(opening))
-            or bool(_CLEARS_YOU.search(clause.text)) or bool(_OF_YOUR_CHOOSING.search(match_form(clause.text))))
+    said = match_form(clause.text)
+    if seeks_agreement(clause) or clause.hypothetical or (clause.question and opening.startswith(TENTATIVE)):
+        return True
+    if _OPENER.match(said) or _LEAVE_TAKING.match(said) or _ANYTHING_ELSE.match(opening):
+        return True
+    return (_declines_to_promise(clause) or bool(_PERMITTED.search(clause.text) or _OTHERS_CANNOT.search(clause.text)
+            or _CLEARS_YOU.search(clause.text) or _OF_YOUR_CHOOSING.search(said)))
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
