@@ -113,6 +113,20 @@ def test_intent_model_generalises_and_explains() -> None:
     assert intent_model(examples) is model  # fitted once per example set
 
 
+def test_intent_model_cache_refills_without_losing_a_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long batch fills the score cache; the call that overflows it still scores every text it was given,
+    those cached before as well as the new ones."""
+    from qa_pipeline.text import intent
+
+    examples = IntentExamples("cache", positive=("年费我给您免了", "利息给您免掉"), negative=("年费按规定收取", "好的请稍等"))
+    model = intent.IntentModel(examples)
+    monkeypatch.setattr(intent, "_CACHE_SIZE", 3)
+    first = model.resemble_all(("年费给您免了", "请稍等", "手续费两元", "利息照收"))
+    again = model.resemble_all(("年费给您免了", "违约金不收了"))  # one cached, one new: the cache overflows
+    assert len(again) == 2 and again[0] == first[0]
+    assert again[1].probability == model.resemble("违约金不收了").probability
+
+
 @pytest.mark.parametrize(
     "text, word, negator",
     [

@@ -93,8 +93,10 @@ class IntentModel:
         """Score several clauses with one transform (an utterance's clauses at once); cached per text."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            if len(self._cache) > _CACHE_SIZE:
+            if len(self._cache) + len(missing) > _CACHE_SIZE:
+                # full: start afresh, and score every text of this call (one already cached is gone too)
                 self._cache.clear()
+                missing = list(dict.fromkeys(texts))
             features = self._features(missing)
             probabilities = self._model.predict_proba(features)[:, 1]
             # cosine to each positive example: two unit-norm views, so halve the dot product
