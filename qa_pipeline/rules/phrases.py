@@ -11,7 +11,7 @@ from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
-from qa_pipeline.rules.refusals import emphatic_refusals
+from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
@@ -166,8 +166,8 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(judged.hit.overlaps(e) for e in excused) or helps_after(judged.hit):
         return True
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and _reads_otherwise(clause):
-        return True
+    if clause is not None and (_reads_otherwise(clause) or channel_rule(clause, judged.hit.utterance.text)):
+        return True  # 电话里是没办法改的 after 按规定需要您本人…: the channel's rule told
     sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
     if sending is not None and sending.excused:
         return True  # 我把地址发给您，您直接去找柜员吧: pointing the way with help is no brush-off
@@ -202,16 +202,16 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 def _reads_otherwise(clause: Clause) -> bool:
     """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
     customer (不办也没关系), declining to promise, what nobody else can do, clearing the customer (并不是您的
-    问题), or a clause of courtesy or discourse (跟您说实话; 那就不打扰您了; 还有别的事吗): never a taboo."""
+    问题), a suspicion (觉得不对劲), a step told (您把旧卡剪掉就行了), or a clause of courtesy or discourse (跟您说实话; 那就不打扰您了; 还有别的事吗): never a taboo."""
     opening = clause.text.lstrip("，, ")
     opening = next((opening[len(w):] for w in _TURNS if opening.startswith(w)), opening)  # 不过是不是…
     said = match_form(clause.text)
     if seeks_agreement(clause) or clause.hypothetical or (clause.question and opening.startswith(TENTATIVE)):
         return True
-    if _OPENER.match(said) or _LEAVE_TAKING.match(said) or _ANYTHING_ELSE.match(opening):
+    if _OPENER.match(said) or _LEAVE_TAKING.match(said) or _ANYTHING_ELSE.match(opening) or _STEPS.search(said):
         return True
     return (_declines_to_promise(clause) or bool(_PERMITTED.search(clause.text) or _OTHERS_CANNOT.search(clause.text)
-            or _CLEARS_YOU.search(clause.text) or _OF_YOUR_CHOOSING.search(said)))
+            or _CLEARS_YOU.search(clause.text) or _OF_YOUR_CHOOSING.search(said) or "不对劲" in clause.text))
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
@@ -219,9 +219,13 @@ _TURNS = ("不过", "但是", "可是", "只是", "但")
 _LEAVE_TAKING = re.compile(r"^(?:好的|好|嗯)?(?:那|那就|那我就|那我们就|就)?不(?:再)?打[\u4e00-\u9fff]?(?:您|你)了?(?:啊|哈)?$")
 # Asking whether the customer needs anything else (还有别的事吗, 您还有其他问题没有): the closing courtesy.
 _ANYTHING_ELSE = re.compile(r"^(?:嗯|好|好的|那|那么|行)?(?:请问)?(?:您|你)?(?:看)?还有(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)")
-# A thing described by what the customer can do (设一个您自己记得住的密码): advice, not blame.
+# A thing described by what the customer can do (设一个您自己记得住的密码), or left to the customer's own
+# plans (主要看您自己的安排): advice, not blame.
 _OF_YOUR_CHOOSING = re.compile(r"一个(?:只有)?(?:您|你)自己[\u4e00-\u9fff]{1,5}的"
+                               r"|看(?:您|你)(?:自己)?的?(?:安排|需要|需求|意愿|选择|方便|时间|打算|情况)"
                                r"|^(?:您|你)自己[\u4e00-\u9fff]{1,5}的(?!问题|原因|责任|错|事|过失)[\u4e00-\u9fff]{1,3}$")
+# A step told and its end (您把旧卡剪掉就行了): an instruction, however 就行了 sounds.
+_STEPS = re.compile(r"(?:您|你)(?:先|再|直接)?把[\u4e00-\u9fff]{1,10}就(?:行|可以|好)了?")
 # Clearing the customer (并不是您的信用有问题, 不是您的原因): reassurance, not blame.
 _CLEARS_YOU = re.compile(r"不是(?:您|你)(?:自己|本人)?的?[\u4e00-\u9fff]{0,4}(?:问题|原因|责任|过错|错)")
 # A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
@@ -261,10 +265,12 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
         # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop;
         # the first finding's clause may say more of it (您去找手机厂商问问吧，这个不归我们管)
+        # (您去找网点就行了我们这边管不了, the comma lost, is one clause: the place named may run longer)
         said = clause_at(clauses_of(a.utterance, policy), first.start_char)
-        end = max(first.end_char, said.end_char) if said is not None and said.end_char <= second.start_char else first.end_char
+        one_clause = said is not None and said.end_char > second.start_char
+        end = max(first.end_char, said.end_char) if said is not None and not one_clause else first.end_char
         gap = a.utterance.text[end:second.start_char]
-        return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS
+        return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
     text = a.utterance.text
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
         return False

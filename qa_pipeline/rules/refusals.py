@@ -22,7 +22,7 @@ from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import index_text, syllables_of
 from qa_pipeline.types import Utterance
 
-__all__ = ["LABEL", "emphatic_refusals"]
+__all__ = ["LABEL", "channel_rule", "emphatic_refusals"]
 
 LABEL = "不行：把话说死"
 
@@ -63,6 +63,18 @@ _WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "�
 _CHANNEL = ("电话", "线上", "网上", "手机", "系统", "机器", "柜台", "网点", "自助", "热线")
 
 
+# A channel's limit told as a rule (电话里是没办法改的 after 按规定需要您本人到网点): the channel before
+# the cannot, and the reply giving the rule or the requirement; a curt 线上这个办不了 gives neither.
+_CHANNEL_CANNOT = re.compile(r"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{0,6}?(?:不了|没办法|没法|不能|无法)")
+_RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
+
+
+def channel_rule(clause: Clause, text: str) -> bool:
+    """The clause says a channel cannot do it (电话里没办法改) in a reply that states the rule or the
+    requirement behind it (需要您本人带身份证到网点): information, not a refusal."""
+    return bool(_CHANNEL_CANNOT.search(clause.text)) and any(word in text for word in _RULE_GIVEN)
+
+
 # The verbs by their sound as ASR confuses it (消不了 and 绵不了 are 销不了 and 免不了 heard).
 _VERB_SOUNDS = frozenset(index_text(verb).fuzzy_codes for verb in _SERVICE_VERBS)
 
@@ -76,6 +88,8 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
         if clause.question or clause.hypothetical or supposed:
             supposed = clause.hypothetical  # 如果已经放款了，改是改不了的: the rule's consequence
             continue
+        if channel_rule(clause, utterance.text):
+            continue  # 按规定得本人去柜台，电话上是没办法补的: the channel's rule told
         span = _emphatic(clause) or _bare(utterance.text, clauses, index)
         if span is None:
             continue
