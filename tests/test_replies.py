@@ -8,7 +8,7 @@ from qa_pipeline.rules.run import score_transcript
 from qa_pipeline.text.diarize import HeardPiece, assign_roles
 from qa_pipeline.text.replies import REPLY_CONFIDENCE, bare_reply, split_replies
 from qa_pipeline.text.segment import default_segmenter, timed_words
-from qa_pipeline.types import CallMeta, ChannelActivity, Role, Span, Transcript, Utterance
+from qa_pipeline.types import CallMeta, ChannelActivity, Role, Span, Transcript, Utterance, Word
 
 
 def _said(role: Role, start_s: float, end_s: float, text: str, confidence: float | None = 0.99) -> Utterance:
@@ -90,3 +90,23 @@ def test_the_question_may_stand_a_clause_earlier_in_the_same_sentence():
     # a full stop between the question and the answer: the asker's own word, not moved
     told = _said(Role.CUSTOMER, 0.0, 6.0, "能不能快一点。我等了很久，不行。")
     assert split_replies([told]) == [told]
+
+
+def _timed(role: Role, text: str, words: list[tuple[str, float, float]]) -> Utterance:
+    return Utterance(role, 0, words[0][1], words[-1][2], text, tuple(Word(*w) for w in words), 0.99)
+
+
+def test_giving_in_asks_nothing_and_i_dont_know_runs_on_into_what_is_not_known():
+    # 那好吧 gives in: the 我不知道 after it is the speaker's own, whatever the pause
+    gave_in = _timed(Role.CUSTOMER, "那好吧，我不知道。", [("那", 0.0, 0.2), ("好吧", 0.2, 0.6), ("我", 1.4, 1.6), ("不", 1.6, 1.8), ("知道", 1.8, 2.2)])
+    assert split_replies([gave_in]) == [gave_in]
+    # a pause cut 我不知道 off its object (还有这个规定), no punctuation between: one clause said, not an answer
+    runs_on = _timed(Role.CUSTOMER, "能退吗？我不知道还有这个规定", [
+        ("能", 0.0, 0.2), ("退", 0.2, 0.4), ("吗", 0.4, 0.6), ("我", 1.4, 1.6), ("不", 1.6, 1.8), ("知道", 1.8, 2.2),
+        ("还有", 3.0, 3.4), ("这个", 3.4, 3.7), ("规定", 3.7, 4.2)])
+    assert split_replies([runs_on]) == [runs_on]
+    # with the comma, it answers the question: the other party's
+    answered = _timed(Role.CUSTOMER, "能退吗？我不知道，还有这个规定", [
+        ("能", 0.0, 0.2), ("退", 0.2, 0.4), ("吗", 0.4, 0.6), ("我", 1.4, 1.6), ("不", 1.6, 1.8), ("知道", 1.8, 2.2),
+        ("还有", 3.0, 3.4), ("这个", 3.4, 3.7), ("规定", 3.7, 4.2)])
+    assert [u.role for u in split_replies([answered])] == [Role.CUSTOMER, Role.AGENT, Role.CUSTOMER]

@@ -34,7 +34,11 @@ _NOT_KNOWING = ("不知道", "不清楚", "答不上", "答复不了", "说不�
 def not_knowing(hit: Hit) -> bool:
     """The hit professes the speaker's ignorance; 您都弄不明白 (said of the customer) mocks instead."""
     matched = hit.match.matched
-    return any(0 <= (at := matched.find(word)) and not _of_customer(matched[max(0, at - 3):at]) for word in _NOT_KNOWING)
+    if any(0 <= (at := matched.find(word)) and not _of_customer(matched[max(0, at - 3):at]) for word in _NOT_KNOWING):
+        return True
+    # a listed form heard by its sound (我拿而知道 for 我哪儿知道): the form says what was said
+    listed = hit.match.phrase
+    return not listed.startswith("≈") and any(word in listed for word in _NOT_KNOWING) and not _of_customer(matched[:3])
 
 
 # What may stand between the customer named and the word said of them (您都弄不明白, 你怎么还不知道).

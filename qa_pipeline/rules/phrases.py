@@ -11,13 +11,14 @@ from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
+from qa_pipeline.rules.harmless import PERMITTED, reads_otherwise
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
-    TENTATIVE, Clause, clause_at, negated_before, seeks_agreement, sentence_index, sentence_start,
+    Clause, clause_at, sentence_index, sentence_start,
 )
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -34,14 +35,14 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 万一还不行…, 要是不清楚…: a condition, not a refusal
     if modifies_what_follows(hit.utterance.text, hit.match.end_char):
         return True  # 我不清楚的地方…: what it describes, not a refusal
-    if clause is not None and _PERMITTED.search(clause.text):
+    if clause is not None and PERMITTED.search(clause.text):
         return True  # 不知道也没关系: leaving it to the customer
     if rule.phrase == "不知道" and finds_out(hit, clause, policy):
         return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
     if clause is not None and _ALONE.search(hit.utterance.text[clause.start_char:hit.match.start_char]):
         return True  # 光拿着卡去是不行的: what is not enough on its own, told as a requirement
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
-             or opens_inquiry(hit, clause))
+             or opens_inquiry(hit, clause) or _POLITE_ASKING.match(hit.utterance.text, hit.match.start_char) is not None)
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
@@ -151,12 +152,13 @@ def _continues(last: Hit, hit: Hit) -> bool:
     return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
 
 
+# 不知道您打算存多久 (the question mark lost): 不知道您 then what the customer intends or prefers asks politely
+_POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|现在|目前)?(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般)")
+# 不知道您打算存多久 (the question mark lost): 不知道您 then what the customer intends or prefers asks politely
+_POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|现在|目前)?(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般)")
 # 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
-# 不买也没关系, 不办也行: leaving it to the customer, not refusing
-_PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
-_COMMITMENTS = ("保证", "打包票", "承诺", "担保", "保票")
 
 
 def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool:
@@ -166,7 +168,7 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(judged.hit.overlaps(e) for e in excused) or helps_after(judged.hit):
         return True
     clause, _ = scope_of(judged.hit, policy)
-    if clause is not None and (_reads_otherwise(clause) or channel_rule(clause, judged.hit.utterance.text)):
+    if clause is not None and (reads_otherwise(clause) or channel_rule(clause, judged.hit.utterance.text)):
         return True  # 电话里是没办法改的 after 按规定需要您本人…: the channel's rule told
     sending = sending_in(judged.hit.utterance, clause) if clause is not None else None
     if sending is not None and sending.excused:
@@ -197,50 +199,6 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
     """A promise phrase or pattern stands in the ``sentence``-th sentence of ``utterance``."""
     return any(j.via != "model" and sentence_index(utterance.text, j.hit.match.start_char) == sentence
                for j in promise_judgements((utterance,), policy))
-
-
-def _reads_otherwise(clause: Clause) -> bool:
-    """A proposal (您看行不行), a supposition (不然没法核实; 是不是您那边信号不好？), leaving it to the
-    customer (不办也没关系), declining to promise, what nobody else can do, clearing the customer (并不是您的
-    问题), a suspicion (觉得不对劲), a step told (您把旧卡剪掉就行了), or a clause of courtesy or discourse (跟您说实话; 那就不打扰您了; 还有别的事吗): never a taboo."""
-    opening = clause.text.lstrip("，, ")
-    opening = next((opening[len(w):] for w in _TURNS if opening.startswith(w)), opening)  # 不过是不是…
-    said = match_form(clause.text)
-    if seeks_agreement(clause) or clause.hypothetical or (clause.question and opening.startswith(TENTATIVE)):
-        return True
-    if _OPENER.match(said) or _LEAVE_TAKING.match(said) or _ANYTHING_ELSE.match(opening) or _STEPS.search(said):
-        return True
-    return (_declines_to_promise(clause) or bool(_PERMITTED.search(clause.text) or _OTHERS_CANNOT.search(clause.text)
-            or _CLEARS_YOU.search(clause.text) or _OF_YOUR_CHOOSING.search(said) or "不对劲" in clause.text))
-
-
-_TURNS = ("不过", "但是", "可是", "只是", "但")
-# Taking leave without disturbing the customer further (那就不打扰您了, 打扰 often heard as 打叫/打绕).
-_LEAVE_TAKING = re.compile(r"^(?:好的|好|嗯)?(?:那|那就|那我就|那我们就|就)?不(?:再)?打[\u4e00-\u9fff]?(?:您|你)了?(?:啊|哈)?$")
-# Asking whether the customer needs anything else (还有别的事吗, 您还有其他问题没有): the closing courtesy.
-_ANYTHING_ELSE = re.compile(r"^(?:嗯|好|好的|那|那么|行)?(?:请问)?(?:您|你)?(?:看)?还有(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)")
-# A thing described by what the customer can do (设一个您自己记得住的密码), or left to the customer's own
-# plans (主要看您自己的安排): advice, not blame.
-_OF_YOUR_CHOOSING = re.compile(r"一个(?:只有)?(?:您|你)自己[\u4e00-\u9fff]{1,5}的"
-                               r"|看(?:您|你)(?:自己)?的?(?:安排|需要|需求|意愿|选择|方便|时间|打算|情况)"
-                               r"|^(?:您|你)自己[\u4e00-\u9fff]{1,5}的(?!问题|原因|责任|错|事|过失)[\u4e00-\u9fff]{1,3}$")
-# A step told and its end (您把旧卡剪掉就行了): an instruction, however 就行了 sounds.
-_STEPS = re.compile(r"(?:您|你)(?:先|再|直接)?把[\u4e00-\u9fff]{1,10}就(?:行|可以|好)了?")
-# Clearing the customer (并不是您的信用有问题, 不是您的原因): reassurance, not blame.
-_CLEARS_YOU = re.compile(r"不是(?:您|你)(?:自己|本人)?的?[\u4e00-\u9fff]{0,4}(?:问题|原因|责任|过错|错)")
-# A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.
-_OPENER = re.compile(r"^(?:那|嗯|哎)?(?:我)?(?:跟您|跟你|和您|给您|同您|对您)?(?:说|讲)(?:句)?(?:实话|实在话|心里话|真心话|老实话)(?:吧|啊)?$"
-                     r"|^(?:老实|坦白|实话|说实在的|讲真)(?:说|讲)?(?:吧|啊)?$")
-
-
-# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 别人拿到也用不了): reassurance.
-_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方)[\u4e00-\u9fff]{1,5}不(?:了|走|掉|出|到)")
-
-
-def _declines_to_promise(clause: Clause) -> bool:
-    """我这边也不好跟您打包票: declining to promise is the careful answer, not a refusal to help."""
-    return any(negated_before(clause, clause.start_char + at) for word in _COMMITMENTS
-               if (at := clause.text.find(word)) >= 0)
 
 
 # Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are

@@ -39,9 +39,10 @@ _OFFER = ("再", "重新")
 _WAVE = re.compile(r"投(?P<su>[\u4e00-\u9fff])(?P<between>[\u4e00-\u9fff]{0,6}?)(?:[，,]?)(?P<said>随便|请便|随您|随你)")
 # 您随便投诉, 尽管去投诉: the same, the leave given first.
 _WAVE_FIRST = re.compile(r"(?P<said>随便|尽管)(?:您|你)?(?:去)?投(?P<su>[\u4e00-\u9fff])")
-# 投诉就投诉(吧), 举报就举报: the complaint said twice around 就, the customer left to it whoever the subject
-# (影响投诉就投诉 as ASR hears 您想投诉就投诉).
-_WAVE_DOUBLED = re.compile(r"(?P<said>投(?P<su>[\u4e00-\u9fff])就投(?P<su2>[\u4e00-\u9fff])|(?P<other>举报|曝光|反映|告)就(?P=other))")
+# 投诉就投诉(吧), 举报就举报, 你要投就投: the complaint said twice around 就, the customer left to it whoever
+# the subject (影响投诉就投诉 as ASR hears 您想投诉就投诉).
+_WAVE_DOUBLED = re.compile(r"(?P<said>投(?P<su>[\u4e00-\u9fff])就投(?P<su2>[\u4e00-\u9fff])|(?P<other>举报|曝光|反映|告)就(?P=other)"
+                           r"|(?<=[要爱想])投就投)")
 _SU = index_text("诉").fuzzy_codes
 _WAY = ("可以", "拨打", "电话", "渠道", "帮您", "给您", "我们会", "热线")
 

@@ -17,7 +17,8 @@ reads), and only when all of these hold:
 - the voice placed the utterance surely (a piece the voices could not place was placed by its
   words already, and may be the other party's whole);
 - the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
-  threat);
+  threat), nor, with no punctuation, with what they do not know (那好吧，我不知道还有这个规定: the
+  pause cut 我不知道 off its object; and 那好吧 gives in, it asks nothing);
 - the answer was not heard twice: when it ends the utterance right before the other party's next
   one and that turn opens with the same words (吗？不。 | 不，不能退), the recogniser put them in both
   and the other party's copy already stands; cut off the head of that turn (吗？不。 | 不能退), it
@@ -53,6 +54,11 @@ SURE_VOICE = 0.8
 #: An answer ending its utterance this close before the other party's next one is that turn's head.
 HEAD_OF_NEXT_S = 1.0
 _ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
+#: Giving in (那好吧, 行吧, 算了吧) ends in 吧 but asks nothing.
+_ACQUIESCES = re.compile(r"^(?:那|嗯|哦|唉)?(?:好|行|算了|也行|也好|那好)吧[，,。.！!]?$")
+#: A profession of ignorance that runs on into what is not known (我不知道还有这个规定): a clause that
+#: the pause cut, not an answer; a refusal (不行) stands alone however the words go on.
+_TAKES_OBJECT = ("知道", "清楚", "晓得")
 
 
 def bare_reply(text: str) -> bool:
@@ -78,7 +84,8 @@ def split_replies(utterances: Iterable[Utterance], pause_s: float = 0.45) -> lis
 
 
 def _asks(clause: Clause) -> bool:
-    return _ASKS.search(clause.text.rstrip()) is not None
+    said = clause.text.rstrip()
+    return _ASKS.search(said) is not None and _ACQUIESCES.match(said) is None
 
 
 def _asked_before(text: str, found: tuple[Clause, ...], index: int) -> bool:
@@ -104,6 +111,8 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
         reply = found[index]
         if not _asked_before(utterance.text, found, index) or not bare_reply(reply.text):
             continue
+        if _runs_on(utterance.text, reply, found[index + 1] if index + 1 < len(found) else None):
+            continue
         goes_on = found[index + 1].text if index + 1 < len(found) else ""
         if match_form(goes_on).startswith(_ASKER_GOES_ON):
             continue
@@ -118,6 +127,13 @@ def _split(utterance: Utterance, pause_s: float, following: Utterance | None) ->
             return [before, answer]
         return [before, answer, *_split(after, pause_s, following)]
     return [utterance]
+
+
+def _runs_on(text: str, reply: Clause, following: Clause | None) -> bool:
+    """我不知道 with no punctuation before the next clause: what is not known follows."""
+    said = reply.text.rstrip()
+    return (following is not None and said.endswith(_TAKES_OBJECT)
+            and not any(c in "，,。.？?！!；;：:、" for c in text[reply.start_char + len(said): following.start_char]))
 
 
 def _heard_twice(answer: Utterance, following: Utterance, pause_s: float) -> bool:
