@@ -147,8 +147,18 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True
     if clause is not None and _trouble_caused(clause):
         return True  # 给您带来这么多困扰: what an apology regrets
+    if clause is not None and _NO_PLEDGE.search(match_form(clause.text)):
+        return True  # 谢谢您的肯定; 您补上以后…; 我肯定比他清楚; 不是我们不给您算; 给您准备了新卡
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
+
+
+# Clauses whose pledge words pledge nothing: thanks (谢谢您的肯定), the customer's own step as the time
+# of what follows (您补上以后), people compared (肯定比他清楚), a refusal denied (不是我们不给您算), and a
+# service already rendered (我们给您准备了新卡).
+_NO_PLEDGE = re.compile(r"^(?:好的|嗯)?(?:谢谢|感谢|多谢)|^(?:等|待)?(?:您|你)[\u4e00-\u9fff]{1,6}(?:以后|之后)$"
+                        r"|(?:肯定|一定)比(?:他|她|他们|别人|您|你|我)|^(?:这)?不是(?:我们|我)不"
+                        r"|给(?:您|你)(?:准备|寄出|发送|安排|预约|登记|开通|设置)(?:好)?了")
 
 
 # What follows from the customer's own choice or an arrangement, by the bank's rules (设置自动还款，
