@@ -128,6 +128,24 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
     return False
 
 
+# What the ID follows in the greeting: the outbound title, the bank, the word 工号.
+_ID_FOLLOWS = ("代表", "银行", "工号")
+
+
+def _id_after_title(agent_id: str, form: str) -> bool:
+    """An ID-sized token right after 客户服务代表, the bank or 工号, heard as words that sound like its
+    digits (客户服务代表二次武器 for 二四五七): all places but one agree by digit or sound."""
+    size = len(agent_id)
+    if size < 4:
+        return False
+    for title in _ID_FOLLOWS:
+        for found in re.finditer(title, form):
+            window = form[found.end(): found.end() + size]
+            if len(window) == size and _heard_as_words(window, agent_id):
+                return True
+    return False
+
+
 _DIGIT_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5", "liu": "6",
                  "qi": "7", "ba": "8", "jiu": "9"}
 
@@ -157,7 +175,8 @@ def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy
     if agent_id and agent_id.isdigit():
         if any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening):
             return True
-        return any(_id_before_marker(agent_id, match_form(u.text)) for u in opening)
+        return any(_id_before_marker(agent_id, match_form(u.text)) or _id_after_title(agent_id, match_form(u.text))
+                   for u in opening)
     text = _unify_digits("".join(match_form(u.text) for u in opening))
     markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
     numerals = f"[{_NUMERALS}]{{3,6}}"
