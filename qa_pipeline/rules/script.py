@@ -175,8 +175,8 @@ def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy
     if agent_id and agent_id.isdigit():
         if any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening):
             return True
-        return any(_id_before_marker(agent_id, match_form(u.text)) or _id_after_title(agent_id, match_form(u.text))
-                   for u in opening)
+        forms = (match_form(u.text) for u in opening)
+        return any(_id_before_marker(agent_id, form) or _id_after_title(agent_id, form) for form in forms)
     text = _unify_digits("".join(match_form(u.text) for u in opening))
     markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
     numerals = f"[{_NUMERALS}]{{3,6}}"
