@@ -39,6 +39,16 @@ def test_bad_pattern_is_reported_with_file_and_line(tmp_path: Path) -> None:
     assert errors[0].source == f"{judgement}:{line}" and "pattern 1" in errors[0].problem
 
 
+def test_supposed_must_be_true_or_false(tmp_path: Path) -> None:
+    root = _copy_policy(tmp_path)
+    judgement = root / "judgement.toml"
+    text = judgement.read_text(encoding="utf-8")
+    assert "supposed = false" in text
+    judgement.write_text(text.replace("supposed = false", 'supposed = "no"', 1), encoding="utf-8")
+    problems = [e.one_line() for e in check_policy(root)]
+    assert len(problems) == 1 and "pattern 1" in problems[0], problems
+
+
 def test_duplicate_intent_and_empty_examples(tmp_path: Path) -> None:
     root = _copy_policy(tmp_path)
     (root / "extra.toml").write_text('[[intent]]\nname = "x"\nthreshold = 0.9\npositive = []\nnegative = []\n', encoding="utf-8")

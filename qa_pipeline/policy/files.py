@@ -235,20 +235,21 @@ def _check_gapped(value: Any) -> str | None:
     return None
 
 
-_PATTERN_KEYS = {"heads", "outcomes", "question"}
+_PATTERN_KEYS = {"heads", "outcomes", "question", "supposed"}
 
 
 def _check_patterns(value: Any) -> str | None:
     if not isinstance(value, list):
-        return "must be a list of {heads, outcomes, question} tables"
+        return "must be a list of {heads, outcomes, question, supposed} tables"
     for number, item in enumerate(value, start=1):
         if not isinstance(item, dict) or set(item) - _PATTERN_KEYS or "outcomes" not in item:
-            return f"pattern {number} must have outcomes and optionally heads and question (nothing else)"
+            return f"pattern {number} must have outcomes and optionally heads, question and supposed (nothing else)"
         problem = _check_value(item["outcomes"], ("strs", None, None)) or _check_value(
             item.get("heads", []), ("strs", None, None)
         )
-        if problem is None and "question" in item:
-            problem = _check_value(item["question"], ("bool", None, None))
+        for flag in ("question", "supposed"):
+            if problem is None and flag in item:
+                problem = _check_value(item[flag], ("bool", None, None))
         if problem or not item["outcomes"]:
             return f"pattern {number}: {problem or 'outcomes must not be empty'}"
     return None

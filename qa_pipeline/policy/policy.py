@@ -85,11 +85,13 @@ class ForbiddenPhrase:
 class ClausePattern:
     """A head word and an outcome word in one clause, the outcome at or after the head and the head
     not negated; without heads the outcome alone (not negated) is enough. ``question``: only in a
-    question (True), only in a statement (False), either (None)."""
+    question (True), only in a statement (False), either (None). ``supposed = False``: never in a
+    supposition (万一您记错了，可以重置 says what to do, it blames no one)."""
 
     heads: tuple[str, ...]
     outcomes: tuple[str, ...]
     question: bool | None = None
+    supposed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def _intent(item: Mapping[str, Any], extra: Mapping[str, Any], background: tuple
         background,
     )
     patterns = tuple(
-        ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"))
+        ClausePattern(_strs(p.get("heads", [])), _strs(p["outcomes"]), p.get("question"), p.get("supposed"))
         for p in item.get("patterns", [])
     )
     return Intent(name, float(item["threshold"]), examples, patterns, float(item.get("min_similarity", 0.0)),

@@ -9,7 +9,7 @@ import re
 from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, seeks_agreement
 from qa_pipeline.text.normalize import match_form
 
-__all__ = ["PERMITTED", "reads_otherwise"]
+__all__ = ["CHECK_FOR_YOURSELF", "PERMITTED", "reads_otherwise"]
 
 # 不买也没关系, 不办也行: leaving it to the customer, not refusing
 PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
@@ -34,7 +34,8 @@ def reads_otherwise(clause: Clause) -> bool:
     if _OPENER.match(said) or _LEAVE_TAKING.match(said) or _ANYTHING_ELSE.match(opening) or _STEPS.search(said):
         return True
     return (_declines_to_promise(clause) or bool(PERMITTED.search(clause.text) or _OTHERS_CANNOT.search(clause.text)
-            or _CLEARS_YOU.search(clause.text) or _NOT_REFUSING.match(opening) or _OF_YOUR_CHOOSING.search(said) or "不对劲" in clause.text))
+            or _CLEARS_YOU.search(clause.text) or _NOT_REFUSING.match(opening) or _OF_YOUR_CHOOSING.search(said)
+            or CHECK_FOR_YOURSELF.search(said) or "不对劲" in clause.text))
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
@@ -52,8 +53,10 @@ _MOCKING_ASKED = re.compile(r"没|不会|不懂|不识|不认|看不|听不|傻|
 _WISH = re.compile(r"(?:快乐|愉快|顺利|顺心|健康|开心|如意)(?:啊|呀)?$")
 # A step told and its end (您把旧卡剪掉就行了): an instruction, however 就行了 sounds.
 _STEPS = re.compile(r"(?:您|你)(?:先|再|直接)?把[\u4e00-\u9fff]{1,10}就(?:行|可以|好)了?")
-# Denying a refusal (不是我们不给您算, 这是规定): the rule explained.
-_NOT_REFUSING = re.compile(r"^(?:这|那)?(?:并)?不是(?:我们|我)不")
+# Denying a refusal (不是我们不给您算, 不是不给您办): the rule explained.
+_NOT_REFUSING = re.compile(r"^(?:这|那)?(?:并)?不是(?:我们|我)?不")
+# Something to check, asked as a question (您自己看看是不是绑了自动扣费, 你先查查有没有这笔): advice.
+CHECK_FOR_YOURSELF = re.compile(r"(?:您|你)(?:自己)?(?:先|再)?(?:看看|查查|瞧瞧|找找)(?:是不是|有没有|是否|还有没有|哪)")
 # Clearing the customer (并不是您的信用有问题, 不是您的原因): reassurance, not blame.
 _CLEARS_YOU = re.compile(r"不是(?:您|你)(?:自己|本人)?的?[\u4e00-\u9fff]{0,4}(?:问题|原因|责任|过错|错)")
 # A clause that only announces frankness (跟您说实话, 老实讲, 说句心里话): what follows is the message.

@@ -153,6 +153,8 @@ def _pattern_hit(utterance: Utterance, clause: Clause, intent: Intent, policy: P
     for pattern in intent.patterns:
         if pattern.question is not None and pattern.question != clause.question:
             continue
+        if pattern.supposed is not None and pattern.supposed != clause.hypothetical:
+            continue
         judged, shape_cancelled = _one_pattern(utterance, clause, pattern, policy)
         if judged is not None:
             return judged, False

@@ -1,5 +1,6 @@
 """The flat refusal in its own words: the verb made the topic, then denied (退是退不了的, 改是改不了的,
-这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了).
+这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了;
+寄卡这个办不了 with the matter named first), and 不可能给您免.
 
 Saying a thing cannot be done is often plain information (这笔费用退不了，不过可以…); doubling the verb
 (V是V不了) or stressing 是没办法V的 closes the matter on the customer, which the standard's 不行 stands
@@ -38,6 +39,8 @@ _DOUBLED = tuple(
     for n in (2, 1)
 )
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
+# 不可能给您免 / 不可能帮你改: the service ruled out for the customer.
+_RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|减|批|调|延|撤|补|弄|解|开|提)")
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
 _SERVICE_VERBS = (
@@ -54,7 +57,9 @@ _AROUND = (
 _FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
 # The customer's figure echoed before the refusal (五十万？这个办不了 with the question mark lost).
 _ECHO = r"(?:[零一二两三四五六七八九十百千万亿\d.]+(?:万|千|块|元|天|个月|年)?)?"
-_BARE = re.compile(rf"^{_ECHO}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
+# The customer's matter named as the topic, then taken up by 这个 (寄卡这个办不了, 删号码这个改不了).
+_TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
+_BARE = re.compile(rf"^{_ECHO}{_TOPIC}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
@@ -98,12 +103,13 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
 
 
 def _emphatic(clause: Clause) -> tuple[int, int] | None:
-    """Where the clause doubles the verb around 是 (by sound) or stresses 是没办法…的."""
+    """Where the clause doubles the verb around 是 (by sound), stresses 是没办法…的 or rules the service
+    out (不可能给您免)."""
     for doubled in _DOUBLED:
         for said in doubled.finditer(clause.text):
             if syllables_of(said.group("first")) == syllables_of(said.group("second")):
                 return said.start("said"), said.end("said")
-    said = _NO_MEANS.search(clause.text)
+    said = _NO_MEANS.search(clause.text) or _RULED_OUT.search(clause.text)
     return (said.start(), said.end()) if said else None
 
 
@@ -118,6 +124,6 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     after = text[clause.end_char:]
     if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
         return None
-    if any(word in body for word in _CHANNEL):
-        return None
+    if any(word in body.replace("手机号", "") for word in _CHANNEL):
+        return None  # 电话里办不了 (换手机号这个办不了 names no channel)
     return said.start("said"), said.end("said")

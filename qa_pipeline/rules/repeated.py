@@ -10,6 +10,8 @@ The standard counts rushing, reproaching or brushing off the customer as taboo.
 * Leaving a complaint to the customer's whim (随便, 请便) after naming it is waving it off, even in
   the 的话 form that makes it look like a condition; telling how to complain (投诉的话您可以拨打…) is
   service.
+* Saying 行了 or 够了 twice cuts the customer short; a verb said twice around 哪个/谁 (爱选哪个选哪个)
+  leaves the matter to the customer's whim, unless 就 or 都可以 makes it an offer of choice.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import index_text
 from qa_pipeline.types import Utterance
 
-__all__ = ["TOLD", "WAVED_OFF", "told_again"]
+__all__ = ["CUT_SHORT", "TOLD", "WAVED_OFF", "WHATEVER", "told_again"]
 
 TOLD = "不耐烦：说了好几遍"
 WAVED_OFF = "投诉随便"
+CUT_SHORT = "不耐烦：打断客户"
+WHATEVER = "随你：爱选哪个选哪个"
 
 _SAID = "(?:说|讲|解释|强调|重复|告诉您|告诉你|跟您说|跟你说|提醒)"
 _MANY = "(?:好几|好多|多少|几|两|三|四|五|六|七|八|九|十|N|[2-9])"
@@ -43,13 +47,19 @@ _WAVE_FIRST = re.compile(r"(?P<said>随便|尽管)(?:您|你)?(?:去)?投(?P<su>
 # the subject (影响投诉就投诉 as ASR hears 您想投诉就投诉).
 _WAVE_DOUBLED = re.compile(r"(?P<said>投(?P<su>[\u4e00-\u9fff])就投(?P<su2>[\u4e00-\u9fff])|(?P<other>举报|曝光|反映|告)就(?P=other)"
                            r"|(?<=[要爱想])投就投)")
+# Cutting the customer short by saying it twice (行了行了, 够了，够了) whatever ASR made of the comma;
+# 好了好了 also soothes and 知道了知道了 is how customers often end a call, so neither counts.
+_CUT_SHORT = re.compile(r"(?P<said>(?P<word>行了|得了|够了)[，,、 ]?(?P=word))")
+# Whatever the customer likes, the verb said twice around 哪个/谁 (爱选哪个选哪个, 爱找谁找谁), unless 就
+# makes it an offer of choice (您想选哪个就选哪个) or 都可以 follows.
+_WHATEVER = re.compile(r"(?P<said>(?P<verb>[\u4e00-\u9fff])(?P<which>哪个|哪家|哪儿|哪里|谁)(?P=verb)(?P=which))(?!都)")
 _SU = index_text("诉").fuzzy_codes
 _WAY = ("可以", "拨打", "电话", "渠道", "帮您", "给您", "我们会", "热线")
 
 
 def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
     """The clauses of an agent utterance that reproach the customer with how often it was said, and
-    the spans that wave a complaint off."""
+    the spans that wave a complaint off, cut the customer short or leave it to their whim."""
     found = []
     for clause in clauses_of(utterance, policy):
         span = _told(clause)
@@ -61,6 +71,9 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
         sounds = [index_text(waved.group(g)).fuzzy_codes for g in ("su", "su2") if waved.groupdict().get(g)]
         if all(sound == _SU for sound in sounds) and not any(word in between for word in _WAY):
             found.append(Judged.spanning(utterance, waved.start(), waved.end(), WAVED_OFF))
+    for said in (*_CUT_SHORT.finditer(utterance.text), *_WHATEVER.finditer(utterance.text)):
+        label = CUT_SHORT if said.groupdict().get("word") else WHATEVER
+        found.append(Judged.spanning(utterance, said.start("said"), said.end("said"), label))
     return sorted(found, key=lambda j: j.hit.match.start_char)
 
 
