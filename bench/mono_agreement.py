@@ -7,6 +7,7 @@ many calls agree with the labels: stereo vs mono, and mono vs stereo (same verdi
 
     python bench/mono_agreement.py                       # the 10 dev calls
     python bench/mono_agreement.py --calls DIR --names a,b
+    python bench/mono_agreement.py --calls DIR --beam-size 5   # the same with beam search
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write every report (stereo/NAME.json, mono/NAME.json) here")
     parser.add_argument("--stereo-from", type=Path,
                         help="read the stereo reports from this directory (a --keep of an earlier run) instead of auditing")
+    parser.add_argument("--beam-size", type=int, help="decode with this beam instead of AsrOptions' default")
     args = parser.parse_args()
     wanted = [n for n in args.names.split(",") if n]
     stereo = sorted(p.with_name(p.name[: -len(".truth.json")] + ".wav") for p in args.calls.glob("*.truth.json"))
     stereo = [p for p in stereo if not wanted or p.stem in wanted]
     truths = {p.stem: json.loads(p.with_name(p.stem + ".truth.json").read_text(encoding="utf-8")) for p in stereo}
     policy = load_policy(None)
-    recognizer = make_recognizer()
+    recognizer = make_recognizer(**({"beam_size": args.beam_size} if args.beam_size else {}))
     with tempfile.TemporaryDirectory() as tmp:
         mono = make_mixes(stereo, Path(tmp))
         if args.stereo_from:
