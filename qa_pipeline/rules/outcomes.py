@@ -56,6 +56,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         if ASKS_OPENING.search(match_form(utterance.text[clause.start_char:head.start_char])) or (
                 clause.question and _HOW_MANY.search(utterance.text[outcome.end_char:clause.end_char])):
             return False  # 请问您输错了几次密码, 您一共输错过几次: asks how often, not a verdict
+        if _counted(between, utterance.text[outcome.end_char:clause.end_char]):
+            return False  # 您今天连续输错了五次: the record read out; 是您自己输错了五次 still blames
         if _reported(utterance.text[clause.start_char:head.start_char]):
             # 系统显示您输错了五次密码 records an event; 查到了，是您自己把户名填错了 (是 + 您) names who is at fault
             return _cleft(utterance.text[clause.start_char:head.start_char])
@@ -95,6 +97,14 @@ _HOW_MANY = re.compile(r"几|多少|哪")
 
 
 # Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
+# A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
+_TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
+
+
+def _counted(between: str, after: str) -> bool:
+    return "自己" not in between and ("连续" in between or bool(_TIMES.match(after)))
+
+
 _EVIDENTIAL = ("显示", "记录", "查到", "查询到", "看到", "记载", "提示")
 
 

@@ -213,11 +213,14 @@ _SHORT_CLAUSE_CHARS = 8
 def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if a.utterance is not b.utterance:
         return False
+    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
+    if any(word in second.matched for word in _OTHERS_MANAGE):
+        # 这么简单的都弄不明白，现在小学生都会用: the comparison drives the same mockery home
+        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
     if not_knowing(a) != not_knowing(b):
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
         # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
         return _left_to_look(a, b, policy)
-    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
     if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
@@ -242,6 +245,8 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
 
 
+# Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
+_OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
 _YOURSELF = ("您自己", "你自己")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
