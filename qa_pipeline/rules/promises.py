@@ -106,9 +106,10 @@ _FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|�
 _TRYING = re.compile(r"[\u4e00-\u9fff]一下[吧啊哈]?$")
 
 
-# The agent's own job, however firmly said (我一定给您回个电话, 我保证把您的意见转上去): no outcome promised.
+# The agent's own job, however firmly said (我一定给您回个电话, 我保证把您的意见转上去; 请稍等，我马上回来
+# back on the line): no outcome promised.
 _OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您", "告诉您进展", "转上去", "反馈上去", "帮您反馈", "登记", "转给",
-            "跟进", "记录下来", "转达", "报上去")
+            "跟进", "记录下来", "转达", "报上去", "我马上回来", "我很快回来", "我马上就回来")
 # What someone else said, mentioned (理财经理说的保证收益…, 所谓的稳赚): not said by the agent.
 _MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")
 
