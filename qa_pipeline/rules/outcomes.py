@@ -39,6 +39,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False  # 这样理解对不对: the A-not-A question holds the outcome's words, not its verdict
     if _denied_after(utterance.text[outcome.end_char:clause.end_char]):
         return False
+    if match_form(utterance.text[clause.start_char:outcome.start_char]).endswith(_WHOEVER):
+        return False  # 不管谁让您转账，都不要转: whoever asks, a warning, not 谁让您 blaming the customer
     if head is None:
         return True
     if outcome.end_char <= head.start_char:
@@ -97,6 +99,7 @@ _HOW_MANY = re.compile(r"几|多少|哪")
 
 
 # Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
+_WHOEVER = ("不管", "无论", "不论", "甭管")
 # A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
 _TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
 
