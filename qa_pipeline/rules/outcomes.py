@@ -98,7 +98,7 @@ _ASKING_YOU = ("请您", "请你", "您要", "你要", "您得", "你得", "需�
 _HOW_MANY = re.compile(r"几|多少|哪")
 
 
-# Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
+# Right before an outcome such as 谁让您, these make it "whoever" (不管谁让您转账，都不要转).
 _WHOEVER = ("不管", "无论", "不论", "甭管")
 # A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
 _TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
@@ -108,6 +108,7 @@ def _counted(between: str, after: str) -> bool:
     return "自己" not in between and ("连续" in between or bool(_TIMES.match(after)))
 
 
+# Before 你/您, these make what follows a reading of the records (系统显示您…, 我这边查到您…).
 _EVIDENTIAL = ("显示", "记录", "查到", "查询到", "看到", "记载", "提示")
 
 

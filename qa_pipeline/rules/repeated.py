@@ -71,9 +71,9 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
         sounds = [index_text(waved.group(g)).fuzzy_codes for g in ("su", "su2") if waved.groupdict().get(g)]
         if all(sound == _SU for sound in sounds) and not any(word in between for word in _WAY):
             found.append(Judged.spanning(utterance, waved.start(), waved.end(), WAVED_OFF))
-    for said in (*_CUT_SHORT.finditer(utterance.text), *_WHATEVER.finditer(utterance.text)):
-        label = CUT_SHORT if said.groupdict().get("word") else WHATEVER
-        found.append(Judged.spanning(utterance, said.start("said"), said.end("said"), label))
+    for doubled, label in ((_CUT_SHORT, CUT_SHORT), (_WHATEVER, WHATEVER)):
+        for said in doubled.finditer(utterance.text):
+            found.append(Judged.spanning(utterance, said.start("said"), said.end("said"), label))
     return sorted(found, key=lambda j: j.hit.match.start_char)
 
 
