@@ -37,7 +37,7 @@ def reads_otherwise(clause: Clause) -> bool:
         return True
     return (_declines_to_promise(clause) or bool(PERMITTED.search(clause.text) or _OTHERS_CANNOT.search(clause.text)
             or _CLEARS_YOU.search(clause.text) or _NOT_REFUSING.match(opening) or _OF_YOUR_CHOOSING.search(said)
-            or CHECK_FOR_YOURSELF.search(said) or "不对劲" in clause.text))
+            or CHECK_FOR_YOURSELF.search(said) or _ANY_MISSING.search(said) or "不对劲" in clause.text))
 
 
 _TURNS = ("不过", "但是", "可是", "只是", "但")
@@ -67,9 +67,13 @@ _OPENER = re.compile(r"^(?:那|嗯|哎)?(?:我)?(?:跟您|跟你|和您|给您|�
                      r"|^(?:老实|坦白|实话|说实在的|讲真)(?:说|讲)?(?:吧|啊)?$")
 
 
-# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 关了以后平台就扣不了了):
+# What nobody else can do to the customer's money (挂失以后别人刷不了, 任何人都转不走, 关了以后平台就扣不了了,
+# 这样别人就没法用了):
 # reassurance.
-_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方|平台|商户|商家|第三方)[\u4e00-\u9fff]{1,5}不(?:了|走|掉|出|到)")
+_OTHERS_CANNOT = re.compile(r"(?:别人|其他人|任何人|外人|他人|骗子|对方|平台|商户|商家|第三方)(?:[\u4e00-\u9fff]{1,5}不(?:了|走|掉|出|到)"
+                            r"|(?:就|也|都|再|便)*(?:没法|没办法|无法))")
+# A requirement stated (缺一样都办不了, 少了哪一份也不行): what the customer must bring, not a refusal.
+_ANY_MISSING = re.compile(r"(?:缺|少)了?(?:任何|其中)?(?:哪一?|一)(?:样|个|项|份|张|种)")
 
 
 def _declines_to_promise(clause: Clause) -> bool:
