@@ -45,6 +45,8 @@ _NEGATIONS = ("不", "没", "别")
 _DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了", "弄不了", "不管")
 # In what follows the verb, these end a plan, not a party (找大堂经理就行了: 行 is no bank there).
 _PLAN_WORDS = ("就", "才", "可以")
+# Before 地方, these make it another party's place (找别的地方问吧), not a spot to stand in.
+_OTHER = ("别的", "别", "其他", "其它", "另外")
 # What may follow the party to end the command.
 _TAIL_WORDS = re.compile(r"(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?")
 _TAIL = re.compile(_TAIL_WORDS.pattern + "$")
@@ -141,6 +143,8 @@ def _party(verb: str, before: str, party: str) -> bool:
         return bool(_LINE.match(party))
     if party.startswith(("到", "着", "找", "问", "我", "题", "清", "明白")):
         return False
+    if party.endswith("地方") and not party.startswith(_OTHER):
+        return False  # 找个光线亮一点的地方: a spot to stand in; 找别的地方问 sends away
     if party:  # what follows the verb is the one asked (去网点找柜员), not the rest of a plan (…找经理就行了)
         return party[-1] in _PARTY_ENDS and not any(word in party for word in _PLAN_WORDS)
     return before != "" and before[-1] in _PARTY_ENDS

@@ -128,8 +128,10 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 手续会不会很麻烦？: asking what is to come, no grievance yet
     if _AVERTED.search(text[: hit.match.end_char]):
         return False  # 幸好拦住了，不然我肯定要投诉你们: a complaint luckily not needed
-    if _SUPPOSED_LATER.search(text[: hit.match.start_char]):
+    if _SUPPOSED_LATER.search(text[: hit.match.start_char]) or _warned(text, hit):
         return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
+    if any(word in _sentence_before(text, hit.match.start_char) for word in _FEARED):
+        return False  # 我就怕去了办不了，白跑一趟: trouble feared, not met
     return not (clause.hypothetical and clause.in_question)
 
 
@@ -140,6 +142,25 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
 _SUPPOSED_LATER = re.compile(r"(要是|如果|万一|假如|假设|倘若)(?![^。！？!?]*(还不|再不|还没|仍然不|一直不|还是不|就是不|再这样|再这么|再来|再出|又"
                              r"|不给|不处理|不解决|不退|不赔|不管|没个说法|没有说法|没人管"
                              r"|[\u4e00-\u9fff]不(?:回来|回|来|了|到|下来|出来|成)))[^。！？!?]{0,20}$")
+
+
+# A supposition and then what the customer would do, hedged with 肯定/可/真 + 要 (要是钱退不回来，我肯定要
+# 投诉的; 要是预约了还没有，我可真要投诉了): a warning, whatever the supposed failure. 我就打电话投诉你们
+# (就 + the act) stays a threat.
+_WARNING = re.compile(r"(?:要是|如果|万一|假如|倘若)[^。！？!?]{0,30}?(?:肯定|可|真)(?:就|是|真)?要(?:去)?(?:投诉|告)")
+
+
+def _warned(text: str, hit: Hit) -> bool:
+    return any(m.end() > hit.match.start_char for m in _WARNING.finditer(text[: hit.match.end_char + 2]))
+
+
+# Trouble feared (就怕白跑一趟, 我担心又被扣钱): what may come, not what the customer met.
+_FEARED = ("就怕", "我怕", "生怕", "担心", "害怕", "怕的是")
+
+
+def _sentence_before(text: str, at: int) -> str:
+    """The words of the sentence holding ``at`` before it."""
+    return text[max(text.rfind(mark, 0, at) for mark in "。！？!?") + 1:at]
 
 
 # What luckily did not come to pass (幸好…，不然/否则…): a counterfactual, not a threat.
