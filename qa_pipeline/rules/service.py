@@ -132,6 +132,8 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
     if any(word in _sentence_before(text, hit.match.start_char) for word in _FEARED):
         return False  # 我就怕去了办不了，白跑一趟: trouble feared, not met
+    if _tries_told(clause.text):
+        return False  # 刷脸刷了好几次都不行: the caller's own tries, told to get help
     return not (clause.hypothetical and clause.in_question)
 
 
@@ -156,6 +158,18 @@ def _warned(text: str, hit: Hit) -> bool:
 
 # Trouble feared (就怕白跑一趟, 我担心又被扣钱): what may come, not what the customer met.
 _FEARED = ("就怕", "我怕", "生怕", "担心", "害怕", "怕的是")
+
+
+# The caller's own tries that failed (密码输了好几次都不对, 刷了三次都说失败): a problem told, not a grievance,
+# unless the bank is named in the clause or the tries were calls, visits or requests to it (电话打了好几次
+# 都没人接, 跑了三趟也没办成).
+_TRIES = re.compile(r"([\u4e00-\u9fff])(?:了|过)(?:好几|几|两三|三四|[一二两三四五六七八九十])(?:次|遍|回|趟)了?(?:都|也|还是)")
+_ASKING_AGAIN = "打拨催问说讲跑找来等"
+
+
+def _tries_told(clause: str) -> bool:
+    tries = _TRIES.search(clause)
+    return tries is not None and tries.group(1) not in _ASKING_AGAIN and "你们" not in clause
 
 
 def _sentence_before(text: str, at: int) -> str:
