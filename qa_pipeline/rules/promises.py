@@ -29,8 +29,20 @@ def _stands(hit: Hit, policy: Policy) -> bool:
     """A promise counts unless negated or hedged before it, asked, or only supposed (如果…); a final
     吧 alone does not ask (那这笔费用我给您退了吧)."""
     clause, cancelled = scope_of(hit, policy)
+    if _campaign(hit):
+        return False  # 我们这边有个分期活动，手续费打八折: a campaign's standard terms told, not a favour granted
     asked = clause is not None and clause.question and not clause.only_by_ba
     return clause is None or not (cancelled or asked or clause.hypothetical)
+
+
+# A campaign or its standard terms named before the outcome (…的优惠活动, 活动期间, 促销).
+_CAMPAIGN = re.compile(r"活动|促销|优惠政策")
+
+
+def _campaign(hit: Hit) -> bool:
+    """The campaign is named in the finding or just before it, in the same clause."""
+    before = re.split(r"[，,。；;！!？?]", hit.utterance.text[max(0, hit.match.start_char - 12):hit.match.start_char])[-1]
+    return bool(_CAMPAIGN.search(before + hit.match.matched))
 
 
 def promise_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[Hit]:
@@ -54,7 +66,7 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
         )
         # within a sentence a pattern's reading comes before the model's (这个您放心…稳赚不赔)
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
-            if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy):
+            if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy) or _campaign(judged.hit):
                 continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
@@ -72,6 +84,8 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
     between = text[first.end_char: second.start_char]
     if any(word in between for word in _ADDED):
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
+    if not _complete(second) and _complete(first):
+        return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)  # …退到您卡上，这个我可以打包票
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
     if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
         return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
@@ -99,6 +113,8 @@ _CLAUSE_BREAKS = "，,；;。！!？?"
 
 # 肯定/一定 before a refusal gives a verdict, and before the customer's feelings a guess: no commitment.
 _REFUSED = ("不行", "不可以", "办不了", "没办法", "做不到", "不能办", "不给办", "不能撤")
+# A pledge word before a verb that cannot reach its end, with no 您 after: a forecast, not a promise.
+_CANNOT_YET = re.compile(r"(?:肯定|一定)[\u4e00-\u9fff]{0,4}?[\u4e00-\u9fff]不(?:到|了|下来|成|出来|回来|上)(?![^，,。；;！!？?]*[您你])")
 _FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|非常)?(?:不舒服|着急|生气|难受|委屈|不好受|窝火|上火|闹心|心疼|郁闷)")
 
 
@@ -144,6 +160,8 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
     if clause is not None and (any(r in clause.text for r in _REFUSED) or _FEELING_GUESSED.search(clause.text)):
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
+    if clause is not None and _CANNOT_YET.search(clause.text):
+        return True  # 今天肯定拿不到的: what cannot happen foretold (绝对耽误不了您的事 still pledges)
     if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
         return True
     if clause is not None and _trouble_caused(clause):
