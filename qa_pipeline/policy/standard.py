@@ -30,6 +30,7 @@ _STRS = ("strs", None, None)
 STANDARD_SCHEMA: dict[str, dict[str, tuple[str, float | None, float | None]]] = {
     "outbound_greeting": {
         "address_titles": _STRS,
+        "address_familiar": _STRS,
         "surnames": _STRS,
         "representative": _STRS,
         "representative_for_id": ("bool", None, None),
@@ -82,6 +83,7 @@ class OutboundScript:
     centre's standard lets the title stand for the number: ``representative_for_id``)."""
 
     address_titles: tuple[str, ...] = ()
+    address_familiar: tuple[str, ...] = ()
     surnames: tuple[str, ...] = ()
     representative: tuple[str, ...] = ()
     representative_for_id: bool = False

@@ -30,9 +30,12 @@ def _surnames(policy: Policy) -> str:
 
 
 def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
-    """The customer addressed by title (王先生) or by name (张伟您好, 请问是王建国吗)."""
+    """The customer addressed by title (王先生, 刘阿姨) or by name (张伟您好, 请问是王建国吗)."""
     rules = policy.standard.outbound
     titles = "|".join(re.escape(t) for t in rules.address_titles) or "(?!)"
+    familiar = "|".join(re.escape(t) for t in rules.address_familiar) or "(?!)"
+    # 孙叔叔，您好 / 刘阿姨您好: a familiar title only where the address stands, opening its clause
+    by_familiar = re.compile(rf"^[{_INTERJECTIONS}]?[{_CJK}]{{1,2}}(?<![{_NOT_A_NAME}])(?:{familiar})(?:{_HELLO})?$|^[{_CJK}]{{1,2}}(?:{familiar}){_HELLO}")
     surnames = _surnames(policy)
     by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
@@ -41,7 +44,8 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
         if _title_heard(utterance.text, rules.address_titles):
             return True
         for clause in _CLAUSES.split(utterance.text):
-            if by_title.search(clause) or by_name.search(clause) or _title_heard(clause, rules.address_titles):
+            if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
+                    or _title_heard(clause, rules.address_titles)):
                 return True
     return False
 

@@ -309,7 +309,7 @@ class GreetingCheck:
     spec = CheckSpec(
         "greeting", "开场白", "greeting", LiveWhen.CLOCK, 15.0,
         ("thresholds.greeting_window_s", "greeting.hello", "greeting.service", "greeting.agent_id_markers",
-         "bank.banks", "policy.any_bank", "outbound_greeting.address_titles", "outbound_greeting.surnames",
+         "bank.banks", "policy.any_bank", "outbound_greeting.address_titles", "outbound_greeting.address_familiar", "outbound_greeting.surnames",
          "outbound_greeting.representative", "outbound_greeting.representative_for_id", "outbound_greeting.opening_turns", "outbound_greeting.window_s"),
         describe.greeting,
         findings={'missing': '开场白缺失或不规范', 'not_compliant': '开场白不规范'},
