@@ -95,7 +95,7 @@ def _softened(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
 
 # Words after a clause-opening 不知道您… that make it a polite question although ASR dropped the
 # question mark or garbled the 方不方便 (不知道您现在方埔方便接听电话).
-_INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗", "呢", "可不可以", "能不能", "要不要", "是不是", "什么", "还是")
+_INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗", "呢", "可不可以", "能不能", "要不要", "是不是", "什么")
 _INQUIRY_OPENERS = ("", "那", "那么", "请问", "想问一下", "我想问一下")
 
 
@@ -113,10 +113,11 @@ def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
     text = hit.utterance.text
     at = text.rfind("不知道", hit.match.start_char, hit.match.end_char)
     at = hit.match.start_char if at < 0 else at  # a pattern's hit opens at its head (我…不知道)
-    end = clause.end_char
-    if text[at + 3:at + 4] in ("您", "你"):
-        end = _sentence_end(text, end)  # 不知道您是想存一年，两年还是三年: the choice comes after a comma
-    if not any(word in text[hit.match.end_char:end] for word in _INQUIRY):
+    end, inquiry = clause.end_char, _INQUIRY
+    if text.startswith("不知道", at) and text[at + 3:at + 4] in ("您", "你"):
+        # 不知道您是想存一年，两年还是三年: the choice may come after a comma
+        end, inquiry = _sentence_end(text, end), (*_INQUIRY, "还是")
+    if not any(word in text[hit.match.end_char:end] for word in inquiry):
         return False
     if match_form(text[clause.start_char:at]) in _INQUIRY_OPENERS:
         return True
