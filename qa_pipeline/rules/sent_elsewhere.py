@@ -56,6 +56,7 @@ _THEN_DISOWNS = re.compile(_TAIL_WORDS.pattern + r"(?<=[吧去])(?=我们|我这
 _SOFTENER_REACH = 4
 _SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问|打)(?P=verb)?(?P<party>[\u4e00-\u9fff]{0,10}?)$")
 # 打 sends only to a party's line (您自己打信用卡中心的电话吧), never 打 alone (打个电话, 打款).
+_OUR_LINE = ("我们", "咱们", "我行", "本行", "我这")
 _LINE = re.compile(r"[\u4e00-\u9fff]*[" + "".join(sorted(_PARTY_ENDS)) + r"]的?(?:电话|热线)$")
 
 
@@ -139,8 +140,8 @@ def _after_adverbs(text: str, at: int) -> int:
 
 def _party(verb: str, before: str, party: str) -> bool:
     """The place gone to or the one asked is a party, not a thing (找一下验证码, 问问题)."""
-    if verb == "打":
-        return bool(_LINE.match(party))
+    if verb == "打":  # …您随时打我们的热线: the bank's own line is no other party
+        return bool(_LINE.match(party)) and not party.startswith(_OUR_LINE)
     if party.startswith(("到", "着", "找", "问", "我", "题", "清", "明白")):
         return False
     if party.endswith("地方") and not party.startswith(_OTHER):
