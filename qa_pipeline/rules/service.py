@@ -132,8 +132,8 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
     if any(word in _sentence_before(text, hit.match.start_char) for word in _FEARED):
         return False  # 我就怕去了办不了，白跑一趟: trouble feared, not met
-    if _tries_told(clause.text):
-        return False  # 刷脸刷了好几次都不行: the caller's own tries, told to get help
+    if _tries_told(clause.text) or _own_slip(clause.text):
+        return False  # 刷脸刷了好几次都不行, 我转到我老公卡上去了搞错了: the caller's own tries or slip
     return not (clause.hypothetical and clause.in_question)
 
 
@@ -170,6 +170,17 @@ _ASKING_AGAIN = "打拨催问说讲跑找来等"
 def _tries_told(clause: str) -> bool:
     tries = _TRIES.search(clause)
     return tries is not None and tries.group(1) not in _ASKING_AGAIN and "你们" not in clause
+
+
+# The caller owning a slip (我还到我老公那张卡上去了，搞错了; 是我自己输错了账号): no grievance, unless
+# denied (我没输错, 我怎么会记错) or laid at the bank's door in the same clause (你们…).
+_SLIP = re.compile(r"我[\u4e00-\u9fff]{0,12}?(?:搞错|弄错|记错|输错|转错|还错|填错|看错|按错|点错)了")
+
+
+def _own_slip(clause: str) -> bool:
+    slip = _SLIP.search(clause)
+    return (slip is not None and "你们" not in clause and "怎么会" not in clause and clause[slip.start() - 1:slip.start()] != "说"
+            and not any(no in slip.group() for no in ("没", "不")))  # (你还说我看错了: the customer accused)
 
 
 def _sentence_before(text: str, at: int) -> str:
