@@ -113,6 +113,12 @@ _CLAUSE_BREAKS = "，,；;。！!？?"
 
 # 肯定/一定 before a refusal gives a verdict, and before the customer's feelings a guess: no commitment.
 _REFUSED = ("不行", "不可以", "办不了", "没办法", "做不到", "不能办", "不给办", "不能撤")
+def _refused_next(text: str, end: int) -> bool:
+    """The next clause of the sentence is only a refusal (…，办不了 / …，这个不行)."""
+    after = re.split(r"[，,。；;！!？?]", text[end:].lstrip("，,；; "), maxsplit=1)[0]
+    return bool(after) and len(after) <= 6 and any(after.endswith(r) or after.endswith(r + "的") for r in _REFUSED)
+
+
 # A pledge word before a verb that cannot reach its end, with no 您 after: a forecast, not a promise.
 _CANNOT_YET = re.compile(r"(?:肯定|一定)[\u4e00-\u9fff]{0,4}?[\u4e00-\u9fff]不(?:到|了|下来|成|出来|回来|上)(?![^，,。；;！!？?]*[您你])")
 _FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|非常)?(?:不舒服|着急|生气|难受|委屈|不好受|窝火|上火|闹心|心疼|郁闷)")
@@ -160,6 +166,8 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 为了弥补您的损失，…: the purpose; what the agent commits to follows it
     if clause is not None and (any(r in clause.text for r in _REFUSED) or _FEELING_GUESSED.search(clause.text)):
         return True  # 那肯定不行: a verdict; 您心里肯定不舒服: a guess at the customer's feelings
+    if clause is not None and _refused_next(judged.hit.utterance.text, clause.end_char):
+        return True  # 我们这边直接给您退，办不了: the clause after it refuses what it names
     if clause is not None and _CANNOT_YET.search(clause.text):
         return True  # 今天肯定拿不到的: what cannot happen foretold (绝对耽误不了您的事 still pledges)
     if clause is not None and _rule_consequence(judged.hit.utterance, clause, policy):
