@@ -29,6 +29,8 @@ def reads_otherwise(clause: Clause) -> bool:
         return True
     if clause.question and opening.lstrip("您你").startswith(TENTATIVE) and not _MOCKING_ASKED.search(opening):
         return True  # 您是不是换手机了？: asking what happened, unless it asks what the customer cannot do
+    if _CONCEDED.match(said):
+        return True  # 就算您刷不满，(我这边也…): a concession supposed, its consequence in the next clause
     if _SO_THAT.match(said):
         return True  # …设置出行提醒，这样就不会被拦了: what the advice spares the customer
     if _WISH.search(said):
@@ -52,6 +54,9 @@ _OF_YOUR_CHOOSING = re.compile(r"一个(?:只有)?(?:您|你)自己[\u4e00-\u9ff
                                r"|^(?:您|你)自己[\u4e00-\u9fff]{1,5}的(?!问题|原因|责任|错|事|过失)[\u4e00-\u9fff]{1,3}$")
 # What a 您是不是…? asks when it mocks (你是不是没上过网啊, 您是不是不识字): what the customer lacks.
 _MOCKING_ASKED = re.compile(r"没|不会|不懂|不识|不认|看不|听不|傻|脑子|眼睛|耳朵")
+# A concession alone in its clause (就算您刷不满, 即使您忘了): supposed; with 也/都/还是 in the same clause
+# (哪怕您打一百遍也没用) the consequence is said there and may be the taboo.
+_CONCEDED = re.compile(r"^(?:就算|即使|哪怕|即便|纵然)(?!.*(?:也|都|还是))")
 _SO_THAT = re.compile(r"^(?:这样|那样|这么一来|这样一来|这样的话)(?:就|也|便)?(?:不会|不用|不必|不怕)")
 _WISH = re.compile(r"(?:快乐|愉快|顺利|顺心|健康|开心|如意)(?:啊|呀)?$")
 # A step told and its end (您把旧卡剪掉就行了): an instruction, however 就行了 sounds.
