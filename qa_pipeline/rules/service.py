@@ -110,8 +110,9 @@ def _answered(
 def _cue_stands(hit: Hit, policy: Policy) -> bool:
     """A complaint word counts unless negated just before it (我也不是想投诉), asked as a supposition
     (如果要投诉的话找哪里？), retold from someone else (我朋友说他投诉过), laid at a merchant's door
-    (商家迟迟不退款), taken back as a joke (逗你的), said in a clause that clears the bank (不怪你们) or
-    asked about as what may come (会不会很麻烦)."""
+    (商家迟迟不退款), taken back as a joke (逗你的), said in a clause that clears the bank (不怪你们),
+    asked about as what may come (会不会很麻烦), warned of or feared (要是…我肯定要投诉的, 就怕白跑一趟),
+    or the caller's own failed tries or slip told (试了好几次都不行, 我转到我老公卡上去了搞错了)."""
     text = hit.utterance.text
     if merchant_matter(text[: hit.match.end_char]) or taken_back(text[hit.match.end_char:]):
         return False
