@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
-from qa_pipeline.text.analysis import Clause
+from qa_pipeline.text.analysis import Clause, sentence_end
 from qa_pipeline.text.match import find_phrases
 from qa_pipeline.text.normalize import match_form
 
@@ -116,15 +116,9 @@ def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
     end, inquiry = clause.end_char, _INQUIRY
     if text.startswith("不知道", at) and text[at + 3:at + 4] in ("您", "你"):
         # 不知道您是想存一年，两年还是三年: the choice may come after a comma
-        end, inquiry = _sentence_end(text, end), (*_INQUIRY, "还是")
+        end, inquiry = sentence_end(text, end), (*_INQUIRY, "还是")
     if not any(word in text[hit.match.end_char:end] for word in inquiry):
         return False
     if match_form(text[clause.start_char:at]) in _INQUIRY_OPENERS:
         return True
     return at > clause.start_char and text[at + 3:at + 4] in ("您", "你") and text[at - 1] not in _KNOWER
-
-
-def _sentence_end(text: str, start: int) -> int:
-    """Where the sentence holding ``start`` ends: its 。？！ or the end of the utterance."""
-    ends = [at for mark in "。？！?!" if (at := text.find(mark, start)) >= 0]
-    return min(ends, default=len(text))

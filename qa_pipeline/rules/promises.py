@@ -41,7 +41,7 @@ _CAMPAIGN = re.compile(r"活动|促销|优惠政策")
 
 def _campaign(hit: Hit) -> bool:
     """The campaign is named in the finding or just before it, in the same clause."""
-    before = re.split(r"[，,。；;！!？?]", hit.utterance.text[max(0, hit.match.start_char - 12):hit.match.start_char])[-1]
+    before = _CLAUSE_SPLIT.split(hit.utterance.text[max(0, hit.match.start_char - 12):hit.match.start_char])[-1]
     return bool(_CAMPAIGN.search(before + hit.match.matched))
 
 
@@ -109,16 +109,11 @@ _ADDED = ("另外", "此外", "同时", "并且", "而且")
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
 _PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您", "再也")
 _CLAUSE_BREAKS = "，,；;。！!？?"
+_CLAUSE_SPLIT = re.compile(f"[{_CLAUSE_BREAKS}]")
 
 
 # 肯定/一定 before a refusal gives a verdict, and before the customer's feelings a guess: no commitment.
 _REFUSED = ("不行", "不可以", "办不了", "没办法", "做不到", "不能办", "不给办", "不能撤")
-def _refused_next(text: str, end: int) -> bool:
-    """The next clause of the sentence is only a refusal (…，办不了 / …，这个不行)."""
-    after = re.split(r"[，,。；;！!？?]", text[end:].lstrip("，,；; "), maxsplit=1)[0]
-    return bool(after) and len(after) <= 6 and any(after.endswith(r) or after.endswith(r + "的") for r in _REFUSED)
-
-
 # A pledge word before a verb that cannot reach its end, with no 您 after: a forecast, not a promise.
 _CANNOT_YET = re.compile(r"(?:肯定|一定)[\u4e00-\u9fff]{0,4}?[\u4e00-\u9fff]不(?:到|了|下来|成|出来|回来|上)(?![^，,。；;！!？?]*[您你])")
 _FEELING_GUESSED = re.compile(r"(?:肯定|一定)(?:是|会|也|很|挺|特别|非常)?(?:不舒服|着急|生气|难受|委屈|不好受|窝火|上火|闹心|心疼|郁闷)")
@@ -178,6 +173,12 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 谢谢您的肯定; 您补上以后…; 我肯定比他清楚; 不是我们不给您算; 给您准备了新卡
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
+
+
+def _refused_next(text: str, end: int) -> bool:
+    """The next clause of the sentence is only a refusal (…，办不了 / …，这个不行)."""
+    after = _CLAUSE_SPLIT.split(text[end:].lstrip("，,；; "), maxsplit=1)[0]
+    return bool(after) and len(after) <= 6 and any(after.endswith(r) or after.endswith(r + "的") for r in _REFUSED)
 
 
 # Clauses whose pledge words pledge nothing: thanks (谢谢您的肯定), the customer's own step as the time

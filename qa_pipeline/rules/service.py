@@ -32,7 +32,7 @@ from qa_pipeline.rules.grievance import (
     too_slight,
 )
 from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
-from qa_pipeline.text.analysis import clause_at, negated_before
+from qa_pipeline.text.analysis import clause_at, negated_before, sentence_start
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
@@ -131,7 +131,7 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 幸好拦住了，不然我肯定要投诉你们: a complaint luckily not needed
     if _SUPPOSED_LATER.search(text[: hit.match.start_char]) or _warned(text, hit):
         return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
-    if any(word in _sentence_before(text, hit.match.start_char) for word in _FEARED):
+    if any(word in text[sentence_start(text, hit.match.start_char):hit.match.start_char] for word in _FEARED):
         return False  # 我就怕去了办不了，白跑一趟: trouble feared, not met
     if _tries_told(clause.text) or _own_slip(clause.text):
         return False  # 刷脸刷了好几次都不行, 我转到我老公卡上去了搞错了: the caller's own tries or slip
@@ -182,11 +182,6 @@ def _own_slip(clause: str) -> bool:
     slip = _SLIP.search(clause)
     return (slip is not None and "你们" not in clause and "怎么会" not in clause and clause[slip.start() - 1:slip.start()] != "说"
             and not any(no in slip.group() for no in ("没", "不")))  # (你还说我看错了: the customer accused)
-
-
-def _sentence_before(text: str, at: int) -> str:
-    """The words of the sentence holding ``at`` before it."""
-    return text[max(text.rfind(mark, 0, at) for mark in "。！？!?") + 1:at]
 
 
 # What luckily did not come to pass (幸好…，不然/否则…): a counterfactual, not a threat.

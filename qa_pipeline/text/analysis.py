@@ -29,6 +29,7 @@ __all__ = [
     "on_word_boundaries",
     "first_sentence",
     "seeks_agreement",
+    "sentence_end",
     "sentence_index",
     "sentence_start",
     "tokens_with_offsets",
@@ -320,9 +321,14 @@ def sentence_start(text: str, offset: int) -> int:
     return next((at + 1 for at in range(min(offset, len(text)) - 1, -1, -1) if _ends_sentence(text, at)), 0)
 
 
+def sentence_end(text: str, offset: int) -> int:
+    """Where the sentence holding the character at ``offset`` ends: its 。？！ or the end of ``text``."""
+    return next((at for at in range(max(offset, 0), len(text)) if _ends_sentence(text, at)), len(text))
+
+
 def first_sentence(text: str) -> str:
     """``text`` up to its first sentence end (all of it when there is none)."""
-    return text[: next((at for at in range(len(text)) if _ends_sentence(text, at)), len(text))]
+    return text[: sentence_end(text, 0)]
 
 
 def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str | None:
