@@ -21,7 +21,7 @@ from qa_pipeline.rules.base import (
     register,
     utterance_evidence,
 )
-from qa_pipeline.text.normalize import is_cjk, match_form
+from qa_pipeline.text.normalize import is_cjk, match_form, normalize_display
 from qa_pipeline.types import CheckResult, Direction, Finding, Role, Severity, Utterance
 
 ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
@@ -118,7 +118,7 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
     for marker in re.finditer("号", form):
         window = form[marker.start() - size : marker.start()]
         if len(window) == size:
-            digits = [_DIGIT_OF.get(c) for c in window]
+            digits = [_digit(c) for c in window]
             agree = sum(g == d for g, d in zip(digits, agent_id))
             # the other places must be misheard non-digits: another digit means another ID
             if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
@@ -130,6 +130,9 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
 
 # What the ID follows in the greeting: the outbound title, the bank, the word 工号.
 _ID_FOLLOWS = ("代表", "银行", "工号")
+# After the title or 工号 nothing but the ID is said: there half its places heard right are enough
+# (客户服务代表5705 for 五七一六, 衣服八卿 for 一四八七); after 银行 a number may be something else.
+_ID_SLOT = ("代表", "工号")
 
 
 def _id_after_title(agent_id: str, form: str) -> bool:
@@ -141,7 +144,7 @@ def _id_after_title(agent_id: str, form: str) -> bool:
     for title in _ID_FOLLOWS:
         for found in re.finditer(title, form):
             window = form[found.end(): found.end() + size]
-            if len(window) == size and _heard_as_words(window, agent_id):
+            if len(window) == size and _heard_as_words(window, agent_id, loose=title in _ID_SLOT):
                 return True
     return False
 
@@ -150,22 +153,32 @@ _DIGIT_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si"
                  "qi": "7", "ba": "8", "jiu": "9"}
 
 
-def _heard_as_words(window: str, agent_id: str) -> bool:
+def _heard_as_words(window: str, agent_id: str, loose: bool = False) -> bool:
     """The ID written as words that sound like its digits (八四五七号 heard 八次武器号): all places
-    but one agree by digit or by sound, and no written digit disagrees."""
+    but one agree by digit or by sound, and no written digit disagrees; ``loose`` (the slot after the
+    title): all places but two, whatever the others are."""
     from pypinyin import lazy_pinyin
 
-    if any(c in _DIGIT_OF and _DIGIT_OF[c] != d for c, d in zip(window, agent_id)):
+    if not loose and any(_digit(c) not in (None, d) for c, d in zip(window, agent_id)):
         return False
-    heard = [_DIGIT_OF.get(c) or _DIGIT_SOUNDS.get(lazy_pinyin(c)[0]) for c in window]
-    return sum(h == d for h, d in zip(heard, agent_id)) >= len(agent_id) - 1
+    heard = [_digit(c) or _DIGIT_SOUNDS.get(lazy_pinyin(c)[0]) for c in window]
+    return sum(h == d for h, d in zip(heard, agent_id)) >= len(agent_id) - (2 if loose else 1)
+
+
+def _digit(char: str) -> str | None:
+    return char if char.isascii() and char.isdigit() else _DIGIT_OF.get(char)
+
+
+def _id_form(text: str) -> str:
+    """The text as an ID slot is read: characters and digits as heard (70, which match_form reads 七十)."""
+    return "".join(c for c in normalize_display(text) if is_cjk(c) or (c.isascii() and c.isdigit()))
 
 
 def _lost_digits(window: str, agent_id: str) -> bool:
     """The ID's digits in order with two lost or misheard as words (八一二三号 heard 八月二号), ending
     right before 号: what is left of the ID, not another number."""
-    heard = [_DIGIT_OF[c] for c in window if c in _DIGIT_OF]
-    if window[-1] not in _DIGIT_OF or len(heard) < len(agent_id) - 2 or len(heard) < 2:
+    heard = [d for d in map(_digit, window) if d is not None]
+    if _digit(window[-1]) is None or len(heard) < len(agent_id) - 2 or len(heard) < 2:
         return False
     rest = iter(agent_id)
     return all(digit in rest for digit in heard)  # a subsequence of the ID
@@ -175,7 +188,7 @@ def _agent_id_found(opening: tuple[Utterance, ...], agent_id: str | None, policy
     if agent_id and agent_id.isdigit():
         if any(_id_in_runs(agent_id, digit_runs(u.text)) for u in opening):
             return True
-        forms = (match_form(u.text) for u in opening)
+        forms = [form for u in opening for form in (match_form(u.text), _id_form(u.text))]
         return any(_id_before_marker(agent_id, form) or _id_after_title(agent_id, form) for form in forms)
     text = _unify_digits("".join(match_form(u.text) for u in opening))
     markers = "|".join(re.escape(m) for m in policy.agent_id_markers)
