@@ -65,8 +65,9 @@ def clauses_of(utterance: Utterance, policy: Policy) -> tuple[Clause, ...]:
     return clauses(utterance.text, utterance.words, policy.pause_s)
 
 
-# What may stand beside a short phrase inside one jieba word: particles and pronouns (谢谢您, 不行啊).
-_PARTICLES = set("了的啊吧呀嘛呢哦您你我们")
+# What may stand beside a short phrase inside one jieba word: particles and pronouns (谢谢您, 不行啊),
+# and the spoken 儿 (没门儿 is 没门).
+_PARTICLES = set("了的啊吧呀嘛呢哦您你我们儿")
 # Degree adverbs jieba glues in front of a short word (很无语, 太离谱, 真不行): they may stand before it.
 _DEGREE = set("很太真好挺最超")
 
@@ -119,17 +120,24 @@ def _short_ok(text: str, start: int, end: int, match: PhraseMatch, matching: Mat
         return all(any(index_text(c).fuzzy_codes in sounds for c in _PERSONS[p]) for p in set(phrase) & _PERSONS.keys())
     if match_form(match.matched) == phrase:
         return not _inside_other_word(text, start, end, phrase)
-    # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话)
+    # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话), and no
+    # negation gained (不给您 is no 补给您)
+    heard = match_form(match.matched)
+    if any(c in heard and c not in phrase for c in _NEGATION_CHARS):
+        return False
     return len(phrase) > 2 and on_word_boundaries(text, start, end) and _syllables_alike(match.matched, phrase, 0)
 
 
 @lru_cache(maxsize=65536)
 def _syllables_alike(heard: str, phrase: str, letters: int) -> bool:
-    """As many syllables, each the same once ASR's usual confusions are folded or at most ``letters``
-    letters of toneless pinyin off."""
-    a, b = index_text(match_form(heard)).syllables, index_text(match_form(phrase)).syllables
+    """As many syllables, each the same character (行 in 赢行 is read xíng, in 银行 háng), the same once
+    ASR's usual confusions are folded, or at most ``letters`` letters of toneless pinyin off."""
+    heard, phrase = match_form(heard), match_form(phrase)
+    a, b = index_text(heard).syllables, index_text(phrase).syllables
+    chars = zip(heard, phrase) if len(heard) == len(a) and len(phrase) == len(b) else ((None, "") for _ in a)
     return len(a) == len(b) and all(
-        fuzzy_syllable(x) == fuzzy_syllable(y) or Levenshtein.distance(x, y) <= letters for x, y in zip(a, b)
+        h == c or fuzzy_syllable(x) == fuzzy_syllable(y) or Levenshtein.distance(x, y) <= letters
+        for (h, c), x, y in zip(chars, a, b)
     )
 
 

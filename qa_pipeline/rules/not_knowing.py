@@ -112,7 +112,8 @@ def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
         return False
     text = hit.utterance.text
     at = text.rfind("不知道", hit.match.start_char, hit.match.end_char)
-    at = hit.match.start_char if at < 0 else at  # a pattern's hit opens at its head (我…不知道)
+    if at < 0:
+        return False  # only 不知道 asks (这么简单的都弄不明白吗？ mocks; the hit may open at its head: 我…不知道)
     end, inquiry = clause.end_char, _INQUIRY
     if text.startswith("不知道", at) and text[at + 3:at + 4] in ("您", "你"):
         # 不知道您是想存一年，两年还是三年: the choice may come after a comma

@@ -50,6 +50,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
     between = utterance.text[head.end_char:outcome.start_char]
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
+    if match_form(head.phrase) in _YOURSELF and "有没有" in between:
+        return False  # 您自己有没有把密码告诉过别人: asked whether, not told to go (你有没有搞错 still retorts)
     if _of_equipment(between, outcome):
         return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
     if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
@@ -178,5 +180,6 @@ def _asks_for(between: str) -> bool:
 _YOU_HEADS = frozenset(("你", "您"))
 _SELF_WORDS = frozenset(("我", "我们", "咱们"))
 _SELF_HEADS = frozenset(("我", "我们", "我这边", "这个我", "我也"))
+_YOURSELF = frozenset(("您自己", "你自己"))
 # Prepositions and verbs that take 你/您 as their object, not as a new subject.
 _GOVERNING = frozenset(("给", "帮", "为", "跟", "和", "向", "对", "替", "让", "把", "请", "告诉", "叫", "同", "与", "陪"))

@@ -1,6 +1,7 @@
 """The flat refusal in its own words: the verb made the topic, then denied (退是退不了的, 改是改不了的,
 这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了;
-寄卡这个办不了 with the matter named first), and 不可能给您免.
+寄卡这个办不了 with the matter named first), and 不可能给您免; and take it or leave it (您爱办不办), which
+the A-not-A would otherwise make a question.
 
 Saying a thing cannot be done is often plain information (这笔费用退不了，不过可以…); doubling the verb
 (V是V不了) or stressing 是没办法V的 closes the matter on the customer, which the standard's 不行 stands
@@ -41,6 +42,12 @@ _DOUBLED = tuple(
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
 # 不可能给您免 / 不可能帮你改: the service ruled out for the customer.
 _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|减|批|调|延|撤|补|弄|解|开|提)")
+
+# 爱办不办 / 您爱等不等: take it or leave it, the verb said twice around 不 after 爱 (alike by sound).
+_TAKE_IT_OR_LEAVE_IT = tuple(
+    re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})不(?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (2, 1)
+)
+LEAVE_IT_LABEL = "随便你：爱X不X"
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
 _SERVICE_VERBS = (
@@ -90,6 +97,10 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     found, supposed = [], False
     clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(clauses):
+        left = _left_to_take(clause)  # (its A-not-A makes the clause look like a question)
+        if left is not None:
+            found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], LEAVE_IT_LABEL))
+            continue
         if clause.question or clause.hypothetical or supposed:
             supposed = clause.hypothetical  # 如果已经放款了，改是改不了的: the rule's consequence
             continue
@@ -100,6 +111,15 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
             continue
         found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], LABEL))
     return found
+
+
+def _left_to_take(clause: Clause) -> tuple[int, int] | None:
+    """Where the clause says 爱V不V (您爱办不办), relative to the clause."""
+    for pattern in _TAKE_IT_OR_LEAVE_IT:
+        for said in pattern.finditer(clause.text):
+            if syllables_of(said.group("first")) == syllables_of(said.group("second")):
+                return said.start("said"), said.end("said")
+    return None
 
 
 def _emphatic(clause: Clause) -> tuple[int, int] | None:
