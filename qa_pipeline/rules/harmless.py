@@ -45,8 +45,10 @@ def reads_otherwise(clause: Clause) -> bool:
 _TURNS = ("不过", "但是", "可是", "只是", "但")
 # Taking leave without disturbing the customer further (那就不打扰您了, 打扰 often heard as 打叫/打绕).
 _LEAVE_TAKING = re.compile(r"^(?:好的|好|嗯)?(?:那|那就|那我就|那我们就|就)?不(?:再)?打[\u4e00-\u9fff]?(?:您|你)了?(?:啊|哈)?$")
-# Asking whether the customer needs anything else (还有别的事吗, 您还有其他问题没有): the closing courtesy.
-_ANYTHING_ELSE = re.compile(r"^(?:嗯|好|好的|那|那么|行)?(?:请问)?(?:您|你)?(?:看)?还有(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)")
+# Asking whether the customer needs anything else (还有别的事吗, 您还有其他问题没有, 没别的事了吧): the
+# closing courtesy.
+_ANYTHING_ELSE = re.compile(r"^(?:嗯|好|好的|那|那么|行)?(?:请问)?(?:您|你)?(?:看|这边|那边)?(?:还有(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)"
+                            r"|没有?(?:别的|其他|其它|什么)的?(?:事|问题|需要|业务)(?:情|了)*(?:吧|吗|呢)?[？?。！!，, ]*$)")
 # A thing described by what the customer can do (设一个您自己记得住的密码), or left to the customer's own
 # plans (主要看您自己的安排): advice, not blame.
 _OF_YOUR_CHOOSING = re.compile(r"一个(?:只有)?(?:您|你)自己[\u4e00-\u9fff]{1,5}的"

@@ -249,8 +249,9 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
-# "Didn't I say so" (我刚才不是说了吗): said first, it leads into the rest of the same reply.
-_SAID_ALREADY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过")
+# "Didn't I say so" (我刚才不是说了吗) and "what's wrong with my manner" (我态度怎么了？): said first, the
+# retort leads into the rest of the same reply.
+_SAID_ALREADY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了")
 _YOURSELF = ("您自己", "你自己")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")

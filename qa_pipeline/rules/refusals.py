@@ -77,7 +77,7 @@ _CHANNEL = ("电话", "线上", "网上", "手机", "系统", "机器", "柜台"
 
 # A channel's limit told as a rule (电话里是没办法改的 after 按规定需要您本人到网点): the channel before
 # the cannot, and the reply giving the rule or the requirement; a curt 线上这个办不了 gives neither.
-_CHANNEL_CANNOT = re.compile(r"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{0,6}?(?:不了|没办法|没法|不能|无法)")
+_CHANNEL_CANNOT = re.compile(r"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{0,6}?(?:不了|没有?办法|没法|不能|无法)")
 _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
 
 
