@@ -109,22 +109,16 @@ def _sound_ok(utterance: Utterance, match: PhraseMatch, policy: Policy) -> bool:
 
 
 def _short_ok(text: str, start: int, end: int, match: PhraseMatch, matching: MatchOptions) -> bool:
-    phrase = match_form(match.phrase)
+    phrase, heard = match_form(match.phrase), match_form(match.matched)
+    if any(c in heard and c not in phrase for c in _NEGATION_CHARS):
+        return False  # no match gains a negation the phrase lacks (我说了不算 is not 我说了算, 不给您 no 补给您)
     if len(phrase) > matching.short_max_chars:
-        # a tolerant match must not gain a negation the phrase lacks (我说了不算 is not 我说了算), nor lose
-        # the person the phrase speaks of (头已经说过了 is not 我已经说过了)
-        heard = match_form(match.matched)
-        if any(c in heard and c not in phrase for c in _NEGATION_CHARS):
-            return False
+        # a tolerant match must not lose the person the phrase speaks of (头已经说过了 is not 我已经说过了)
         sounds = index_text(heard).fuzzy_codes
         return all(any(index_text(c).fuzzy_codes in sounds for c in _PERSONS[p]) for p in set(phrase) & _PERSONS.keys())
-    if match_form(match.matched) == phrase:
+    if heard == phrase:
         return not _inside_other_word(text, start, end, phrase)
-    # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话), and no
-    # negation gained (不给您 is no 补给您)
-    heard = match_form(match.matched)
-    if any(c in heard and c not in phrase for c in _NEGATION_CHARS):
-        return False
+    # three characters: every syllable sounds the same (收不了 for 受不了, never 不想找 for 不像话)
     return len(phrase) > 2 and on_word_boundaries(text, start, end) and _syllables_alike(match.matched, phrase, 0)
 
 

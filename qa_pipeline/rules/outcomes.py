@@ -17,7 +17,7 @@ from qa_pipeline.text.normalize import match_form
 from qa_pipeline.text.questions import ASKS_OPENING
 from qa_pipeline.types import Utterance
 
-__all__ = ["closes", "modifies_what_follows", "outcome_stands"]
+__all__ = ["YOURSELF", "closes", "modifies_what_follows", "outcome_stands"]
 
 
 # After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
@@ -50,7 +50,7 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
     between = utterance.text[head.end_char:outcome.start_char]
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
-    if match_form(head.phrase) in _YOURSELF and "有没有" in between:
+    if match_form(head.phrase) in YOURSELF and "有没有" in between:
         return False  # 您自己有没有把密码告诉过别人: asked whether, not told to go (你有没有搞错 still retorts)
     if _of_equipment(between, outcome):
         return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
@@ -180,6 +180,7 @@ def _asks_for(between: str) -> bool:
 _YOU_HEADS = frozenset(("你", "您"))
 _SELF_WORDS = frozenset(("我", "我们", "咱们"))
 _SELF_HEADS = frozenset(("我", "我们", "我这边", "这个我", "我也"))
-_YOURSELF = frozenset(("您自己", "你自己"))
+# The customer named as doing it themself (您自己查吧, 你自己有没有…).
+YOURSELF = ("您自己", "你自己")
 # Prepositions and verbs that take 你/您 as their object, not as a new subject.
 _GOVERNING = frozenset(("给", "帮", "为", "跟", "和", "向", "对", "替", "让", "把", "请", "告诉", "叫", "同", "与", "陪"))

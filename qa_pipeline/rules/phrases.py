@@ -9,6 +9,7 @@ from qa_pipeline.text.match import find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
+from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, reads_otherwise
@@ -232,7 +233,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         end = max(first.end_char, said.end_char) if said is not None and not one_clause else first.end_char
         gap = a.utterance.text[end:second.start_char]
         return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
-    if any(word in match_form(first.matched) for word in _SAID_ALREADY):
+    if any(word in match_form(first.matched) for word in _LEADS_INTO_REPLY):
         return True  # 我刚才不是说了吗？…您再说也没用: the reproach opens the reply it goes on to repeat
     text = a.utterance.text
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
@@ -251,8 +252,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
 # "Didn't I say so" (我刚才不是说了吗) and "what's wrong with my manner" (我态度怎么了？): said first, the
 # retort leads into the rest of the same reply.
-_SAID_ALREADY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了")
-_YOURSELF = ("您自己", "你自己")
+_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 
@@ -261,7 +261,7 @@ def _left_to_look(a: Hit, b: Hit, policy: Policy) -> bool:
     """Not knowing, then in the same sentence and at once 您自己… (look, check, go and see yourself)."""
     first, second = sorted((a, b), key=lambda h: h.match.start_char)
     phrase = second.match.phrase.lstrip("≈")
-    if not not_knowing(first) or not phrase.startswith(_YOURSELF) or not phrase.endswith(_LOOKING):
+    if not not_knowing(first) or not phrase.startswith(YOURSELF) or not phrase.endswith(_LOOKING):
         return False  # 您自己去网点问吧 sends the customer to a party; 是你自己输错的 blames them
     clause = clause_at(clauses_of(second.utterance, policy), second.match.start_char)
     if clause is not None and sending_in(second.utterance, clause) is not None:

@@ -47,7 +47,7 @@ _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|
 _TAKE_IT_OR_LEAVE_IT = tuple(
     re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})不(?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (2, 1)
 )
-LEAVE_IT_LABEL = "随便你：爱X不X"
+_LEAVE_IT_LABEL = "随便你：爱X不X"
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
 _SERVICE_VERBS = (
@@ -97,9 +97,9 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     found, supposed = [], False
     clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(clauses):
-        left = _left_to_take(clause)  # (its A-not-A makes the clause look like a question)
+        left = _said_twice(_TAKE_IT_OR_LEAVE_IT, clause.text)  # (its A-not-A makes the clause look like a question)
         if left is not None:
-            found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], LEAVE_IT_LABEL))
+            found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], _LEAVE_IT_LABEL))
             continue
         if clause.question or clause.hypothetical or supposed:
             supposed = clause.hypothetical  # 如果已经放款了，改是改不了的: the rule's consequence
@@ -113,10 +113,10 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     return found
 
 
-def _left_to_take(clause: Clause) -> tuple[int, int] | None:
-    """Where the clause says 爱V不V (您爱办不办), relative to the clause."""
-    for pattern in _TAKE_IT_OR_LEAVE_IT:
-        for said in pattern.finditer(clause.text):
+def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str) -> tuple[int, int] | None:
+    """Where one of ``patterns`` says its verb twice, the two alike by sound (退是推不了, 爱办不办)."""
+    for pattern in patterns:
+        for said in pattern.finditer(text):
             if syllables_of(said.group("first")) == syllables_of(said.group("second")):
                 return said.start("said"), said.end("said")
     return None
@@ -125,10 +125,9 @@ def _left_to_take(clause: Clause) -> tuple[int, int] | None:
 def _emphatic(clause: Clause) -> tuple[int, int] | None:
     """Where the clause doubles the verb around 是 (by sound), stresses 是没办法…的 or rules the service
     out (不可能给您免)."""
-    for doubled in _DOUBLED:
-        for said in doubled.finditer(clause.text):
-            if syllables_of(said.group("first")) == syllables_of(said.group("second")):
-                return said.start("said"), said.end("said")
+    doubled = _said_twice(_DOUBLED, clause.text)
+    if doubled is not None:
+        return doubled
     said = _NO_MEANS.search(clause.text) or _RULED_OUT.search(clause.text)
     return (said.start(), said.end()) if said else None
 

@@ -77,12 +77,12 @@ def digit_runs(text: str) -> list[str]:
     runs: list[str] = []
     current = ""
     for index, char in enumerate(text):
-        digit = char if char.isascii() and char.isdigit() else _DIGIT_OF.get(char)
+        digit = _digit(char)
         if digit is not None:
             current += digit
             continue
         nxt = text[index + 1] if index + 1 < len(text) else ""
-        next_is_digit = (nxt.isascii() and nxt.isdigit()) or nxt in _DIGIT_OF
+        next_is_digit = _digit(nxt) is not None
         if current and char in ".,，-－" and nxt.isascii() and nxt.isdigit():
             continue  # ASR writes an ID as an amount, a decimal or digits spelled apart (3.07, 4,307, 3-7-1-5)
         if current and is_cjk(char) and next_is_digit and not current.endswith(" "):
