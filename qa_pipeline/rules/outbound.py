@@ -41,7 +41,7 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
     for utterance in utterances:
-        if _title_heard(utterance.text, rules.address_titles):
+        if _title_heard(utterance.text, rules.address_titles) or _slot_before_hello(utterance.text):
             return True
         for clause in _CLAUSES.split(utterance.text):
             if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
@@ -65,6 +65,26 @@ def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
     if any(Levenshtein.distance(heard, title) <= _TITLE_SLIPS for title in spoken):
         return True
     return slot.group(1) not in _NOT_A_SURNAME and _closed_by_title(slot.group(2), titles)
+
+
+# The words an outbound call opens with before its hello (吴女士，您好 heard 无女性，你好; 陈宁宁，你好;
+# 胡老板，你好): two to four characters (a surname may be heard as a figure: 5女性 for 伍女士), after at
+# most an interjection. Whatever Whisper made of the name and title, that slot holds the address;
+# 您好，我是… and 喂，您好 leave it empty.
+_OPENING_SLOT = re.compile(rf"^[{_INTERJECTIONS}]?[，,、\s]*(?P<slot>[{_CJK}\d]{{2,4}})[，,、\s]*{_HELLO}")
+# What may stand there and address nobody (打扰了，您好; 早上好，您好; 这里是…银行，您好).
+_NO_ADDRESS = ("打扰", "不好意思", "好", "请问", "我是", "这里", "这边", "银行", "行")
+
+
+def _slot_before_hello(text: str) -> bool:
+    """The utterance opens with a name-sized slot and then the hello (see ``_OPENING_SLOT``)."""
+    said = _OPENING_SLOT.match(text)
+    if said is None:
+        return False
+    slot = said.group("slot")
+    if all(c in _INTERJECTIONS for c in slot):
+        return False  # 嗯嗯，您好
+    return slot[0] not in _NOT_A_SURNAME + _NOT_A_NAME and not any(word in slot for word in _NO_ADDRESS)
 
 
 # Words that open a clause but are no surname (我们是，您好 / 请问是，您好 / 就是，你好).
