@@ -181,8 +181,10 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if opening.startswith(REASSURING):
         return True  # 您放心，…耽误不了您: reassurance
     greeted = sound_hits((utterance,), policy.greeting_service, policy)
-    if any(g.match.end_char <= start for g in greeted):
-        return True  # 很高兴为您服务，您有什么事情？: the greeting's offer, however 什么事 sounds
+    if any(g.match.end_char <= start or sentence_index(utterance.text, g.match.start_char) == sentence for g in greeted):
+        return True  # 很高兴为您服务，您有什么事情？ / 您好，不春江银行，很高兴为您服务: the greeting itself
+    if _DENIED_OFFENCE.search(utterance.text[sentence_start(utterance.text, start):judged.hit.match.end_char]):
+        return True  # 这是规定，不是我们故意为难您: the agent denies the very offence the model saw
     courtesy = sound_hits((utterance,), _COURTESY, policy)
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
@@ -194,6 +196,10 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(h.match.start_char < start and sentence_index(utterance.text, h.match.start_char) == sentence for h in phrases):
         return True  # 实在抱歉，耽误了您这么长时间: what follows an apology in its sentence is what it regrets
     return any(c.overlaps(judged.hit) for c in comforting + phrases)
+
+
+# The offence denied (不是我们不给您办, 并不是故意的): an explanation, never labelled a taboo by any writer.
+_DENIED_OFFENCE = re.compile(r"(?:不是|并不是|并非)(?:我们|我)?(?:不给|不帮|不让|不愿|故意|有意|成心)")
 
 
 def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:

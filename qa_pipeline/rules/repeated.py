@@ -38,6 +38,8 @@ _TOLD = re.compile(_SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)")
 _CUSTOMER_SAID = re.compile(r"(?<![跟给和对向])[您你]")
 # The agent offers to say it again.
 _OFFER = ("再", "重新")
+# A total read out from the record (一共刷了四次, heard 一共说了四次): counting, not a reproach.
+_TOTAL = ("一共", "总共", "累计", "合计")
 # 投诉 then, within a few characters and with no way offered between, the matter left to the customer.
 # 诉 by sound as well (投输, 投速).
 _WAVE = re.compile(r"投(?P<su>[\u4e00-\u9fff])(?P<between>[\u4e00-\u9fff]{0,6}?)(?:[，,]?)(?P<said>随便|请便|随您|随你)")
@@ -82,6 +84,8 @@ def _told(clause: Clause) -> tuple[int, int] | None:
     if said is None or clause.hypothetical:
         return None
     before = clause.text[: said.start()]
+    if any(word in before[-4:] for word in _TOTAL):
+        return None  # 年费…一共刷了四次 as ASR hears it: the record counted
     if any(word in before for word in _OFFER):
         return None  # 我再重复了一遍 as ASR may write an offer: not a reproach
     if _CUSTOMER_SAID.search(before):

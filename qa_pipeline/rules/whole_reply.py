@@ -26,6 +26,10 @@ _REFUSAL_TAILS = ("女士", "先生", "小姐", "您", "你", "的", "啊", "呀
 _DEFLECTIONS = ("应该的", "应该做的", "客气", "不用谢", "不麻烦", "没关系", "不辛苦", "别这么说", "过奖")
 
 
+# An apology right after the opening clause takes a false start back (不，不好意思，…).
+_APOLOGIES = ("不好意思", "对不起", "抱歉", "sorry")
+
+
 # Words that open a clause of their own after a bare refusal when ASR dropped the comma.
 _NEW_CLAUSE = ("这个", "那个", "这", "那", "我们", "我", "您", "你", "这边", "我这边", "我们这边")
 
@@ -65,6 +69,8 @@ def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return False
     if any(word in match_form(text) for word in _DEFLECTIONS):
         return False
+    if match_form(text[opening[0].end_char:]).startswith(_APOLOGIES):
+        return False  # 不，不好意思，我说重了: a false start taken back at once
     tokens = [t for t in opening[0].tokens if t.strip("，,。 ")]
     if len(tokens) > 1 and match_form(tokens[0]) in forms and tokens[1] in _NEW_CLAUSE:
         return True  # 不这个没必要… as ASR writes 不，这个没必要…: the refusal stands alone before a new clause

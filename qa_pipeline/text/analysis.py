@@ -50,6 +50,8 @@ _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法",
                        "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
                        "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不", "不得", "禁止", "严禁",
                        "不允许", "不准", "不存在", "哪有", "哪来的", "不好"))
+# Negators jieba may glue to the first character of the verb they negate (别搞, 别弄).
+_GLUED_NEGATORS = frozenset(("别", "不要", "甭"))
 # Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
@@ -352,6 +354,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
         if end > local:
             if position < local and token in _NEGATORS:
                 return token  # the word starts inside a negator (不是您的问题: 是您 inside 不是)
+            if position < local and token[: local - position] in _GLUED_NEGATORS:
+                return token[: local - position]  # 您别搞混了: jieba glues 别搞, the word starts after 别
             break
         suggestion = token == "不" and previous == "要" and clause.tokens[0] == "要"  # 要不您…: "how about"
         if token in _NEGATORS and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token):
