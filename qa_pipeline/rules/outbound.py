@@ -72,8 +72,8 @@ def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
 # most an interjection. Whatever Whisper made of the name and title, that slot holds the address;
 # 您好，我是… and 喂，您好 leave it empty.
 _OPENING_SLOT = re.compile(rf"^[{_INTERJECTIONS}]?[，,、\s]*(?P<slot>[{_CJK}\d]{{2,4}})[，,、\s]*{_HELLO}")
-# What may stand there and address nobody (打扰了，您好; 早上好，您好; 这里是…银行，您好).
-_NO_ADDRESS = ("打扰", "不好意思", "好", "请问", "我是", "这里", "这边", "银行", "行")
+# What may stand there and address nobody (打扰了，您好; 早上好 and 不好意思 by their 好; 这里是…银行 by its 行).
+_NO_ADDRESS = ("打扰", "好", "请问", "我是", "这里", "这边", "行")
 
 
 def _slot_before_hello(text: str) -> bool:

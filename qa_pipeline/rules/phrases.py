@@ -177,13 +177,14 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     utterance = judged.hit.utterance
     sentence = sentence_index(utterance.text, judged.hit.match.start_char)
     start = judged.hit.match.start_char
-    opening = utterance.text[sentence_start(utterance.text, start): start].lstrip("，, ")
+    said_from = sentence_start(utterance.text, start)
+    opening = utterance.text[said_from:start].lstrip("，, ")
     if opening.startswith(REASSURING):
         return True  # 您放心，…耽误不了您: reassurance
     greeted = sound_hits((utterance,), policy.greeting_service, policy)
     if any(g.match.end_char <= start or sentence_index(utterance.text, g.match.start_char) == sentence for g in greeted):
         return True  # 很高兴为您服务，您有什么事情？ / 您好，不春江银行，很高兴为您服务: the greeting itself
-    if _DENIED_OFFENCE.search(utterance.text[sentence_start(utterance.text, start):judged.hit.match.end_char]):
+    if _DENIED_OFFENCE.search(utterance.text[said_from:judged.hit.match.end_char]):
         return True  # 这是规定，不是我们故意为难您: the agent denies the very offence the model saw
     courtesy = sound_hits((utterance,), _COURTESY, policy)
     if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
