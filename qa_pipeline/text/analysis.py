@@ -21,18 +21,8 @@ from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
 
 __all__ = [
-    "TENTATIVE",
-    "Clause",
-    "clauses",
-    "hedged",
-    "negated_before",
-    "on_word_boundaries",
-    "first_sentence",
-    "seeks_agreement",
-    "sentence_end",
-    "sentence_index",
-    "sentence_start",
-    "tokens_with_offsets",
+    "TENTATIVE", "Clause", "clauses", "hedged", "negated_before", "on_word_boundaries", "first_sentence",
+    "seeks_agreement", "sentence_end", "sentence_index", "sentence_start", "tokens_with_offsets",
 ]
 
 # Words that end their clause however ASR punctuated what follows: a question's 吗, a condition's 的话
@@ -50,8 +40,10 @@ _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法",
                        "不太", "不会", "并非", "并不", "不是", "不用", "不要", "不想", "不可能", "不可以", "不必", "绝不",
                        "从不", "从没", "不再", "不肯", "不愿", "也不", "都不", "还不", "就不", "不得", "禁止", "严禁",
                        "不允许", "不准", "不存在", "哪有", "哪来的", "不好"))
-# Negators jieba may glue to the first character of the verb they negate (别搞, 别弄).
+# Negators jieba glues to the verb they negate (别搞混, 别输错) or to an adverb (千万别): they still negate.
 _GLUED_NEGATORS = frozenset(("别", "不要", "甭"))
+_GLUED_TO_ADVERB = frozenset(("千万别", "可别", "千万不要", "可不要", "千万不能"))
+_GLUED_VERBS = "输搞弄填记看写算按打转点"
 # Hedges anywhere in the clause: the speaker declines to commit (保证不了, 说不准).
 _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说不好", "不好说", "不敢说", "不敢保证", "无法承诺",
            "无法保证", "不能保证", "没法保证", "不能承诺", "没办法保证", "不一定", "不能确定", "无法确定",
@@ -358,7 +350,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
                 return token[: local - position]  # 您别搞混了: jieba glues 别搞, the word starts after 别
             break
         suggestion = token == "不" and previous == "要" and clause.tokens[0] == "要"  # 要不您…: "how about"
-        if token in _NEGATORS and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token):
+        glued = token in _GLUED_TO_ADVERB or (len(token) == 2 and token[0] == "别" and token[1] in _GLUED_VERBS)
+        if (token in _NEGATORS or glued) and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token):
             found, gap, wide = token, 0, False
         elif found is not None and (wide or (previous == found != "不是" and token in _WIDE_SCOPE)):
             wide = True

@@ -22,18 +22,8 @@ from qa_pipeline.text.normalize import IndexedForm, index_match_form, match_form
 from qa_pipeline.types import Evidence, Utterance
 
 __all__ = [
-    "MatchOptions",
-    "PhraseMatch",
-    "GappedPattern",
-    "IndexedText",
-    "evidence_for",
-    "find_gapped",
-    "syllables_of",
-    "find_sound_alike",
-    "find_phrase",
-    "find_phrases",
-    "index_text",
-    "span_times",
+    "MatchOptions", "PhraseMatch", "GappedPattern", "IndexedText", "evidence_for", "find_gapped", "syllables_of",
+    "find_sound_alike", "find_phrase", "find_phrases", "index_text", "span_times",
 ]
 
 
@@ -258,10 +248,21 @@ def _search(display: str, phrase: str, options: MatchOptions) -> list[PhraseMatc
         if best is None or best[2] < options.min_similarity:
             break
         start, end, similarity = best
-        found.append(_to_match(text, phrase, start, end, similarity))
+        if _keeps_negation(pattern, text, start, end):
+            found.append(_to_match(text, phrase, start, end, similarity))
         for i in range(start, end):
             blocked[i] = True
     return found
+
+
+_NEGATORS = "不没别非无未"
+
+
+def _keeps_negation(pattern: IndexedText, text: IndexedText, start: int, end: int) -> bool:
+    """A tolerant match never forgives the phrase's negation (这是我们的问题 is no 这不是我们的问题; 部是 keeps it)."""
+    wanted = [s for c, s in zip(pattern.form.text, pattern.syllables) if c in _NEGATORS]
+    heard = [r for readings in text.fuzzy_readings[start:end] for r in readings]
+    return all(heard.count(s) >= wanted.count(s) for s in set(wanted))
 
 
 def find_phrase(display: str, phrase: str, options: MatchOptions) -> PhraseMatch | None:
