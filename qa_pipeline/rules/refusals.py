@@ -48,6 +48,8 @@ _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|
 _TAKE_IT_OR_LEAVE_IT = tuple(
     re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (2, 1)
 )
+# 不买拉倒 / 不办就拉倒 / 拉倒吧: the customer's choice dismissed ("then forget it"); 拉到 (拉到最下面) is not it.
+_GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒")
 _LEAVE_IT_LABEL = "随便你：爱X不X"
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
@@ -67,7 +69,10 @@ _FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
 _ECHO = r"(?:[零一二两三四五六七八九十百千万亿\d.]+(?:万|千|块|元|天|个月|年)?)?"
 # The customer's matter named as the topic, then taken up by 这个 (寄卡这个办不了, 删号码这个改不了).
 _TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
-_BARE = re.compile(rf"^{_ECHO}{_TOPIC}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
+# ... or named after the demonstrative (这个费用退不了, 这钱退不了, 那笔利息免不了).
+_MATTER = (r"(?:[这那](?:个|笔|项|张)?(?:费用|年费|手续费|服务费|利息|罚息|违约金|滞纳金|钱|款项|款|业务|额度|交易|扣款|积分"
+           r"|申请|卡))?")
+_BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
@@ -99,6 +104,8 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(clauses):
         left = _said_twice(_TAKE_IT_OR_LEAVE_IT, clause.text)  # (its A-not-A makes the clause look like a question)
+        riddance = _GOOD_RIDDANCE.search(clause.text)
+        left = left or (riddance.span() if riddance else None)
         if left is not None:
             found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], _LEAVE_IT_LABEL))
             continue
