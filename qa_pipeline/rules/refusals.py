@@ -43,10 +43,10 @@ _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{
 # 不可能给您免 / 不可能帮你改: the service ruled out for the customer.
 _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|减|批|调|延|撤|补|弄|解|开|提)")
 
-# 爱办不办 / 您爱等不等 / 您爱等就等: take it or leave it, the verb said twice around 不 or 就 after 爱
-# (alike by sound).
+# 爱办不办 / 您爱等不等 / 您爱等就等 / 爱去哪投诉就去哪投诉: take it or leave it, the verb (with its
+# place) said twice around 不 or 就 after 爱 (alike by sound).
 _TAKE_IT_OR_LEAVE_IT = tuple(
-    re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (2, 1)
+    re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (4, 3, 2, 1)
 )
 # 不买拉倒 / 不办就拉倒 / 拉倒吧: the customer's choice dismissed ("then forget it"); 拉到 (拉到最下面) is not it.
 _GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒")
