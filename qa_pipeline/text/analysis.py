@@ -52,6 +52,8 @@ _HEDGES = ("保证不了", "承诺不了", "打不了包票", "说不准", "说�
            "没有权限", "没权限", "无权", "权限不够", "没这个权限", "做不了主", "做不了这个主",
            "不是我能决定", "我决定不了", "不是我说了算", "不会有人", "没有人能", "没人能", "没有人会",
            "不作为", "不构成", "不代表", "不能保", "没法保", "不敢保")
+# ... with the customer between (不能给您保证, 没法跟您承诺).
+_HEDGE_TO_YOU = re.compile(r"(?:不能|不敢|没法|无法|没办法)(?:给|跟|向|对|和)(?:您|你)(?:打包票|保证|承诺|担保|确定)")
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉).
 _BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
@@ -380,7 +382,8 @@ def hedged(clause: Clause) -> str | None:
     for hedge in _HEDGES:
         if hedge in clause.text:
             return hedge
-    return None
+    said = _HEDGE_TO_YOU.search(clause.text)
+    return said.group() if said else None
 
 
 def clause_at(found: Sequence[Clause], offset: int) -> Clause | None:
