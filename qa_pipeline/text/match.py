@@ -255,12 +255,12 @@ def _search(display: str, phrase: str, options: MatchOptions) -> list[PhraseMatc
     return found
 
 
-_NEGATORS = "不没别非无未"
+_NEGATOR_CHARS = "不没别非无未"
 
 
 def _keeps_negation(pattern: IndexedText, text: IndexedText, start: int, end: int) -> bool:
     """A tolerant match never forgives the phrase's negation (这是我们的问题 is no 这不是我们的问题; 部是 keeps it)."""
-    wanted = [s for c, s in zip(pattern.form.text, pattern.syllables) if c in _NEGATORS]
+    wanted = [fuzzy_syllable(s) for c, s in zip(pattern.form.text, pattern.syllables) if c in _NEGATOR_CHARS]
     heard = [r for readings in text.fuzzy_readings[start:end] for r in readings]
     return all(heard.count(s) >= wanted.count(s) for s in set(wanted))
 
