@@ -43,7 +43,7 @@ _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{
 # 不可能给您免 / 不可能帮你改: the service ruled out for the customer.
 _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|减|批|调|延|撤|补|弄|解|开|提)")
 
-# 爱办不办 / 您爱等不等 / 您爱等就等 / 爱去哪投诉就去哪投诉: take it or leave it, the verb (with its
+# 爱办不办 / 您爱等不等 / 您爱等就等 / 爱跟谁反映就跟谁反映: take it or leave it, the verb (with its
 # place) said twice around 不 or 就 after 爱 (alike by sound).
 _TAKE_IT_OR_LEAVE_IT = tuple(
     re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (4, 3, 2, 1)
@@ -69,7 +69,7 @@ _FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
 _ECHO = r"(?:[零一二两三四五六七八九十百千万亿\d.]+(?:万|千|块|元|天|个月|年)?)?"
 # The customer's matter named as the topic, then taken up by 这个 (寄卡这个办不了, 删号码这个改不了).
 _TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
-# ... or named after the demonstrative (这个费用退不了, 这钱退不了, 那笔利息免不了).
+# ... or named after the demonstrative (那笔年费免不了, 这项服务费退不了).
 _MATTER = (r"(?:[这那](?:个|笔|项|张)?(?:费用|年费|手续费|服务费|利息|罚息|违约金|滞纳金|钱|款项|款|业务|额度|交易|扣款|积分"
            r"|申请|卡))?")
 _BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
