@@ -35,8 +35,10 @@ LABEL = "不行：把话说死"
 _SHI = "[是市事式试世示视适时势士氏]"
 # A stress word may stand between 是 and the second verb (退是肯定退不了的).
 _STRESS = "(?:肯定|绝对|确实|实在|根本|真的|真)?"
+# 不了 as ASR also writes it after the verb (办不良, 半不凉, 退不料): liao heard as liang or with another tone.
+_LIAO = "[了良凉料辽聊]"
 _DOUBLED = tuple(
-    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}{_STRESS}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:了|成|掉)))")
+    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}{_STRESS}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:{_LIAO}|成|掉)))")
     for n in (2, 1)
 )
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
@@ -72,7 +74,7 @@ _TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
 # ... or named after the demonstrative (那笔年费免不了, 这项服务费退不了).
 _MATTER = (r"(?:[这那](?:个|笔|项|张)?(?:费用|年费|手续费|服务费|利息|罚息|违约金|滞纳金|钱|款项|款|业务|额度|交易|扣款|积分"
            r"|申请|卡))?")
-_BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不了)(?:{_FILL})*$")
+_BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不{_LIAO})(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
