@@ -156,7 +156,8 @@ def _continues(last: Hit, hit: Hit) -> bool:
 
 
 # 不知道您打算存多久 (the question mark lost): 不知道您 then what the customer intends or prefers asks politely
-_POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|现在|目前)?(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般)")
+_POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|现在|目前|这个月|本月|最近|近期|这段时间)?"
+                            r"(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般|手头|资金|周转|能不能|是不是)")
 # 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")

@@ -89,6 +89,12 @@ _CHANNEL_CANNOT = re.compile(r"(?:电话|线上|网上|手机上|热线)[\u4e00-
 _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
 
 
+# 我们这边不管这个 / 我们电话这边不管这些: the matter disowned, 不管这个 ending the clause (不管这个钱是谁转的，
+# 都得先冻结 concedes, and goes on).
+_NOT_OURS = re.compile(r"(?:我们|我|这边|咱们)[\u4e00-\u9fff]{0,4}?(?P<said>不管(?:这个|这事|这些|这块|这种事))(?:的|啊|呀|哦|了)?$")
+_NOT_OURS_LABEL = "这不归我管：推卸"
+
+
 def channel_rule(clause: Clause, text: str) -> bool:
     """The clause says a channel cannot do it (电话里没办法改) in a reply that states the rule or the
     requirement behind it (需要您本人带身份证到网点): information, not a refusal."""
@@ -116,6 +122,11 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
             continue
         if channel_rule(clause, utterance.text):
             continue  # 按规定得本人去柜台，电话上是没办法补的: the channel's rule told
+        disowned = _NOT_OURS.search(clause.text.rstrip("，,。.！!；; "))
+        if disowned is not None:
+            found.append(Judged.spanning(utterance, clause.start_char + disowned.start("said"),
+                                         clause.start_char + disowned.end("said"), _NOT_OURS_LABEL))
+            continue
         span = _emphatic(clause) or _bare(utterance.text, clauses, index)
         if span is None:
             continue
