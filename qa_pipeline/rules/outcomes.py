@@ -152,7 +152,7 @@ def modifies_what_follows(text: str, end_char: int) -> bool:
 
 
 # Between head and outcome, these turn a grant into a request or a check (帮您申请减免, 给您问一下能不能免).
-_REQUESTING = ("申请", "提交", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
+_REQUESTING = ("申请", "提交", "发起", "反映", "反馈", "争取", "问一下", "问问", "登记", "上报", "报上去", "咨询", "核实",
                "查一下", "查查", "看看", "看一下", "试试", "试一下", "催一下", "催催")
 
 def closes(utterance: Utterance, clause: Clause, head: PhraseMatch) -> bool:
