@@ -1,7 +1,8 @@
 """The flat refusal in its own words: the verb made the topic, then denied (退是退不了的, 改是改不了的,
 这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了;
-寄卡这个办不了 with the matter named first), and 不可能给您免; and take it or leave it (您爱办不办), which
-the A-not-A would otherwise make a question.
+寄卡这个办不了 with the matter named first; 办不良 as ASR writes it), and 不可能给您免; take it or leave it
+(您爱办不办), which the A-not-A would otherwise make a question; and the matter disowned by the desk
+(我们这边不管这个).
 
 Saying a thing cannot be done is often plain information (这笔费用退不了，不过可以…); doubling the verb
 (V是V不了) or stressing 是没办法V的 closes the matter on the customer, which the standard's 不行 stands
@@ -93,6 +94,8 @@ _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核�
 # 都得先冻结 concedes, and goes on).
 _NOT_OURS = re.compile(r"(?:我们|我|这边|咱们)[\u4e00-\u9fff]{0,4}?(?P<said>不管(?:这个|这事|这些|这块|这种事))(?:的|啊|呀|哦|了)?$")
 _NOT_OURS_LABEL = "这不归我管：推卸"
+# Punctuation that may close a clause's text; the patterns anchored at its end read it without.
+_CLAUSE_END = "，,。.！!；; "
 
 
 def channel_rule(clause: Clause, text: str) -> bool:
@@ -107,7 +110,8 @@ _VERB_SOUNDS = frozenset(index_text(verb).fuzzy_codes for verb in _SERVICE_VERBS
 
 def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     """The clauses of an agent utterance that refuse by doubling the verb, stressing 是没办法…的,
-    or saying a bare 办不了 with no way on."""
+    saying a bare 办不了 with no way on, leaving it to the customer (爱办不办, 不买拉倒) or disowning
+    the matter (我们这边不管这个)."""
     found, supposed = [], False
     clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(clauses):
@@ -122,7 +126,7 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
             continue
         if channel_rule(clause, utterance.text):
             continue  # 按规定得本人去柜台，电话上是没办法补的: the channel's rule told
-        disowned = _NOT_OURS.search(clause.text.rstrip("，,。.！!；; "))
+        disowned = _NOT_OURS.search(clause.text.rstrip(_CLAUSE_END))
         if disowned is not None:
             found.append(Judged.spanning(utterance, clause.start_char + disowned.start("said"),
                                          clause.start_char + disowned.end("said"), _NOT_OURS_LABEL))
@@ -156,7 +160,7 @@ def _emphatic(clause: Clause) -> tuple[int, int] | None:
 def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
     """Where the clause is a bare 办不了 that refuses with no way on, relative to the clause."""
     clause = clauses[index]
-    body = clause.text.rstrip("，,。.！!；; ")
+    body = clause.text.rstrip(_CLAUSE_END)
     said = _BARE.match(body)
     if said is None or index_text(said.group("verb")).fuzzy_codes not in _VERB_SOUNDS or body.startswith(("那就", "就")):
         return None  # 那就换不了: the consequence of what the customer found, not a refusal
