@@ -194,14 +194,40 @@ def test_importing_asr_loads_no_model_library() -> None:
     ("heard", "expected", "why"),
     [
         ([True, True, True], [], "every clip got words"),
-        ([True, False, True], [], "an empty clip between heard ones is silence, not a dropped tail"),
+        ([True, False, True], [1], "a short clip skipped between two heard ones"),
+        ([False, True], [0], "the window's first clip skipped"),
         ([True, True, False, False], [2, 3], "Whisper stopped after the second clip"),
         ([False, False], [], "nothing heard at all: the window is silence"),
     ],
 )
-def test_unheard_tail(heard: list[bool], expected: list[int], why: str) -> None:
+def test_unheard_clips(heard: list[bool], expected: list[int], why: str) -> None:
     texts = [ClipText("好", (Word("好", 0.0, 0.1),)) if h else ClipText("") for h in heard]
-    assert asr.unheard_tail(texts) == expected, why
+    assert asr.unheard_clips(texts) == expected, why
+
+
+def _words(*timed: tuple[str, float, float]) -> ClipText:
+    words = tuple(Word(t, s, e) for t, s, e in timed)
+    return ClipText("".join(w.text for w in words), words)
+
+
+def test_a_word_whisper_moved_to_the_next_clip_is_taken_back() -> None:
+    follower = _words(("不能,", 0.0, 0.0), ("那个", 0.0, 0.2), ("是", 0.2, 0.4))
+    kept = asr.drop_repeated_head(follower, ClipText("不能", (Word("不能", 0.0, 0.3),)))
+    assert kept.text == "那个是"
+    assert [w.text for w in kept.words] == ["那个", "是"]
+
+
+@pytest.mark.parametrize(
+    ("follower", "heard", "why"),
+    [
+        (_words(("不行", 0.0, 0.3), ("这个", 0.3, 0.5)), "不能", "the next clip starts with other words"),
+        (_words(("那个", 0.0, 0.2), ("不能", 0.2, 0.5)), "不能", "the words are not at its start"),
+        (_words(("不能", 0.8, 1.1), ("办", 1.1, 1.3)), "不能", "said again later in the next clip: a repetition"),
+        (_words(("不", 0.0, 0.1), ("能", 0.1, 0.2)), "", "the clip decoded again stayed silent"),
+    ],
+)
+def test_the_next_clip_keeps_words_that_are_its_own(follower: ClipText, heard: str, why: str) -> None:
+    assert asr.drop_repeated_head(follower, ClipText(heard)) == follower, why
 
 
 class _StopsAfterFirstClip(_ScriptedRecognizer):
@@ -216,3 +242,44 @@ def test_clips_dropped_at_the_end_of_a_window_are_decoded_again() -> None:
     clips = [AudioClip(np.full(16000, v, dtype=np.float32)) for v in (0.1, 0.2, 0.3)]
     assert [r.text for r in recognizer.transcribe(clips)] == ["w1", "w2", "w3"]
     assert recognizer.window_lengths == [int(4.0 * 16000), int(2.5 * 16000), 16000]
+
+
+class _SkipsShortClips(_ScriptedRecognizer):
+    """Like Whisper passing over a word said alone between two sentences: in a window of several
+    clips, a stretch shorter than half a second gets no word."""
+
+    def decode(self, audio: np.ndarray, beam_size: int | None = None) -> list[Word]:
+        words = super().decode(audio, beam_size)
+        if len(words) < 2:
+            return words
+        return [w for w in words if w.end_s - w.start_s >= 0.5]
+
+
+def test_a_short_clip_skipped_between_two_heard_ones_is_decoded_again() -> None:
+    recognizer = _SkipsShortClips(AsrOptions(pack_window_s=10.0, pack_gap_s=0.5))
+    clips = [AudioClip(np.full(int(s * 16000), v, dtype=np.float32)) for s, v in [(2.0, 0.1), (0.3, 0.2), (2.0, 0.3)]]
+    assert [r.text for r in recognizer.transcribe(clips)] == ["w1", "w2", "w3"]
+    assert recognizer.window_lengths == [int(5.3 * 16000), int(0.3 * 16000)]
+
+
+class _MovesShortClips(_ScriptedRecognizer):
+    """Like Whisper timing a short first word at the start of the next clip: in a window of several
+    clips, a stretch shorter than half a second is heard, but timed where the next stretch starts."""
+
+    def decode(self, audio: np.ndarray, beam_size: int | None = None) -> list[Word]:
+        words = super().decode(audio, beam_size)
+        if len(words) < 2:
+            return words
+        moved = []
+        for word, after in zip(words, [*words[1:], None]):
+            short = word.end_s - word.start_s < 0.5 and after is not None
+            moved.append(Word(word.text, after.start_s, after.start_s) if short else word)
+        return moved
+
+
+def test_a_word_timed_into_the_next_clip_goes_back_to_its_own() -> None:
+    recognizer = _MovesShortClips(AsrOptions(pack_window_s=10.0, pack_gap_s=0.5))
+    clips = [AudioClip(np.full(int(s * 16000), v, dtype=np.float32)) for s, v in [(2.0, 0.1), (0.3, 0.2), (2.0, 0.3)]]
+    results = recognizer.transcribe(clips)
+    assert [r.text for r in results] == ["w1", "w2", "w3"]
+    assert [w.text for w in results[2].words] == ["w3"]

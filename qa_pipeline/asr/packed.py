@@ -7,6 +7,11 @@ full encoder pass per utterance. We pack the clips VAD cut, in order, into windo
 word timestamps, and give every word back to the clip whose placement holds the word's midpoint
 (the nearest clip when it falls in a gap), with times relative to that clip.
 
+A clip the window's decode left without words while another clip of the window got some is
+decoded again: Whisper ends a window early after a closing (the clips after it unheard), and it
+skips a word said alone between two sentences (a bare 不行。 between the agent's turns) or hands it
+to the next clip at that clip's very start (``drop_repeated_head`` then takes it back).
+
 Hallucination guard, kept deliberately small: a segment is dropped when Whisper itself thinks
 the window is silent (``no_speech_prob`` high *and* ``avg_logprob`` low), or when its text is
 one of the subtitle/video-credit lines Whisper is known to invent for zh on non-speech
@@ -147,14 +152,44 @@ def _clip_text(words: list[Word], placement: Placement) -> ClipText:
     return ClipText(text=text, words=tuple(relative))
 
 
-def unheard_tail(texts: Sequence[ClipText]) -> list[int]:
-    """Positions of the clips after the window's last clip that got words (decoded again alone).
+def unheard_clips(texts: Sequence[ClipText]) -> list[int]:
+    """Positions of the clips that got no words while another clip of the window did (decoded again).
 
     Whisper sometimes ends a window early (e.g. end-of-text after a closing 再见), silently dropping
-    the clips that follow. A window with no words at all is taken as silence, not retried.
+    the clips that follow, and it may skip a short clip between two heard ones (a bare 不行 said
+    between two sentences of the agent's). A window with no words at all is taken as silence, not
+    retried.
     """
-    heard = [k for k, text in enumerate(texts) if text.words or text.text]
-    return list(range(heard[-1] + 1, len(texts))) if heard else []
+    if not any(_heard(text) for text in texts):
+        return []
+    return [k for k, text in enumerate(texts) if not _heard(text)]
+
+
+def _heard(text: ClipText) -> bool:
+    return bool(text.words or text.text)
+
+
+# How far into the next clip a word Whisper moved there may start (clip time, seconds).
+MOVED_HEAD_S = 0.5
+
+
+def drop_repeated_head(follower: ClipText, heard: ClipText) -> ClipText:
+    """``follower`` without the words at its very start that repeat what ``heard`` (the clip before
+    it, decoded again alone) says: Whisper had given that clip's words to the next clip."""
+    said = _NOT_TEXT.sub("", heard.text)
+    if not said:
+        return follower
+    taken = ""
+    for count, word in enumerate(follower.words, start=1):
+        if word.start_s > MOVED_HEAD_S:
+            return follower
+        taken += _NOT_TEXT.sub("", word.text)
+        if taken == said:
+            rest = follower.words[count:]
+            return ClipText(text="".join(w.text for w in rest), words=rest)
+        if not said.startswith(taken):
+            return follower
+    return follower
 
 
 def is_hallucination(text: str, no_speech_prob: float, avg_logprob: float) -> bool:
@@ -221,17 +256,24 @@ class FasterWhisperRecognizer:
         results = [ClipText("") for _ in clips]
         pending = [i for i, clip in enumerate(clips) if len(clip.samples) > 0]
         call_hook(hook, "asr", 0, len(clips))
+        followers: dict[int, int] = {}  # a clip decoded again -> the heard clip after it in its window
         while pending:
             retry: list[int] = []
             batch = [clips[i] for i in pending]
             durations_s = [c.duration_s for c in batch]
             for window in pack_clips(durations_s, self.options.pack_window_s, self.options.pack_gap_s):
                 texts = assign_words(self.decode(render_window(window, batch), beam_size), window)
-                for placement, text in zip(window.placements, texts):
-                    results[pending[placement.index]] = text
-                retry.extend(pending[window.placements[k].index] for k in unheard_tail(texts))
-            pending = retry
+                order = [pending[placement.index] for placement in window.placements]
+                for clip, text in zip(order, texts):
+                    results[clip] = text
+                for k in unheard_clips(texts):
+                    retry.append(order[k])
+                    if k + 1 < len(texts) and _heard(texts[k + 1]):
+                        followers[order[k]] = order[k + 1]
+            pending = retry  # every window retried held a heard clip: fewer clips each pass
             call_hook(hook, "asr", len(clips) - len(pending), len(clips))
+        for clip, follower in followers.items():
+            results[follower] = drop_repeated_head(results[follower], results[clip])
         return results
 
     def transcribe_in_context(self, clips: Sequence[AudioClip], contexts: Sequence[str],
