@@ -1,7 +1,7 @@
 """A listed refusal (不行, 不可以, 不) said as the whole reply or opening it.
 
-The bare 不 and its kin are taboo as an answer, not as a word: 不，我们这边不提供这个服务 and
-不行不行，额度是系统定的 refuse, 不不不，这是应该的 deflects thanks, and 不按时还款就不能提额 is a
+The bare 不 and its kin are taboo as an answer, not as a word: 不，我们这边不提供这个服务,
+不退。 and 不行不行，额度是系统定的 refuse, 不不不，这是应该的 deflects thanks, and 不按时还款就不能提额 is a
 condition. ASR often drops the comma after the refusal, so the opening is also found where a new
 subject or a second refusal follows it at once.
 """
@@ -15,6 +15,7 @@ from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import clauses_of
 from qa_pipeline.text.match import PhraseMatch, index_text
 from qa_pipeline.text.normalize import match_form
+from qa_pipeline.text.segment import is_dictionary_word
 from qa_pipeline.types import Utterance
 
 __all__ = ["heard_doubled", "whole_reply"]
@@ -85,26 +86,43 @@ def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         for tail in _REFUSAL_TAILS:
             if core.endswith(tail) and len(core) > len(tail):
                 core, stripped = core[: -len(tail)], True
-    return any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0)
+    if any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0):
+        return True
+    return _said_by_sound(core, forms)
+
+
+def _said_by_sound(core: str, forms: set[str]) -> bool:
+    """The opening clause is a refusal of two characters or more, once or repeated, by sound (不办 heard
+    as 步伴, 不退 as 不推): the hit was found by sound, so the clause is compared by sound too."""
+    heard = index_text(core).syllables
+    for form in forms:
+        said = index_text(form).syllables
+        if len(said) > 1 and heard and len(heard) % len(said) == 0 and heard == said * (len(heard) // len(said)):
+            return True
+    return False
 
 
 def heard_doubled(utterances: tuple[Utterance, ...], rule: ForbiddenPhrase) -> list[Hit]:
     """A reply that opens with a refusal of two characters or more said twice, as ASR writes it by
     sound in other characters (不行不行 heard as 步行步行): no other word is said twice at a reply's
-    head, so the sound is enough. Said once (步行十分钟) it is left to its own meaning."""
+    head, so the sound is enough. Said once it counts only as a clause of its own that is no word
+    (不办，… heard as 步伴，…); a word (步行十分钟, 步行，十分钟就到) is left to its own meaning."""
     found = []
     for utterance in utterances:
-        head = re.match(r"[\u4e00-\u9fff]+", utterance.text.lstrip())
+        text = utterance.text.lstrip()
+        head = re.match(r"[\u4e00-\u9fff]+", text)
         if head is None:
             continue
         opening = head.group(0)
         heard = index_text(opening).syllables
+        alone = len(opening) < len(text) and not is_dictionary_word(opening)
         for form in rule.forms:
             said = index_text(form).syllables
-            if len(said) < 2 or len(heard) != 2 * len(said) or heard != said + said:
+            if len(said) < 2 or not (heard == said + said or (alone and heard == said)):
                 continue
             start = utterance.text.find(opening)
             match = PhraseMatch(rule.phrase, opening, start, start + len(opening), 1.0)
             found.append(Hit(utterance, match))
             break
     return found
+

@@ -277,6 +277,10 @@ class Tokenizer:
                 self._jieba = tokenizer
             return self._jieba
 
+    def knows(self, word: str) -> bool:
+        """``word`` is in the dictionary (步行, 补给), not only glued together by jieba's HMM (步伴)."""
+        return self._ensure().FREQ.get(word, 0) > 0
+
     def cut(self, text: str) -> list[str]:
         """Words of ``text`` (spaces dropped)."""
         if not text:

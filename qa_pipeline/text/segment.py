@@ -36,6 +36,11 @@ def default_segmenter() -> Segmenter:
     return segmenter_for(user_dict if user_dict.is_file() else None)
 
 
+def is_dictionary_word(word: str) -> bool:
+    """``word`` is a word of the bundled segmenter's dictionary, not a run its HMM glued together."""
+    return default_segmenter().__self__.knows(word)
+
+
 def char_times(pieces: Sequence[Word], span: Span) -> tuple[str, list[Span]]:
     """The normalised text of ``pieces`` and one time span per character of it.
 
