@@ -45,9 +45,27 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
             return True
         for clause in _CLAUSES.split(utterance.text):
             if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
-                    or _title_heard(clause, rules.address_titles)):
+                    or _title_heard(clause, rules.address_titles) or _asked_by_title(clause, rules.address_titles)):
                 return True
     return False
+
+
+# 请问是蒲女士吗 asked after the introduction: 是 (or its sound), a name of one or two characters, a
+# title, then at most a question particle ending the clause (heard 请问是普女师吗, 是张你事吧, 试和先生忙).
+_ASKED = re.compile(rf"(?:是|试|事|市|式)(?P<name>[{_CJK}]{{1,2}}?)(?P<title>[{_CJK}]{{2}})[吗吧嘛么忙啊呀]?$")
+# Toneless pinyin letters the title may be off here, where no hello anchors the slot: 女士 heard 女师 or
+# 泥师 (one letter), never 的事 (two).
+_ASKED_SLIPS = 1
+
+
+def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
+    """The customer asked for by name and title (请问是蒲女士吗), the title as ASR may bend it."""
+    asked = _ASKED.search(clause)
+    if asked is None or asked.group("name")[0] in _NOT_A_SURNAME + _INTERJECTIONS:
+        return False
+    heard = "".join(index_text(asked.group("title")).syllables)
+    spoken = ["".join(index_text(title).syllables) for title in titles if len(title) == 2]
+    return any(Levenshtein.distance(heard, title) <= _ASKED_SLIPS for title in spoken)
 
 
 def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
