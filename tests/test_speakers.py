@@ -297,9 +297,14 @@ def test_a_short_opener_set_off_by_a_turn_gap_is_a_turn_of_its_own():
     assert [p.speaker for p in pieces] == [0, 1]
     assert pieces[0].span.end_s == pytest.approx(1.2)
     assert pieces[1].span.start_s == pytest.approx(1.8)
-    # the same 0.7 s run inside speech (no pause around it) stays a blip of the turn
-    no_gap = np.zeros(730, dtype=bool)
-    assert [p.speaker for p in pieces_of_span(Span(0.5, 7.8), llr, options, no_gap)] == [1]
+    # a 0.6 s run inside speech (no pause around it, under min_run_s) stays a blip of the turn
+    inside = np.concatenate([np.full(60, 5.0), np.full(600, -4.0)])
+    no_gap = np.zeros(660, dtype=bool)
+    assert [p.speaker for p in pieces_of_span(Span(0.5, 7.1), inside, options, no_gap)] == [1]
+    # 0.8 s of the other voice inside speech, clearly voiced, is a turn (a quick 不能，… cut in)
+    quick = np.concatenate([np.full(300, -4.0), np.full(80, 5.0), np.full(300, -4.0)])
+    no_pause = np.zeros(680, dtype=bool)
+    assert [p.speaker for p in pieces_of_span(Span(0.0, 6.8), quick, options, no_pause)] == [1, 0, 1]
     # and half of min_run_s is the floor: 0.3 s set off by a gap is still no turn
     blip = np.concatenate([np.full(30, 5.0), np.zeros(60), np.full(600, -4.0)])
     blip_gap = np.zeros(690, dtype=bool)
