@@ -186,11 +186,11 @@ def _refused_next(text: str, end: int) -> bool:
 
 
 # Clauses whose pledge words pledge nothing: thanks (谢谢您的肯定), the customer's own step as the time
-# of what follows (您补上以后), people compared (肯定比他清楚), a refusal denied (不是我们不给您算), and a
-# service already rendered (我们给您准备了新卡).
+# of what follows (您补上以后), people compared (肯定比他清楚), a refusal denied (不是我们不给您算), a
+# service already rendered (我们给您准备了新卡), and one not rendered (酒店没给您撤销: what happened, told).
 _NO_PLEDGE = re.compile(r"^(?:好的|嗯)?(?:谢谢|感谢|多谢)(?:您|你)?的?(?:肯定|认可|支持|信任|夸奖|表扬|好评|鼓励)[啊呀]?$|^(?:等|待)?(?:您|你)[\u4e00-\u9fff]{1,6}(?:以后|之后)$"
                         r"|(?:肯定|一定)比(?:他|她|他们|别人|您|你|我)|^(?:这)?不是(?:我们|我)不"
-                        r"|给(?:您|你)(?:准备|寄出|发送|安排|预约|登记|开通|设置)(?:好)?了")
+                        r"|给(?:您|你)(?:准备|寄出|发送|安排|预约|登记|开通|设置)(?:好)?了|没(?:有)?(?:给|帮|替)(?:您|你)")
 
 
 # What follows from the customer's own choice or an arrangement, by the bank's rules (设置自动还款，
