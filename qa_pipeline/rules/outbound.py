@@ -50,9 +50,9 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     return False
 
 
-# 请问是蒲女士吗 asked after the introduction: 是 (or its sound), a name of one or two characters, a
+# 请问是蒲女士吗 asked after the introduction: 是 (or its sound), a name of one to three characters, a
 # title, then at most a question particle ending the clause (heard 请问是普女师吗, 是张你事吧, 试和先生忙).
-_ASKED = re.compile(rf"(?:是|试|事|市|式)(?P<name>[{_CJK}]{{1,2}}?)(?P<title>[{_CJK}]{{2}})[吗吧嘛么忙啊呀]?$")
+_ASKED = re.compile(rf"(?:是|试|事|市|式)(?P<name>[{_CJK}]{{1,3}}?)(?P<title>[{_CJK}]{{2}})[吗吧嘛么忙啊呀]?$")
 # Toneless pinyin letters the title may be off here, where no hello anchors the slot: 女士 heard 女师 or
 # 泥师 (one letter), never 的事 (two).
 _ASKED_SLIPS = 1
