@@ -13,7 +13,7 @@ from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, reads_otherwise
-from qa_pipeline.rules.refusals import LABEL as REFUSAL, channel_rule, emphatic_refusals
+from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
@@ -213,8 +213,7 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
 # Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are
 # findings of one sentence with one short clause between them (是您自己没看，说没人告诉您，那是您搞错了);
 # an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意), and so
-# do two kinds: not knowing, then sending the customer away (我也不清楚，你问别人吧), is two offences, and
-# so is a bare refusal, then another offence (不能解，你跟我说也没用).
+# do two kinds: not knowing, then sending the customer away (我也不清楚，你问别人吧), is two offences.
 # Disowning the matter and sending the customer away (不归我们管。您去找网点吧) is one, even across a full stop.
 _ADJACENT_CHARS = 2
 _SHORT_CLAUSE_CHARS = 8
@@ -233,8 +232,6 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return _left_to_look(a, b, policy)
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
-    if _refuses(a) != _refuses(b):
-        return False  # 不行，这事你找支行去，别来问我们: the refusal, then the brush-off, is two offences
     if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
         # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop;
         # the first finding's clause may say more of it (您去找手机厂商问问吧，这个不归我们管)
@@ -257,14 +254,6 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return len(match_form(text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
     between = clauses[index[0]: index[1] - 1]
     return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
-
-
-def _refuses(hit: Hit) -> bool:
-    """A bare refusal (不, 不行, 办不了 said flat) rather than another offence."""
-    return hit.match.phrase in _REFUSALS
-
-
-_REFUSALS = ("不", "不行", REFUSAL)
 
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
