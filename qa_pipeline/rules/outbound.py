@@ -63,9 +63,14 @@ def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
     asked = _ASKED.search(clause)
     if asked is None or asked.group("name")[0] in _NOT_A_SURNAME + _INTERJECTIONS:
         return False
-    heard = "".join(index_text(asked.group("title")).syllables)
+    return _near_title(asked.group("title"), titles, _ASKED_SLIPS)
+
+
+def _near_title(heard: str, titles: tuple[str, ...], slips: int) -> bool:
+    """Two characters that sound like a two-character title, at most ``slips`` pinyin letters off."""
+    sound = "".join(index_text(heard).syllables)
     spoken = ["".join(index_text(title).syllables) for title in titles if len(title) == 2]
-    return any(Levenshtein.distance(heard, title) <= _ASKED_SLIPS for title in spoken)
+    return any(Levenshtein.distance(sound, title) <= slips for title in spoken)
 
 
 def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
@@ -78,9 +83,7 @@ def _title_heard(clause: str, titles: tuple[str, ...]) -> bool:
     slot = _SLOT.match(clause)
     if slot is None or slot.group(1) in _NOT_A_NAME + _INTERJECTIONS:
         return False
-    heard = "".join(index_text(slot.group(2)).syllables)
-    spoken = ["".join(index_text(title).syllables) for title in titles if len(title) == 2]
-    if any(Levenshtein.distance(heard, title) <= _TITLE_SLIPS for title in spoken):
+    if _near_title(slot.group(2), titles, _TITLE_SLIPS):
         return True
     return slot.group(1) not in _NOT_A_SURNAME and _closed_by_title(slot.group(2), titles)
 

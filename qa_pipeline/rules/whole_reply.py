@@ -125,4 +125,3 @@ def heard_doubled(utterances: tuple[Utterance, ...], rule: ForbiddenPhrase) -> l
             found.append(Hit(utterance, match))
             break
     return found
-

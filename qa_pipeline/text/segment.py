@@ -25,20 +25,30 @@ def jieba_cache_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def segmenter_for(user_dict: Path | None) -> Segmenter:
+def _tokenizer_for(user_dict: Path | None) -> Tokenizer:
     """One tokenizer per user dictionary and process; jieba's global default is never used."""
-    return Tokenizer(jieba_cache_dir(), user_dict).cut
+    return Tokenizer(jieba_cache_dir(), user_dict)
+
+
+@functools.lru_cache(maxsize=4)
+def segmenter_for(user_dict: Path | None) -> Segmenter:
+    """The word cutter of the tokenizer for ``user_dict`` (the same callable on every call)."""
+    return _tokenizer_for(user_dict).cut
+
+
+def _default_user_dict() -> Path | None:
+    user_dict = default_policy_dir() / "userdict.txt"
+    return user_dict if user_dict.is_file() else None
 
 
 def default_segmenter() -> Segmenter:
     """The segmenter with the bundled policy's banking dictionary (``qa transcribe`` without a policy)."""
-    user_dict = default_policy_dir() / "userdict.txt"
-    return segmenter_for(user_dict if user_dict.is_file() else None)
+    return segmenter_for(_default_user_dict())
 
 
 def is_dictionary_word(word: str) -> bool:
     """``word`` is a word of the bundled segmenter's dictionary, not a run its HMM glued together."""
-    return default_segmenter().__self__.knows(word)
+    return _tokenizer_for(_default_user_dict()).knows(word)
 
 
 def char_times(pieces: Sequence[Word], span: Span) -> tuple[str, list[Span]]:
