@@ -9,7 +9,7 @@ import re
 from qa_pipeline.text.analysis import TENTATIVE, Clause, negated_before, seeks_agreement
 from qa_pipeline.text.normalize import match_form
 
-__all__ = ["CHECK_FOR_YOURSELF", "PERMITTED", "reads_otherwise"]
+__all__ = ["CHECK_FOR_YOURSELF", "PERMITTED", "clears_customer", "reads_otherwise"]
 
 # 不买也没关系, 不办也行: leaving it to the customer, not refusing
 PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
@@ -87,3 +87,12 @@ def _declines_to_promise(clause: Clause) -> bool:
     """我这边也不好跟您打包票: declining to promise is the careful answer, not a refusal to help."""
     return any(negated_before(clause, clause.start_char + at) for word in _COMMITMENTS
                if (at := clause.text.find(word)) >= 0)
+
+
+def clears_customer(clause: Clause, start_char: int) -> bool:
+    """The blame at ``start_char`` (offset into the utterance) is denied in a statement: 这不是您弄错了
+    clears the customer; asked (这不是你弄错了吗？) it still blames them."""
+    if clause.question or clause.in_question:
+        return False
+    at = start_char - clause.start_char
+    return any(m.start() < at < m.end() for m in _CLEARS_YOU.finditer(clause.text))

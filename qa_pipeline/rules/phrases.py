@@ -12,7 +12,7 @@ from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_
 from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
-from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, reads_otherwise
+from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
@@ -38,6 +38,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 我不清楚的地方…: what it describes, not a refusal
     if clause is not None and PERMITTED.search(clause.text):
         return True  # 不知道也没关系: leaving it to the customer
+    if clause is not None and clears_customer(clause, hit.match.start_char):
+        return True  # 这不是您弄错了: the customer cleared, not blamed
     if clause is not None and CHECK_FOR_YOURSELF.search(match_form(clause.text)):
         return True  # 你自己看看是不是绑了自动扣费: something to check, not a brush-off
     if rule.phrase == "不知道" and finds_out(hit, clause, policy):
