@@ -310,6 +310,25 @@ def test_replayed_call_reaches_the_findings_of_audit_call():
     assert live.incomplete is False and live.model_id == batch.model_id
 
 
+def test_words_transcribed_after_the_stream_ended_still_alert(default_policy):
+    """A lagging recognizer: every clip is transcribed only after finish(). The agent's 不行 in
+    those late texts must still reach the console as an alert, not only the final report."""
+    session, data = _session("dev_call_04", default_policy)
+    closed = []
+    for chunk in stream_chunks(data, 4, 0.5, 8000):
+        closed += [e for e in session.push_audio(chunk) if isinstance(e, (UtteranceClosed, UtterancePart))]
+    closed += [e for e in session.finish() if isinstance(e, (UtteranceClosed, UtterancePart))]
+    assert closed
+    late = []
+    for event in closed:
+        late += session.accept_text(event.utterance_id, ClipText("不行，这个我们办不了。"))
+    alerts = [e for e in late if isinstance(e, Alert) and e.check == "forbidden_phrases"]
+    assert alerts and all(e.finding.evidence[0].phrase == "不行" for e in alerts)
+    assert all(e.finding.evidence[0].role == Role.AGENT for e in alerts)
+    report = session.final_report()
+    assert report.check("forbidden_phrases").passed is False
+
+
 SHARED_CALLS = Path(__file__).resolve().parents[2] / "shared" / "calls"
 
 

@@ -179,9 +179,10 @@ class LiveSession:
         if self._speakers is not None:
             self._utterances = self._speakers.relabel(self._utterances)
             utterance = next(u for u in self._utterances if u.start_s == utterance.start_s and u.text == utterance.text)
+        # Alerts go on after finish(): when ASR lags behind the stream, the last words of a call
+        # are transcribed after it ended and still owe the console their alerts.
         events: list[LiveEvent] = [UtteranceFinal(ready.utterance_id, utterance)]
-        if not self._finished:
-            events += self._alerts(self._transcript(), live_checks(LiveWhen.UTTERANCE))
+        events += self._alerts(self._transcript(), live_checks(LiveWhen.UTTERANCE))
         return events
 
     def finish(self) -> list[LiveEvent]:
