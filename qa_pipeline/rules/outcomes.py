@@ -105,9 +105,11 @@ _HOW_MANY = re.compile(r"几|多少|哪")
 # Right before an outcome such as 谁让您, these make it "whoever" (不管谁让您转账，都不要转).
 _WHOEVER = ("不管", "无论", "不论", "甭管")
 # Asking to be heard out is impatience only with a demand (听我说完行不行, 能不能先听我说完) or a reproach
-# of being interrupted (一直打断我, 跟您解释半天了) in the same utterance; alone it asks to finish a pitch.
+# of being interrupted (一直打断我, 跟您解释半天了) or the customer cut off first (好了好了，…) in the same
+# utterance; alone it asks to finish a pitch.
 _HEAR_OUT = re.compile(r"(?:听|让)我(?:说|讲|把话说|把话讲)完")
-_IMPATIENT = re.compile(r"行不行|好不好|能不能|可不可以|行吗|好吗|打断|插嘴|插话|抢话|半天|几遍|说过|别急|急什么|着什么急")
+_IMPATIENT = re.compile(r"行不行|好不好|能不能|可不可以|行吗|好吗|打断|插嘴|插话|抢话|半天|几遍|说过|别急|急什么|着什么急"
+                        r"|行了行了|好了好了|停停|停了停了|打住")  # or the customer cut off first
 # A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
 _TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
 
