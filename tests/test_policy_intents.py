@@ -161,6 +161,24 @@ def test_model_needs_keeps_the_model_off_clauses_without_a_commitment_word() -> 
     assert [j.via for j in judged(("赔您",), "我们直接陪您两百块补偿金")] == ["model"]
 
 
+def test_model_unless_keeps_the_model_off_a_rule_explained() -> None:
+    policy = load_policy()
+    forbidden = policy.intents["forbidden"]
+    assert "为了防止" in forbidden.model_unless  # loaded from judgement.toml as data
+    explained = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=3.0, text="这是为了防止别人冒领")
+
+    def judged(unless: tuple[str, ...], text: str):
+        intent = replace(forbidden, patterns=(), model_unless=unless)
+        utterance = replace(explained, text=text)
+        return judge_clauses(utterance, "forbidden", replace(policy, intents=MappingProxyType({**policy.intents, "forbidden": intent})))
+
+    # the model alone takes 为了 for 为难 (您这不是为难人吗); the list keeps it off the explanation
+    assert [j.via for j in judged((), "这是为了防止别人冒领")] == ["model"]
+    assert judged(forbidden.model_unless, "这是为了防止别人冒领") == []
+    # and only off clauses holding one of its words
+    assert [j.via for j in judged(forbidden.model_unless, "您这不是为难人吗")] == ["model"]
+
+
 def test_model_needs_must_be_a_list_of_strings(tmp_path: Path) -> None:
     problems = _judgement_problems(tmp_path, "model_needs = [", "model_needs = 3\nunused = [")
     assert any("model_needs" in p and "judgement.toml:" in p for p in problems), problems

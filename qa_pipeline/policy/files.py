@@ -101,6 +101,7 @@ _INTENT_KEYS = {
     "threshold": ("float", 0.5, 1.0),
     "min_similarity": ("float", 0.0, 1.0),
     "model_needs": ("strs", None, None),
+    "model_unless": ("strs", None, None),
     "positive": ("strs", None, None),
     "negative": ("strs", None, None),
     "patterns": ("patterns", None, None),
@@ -111,7 +112,8 @@ _EXAMPLE_KEYS = {"positive": ("strs", None, None), "negative": ("strs", None, No
 _WEIGHT = ("float", 0.0, 1000.0)
 _OPTIONAL = {
     ("forbidden", "variants"), ("forbidden", "exceptions"), ("forbidden", "whole_reply"),
-    ("intent", "patterns"), ("intent", "min_similarity"), ("intent", "model_needs"), ("judgement", "pause_s"),
+    ("intent", "patterns"), ("intent", "min_similarity"), ("intent", "model_needs"),
+    ("intent", "model_unless"), ("judgement", "pause_s"),
 }
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 

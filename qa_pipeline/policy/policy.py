@@ -110,6 +110,8 @@ class Intent:
     # words one of which a clause must hold before the model alone may call it the intent (empty:
     # no such need); words of two characters or more count when heard by sound (陪您 for 赔您)
     model_needs: tuple[str, ...] = ()
+    # words that make a clause an explanation the model alone never calls the intent (这是为了防止…)
+    model_unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def _intent(item: Mapping[str, Any], extra: Mapping[str, Any], background: tuple
         for p in item.get("patterns", [])
     )
     return Intent(name, float(item["threshold"]), examples, patterns, float(item.get("min_similarity", 0.0)),
-                  _strs(item.get("model_needs", [])))
+                  _strs(item.get("model_needs", [])), _strs(item.get("model_unless", [])))
 
 
 def _build(m: Mapping[str, Any], policy_id: str, source: str, user_dict: Path | None) -> Policy:

@@ -257,6 +257,8 @@ def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged |
         return None
     if intent.model_needs and not holds_any(clause.text, intent.model_needs):
         return None  # 这个您别问我 is no promise however much it looks like 这个您别担心…
+    if intent.model_unless and any(word in clause.text for word in intent.model_unless):
+        return None  # 这是为了防止别人冒领: a rule's purpose explained, however it sounds
     match = PhraseMatch(resemblance.example, clause.text, clause.start_char, clause.end_char, resemblance.probability)
     return Judged(Hit(utterance, match), "model", resemblance.example, resemblance.probability, resemblance.similarity)
 
