@@ -143,16 +143,21 @@ def test_min_similarity_keeps_the_model_from_judging_a_clause_unlike_every_examp
     assert judged(hits[0].similarity - 0.01) and not judged(hits[0].similarity + 0.01)
 
 
+def _judged_by_model(policy, intent_name: str, text: str, **changes):
+    """The judgements of an agent's ``text`` by ``intent_name`` with its patterns off and ``changes``
+    made to the intent: what the model alone, and the intent's limits on it, decide."""
+    intent = replace(policy.intents[intent_name], patterns=(), **changes)
+    utterance = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=3.0, text=text)
+    return judge_clauses(utterance, intent_name, replace(policy, intents=MappingProxyType({**policy.intents, intent_name: intent})))
+
+
 def test_model_needs_keeps_the_model_off_clauses_without_a_commitment_word() -> None:
     policy = load_policy()
     promise = policy.intents["promise"]
     assert "保证" in promise.model_needs  # loaded from judgement.toml as data
-    reassurance = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=2.0, text="这个您别问我")
 
     def judged(needs: tuple[str, ...], text: str):
-        intent = replace(promise, patterns=(), model_needs=needs)
-        utterance = replace(reassurance, text=text)
-        return judge_clauses(utterance, "promise", replace(policy, intents=MappingProxyType({**policy.intents, "promise": intent})))
+        return _judged_by_model(policy, "promise", text, model_needs=needs)
 
     # the model alone takes this reassurance-shaped clause for a promise; the need list keeps it off
     assert [j.via for j in judged((), "这个您别问我")] == ["model"]
@@ -165,12 +170,9 @@ def test_model_unless_keeps_the_model_off_a_rule_explained() -> None:
     policy = load_policy()
     forbidden = policy.intents["forbidden"]
     assert "为了防止" in forbidden.model_unless  # loaded from judgement.toml as data
-    explained = Utterance(role=Role.AGENT, channel=0, start_s=0.0, end_s=3.0, text="这是为了防止别人冒领")
 
     def judged(unless: tuple[str, ...], text: str):
-        intent = replace(forbidden, patterns=(), model_unless=unless)
-        utterance = replace(explained, text=text)
-        return judge_clauses(utterance, "forbidden", replace(policy, intents=MappingProxyType({**policy.intents, "forbidden": intent})))
+        return _judged_by_model(policy, "forbidden", text, model_unless=unless)
 
     # the model alone takes 为了 for 为难 (您这不是为难人吗); the list keeps it off the explanation
     assert [j.via for j in judged((), "这是为了防止别人冒领")] == ["model"]

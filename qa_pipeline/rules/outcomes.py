@@ -109,7 +109,7 @@ _WHOEVER = ("不管", "无论", "不论", "甭管")
 # utterance; alone it asks to finish a pitch.
 _HEAR_OUT = re.compile(r"(?:听|让)我(?:说|讲|把话说|把话讲)完")
 _IMPATIENT = re.compile(r"行不行|好不好|能不能|可不可以|行吗|好吗|打断|插嘴|插话|抢话|半天|几遍|说过|别急|急什么|着什么急"
-                        r"|行了行了|好了好了|停停|停了停了|打住|打岔|说完好吧|讲完好吧")  # or the customer cut off first
+                        r"|行了行了|好了好了|停停|停了停了|打住|打岔|说完好吧|讲完好吧")
 # A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
 _TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
 
