@@ -104,8 +104,8 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
 
 def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
     """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every new
-    pattern finding, else the model's surest. Beside a listed phrase the model may only name an offence
-    in another sentence (``_other_offence``); in the same one it would restate the listed one."""
+    pattern finding and the model's surest. Beside a listed phrase or a pattern's finding the model may
+    only name an offence in another sentence (``_other_offence``); in the same one it would restate it."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
@@ -113,11 +113,10 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     for extra in (*sent_elsewhere(utterance, policy), *emphatic_refusals(utterance, policy), *told_again(utterance, policy)):
         if not any(extra.hit.overlaps(h) for h in listed) and not any(extra.hit.overlaps(p.hit) for p in patterns):
             patterns.append(extra)
-    if patterns:
-        return patterns
-    models = [j for j in judged if not any(j.hit.overlaps(h) for h in listed)
-              and all(_other_offence(h, j.hit) for h in listed)]
-    return sorted(models, key=lambda j: -j.score)[:1]
+    found = [*listed, *(p.hit for p in patterns)]
+    models = [j for j in judged if j.via == "model" and not any(j.hit.overlaps(h) for h in found)
+              and all(_other_offence(h, j.hit) for h in found)]
+    return patterns + sorted(models, key=lambda j: -j.score)[:1]
 
 
 def _asks_or_finds_out(hit: Hit, policy: Policy) -> bool:
@@ -260,9 +259,9 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
-# "Didn't I say so" (我刚才不是说了吗) and "what's wrong with my manner" (我态度怎么了？): said first, the
+# "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？): said first, the
 # retort leads into the rest of the same reply.
-_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了")
+_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了", "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 

@@ -4,7 +4,7 @@ complaint waved off (您要投诉的话随便, 投诉请便, 您随便投诉, �
 The standard counts rushing, reproaching or brushing off the customer as taboo.
 
 * Saying how many times one has already said it is that reproach, whatever the verb (说, 讲, 解释,
-  强调, 重复, 告诉) and count (两, 三, 好几, 多少, N). Offering to say it again (我再说一遍) or asking
+  强调, 重复, 告诉) and count (两, 三, 好几, 多少, N); so is 我都跟您说了 / 我已经讲过了 without a count. Offering to say it again (我再说一遍) or asking
   the customer (您说了几次密码？) is not: the count must be of times already said (了/过 after the
   verb), in no question but the rhetorical one of the speaker (我都说了多少遍了？) and no offer.
 * Leaving a complaint to the customer's whim (随便, 请便) after naming it is waving it off, even in
@@ -34,6 +34,10 @@ WHATEVER = "随你：爱选哪个选哪个"
 _SAID = "(?:说|讲|解释|强调|重复|告诉您|告诉你|跟您说|跟你说|提醒)"
 _MANY = "(?:好几|好多|多少|几|两|三|四|五|六|七|八|九|十|N|[2-9])"
 _TOLD = re.compile(_SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)")
+# The speaker reproaching the customer with having said it already (我都跟您说了, 我刚才已经讲过了), with
+# no count: 我 right before 都/早/已经, so the staff or a time named instead (开户时都跟您讲过) explains.
+_TOLD_ALREADY = re.compile(r"我(?:刚才|刚刚|刚|之前|前面|早就|早)?(?:都|已经|早就|早)(?:跟|和|给|对)?(?:您|你)?"
+                           r"(?:说|讲|解释|强调|告诉)(?:您|你)?(?:了|过)(?![吗嘛么])")
 # The customer as the one who said it (您已经说了三遍; 跟您说了 names the customer as the one told).
 _CUSTOMER_SAID = re.compile(r"(?<![跟给和对向])[您你]")
 # The agent offers to say it again.
@@ -80,7 +84,7 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
 
 
 def _told(clause: Clause) -> tuple[int, int] | None:
-    said = _TOLD.search(clause.text)
+    said = _TOLD.search(clause.text) or _TOLD_ALREADY.search(clause.text)
     if said is None or clause.hypothetical:
         return None
     before = clause.text[: said.start()]
