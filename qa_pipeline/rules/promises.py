@@ -32,7 +32,22 @@ def _stands(hit: Hit, policy: Policy) -> bool:
     if _campaign(hit):
         return False  # 我们这边有个分期活动，手续费打八折: a campaign's standard terms told, not a favour granted
     asked = clause is not None and clause.question and not clause.only_by_ba
-    return clause is None or not (cancelled or asked or clause.hypothetical)
+    return clause is None or not (cancelled or asked or _only_supposed(hit.utterance, clause))
+
+
+# Condition words; 只要 (as long as) is the one that makes what follows a guarantee when pledged.
+_SUPPOSITIONS = ("如果", "要是", "假如", "假设", "倘若", "万一", "一旦", "只要")
+
+
+def _only_supposed(utterance: Utterance, clause: Clause | None) -> bool:
+    """The clause is hypothetical and not a pledged outcome of 只要 (只要您今天报案，就肯定能给您追回来
+    guarantees; 只要按时还款就不收利息 states the rule; 如果…肯定… only supposes)."""
+    if clause is None or not clause.hypothetical:
+        return False
+    start = sentence_start(utterance.text, clause.start_char)
+    said = match_form(utterance.text[start:clause.end_char])
+    last = max(_SUPPOSITIONS, key=said.rfind)
+    return not (last == "只要" and last in said and any(p in match_form(clause.text) for p in _PLEDGES))
 
 
 # A campaign or its standard terms named before the outcome (…的优惠活动, 活动期间, 促销).
@@ -61,9 +76,8 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
     found = [Judged(h, "phrase", h.match.phrase, h.match.similarity) for h in hits if _stands(h, policy)]
     found = [j for j in found if not _own_job(j, policy)]
     for utterance in utterances:
-        judged_clauses = judge_clauses(
-            utterance, "promise", policy, drop_questions=True, drop_hypothetical=True, drop_hedged=True
-        )
+        judged_clauses = judge_clauses(utterance, "promise", policy, drop_questions=True, drop_hedged=True)
+        judged_clauses = [j for j in judged_clauses if not _only_supposed(utterance, scope_of(j.hit, policy)[0])]
         # within a sentence a pattern's reading comes before the model's (这个您放心…稳赚不赔)
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
             if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy) or _campaign(judged.hit):
@@ -82,16 +96,43 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
         return False
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
     between = text[first.end_char: second.start_char]
-    if any(word in between for word in _ADDED):
+    if any(word in between + match_form(second.matched)[:_ADDED_REACH] for word in _ADDED):
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
+    same = sentence_index(text, first.start_char) == sentence_index(text, second.start_char)
     if not _complete(second) and _complete(first):
-        return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)  # …退到您卡上，这个我可以打包票
+        return same  # …退到您卡上，这个我可以打包票
+    if not _complete(first) and _pledges_next(between):
+        return same  # 我这边跟您保证，今天下午之前一定到账: the pledge, then what it pledges
+    if _when_of_the_last(text, first, second):
+        return True  # 肯定能批下来。三天之内就能放款: the time of the outcome just promised
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
     if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
         return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
     if not breaks and _complete(first) and any(p in text[first.end_char: second.end_char] for p in _PLEDGES):
         return False  # …给您免了以后每年也肯定都给您免, as ASR writes it without the comma: a second pledge
-    return sentence_index(text, a.match.start_char) == sentence_index(text, b.match.start_char)
+    return same
+
+
+# A sentence opening with a time (三天之内…, 明天…, 下周一前…).
+_OPENS_WITH_TIME = re.compile(r"^(?:[一二两三四五六七八九十几半\d]+个?(?:工作日|天|小时|分钟|周|星期|个月)(?:之内|以内|内|后|之后)?"
+                              r"|今天|明天|后天|大后天|下周|本周|这周|月底|月初|马上|立刻|当天)")
+
+
+def _pledges_next(between: str) -> bool:
+    """Only a time or a short aside stands between a bare pledge and what it pledges: at most one
+    clause break and no pledge of its own (…保证下周之前额度一定调好，利息肯定… pledges twice)."""
+    return sum(c in _CLAUSE_BREAKS for c in between) <= 1 and not any(p in between for p in _PLEDGES)
+
+
+def _when_of_the_last(text: str, first: PhraseMatch, second: PhraseMatch) -> bool:
+    """The second finding opens the very next sentence with a time and no pledge of its own: it tells
+    when the first finding's outcome comes, one promise."""
+    if sentence_index(text, second.start_char) != sentence_index(text, first.start_char) + 1:
+        return False
+    start = sentence_start(text, second.start_char)
+    opening = match_form(text[start:second.end_char])
+    return bool(_OPENS_WITH_TIME.match(opening)) and not any(p in opening for p in _PLEDGES) and not any(
+        word in opening for word in _ADDED)
 
 
 def _complete(match: PhraseMatch) -> bool:
@@ -104,7 +145,9 @@ def _complete(match: PhraseMatch) -> bool:
 _WHEN = ("今天", "明天", "后天", "之前", "以前", "之内", "以内", "前", "内", "马上", "立刻", "当天", "月底", "年底")
 
 
-_ADDED = ("另外", "此外", "同时", "并且", "而且")
+# 另外/额外 may open the second finding itself (…退给您，我再额外补偿您五十元).
+_ADDED_REACH = 4
+_ADDED = ("另外", "此外", "同时", "并且", "而且", "额外")
 # A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
 _PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您", "再也")
@@ -175,8 +218,22 @@ def _not_a_commitment(judged: Judged, policy: Policy) -> bool:
         return True  # 给您带来这么多困扰: what an apology regrets
     if clause is not None and _NO_PLEDGE.search(match_form(clause.text)):
         return True  # 谢谢您的肯定; 您补上以后…; 我肯定比他清楚; 不是我们不给您算; 给您准备了新卡
+    if clause is not None and _customer_step(clause):
+        return True  # 您月底之前存进去就行: what the customer has to do, not what the bank commits to
     forbidden = judge_clauses(judged.hit.utterance, "forbidden", policy)
     return any(f.via == "pattern" and f.hit.overlaps(judged.hit) for f in forbidden)
+
+
+# A clause ending in "that will do" (就行/就可以了/即可): the customer's own step, told as enough.
+_ENOUGH = re.compile(r"(?:就行|就可以|就好|即可)(?:了|啦|的|啊|哈)?$")
+_FOR_THE_CUSTOMER = ("给您", "帮您", "为您", "替您", "给你", "帮你", "替你")
+
+
+def _customer_step(clause: Clause) -> bool:
+    """The clause tells what is enough for the customer to do (您三号之前还上就行), with nothing the
+    bank does for them and no pledge (我们明天给您退回去就行 still commits)."""
+    text = match_form(clause.text)
+    return bool(_ENOUGH.search(text)) and not any(w in text for w in (*_FOR_THE_CUSTOMER, *_PLEDGES))
 
 
 def _refused_next(text: str, end: int) -> bool:
