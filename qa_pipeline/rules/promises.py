@@ -32,7 +32,18 @@ def _stands(hit: Hit, policy: Policy) -> bool:
     if _campaign(hit):
         return False  # 我们这边有个分期活动，手续费打八折: a campaign's standard terms told, not a favour granted
     asked = clause is not None and clause.question and not clause.only_by_ba
+    if _unable_between(hit):
+        return False
     return clause is None or not (cancelled or asked or _only_supposed(hit.utterance, clause))
+
+
+# Inability said between a pattern's head and its outcome (我们没办法…退回来, 给您没法…免掉).
+_UNABLE = ("没办法", "没有办法", "没法", "无法", "不能", "不可能", "做不到", "办不到")
+
+
+def _unable_between(hit: Hit) -> bool:
+    """我们没办法直接退回来: a head and an outcome with the inability between them promise nothing."""
+    return any(word in match_form(hit.match.matched) for word in _UNABLE)
 
 
 # Condition words; 只要 (as long as) is the one that makes what follows a guarantee when pledged.
@@ -82,6 +93,8 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
             if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy) or _campaign(judged.hit):
                 continue
+            if judged.via == "pattern" and _unable_between(judged.hit):
+                continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
     found.sort(key=lambda j: (j.hit.utterance.start_s, j.hit.match.start_char))
@@ -98,6 +111,8 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
     between = text[first.end_char: second.start_char]
     if any(word in between + match_form(second.matched)[:_ADDED_REACH] for word in _ADDED):
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
+    if _FUTURE_TOO.match(match_form(second.matched)):
+        return False  # 这次的给您退了，明年也不收了: the waiver extended to the future is a grant of its own
     same = sentence_index(text, first.start_char) == sentence_index(text, second.start_char)
     if not _complete(second) and _complete(first):
         return same  # …退到您卡上，这个我可以打包票
@@ -147,6 +162,8 @@ _WHEN = ("今天", "明天", "后天", "之前", "以前", "之内", "以内", "
 
 # 另外/额外 may open the second finding itself (…退给您，我再额外补偿您五十元).
 _ADDED_REACH = 4
+# A period still to come, then 也 (以后这张卡也…, 明年也…): what follows extends a grant to the future.
+_FUTURE_TOO = re.compile(r"(?:以后|今后|往后|明年|下次|下回|下一年|后面几年)[\u4e00-\u9fff]{0,6}?也")
 _ADDED = ("另外", "此外", "同时", "并且", "而且", "额外")
 # A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
