@@ -111,8 +111,6 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
     between = text[first.end_char: second.start_char]
     if any(word in between + match_form(second.matched)[:_ADDED_REACH] for word in _ADDED):
         return False  # 手续费全退，另外再补偿您话费: a second promise on top of the first
-    if _FUTURE_TOO.match(match_form(second.matched)):
-        return False  # 这次的给您退了，明年也不收了: the waiver extended to the future is a grant of its own
     same = sentence_index(text, first.start_char) == sentence_index(text, second.start_char)
     if not _complete(second) and _complete(first):
         return same  # …退到您卡上，这个我可以打包票
@@ -162,8 +160,6 @@ _WHEN = ("今天", "明天", "后天", "之前", "以前", "之内", "以内", "
 
 # 另外/额外 may open the second finding itself (…退给您，我再额外补偿您五十元).
 _ADDED_REACH = 4
-# A period still to come, then 也 (以后这张卡也…, 明年也…): what follows extends a grant to the future.
-_FUTURE_TOO = re.compile(r"(?:以后|今后|往后|明年|下次|下回|下一年|后面几年)[\u4e00-\u9fff]{0,6}?也")
 _ADDED = ("另外", "此外", "同时", "并且", "而且", "额外")
 # A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
