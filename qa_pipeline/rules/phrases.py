@@ -261,7 +261,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
 # "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？): said first, the
 # retort leads into the rest of the same reply.
-_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了", "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟")
+_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了", "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟", "不是收了", "不是收过")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 
