@@ -19,7 +19,7 @@ from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
-    Clause, clause_at, sentence_index, sentence_start,
+    SUPPOSING, Clause, clause_at, sentence_index, sentence_start,
 )
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -69,10 +69,8 @@ def _quoted(hit: Hit) -> bool:
 def _supposed_before(clause: Clause, hit: Hit) -> bool:
     """True when a supposition word (如果/万一/要是…) opens the clause before the hit."""
     before = hit.utterance.text[clause.start_char:hit.match.start_char]
-    return any(word in before for word in _SUPPOSING)
+    return any(word in before for word in SUPPOSING)
 
-
-_SUPPOSING = ("如果", "要是", "万一", "假如", "假设", "倘若", "一旦")
 
 
 def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[str, Judged]]:
@@ -259,9 +257,11 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
-# "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？): said first, the
-# retort leads into the rest of the same reply.
-_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了", "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟", "不是收了", "不是收过")
+# "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？):
+# said first, the retort leads into the rest of the same reply.
+_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了",
+                     "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
+                     "不是收了", "不是收过")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 

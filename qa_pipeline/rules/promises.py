@@ -14,7 +14,7 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, scope_of, sound_hits
-from qa_pipeline.text.analysis import Clause, sentence_index, sentence_start
+from qa_pipeline.text.analysis import SUPPOSING, Clause, sentence_index, sentence_start
 from qa_pipeline.text.match import PhraseMatch, find_gapped
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import Utterance
@@ -47,7 +47,7 @@ def _unable_between(hit: Hit) -> bool:
 
 
 # Condition words; 只要 (as long as) is the one that makes what follows a guarantee when pledged.
-_SUPPOSITIONS = ("如果", "要是", "假如", "假设", "倘若", "万一", "一旦", "只要")
+_SUPPOSITIONS = (*SUPPOSING, "只要")
 
 
 def _only_supposed(utterance: Utterance, clause: Clause | None) -> bool:

@@ -4,9 +4,10 @@ complaint waved off (您要投诉的话随便, 投诉请便, 您随便投诉, �
 The standard counts rushing, reproaching or brushing off the customer as taboo.
 
 * Saying how many times one has already said it is that reproach, whatever the verb (说, 讲, 解释,
-  强调, 重复, 告诉) and count (两, 三, 好几, 多少, N); so is 我都跟您说了 / 我已经讲过了 without a count. Offering to say it again (我再说一遍) or asking
-  the customer (您说了几次密码？) is not: the count must be of times already said (了/过 after the
-  verb), in no question but the rhetorical one of the speaker (我都说了多少遍了？) and no offer.
+  强调, 重复, 告诉) and count (两, 三, 好几, 多少, N); so is 我都跟您说了 / 我已经讲过了 without a
+  count. Offering to say it again (我再说一遍) or asking the customer (您说了几次密码？) is not: the
+  count must be of times already said (了/过 after the verb), in no question but the rhetorical one
+  of the speaker (我都说了多少遍了？) and no offer.
 * Leaving a complaint to the customer's whim (随便, 请便) after naming it is waving it off, even in
   the 的话 form that makes it look like a condition; telling how to complain (投诉的话您可以拨打…) is
   service.
