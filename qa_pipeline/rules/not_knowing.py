@@ -97,6 +97,8 @@ def _softened(hit: Hit, clause: Clause | None, policy: Policy) -> bool:
 # question mark or garbled the 方不方便 (不知道您现在方埔方便接听电话).
 _INQUIRY = ("方便", "是否", "能否", "可否", "有没有", "还有", "吗", "呢", "可不可以", "能不能", "要不要", "是不是", "什么")
 _INQUIRY_OPENERS = ("", "那", "那么", "请问", "想问一下", "我想问一下")
+# A sentence closed by 没有/了没 asks whether a thing was done (不知道您开通了刷脸认证没有).
+_ASKS_IF_DONE = ("没有", "了没")
 
 
 # Just before a 不知道 that is the speaker's own not knowing (我也不知道您说的…, 这个我不知道您可以…).
@@ -118,8 +120,15 @@ def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
     if text.startswith("不知道", at) and text[at + 3:at + 4] in ("您", "你"):
         # 不知道您是想存一年，两年还是三年: the choice may come after a comma
         end, inquiry = sentence_end(text, end), (*_INQUIRY, "还是")
-    if not any(word in text[hit.match.end_char:end] for word in inquiry):
+    rest = text[hit.match.end_char:end]
+    if not any(word in rest for word in inquiry) and not _asks_if_done(rest):
         return False
     if match_form(text[clause.start_char:at]) in _INQUIRY_OPENERS:
         return True
     return at > clause.start_char and text[at + 3:at + 4] in ("您", "你") and text[at - 1] not in _KNOWER
+
+
+def _asks_if_done(rest: str) -> bool:
+    """The words after 不知道 end in 没有/了没 with something said before (…开通了刷脸认证没有)."""
+    said = rest.rstrip("，,。.？?！! ")
+    return any(said.endswith(word) and len(said) > len(word) + 1 for word in _ASKS_IF_DONE)

@@ -13,7 +13,7 @@ from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
-from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals
+from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
@@ -108,7 +108,9 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]
-    for extra in (*sent_elsewhere(utterance, policy), *emphatic_refusals(utterance, policy), *told_again(utterance, policy)):
+    own = (*sent_elsewhere(utterance, policy), *emphatic_refusals(utterance, policy), *lone_refusal(utterance),
+           *told_again(utterance, policy))
+    for extra in own:
         if not any(extra.hit.overlaps(h) for h in listed) and not any(extra.hit.overlaps(p.hit) for p in patterns):
             patterns.append(extra)
     found = [*listed, *(p.hit for p in patterns)]

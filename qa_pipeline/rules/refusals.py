@@ -25,7 +25,7 @@ from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import index_text, syllables_of
 from qa_pipeline.types import Utterance
 
-__all__ = ["LABEL", "channel_rule", "emphatic_refusals"]
+__all__ = ["LABEL", "channel_rule", "emphatic_refusals", "lone_refusal"]
 
 LABEL = "不行：把话说死"
 
@@ -36,8 +36,8 @@ LABEL = "不行：把话说死"
 _SHI = "[是市事式试世示视适时势士氏]"
 # A stress word may stand between 是 and the second verb (退是肯定退不了的).
 _STRESS = "(?:肯定|绝对|确实|实在|根本|真的|真)?"
-# 不了 as ASR also writes it after the verb (办不良, 半不凉, 退不料): liao heard as liang or with another tone.
-_LIAO = "[了良凉料辽聊]"
+# 不了 as ASR also writes it after the verb (办不良, 半不凉, 退不料, 办不两): liao heard as liang or with another tone.
+_LIAO = "[了良凉料辽聊两俩]"
 _DOUBLED = tuple(
     re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}{_STRESS}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:{_LIAO}|成|掉)))")
     for n in (2, 1)
@@ -106,6 +106,20 @@ def channel_rule(clause: Clause, text: str) -> bool:
 
 # The verbs by their sound as ASR confuses it (消不了 and 绵不了 are 销不了 and 免不了 heard).
 _VERB_SOUNDS = frozenset(index_text(verb).fuzzy_codes for verb in _SERVICE_VERBS)
+
+
+# A whole reply that is only 不行 with bu heard as fu (复刑, 复行): no agent says those words alone.
+_LONE_REFUSAL_SOUNDS = (("bu", "xing"), ("fu", "xing"))
+_LONE_TRAILERS = "啊吧呀的了，,。.！!"
+
+
+def lone_refusal(utterance: Utterance) -> list[Judged]:
+    """The agent's whole utterance is 不行 as ASR may write it (复刑 for a flat 不行 said alone)."""
+    start = len(utterance.text) - len(utterance.text.lstrip())
+    body = utterance.text.strip().rstrip(_LONE_TRAILERS)
+    if syllables_of(body) not in _LONE_REFUSAL_SOUNDS or body == "不行":
+        return []  # 不行 itself is the listed phrase's to find
+    return [Judged.spanning(utterance, start, start + len(body), LABEL)]
 
 
 def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
