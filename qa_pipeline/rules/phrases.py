@@ -303,7 +303,9 @@ def _one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tu
     spans: list[tuple[int, int]] = []
     for phrase, judged in found:
         match = judged.hit.match
-        at = next((i for i, (_, other) in enumerate(kept) if _adjacent(judged.hit, other.hit, policy)), None)
+        # a stretch is judged by all it holds so far (你去找派出所，或者你去找别人问，我这边管不了)
+        at = next((i for i, (_, other) in enumerate(kept)
+                   if _adjacent(judged.hit, _stretched(other, spans[i]).hit, policy)), None)
         if at is None:
             kept.append((phrase, judged))
             spans.append((match.start_char, match.end_char))

@@ -32,7 +32,7 @@ from qa_pipeline.rules.grievance import (
     too_slight,
 )
 from qa_pipeline.rules.judge import clauses_of, judge_clauses, sound_hits
-from qa_pipeline.text.analysis import clause_at, negated_before, sentence_start
+from qa_pipeline.text.analysis import clause_at, negated_before, sentence_end, sentence_start
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
 
 
@@ -133,6 +133,8 @@ def _cue_stands(hit: Hit, policy: Policy) -> bool:
         return False  # 要是到时候乱收费，我可要投诉: a warning about what has not happened
     if any(word in text[sentence_start(text, hit.match.start_char):hit.match.start_char] for word in _FEARED):
         return False  # 我就怕去了办不了，白跑一趟: trouble feared, not met
+    if _hoped_not(text, clause.start_char, hit):
+        return False  # 那你们后面不会又偷偷扣吧？: asking to be reassured, not accusing
     if _tries_told(clause.text) or _own_slip(clause.text):
         return False  # 刷脸刷了好几次都不行, 我转到我老公卡上去了搞错了: the caller's own tries or slip
     return not (clause.hypothetical and clause.in_question)
@@ -186,6 +188,16 @@ def _own_slip(clause: str) -> bool:
 
 # What luckily did not come to pass (幸好…，不然/否则…): a counterfactual, not a threat.
 _AVERTED = re.compile(r"(幸好|幸亏|多亏|还好|好在)[^。！？!?]{0,16}?(要不然|不然|否则|要不是)[^。！？!?]*$")
+
+
+# 不会…吧 before and after the cue: the customer hopes it will not happen and asks to be told so.
+_HOPED_NOT_ENDS = ("吧", "吧？", "吧?")
+
+
+def _hoped_not(text: str, clause_start: int, hit: Hit) -> bool:
+    before = text[clause_start:hit.match.start_char]
+    after = text[hit.match.end_char:sentence_end(text, hit.match.end_char) + 1]
+    return "不会" in before and "不会不" not in before and after.rstrip("。！!. ").endswith(_HOPED_NOT_ENDS)
 
 
 # A question about what may happen (会不会, 是否, 要不要): the trouble after it is asked about, not suffered.
