@@ -244,6 +244,10 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
     if any(word in match_form(first.matched) for word in _LEADS_INTO_REPLY):
         return True  # 我刚才不是说了吗？…您再说也没用: the reproach opens the reply it goes on to repeat
+    if any(word in match_form(second.matched) for word in _OTHERS_WAITING):
+        # 你快点讲重点嘛？后面还有好多人排队: the queue is the reason for the rush before it, across a
+        # question mark ASR may have put there
+        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
     text = a.utterance.text
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
         return False
@@ -264,6 +268,8 @@ _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "
 _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了",
                      "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
                      "不是收了", "不是收过")
+# Others waiting (后面还有好多人排队, 还有好多电话): said after a rush, the reason for it.
+_OTHERS_WAITING = ("排队", "排着", "好多电话", "很多电话", "一堆电话", "人等着", "一堆人")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 

@@ -32,7 +32,9 @@ def _stands(hit: Hit, policy: Policy) -> bool:
     if _campaign(hit):
         return False  # 我们这边有个分期活动，手续费打八折: a campaign's standard terms told, not a favour granted
     asked = clause is not None and clause.question and not clause.only_by_ba
-    if _unable_between(hit):
+    if _unable_between(hit) or (clause is not None and _refused_next(hit.utterance.text, clause.end_char)):
+        return False  # 马上拿回来，办不了: the customer's wish echoed, then refused
+    if _advised(hit):
         return False
     return clause is None or not (cancelled or asked or _only_supposed(hit.utterance, clause))
 
@@ -44,6 +46,19 @@ _UNABLE = ("没办法", "没有办法", "没法", "无法", "不能", "不可能
 def _unable_between(hit: Hit) -> bool:
     """我们没办法直接退回来: a head and an outcome with the inability between them promise nothing."""
     return any(word in match_form(hit.match.matched) for word in _UNABLE)
+
+
+# Advice to the customer (建议您马上去派出所报案，拿到回执…): what follows is the customer's to do.
+_ADVISING = ("建议您", "建议你", "您需要", "你需要", "麻烦您", "您最好", "你最好")
+
+
+def _advised(hit: Hit) -> bool:
+    """Advice opens the sentence before the hit and no 我/我们 takes over before it (建议您马上带上身份证
+    去网点，拿到回执; but 建议您先等等，我们马上给您退回来 commits)."""
+    text = hit.utterance.text
+    before = match_form(text[sentence_start(text, hit.match.start_char):hit.match.start_char])
+    at = max((before.rfind(word) + len(word) for word in _ADVISING if word in before), default=-1)
+    return at >= 0 and "我" not in before[at:]
 
 
 # Condition words; 只要 (as long as) is the one that makes what follows a guarantee when pledged.
@@ -93,7 +108,9 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
             if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy) or _campaign(judged.hit):
                 continue
-            if judged.via == "pattern" and _unable_between(judged.hit):
+            if judged.via == "pattern" and (
+                _unable_between(judged.hit) or _refused_after(judged, policy) or _advised(judged.hit)
+            ):
                 continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
@@ -247,6 +264,12 @@ def _customer_step(clause: Clause) -> bool:
     bank does for them and no pledge (我们明天给您退回去就行 still commits)."""
     text = match_form(clause.text)
     return bool(_ENOUGH.search(text)) and not any(w in text for w in (*_FOR_THE_CUSTOMER, *_PLEDGES))
+
+
+def _refused_after(judged: Judged, policy: Policy) -> bool:
+    """The clause a pattern found is followed by a bare refusal (马上拿回来，办不了): an echo refused."""
+    clause, _ = scope_of(judged.hit, policy)
+    return clause is not None and _refused_next(judged.hit.utterance.text, clause.end_char)
 
 
 def _refused_next(text: str, end: int) -> bool:

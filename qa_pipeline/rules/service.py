@@ -163,10 +163,10 @@ def _warned(text: str, hit: Hit) -> bool:
 _FEARED = ("就怕", "我怕", "生怕", "担心", "害怕", "怕的是")
 
 
-# The caller's own tries that failed (密码输了好几次都不对, 刷了三次都说失败): a problem told, not a grievance,
-# unless the bank is named in the clause or the tries were calls, visits or requests to it (电话打了好几次
-# 都没人接, 跑了三趟也没办成).
-_TRIES = re.compile(r"([\u4e00-\u9fff])(?:了|过)(?:好几|几|两三|三四|[一二两三四五六七八九十])(?:次|遍|回|趟)了?(?:都|也|还是)")
+# The caller's own tries that failed (密码输了好几次都不对, 刷了三次都说失败, 登录好几次都登不进去): a
+# problem told, not a grievance, unless the bank is named in the clause or the tries were calls, visits
+# or requests to it (电话打了好几次都没人接, 跑了三趟也没办成).
+_TRIES = re.compile(r"([\u4e00-\u9fff])(?:(?:了|过)(?:好几|几|两三|三四|[一二两三四五六七八九十])|好几|两三|三四)(?:次|遍|回|趟)了?(?:都|也|还是)")
 _ASKING_AGAIN = "打拨催问说讲跑找来等"
 
 
