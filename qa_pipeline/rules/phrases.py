@@ -13,6 +13,7 @@ from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
+from qa_pipeline.rules.refusals import LABEL as REFUSAL_LABEL
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
 from qa_pipeline.rules.repeated import told_again
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
@@ -231,6 +232,8 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
         # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
         return _left_to_look(a, b, policy)
+    if _kinds_apart(a, b):
+        return False  # 不行，你错了: a flat refusal, then telling the customer off, are two offences
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
     if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
@@ -268,6 +271,22 @@ _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "
 _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了",
                      "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
                      "不是收了", "不是收过")
+# A flat refusal, and the kinds of offence that are not a refusal restated: telling the customer they
+# are wrong, declaring their words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
+_FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
+_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问")
+
+
+def _kinds_apart(a: Hit, b: Hit) -> bool:
+    def refuses(hit: Hit) -> bool:
+        return hit.match.phrase.lstrip("≈") in _FLAT_REFUSALS
+
+    def other(hit: Hit) -> bool:
+        return any(word in hit.match.phrase for word in _OTHER_KINDS)
+
+    return (refuses(a) and other(b)) or (refuses(b) and other(a))
+
+
 # Others waiting (后面还有好多人排队, 还有好多电话): said after a rush, the reason for it.
 _OTHERS_WAITING = ("排队", "排着", "好多电话", "很多电话", "一堆电话", "人等着", "一堆人")
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
