@@ -34,7 +34,8 @@ WHATEVER = "随你：爱选哪个选哪个"
 
 _SAID = "(?:说|讲|解释|强调|重复|告诉您|告诉你|跟您说|跟你说|提醒)"
 _MANY = "(?:好几|好多|多少|几|两|三|四|五|六|七|八|九|十|N|[2-9])"
-_TOLD = re.compile(_SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)")
+# 说 as ASR also writes it, heard 收 (我都收了好几遍了): only with 遍, which counts sayings, never fees.
+_TOLD = re.compile(r"(?:" + _SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)|收(?:了|过)(?:有)?" + _MANY + r"遍)")
 # The speaker reproaching the customer with having said it already (我都跟您说了, 我刚才已经讲过了), with
 # no count: 我 right before 都/早/已经, so the staff or a time named instead (开户时都跟您讲过) explains.
 _TOLD_ALREADY = re.compile(r"我(?:刚才|刚刚|刚|之前|前面|早就|早)?(?:都|已经|早就|早)(?:跟|和|给|对)?(?:您|你)?"
