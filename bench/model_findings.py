@@ -5,7 +5,8 @@ forbidden-phrase check runs per utterance) and each finding is counted as an off
 labelled span of that turn, otherwise as a misreading. The table splits the findings by how they were
 made (a listed phrase, a pattern, the model) and the model's findings by the clause's length and by
 their similarity to the nearest positive example, the figures behind ``judge._BRIEF_MIN_SIMILARITY`` and
-the forbidden intent's threshold. ``--text nopunct`` drops punctuation first, as Whisper often writes.
+the forbidden intent's threshold. ``--text nopunct`` drops punctuation first, as Whisper often writes;
+``--no-brief-floor`` lifts that floor for the run, to count what it keeps out.
 
 Sets merged after their measurement have been read while tuning: these are not held-out figures.
 
@@ -24,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa_pipeline.policy.policy import load_policy  # noqa: E402
+from qa_pipeline.rules import judge  # noqa: E402
 from qa_pipeline.rules.phrases import forbidden_hits  # noqa: E402
 from qa_pipeline.text.normalize import normalize_display  # noqa: E402
 from qa_pipeline.types import Role, Utterance  # noqa: E402
@@ -95,7 +97,10 @@ def main() -> int:
     parser.add_argument("sets", nargs="+", type=Path, help="folders of labelled scripts (*.toml)")
     parser.add_argument("--text", choices=("clean", "nopunct"), default="clean")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every model finding")
+    parser.add_argument("--no-brief-floor", action="store_true", help="no similarity floor for brief clauses")
     args = parser.parse_args()
+    if args.no_brief_floor:
+        judge._BRIEF_MIN_SIMILARITY = 0.0  # this run only: what the floor keeps out is counted too
     policy = load_policy(None)
     found = [f for folder in args.sets for path in sorted(folder.glob("*.toml")) for f in findings_of(path, args.text, policy)]
     print(f"{len(found)} findings on agent turns of {len(args.sets)} sets ({args.text})")

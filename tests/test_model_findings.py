@@ -31,3 +31,4 @@ def test_findings_split_into_offences_and_misreadings(tmp_path: Path) -> None:
     rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.split()}
     assert "2 findings on agent turns of 1 sets (clean)" in done.stdout
     assert rows["phrase"] == ["1", "1"]
+
