@@ -238,7 +238,8 @@ _SHORT_MIN_SIMILARITY = 0.6
 # A brief clause (那您去吧, 行吧那不打扰了, 规定就是这么写的) shares a word or two with many examples: the
 # model's call stands only when the clause is close to one (撤回办不了, 不没这个说法). On the labelled
 # scripts (no punctuation) its forbidden-phrase findings on clauses of 5-8 characters under this
-# similarity were 7 misreadings to no offence (0.35-0.40: 2 to 1).
+# similarity are 12 misreadings to no offence (0.35-0.40: 1 to 1; 277 sets, `python
+# bench/model_findings.py --text nopunct --no-brief-floor bench/unseen_calls/scripts_*`).
 _BRIEF_MAX_CHARS = 8
 _BRIEF_MIN_SIMILARITY = 0.35
 
