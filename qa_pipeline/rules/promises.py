@@ -49,16 +49,16 @@ def _unable_between(hit: Hit) -> bool:
 
 
 # Advice to the customer (建议您马上去派出所报案，拿到回执…): what follows is the customer's to do.
-_ADVISING = ("建议您", "建议你", "您需要", "你需要", "麻烦您", "您最好", "你最好")
+_ADVISING = ("建议您", "建议你", "您需要", "你需要", "您最好", "你最好")
 
 
 def _advised(hit: Hit) -> bool:
-    """Advice opens the sentence before the hit and no 我/我们 takes over before it (建议您马上带上身份证
-    去网点，拿到回执; but 建议您先等等，我们马上给您退回来 commits)."""
+    """Advice opens the sentence before the hit and neither 我/我们 nor a reassurance (您放心) takes over
+    before it (建议您马上带上身份证去网点，拿到回执; but 建议您先等等，我们马上给您退回来 commits)."""
     text = hit.utterance.text
     before = match_form(text[sentence_start(text, hit.match.start_char):hit.match.start_char])
     at = max((before.rfind(word) + len(word) for word in _ADVISING if word in before), default=-1)
-    return at >= 0 and "我" not in before[at:]
+    return at >= 0 and "我" not in before[at:] and not any(word in before[at:] for word in REASSURING)
 
 
 # Condition words; 只要 (as long as) is the one that makes what follows a guarantee when pledged.
