@@ -49,6 +49,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 光拿着卡去是不行的: what is not enough on its own, told as a requirement
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
              or opens_inquiry(hit, clause) or _POLITE_ASKING.match(hit.utterance.text, hit.match.start_char) is not None)
+    # 不知道你自己去问吧 (the comma lost): the customer left to find out, no polite question
+    asked = asked and hit.utterance.text[hit.match.end_char + 1:hit.match.end_char + 3] != "自己"
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
