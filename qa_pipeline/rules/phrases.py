@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from qa_pipeline.text.match import find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
-from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
-from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in, sent_elsewhere
+from qa_pipeline.rules.sent_elsewhere import sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
-from qa_pipeline.rules.refusals import LABEL as REFUSAL_LABEL
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
 from qa_pipeline.rules.repeated import told_again
+from qa_pipeline.rules.stretches import SHORT_CLAUSE_CHARS, one_per_stretch
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
-from qa_pipeline.rules.judge import Judged, clauses_of, judge_clauses, modifies_what_follows, scope_of, sound_hits
+from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
 from qa_pipeline.text.analysis import (
-    SUPPOSING, Clause, clause_at, sentence_index, sentence_start,
+    SUPPOSING, Clause, sentence_index, sentence_start,
 )
 from qa_pipeline.text.normalize import match_form
 from qa_pipeline.types import CheckResult, Finding, Severity, Utterance
@@ -100,7 +98,7 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
             if not any(judged.hit.overlaps(other.hit) for _, other in found):
                 found.append((f"≈{judged.label}", judged))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return _one_per_reply(_one_per_stretch(found, policy))
+    return _one_per_reply(one_per_stretch(found, policy))
 
 
 def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
@@ -156,7 +154,7 @@ def _continues(last: Hit, hit: Hit) -> bool:
     if after is before or not 0 <= after.start_s - before.end_s <= _SAME_REPLY_GAP_S:
         return False
     between = before.text[last.match.end_char:] + after.text[: hit.match.start_char]
-    return len(match_form(between)) <= _SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
+    return len(match_form(between)) <= SHORT_CLAUSE_CHARS and not_knowing(last) == not_knowing(hit)
 
 
 # 不知道您打算存多久 (the question mark lost): 不知道您 then what the customer intends or prefers asks politely
@@ -212,141 +210,6 @@ def _promised_in(utterance: Utterance, sentence: int, policy: Policy) -> bool:
     """A promise phrase or pattern stands in the ``sentence``-th sentence of ``utterance``."""
     return any(j.via != "model" and sentence_index(utterance.text, j.hit.match.start_char) == sentence
                for j in promise_judgements((utterance,), policy))
-
-
-# Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are
-# findings of one sentence with one short clause between them (是您自己没看，说没人告诉您，那是您搞错了);
-# an explanation between them leaves two (您这样说就不对了，每次我们都发短信提醒过，是您自己没注意), and so
-# do two kinds: not knowing, then sending the customer away (我也不清楚，你问别人吧), is two offences.
-# Disowning the matter and sending the customer away (不归我们管。您去找网点吧) is one, even across a full stop.
-_ADJACENT_CHARS = 2
-_SHORT_CLAUSE_CHARS = 8
-
-
-def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
-    if a.utterance is not b.utterance:
-        return False
-    first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
-    if any(word in second.matched for word in _OTHERS_MANAGE):
-        # 这么简单的都弄不明白，现在小学生都会用: the comparison drives the same mockery home
-        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
-    if not_knowing(a) != not_knowing(b):
-        # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
-        # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
-        return _left_to_look(a, b, policy)
-    if _kinds_apart(a, b):
-        return False  # 不行，你错了: a flat refusal, then telling the customer off, are two offences
-    if second.start_char - first.end_char <= _ADJACENT_CHARS:
-        return True
-    if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
-        # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop;
-        # the first finding's clause may say more of it (您去找手机厂商问问吧，这个不归我们管)
-        # (您去找网点就行了我们这边管不了, the comma lost, is one clause: the place named may run longer)
-        said = clause_at(clauses_of(a.utterance, policy), first.start_char)
-        one_clause = said is not None and said.end_char > second.start_char
-        end = max(first.end_char, said.end_char) if said is not None and not one_clause else first.end_char
-        gap = a.utterance.text[end:second.start_char]
-        return len(match_form(gap)) <= _SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
-    if any(word in match_form(first.matched) for word in _LEADS_INTO_REPLY):
-        return True  # 我刚才不是说了吗？…您再说也没用: the reproach opens the reply it goes on to repeat
-    if any(word in match_form(second.matched) for word in _OTHERS_WAITING):
-        # 你快点讲重点嘛？后面还有好多人排队: the queue is the reason for the rush before it, across a
-        # question mark ASR may have put there
-        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
-    text = a.utterance.text
-    if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
-        return False
-    clauses = clauses_of(a.utterance, policy)
-    index = [sum(1 for c in clauses if c.start_char <= m.start_char) for m in (first, second)]
-    if index[0] == index[1]:
-        # one clause, as ASR writes a sentence without its commas: the words between must be as short
-        # as the clause that may stand between two findings of one stretch
-        return len(match_form(text[first.end_char:second.start_char])) <= _SHORT_CLAUSE_CHARS
-    between = clauses[index[0]: index[1] - 1]
-    return len(between) <= 1 and sum(len(c.text) for c in between) <= _SHORT_CLAUSE_CHARS
-
-
-# Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
-_OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
-# "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？):
-# said first, the retort leads into the rest of the same reply.
-_LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了",
-                     "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
-                     "不是收了", "不是收过")
-# A flat refusal, and the kinds of offence that are not a refusal restated: telling the customer they
-# are wrong, declaring their words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
-_FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
-_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问")
-
-
-def _kinds_apart(a: Hit, b: Hit) -> bool:
-    def refuses(hit: Hit) -> bool:
-        return hit.match.phrase.lstrip("≈") in _FLAT_REFUSALS
-
-    def other(hit: Hit) -> bool:
-        return any(word in hit.match.phrase for word in _OTHER_KINDS)
-
-    return (refuses(a) and other(b)) or (refuses(b) and other(a))
-
-
-# Others waiting (后面还有好多人排队, 还有好多电话): said after a rush, the reason for it.
-_OTHERS_WAITING = ("排队", "排着", "好多电话", "很多电话", "一堆电话", "人等着", "一堆人")
-# Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
-_LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
-
-
-def _left_to_look(a: Hit, b: Hit, policy: Policy) -> bool:
-    """Not knowing, then in the same sentence and at once 您自己… (look, check, go and see yourself)."""
-    first, second = sorted((a, b), key=lambda h: h.match.start_char)
-    phrase = second.match.phrase.lstrip("≈")
-    if not not_knowing(first) or not phrase.startswith(YOURSELF) or not phrase.endswith(_LOOKING):
-        return False  # 您自己去网点问吧 sends the customer to a party; 是你自己输错的 blames them
-    clause = clause_at(clauses_of(second.utterance, policy), second.match.start_char)
-    if clause is not None and sending_in(second.utterance, clause) is not None:
-        return False  # 你自己去… matched as "go and look", but the clause goes on to a party (去网点问吧)
-    text = first.utterance.text
-    if sentence_index(text, first.match.start_char) != sentence_index(text, second.match.start_char):
-        return False
-    return len(match_form(text[first.match.end_char:second.match.start_char])) <= _SHORT_CLAUSE_CHARS
-
-
-# Words that disown the matter (跟我们银行没关系, 不归我们管, 与我们无关).
-_DISOWNING = ("没关系", "无关", "不归", "不关", "管不了", "不相干", "没啥关系", "没什么关系")
-
-
-def _disowns(hit: Hit) -> bool:
-    return any(word in hit.match.phrase or word in hit.match.matched for word in _DISOWNING)
-
-
-def _sends(hit: Hit) -> bool:
-    """The finding sends the customer elsewhere (你去找商户, 您问网点去)."""
-    return "找" in hit.match.phrase or "问" in hit.match.phrase
-
-
-def _one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tuple[str, Judged]]:
-    """One finding per offending stretch, named by its first finding and spanning them all, so the
-    evidence a reviewer reads and hears is the whole stretch (您得去找商户，这跟我们没关系)."""
-    kept: list[tuple[str, Judged]] = []
-    spans: list[tuple[int, int]] = []
-    for phrase, judged in found:
-        match = judged.hit.match
-        # a stretch is judged by all it holds so far (你去找派出所，或者你去找别人问，我这边管不了)
-        at = next((i for i, (_, other) in enumerate(kept)
-                   if _adjacent(judged.hit, _stretched(other, spans[i]).hit, policy)), None)
-        if at is None:
-            kept.append((phrase, judged))
-            spans.append((match.start_char, match.end_char))
-        else:
-            spans[at] = (min(spans[at][0], match.start_char), max(spans[at][1], match.end_char))
-    return [(phrase, _stretched(judged, span)) for (phrase, judged), span in zip(kept, spans)]
-
-
-def _stretched(judged: Judged, span: tuple[int, int]) -> Judged:
-    match, text = judged.hit.match, judged.hit.utterance.text
-    if (match.start_char, match.end_char) == span:
-        return judged
-    wider = replace(match, matched=text[span[0]:span[1]], start_char=span[0], end_char=span[1])
-    return replace(judged, hit=Hit(judged.hit.utterance, wider))
 
 
 @register
