@@ -48,7 +48,7 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
              or opens_inquiry(hit, clause) or _POLITE_ASKING.match(hit.utterance.text, hit.match.start_char) is not None)
     # 不知道你自己去问吧 (the comma lost): the customer left to find out, no polite question
-    asked = asked and hit.utterance.text[hit.match.end_char + 1:hit.match.end_char + 3] != "自己"
+    asked = asked and hit.utterance.text[hit.match.end_char:hit.match.end_char + 3] not in ("您自己", "你自己")
     for exception in rule.exceptions:
         for match in find_phrases(hit.utterance.text, exception, policy.matching):
             if match.start_char < hit.match.end_char and hit.match.start_char < match.end_char:
@@ -71,7 +71,6 @@ def _supposed_before(clause: Clause, hit: Hit) -> bool:
     """True when a supposition word (如果/万一/要是…) opens the clause before the hit."""
     before = hit.utterance.text[clause.start_char:hit.match.start_char]
     return any(word in before for word in SUPPOSING)
-
 
 
 def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tuple[str, Judged]]:

@@ -32,11 +32,17 @@ def _stands(hit: Hit, policy: Policy) -> bool:
     if _campaign(hit):
         return False  # 我们这边有个分期活动，手续费打八折: a campaign's standard terms told, not a favour granted
     asked = clause is not None and clause.question and not clause.only_by_ba
-    if _unable_between(hit) or (clause is not None and _refused_next(hit.utterance.text, clause.end_char)):
-        return False  # 马上拿回来，办不了: the customer's wish echoed, then refused
-    if _advised(hit):
+    if _undone_in_place(hit, clause):
         return False
     return clause is None or not (cancelled or asked or _only_supposed(hit.utterance, clause))
+
+
+def _undone_in_place(hit: Hit, clause: Clause | None) -> bool:
+    """What a phrase's or a pattern's finding names is not pledged where it stands: inability between
+    its words (我们没办法直接退回来), a bare refusal in the next clause (马上拿回来，办不了: the customer's
+    wish echoed, then refused), or advice to the customer before it (建议您马上…拿到回执)."""
+    refused = clause is not None and _refused_next(hit.utterance.text, clause.end_char)
+    return _unable_between(hit) or refused or _advised(hit)
 
 
 # Inability said between a pattern's head and its outcome (我们没办法…退回来, 给您没法…免掉).
@@ -108,9 +114,7 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
         for judged in sorted(judged_clauses, key=lambda j: (j.via == "model", j.hit.match.start_char)):
             if (judged.via == "model" and _not_a_commitment(judged, policy)) or _own_job(judged, policy) or _campaign(judged.hit):
                 continue
-            if judged.via == "pattern" and (
-                _unable_between(judged.hit) or _refused_after(judged, policy) or _advised(judged.hit)
-            ):
+            if judged.via == "pattern" and _undone_in_place(judged.hit, scope_of(judged.hit, policy)[0]):
                 continue
             if not any(judged.hit.overlaps(other.hit) or _same_sentence(judged.hit, other.hit) for other in found):
                 found.append(judged)
@@ -264,12 +268,6 @@ def _customer_step(clause: Clause) -> bool:
     bank does for them and no pledge (我们明天给您退回去就行 still commits)."""
     text = match_form(clause.text)
     return bool(_ENOUGH.search(text)) and not any(w in text for w in (*_FOR_THE_CUSTOMER, *_PLEDGES))
-
-
-def _refused_after(judged: Judged, policy: Policy) -> bool:
-    """The clause a pattern found is followed by a bare refusal (马上拿回来，办不了): an echo refused."""
-    clause, _ = scope_of(judged.hit, policy)
-    return clause is not None and _refused_next(judged.hit.utterance.text, clause.end_char)
 
 
 def _refused_next(text: str, end: int) -> bool:

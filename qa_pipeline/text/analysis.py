@@ -33,9 +33,9 @@ _SENTENCE_ENDS = set("。？！.?!")
 _MARKERS = frozenset(
     "但是 但 不过 可是 然而 所以 因此 然后 而且 另外 还有 因为 如果 要是 假如 万一 否则 不然 要不然 那么 就是说 其实 反正".split()
 )
-_HYPOTHETICAL = ("如果", "要是", "假如", "假设", "万一", "的话", "倘若", "一旦", "不然", "否则")
 # Words that open a supposition (如果…, 万一…): what follows them in the clause is only supposed.
 SUPPOSING = ("如果", "要是", "万一", "假如", "假设", "倘若", "一旦")
+_HYPOTHETICAL = (*SUPPOSING, "的话", "不然", "否则")
 # Negators and hedges: before a commitment they cancel it.
 # Whole jieba words only: 不满意, 不错 and 不好意思 are words of their own, not negators.
 _NEGATORS = frozenset(("不", "没", "没有", "别", "未", "无法", "没法", "没办法", "不能", "不敢", "不一定", "不好说",
