@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa_pipeline.policy.policy import load_policy  # noqa: E402
@@ -29,9 +30,8 @@ from qa_pipeline.rules import judge  # noqa: E402
 from qa_pipeline.rules.phrases import forbidden_hits  # noqa: E402
 from qa_pipeline.text.normalize import normalize_display  # noqa: E402
 from qa_pipeline.types import Role, Utterance  # noqa: E402
+from script_agreement import _S_PER_CHAR, turn_text  # noqa: E402
 
-_PUNCT = set("，。！？、；：,.!?;:")
-_S_PER_CHAR = 60 / 250
 # Similarity bands (lower bounds) and clause lengths the model's findings are split by.
 _BANDS = (0.0, 0.3, 0.35, 0.4, 0.5)
 _BRIEF_MAX_CHARS = 8
@@ -47,10 +47,6 @@ class Finding:
     offence: bool
 
 
-def _plain(text: str, mode: str) -> str:
-    return "".join(c for c in text if c not in _PUNCT) if mode == "nopunct" else text
-
-
 def findings_of(path: Path, mode: str, policy) -> list[Finding]:
     """The findings on each agent turn of one script, each marked offence or misreading."""
     script = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -58,8 +54,8 @@ def findings_of(path: Path, mode: str, policy) -> list[Finding]:
     for index, turn in enumerate(script["turn"]):
         if turn["role"] != "agent":
             continue
-        text = normalize_display(_plain(turn["text"], mode))
-        labels = [normalize_display(_plain(label["phrase"], mode)) for label in turn.get("forbidden", [])]
+        text = normalize_display(turn_text(turn["text"], mode, "", ""))
+        labels = [normalize_display(turn_text(label["phrase"], mode, "", "")) for label in turn.get("forbidden", [])]
         spans = [(at, at + len(label)) for label in labels if (at := text.find(label)) >= 0]
         utterance = Utterance(Role.AGENT, 0, 1.0, 1.0 + _S_PER_CHAR * len(text), text)
         for _, judged in forbidden_hits((utterance,), policy):
