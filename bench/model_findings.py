@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from qa_pipeline.rules import judge  # noqa: E402
 from qa_pipeline.rules.phrases import forbidden_hits  # noqa: E402
 from qa_pipeline.text.normalize import normalize_display  # noqa: E402
 from qa_pipeline.types import Role, Utterance  # noqa: E402
-from script_agreement import _S_PER_CHAR, turn_text  # noqa: E402
+from script_agreement import _S_PER_CHAR, read_script, turn_text  # noqa: E402
 
 # Similarity bands (lower bounds) and clause lengths the model's findings are split by.
 _BANDS = (0.0, 0.3, 0.35, 0.4, 0.5)
@@ -47,9 +46,8 @@ class Finding:
     offence: bool
 
 
-def findings_of(path: Path, mode: str, policy) -> list[Finding]:
+def findings_of(path: Path, script: dict, mode: str, policy) -> list[Finding]:
     """The findings on each agent turn of one script, each marked offence or misreading."""
-    script = tomllib.loads(path.read_text(encoding="utf-8"))
     found = []
     for index, turn in enumerate(script["turn"]):
         if turn["role"] != "agent":
@@ -97,8 +95,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.no_brief_floor:
         judge._BRIEF_MIN_SIMILARITY = 0.0  # this run only: what the floor keeps out is counted too
+    files = [path for folder in args.sets for path in sorted(folder.glob("*.toml"))]
+    if not files:
+        parser.error("no scripts (*.toml) in the folders given")
+    try:
+        scripts = [read_script(path) for path in files]
+    except ValueError as error:
+        parser.error(str(error))
     policy = load_policy(None)
-    found = [f for folder in args.sets for path in sorted(folder.glob("*.toml")) for f in findings_of(path, args.text, policy)]
+    found = [f for path, script in zip(files, scripts) for f in findings_of(path, script, args.text, policy)]
     print(f"{len(found)} findings on agent turns of {len(args.sets)} sets ({args.text})")
     print("\n".join(table(found)))
     if args.verbose:

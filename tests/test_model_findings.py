@@ -32,3 +32,11 @@ def test_findings_split_into_offences_and_misreadings(tmp_path: Path) -> None:
     assert "2 findings on agent turns of 1 sets (clean)" in done.stdout
     assert rows["phrase"] == ["1", "1"]
 
+
+
+def test_an_unreadable_script_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "unseen_bad.toml").write_text('call_id = "x"\n[[turn]\nrole =', encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert "unseen_bad.toml: not a readable TOML script" in last and "Traceback" not in done.stderr
