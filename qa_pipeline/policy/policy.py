@@ -6,6 +6,8 @@ or a single TOML file; reading, merging and validating them (every error names `
 jieba user dictionary, and ``background_talk.txt`` holds ordinary call talk (one utterance per line)
 that joins ``[judgement] background``: sentences that are never any intent, so that the models learn
 what a neutral clause sounds like and do not take a fact or a garbled clause for a complaint.
+``labelled_<intent>.tsv`` files beside them add labelled sentences to an intent's examples
+(``qa_pipeline.policy.labelled``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from qa_pipeline.text.intent import IntentExamples
 from qa_pipeline.text.match import GappedPattern, MatchOptions
 from qa_pipeline.errors import PolicyError
 from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
+from qa_pipeline.policy.labelled import LabelledSentences, labelled_beside
 from qa_pipeline.policy.standard import StandardRules, build_standard
 
 __all__ = [
@@ -161,8 +164,9 @@ class Policy:
         return self.weight_lines.get(check or "", self.weight_lines.get("", self.source))
 
 
-def load_policy(path: Path | None = None) -> Policy:
-    """Load and validate a policy; None loads the bundled default. Raises the first PolicyError."""
+def load_policy(path: Path | None = None, *, labelled: bool = True) -> Policy:
+    """Load and validate a policy; None loads the bundled default. Raises the first PolicyError.
+    ``labelled=False`` leaves out the ``labelled_<intent>.tsv`` files (to build them anew)."""
     root = Path(path) if path is not None else default_policy_dir()
     files = read_policy_files(root)
     if files.errors:
@@ -175,8 +179,28 @@ def load_policy(path: Path | None = None) -> Policy:
     if user_dict.is_file():
         digest.update(b"userdict.txt\0" + _read_utf8(user_dict, "the user dictionary").encode())
     tables = _with_background_talk(files.tables, folder / "background_talk.txt", digest)
+    sentences = labelled_beside(folder) if labelled and root.is_dir() else ()
+    for item in sentences:
+        digest.update(item.path.name.encode() + b"\0" + item.path.read_bytes())
     policy = _build(tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
+    policy = _with_labelled(policy, sentences)
     return replace(policy, weight_lines=MappingProxyType(_weight_lines(files)))
+
+
+def _with_labelled(policy: Policy, labelled: tuple[LabelledSentences, ...]) -> Policy:
+    """The policy with each ``labelled_<intent>.tsv`` joined to its intent's examples."""
+    if not labelled:
+        return policy
+    intents = dict(policy.intents)
+    for item in labelled:
+        intent = intents.get(item.intent)
+        if intent is None:
+            raise PolicyError(f"no [[intent]] named {item.intent!r} for these labelled sentences", str(item.path))
+        examples = intent.examples
+        intents[item.intent] = replace(intent, examples=replace(
+            examples, labelled_positive=examples.labelled_positive + item.positive,
+            labelled_negative=examples.labelled_negative + item.negative))
+    return replace(policy, intents=MappingProxyType(intents))
 
 
 def _with_background_talk(tables: Mapping[str, Any], path: Path, digest) -> Mapping[str, Any]:

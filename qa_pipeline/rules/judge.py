@@ -256,7 +256,7 @@ def holds_any(text: str, words: tuple[str, ...]) -> bool:
 
 def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged | None:
     length = len(match_form(clause.text))
-    if not intent.examples.positive or length < _SHORT_MIN_CHARS:
+    if not intent.examples.all_positive or length < _SHORT_MIN_CHARS:
         return None
     resemblance = intent_model(intent.examples).resemble(clause.text)
     floor = intent.min_similarity
@@ -296,7 +296,7 @@ def judge_clauses(
         return []
     found: list[Judged] = []
     all_clauses = clauses_of(utterance, policy)
-    if intent.examples.positive:  # one model transform for the clauses the model may judge, not one each
+    if intent.examples.all_positive:  # one model transform for the clauses the model may judge, not one each
         judged_by_model = tuple(c.text for c in all_clauses if len(match_form(c.text)) >= _SHORT_MIN_CHARS)
         intent_model(intent.examples).resemble_all(judged_by_model)
     for index, clause in enumerate(all_clauses):

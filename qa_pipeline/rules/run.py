@@ -92,7 +92,11 @@ def check_policy_dir(path: Path | None = None) -> list[PolicyError]:
     problems = check_policy(path)
     if problems:
         return problems
-    return policy_problems(load_policy(path))
+    try:
+        policy = load_policy(path)
+    except PolicyError as error:  # a file beside the TOML (labelled sentences, background talk) is bad
+        return [error]
+    return policy_problems(policy)
 
 
 def score_transcript(

@@ -21,20 +21,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from qa_pipeline.text.intent_cache import cache_path, cached
 from qa_pipeline.text.match import fuzzy_syllable
 from qa_pipeline.text.normalize import match_form
 
-__all__ = ["IntentExamples", "IntentModel", "Resemblance", "intent_model"]
+__all__ = ["LABELLED_WEIGHT", "IntentExamples", "IntentModel", "Resemblance", "intent_model"]
 
 
 @dataclass(frozen=True)
 class IntentExamples:
-    """One intent's examples; ``background`` are ordinary sentences that are never the intent."""
+    """One intent's examples; ``background`` are ordinary sentences that are never the intent.
+    ``labelled_*`` come from labelled calls (``labelled_<intent>.tsv``): many, and noisier than a QA
+    manager's own sentences, so each weighs ``LABELLED_WEIGHT`` of one of those in the fit."""
 
     name: str
     positive: tuple[str, ...]
     negative: tuple[str, ...]
     background: tuple[str, ...] = ()
+    labelled_positive: tuple[str, ...] = ()
+    labelled_negative: tuple[str, ...] = ()
+
+    @property
+    def all_positive(self) -> tuple[str, ...]:
+        return self.positive + self.labelled_positive
+
+
+LABELLED_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,15 +81,34 @@ class IntentModel:
 
         self._hstack = hstack
         self._examples = examples
-        texts = list(examples.positive) + list(examples.negative) + list(examples.background)
-        labels = [1] * len(examples.positive) + [0] * (len(texts) - len(examples.positive))
+        positive = examples.all_positive
+        texts = [*positive, *examples.negative, *examples.labelled_negative, *examples.background]
+        labels = [1] * len(positive) + [0] * (len(texts) - len(positive))
+        weights = [1.0] * len(examples.positive) + [LABELLED_WEIGHT] * len(examples.labelled_positive)
+        weights += [1.0] * len(examples.negative) + [LABELLED_WEIGHT] * len(examples.labelled_negative)
+        weights += [1.0] * len(examples.background)
         self._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
         self._sound = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+", sublinear_tf=True)
         features = self._features(texts, fit=True)
         self._model = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
-        self._model.fit(features, labels)
-        self._positive = features[: len(examples.positive)]
+        self._model.fit(features, labels, sample_weight=weights)
+        self._positive = features[: len(positive)]
         self._cache: dict[str, Resemblance] = {}
+
+    @property
+    def examples(self) -> IntentExamples:
+        return self._examples
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_hstack")
+        state["_cache"] = {}  # scores of one process's clauses are not worth keeping
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from scipy.sparse import hstack
+
+        self.__dict__.update(state, _hstack=hstack)
 
     def _features(self, texts, fit: bool = False):
         chars = [_chars(t) for t in texts]
@@ -100,14 +131,15 @@ class IntentModel:
             features = self._features(missing)
             probabilities = self._model.predict_proba(features)[:, 1]
             # cosine to each positive example: two unit-norm views, so halve the dot product
-            sims = (self._positive @ features.T).toarray() / 2.0 if self._examples.positive else None
+            positive = self._examples.all_positive
+            sims = (self._positive @ features.T).toarray() / 2.0 if positive else None
             for column, text in enumerate(missing):
                 if sims is None:
                     self._cache[text] = Resemblance(float(probabilities[column]), "", 0.0)
                     continue
                 best = int(sims[:, column].argmax())
                 self._cache[text] = Resemblance(
-                    float(probabilities[column]), self._examples.positive[best], float(sims[best, column])
+                    float(probabilities[column]), positive[best], float(sims[best, column])
                 )
         return tuple(self._cache[t] for t in texts)
 
@@ -117,5 +149,9 @@ _CACHE_SIZE = 16384
 
 @lru_cache(maxsize=32)
 def intent_model(examples: IntentExamples) -> IntentModel:
-    """The fitted model of an intent's examples (fitted once per process and example set)."""
-    return IntentModel(examples)
+    """The fitted model of an intent's examples: once per process and example set, and kept on disk
+    (``qa_pipeline.text.intent_cache``) so that the next process loads it instead of fitting it."""
+    path = cache_path(examples.name, (examples.positive, examples.negative, examples.background,
+                                      examples.labelled_positive, examples.labelled_negative, (str(LABELLED_WEIGHT),)))
+    return cached(path, lambda: IntentModel(examples),
+                  lambda model: isinstance(model, IntentModel) and model.examples == examples)
