@@ -13,7 +13,8 @@ findings as labels; complaint when detected equals labelled; comfort when comfor
 
 This measures judgement only, on every labelled script at once; separation and recognition are for
 ``mono_agreement.py`` on rendered calls. Sets merged after their measurement have been read while
-tuning, so these figures are not held-out ones.
+tuning, so these figures are not held-out ones; and the sets given to ``tools/labelled_from_scripts.py``
+are the default policy's training sentences (``labelled_<intent>.tsv``): on them this measures fit.
 
     python bench/script_agreement.py --text nopunct bench/unseen_calls/scripts_*  [-v]
 """

@@ -14,6 +14,7 @@ outcome stands in its clause is ``rules.outcomes``):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable
@@ -229,6 +230,9 @@ def _one_pattern(
 
 
 _CONTRAST = ("不过", "但是", "但", "可是", "然而")
+# 不管/无论 with a question word (不管这个钱是谁转的，都得先冻结; 无论哪个网点): "whichever", a rule for every
+# case, not the matter disowned (我们这边不管这个)
+_CONCESSION = re.compile(r"(不管|无论|不论).*?(谁|什么|哪|多少|怎么|是否|还是|多大|多久|多长)")
 
 # Shorter clauses (不错, 好的) carry too few n-grams for the model to judge, unless they nearly repeat
 # an example (太黑了, 慢得要命); two characters never.
@@ -289,7 +293,8 @@ def judge_clauses(
 
     ``model_spares_explanations``: the model does not judge a clause that the next one turns with
     不过/但是/可是 (这个改不了，不过有别的办法: a limit with an alternative, not a refusal), nor a
-    supposition about a cause that does not address the customer (可能是网络问题导致的).
+    supposition about a cause that does not address the customer (可能是网络问题导致的), nor a
+    concession (不管是谁转的: whichever case).
     """
     intent = policy.intents.get(intent_name)
     if intent is None:
@@ -302,6 +307,7 @@ def judge_clauses(
     for index, clause in enumerate(all_clauses):
         turned = index + 1 < len(all_clauses) and all_clauses[index + 1].text.startswith(_CONTRAST)
         turned = turned or (clause.text.startswith(TENTATIVE) and not clause.addresses_you)
+        turned = turned or _CONCESSION.search(clause.text) is not None
         if (drop_questions and clause.question and not clause.only_by_ba) or (drop_hypothetical and clause.hypothetical):
             continue
         if drop_hedged and hedged(clause):

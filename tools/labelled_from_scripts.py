@@ -1,0 +1,106 @@
+"""Write a policy's ``labelled_<intent>.tsv`` files from labelled call scripts (run from the repo root).
+
+Each script turn (``[[turn]]`` with ``role`` and ``text``, as in ``bench/unseen_calls/scripts_*``) may
+label spans of an intent: ``forbidden`` and ``promise`` on agent turns. For every intent asked:
+
+* positives: the labelled spans of five characters or more, once each. The model judges clauses of
+  that length (shorter ones only when they nearly repeat an example); a shorter span (不行, 不管这个)
+  is the phrase lists' and patterns' to find, and as an example it would teach the model that any
+  clause holding it offends (我们不管这个钱是谁转的，都得先冻结 concedes, it does not disown);
+* negatives: the clauses of the same speaker's turns that hold no labelled span. Most of them are
+  plain talk the model already reads as nothing, so only the hard ones are kept — those the policy's
+  own model (its TOML examples, without any labelled file) scores at ``--hard`` or more — and a fixed
+  sample of ``--easy`` others (the smallest CRC-32 of their text: the same every run).
+
+    python tools/labelled_from_scripts.py bench/unseen_calls/scripts_* [--policy DIR] [--intent promise]
+
+The default policy ships ``labelled_forbidden.tsv`` only: a promise file built the same way made no
+difference on 128 fresh calls (stereo and mono) and turned three hand-written promise cases.
+
+Sets whose calls still measure the product must not be given: their sentences would then be in the
+policy they test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qa_pipeline.paths import default_policy_dir  # noqa: E402
+from qa_pipeline.policy.labelled import LABELLED_PREFIX  # noqa: E402
+from qa_pipeline.policy.policy import load_policy  # noqa: E402
+from qa_pipeline.text.analysis import clauses  # noqa: E402
+from qa_pipeline.text.intent import intent_model  # noqa: E402
+from qa_pipeline.text.normalize import match_form  # noqa: E402
+
+# intent -> (speaker whose turns carry it, label key of the turn)
+INTENTS = {"forbidden": ("agent", "forbidden"), "promise": ("agent", "promise")}
+MIN_CLAUSE_CHARS = 3
+MIN_POSITIVE_CHARS = 5
+
+
+def _phrases(turn: dict, key: str) -> list[str]:
+    items = turn.get(key) or []
+    return [str(i.get("phrase", "")) if isinstance(i, dict) else str(i) for i in items]
+
+
+def sentences(scripts: list[dict], intent: str) -> tuple[list[str], list[str]]:
+    """Labelled spans and unlabelled clauses of the intent's speaker, in script order, each once."""
+    role, key = INTENTS[intent]
+    positive: dict[str, None] = {}
+    negative: dict[str, None] = {}
+    for script in scripts:
+        for turn in script.get("turn", []):
+            if turn.get("role") != role:
+                continue
+            spans = [p.strip() for p in _phrases(turn, key) if p.strip()]
+            positive.update((p, None) for p in spans if len(match_form(p)) >= MIN_POSITIVE_CHARS)
+            for clause in clauses(str(turn["text"])):
+                text = clause.text.strip()
+                if len(match_form(text)) >= MIN_CLAUSE_CHARS and not any(p in text or text in p for p in spans):
+                    negative[text] = None
+    return list(positive), [n for n in negative if n not in positive]
+
+
+def hard_negatives(negative: list[str], policy, intent: str, hard: float, easy: int) -> list[str]:
+    """The clauses the policy's own model scores at ``hard`` or more, and ``easy`` fixed others."""
+    scores = intent_model(policy.intents[intent].examples).resemble_all(tuple(negative))
+    kept = [t for t, s in zip(negative, scores) if s.probability >= hard]
+    rest = sorted((t for t, s in zip(negative, scores) if s.probability < hard), key=lambda t: zlib.crc32(t.encode()))
+    chosen = set(kept) | set(rest[:easy])
+    return [t for t in negative if t in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="+", type=Path, help="folders of labelled scripts (*.toml)")
+    parser.add_argument("--policy", type=Path, default=default_policy_dir(), help="policy folder to write into")
+    parser.add_argument("--intent", action="append", choices=sorted(INTENTS),
+                        help="intent (repeatable; default: forbidden, the only one the default policy ships)")
+    parser.add_argument("--hard", type=float, default=0.2, help="model probability of a kept negative")
+    parser.add_argument("--easy", type=int, default=3000, help="other negatives kept")
+    args = parser.parse_args()
+    files = [f for folder in args.sets for f in sorted(folder.glob("*.toml"))]
+    if not files:
+        parser.error("no scripts (*.toml) in the folders given")
+    scripts = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
+    policy = load_policy(args.policy, labelled=False)
+    for intent in args.intent or ["forbidden"]:
+        positive, negative = sentences(scripts, intent)
+        negative = hard_negatives(negative, policy, intent, args.hard, args.easy)
+        out = args.policy / f"{LABELLED_PREFIX}{intent}.tsv"
+        head = (f"# {intent}: labelled spans (+) and unlabelled clauses of the same speaker (-) of "
+                f"{len(files)} scripts in {len(args.sets)} sets, written by tools/labelled_from_scripts.py\n"
+                f"# (hard negatives at model probability >= {args.hard:g}, {args.easy} others)\n")
+        lines = [f"+\t{p}" for p in positive] + [f"-\t{n}" for n in negative]
+        out.write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{out}: {len(positive)} positive, {len(negative)} negative")
+
+
+if __name__ == "__main__":
+    main()
