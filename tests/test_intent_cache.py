@@ -66,3 +66,18 @@ def test_an_unwritable_cache_only_costs_the_fit(cache_home: Path) -> None:
     (cache_home / "qa_pipeline").write_text("a file where the folder would be", encoding="utf-8")
     model = intent_model(EXAMPLES)
     assert model.resemble("不行就是不行").example == "不行就是不行"
+
+
+def test_prepare_models_leaves_every_intents_model_ready(cache_home: Path) -> None:
+    from qa_pipeline.policy.policy import load_policy
+    from qa_pipeline.rules.judge import prepare_models
+
+    policy = load_policy()
+    with_examples = [i for i in policy.intents.values() if i.examples.all_positive]
+    assert prepare_models(policy) == len(with_examples) >= 5
+    before = intent_model.cache_info()
+    for item in with_examples:
+        intent_model(item.examples)
+    after = intent_model.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + len(with_examples)
+    assert len(list((cache_home / "qa_pipeline" / "intents").glob("*.pickle"))) == len(with_examples)

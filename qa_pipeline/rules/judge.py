@@ -32,7 +32,7 @@ from qa_pipeline.text.match import MatchOptions, PhraseMatch, find_phrases, fuzz
 from qa_pipeline.text.normalize import match_form, normalize_display
 from qa_pipeline.types import Utterance
 
-__all__ = ["Judged", "clauses_of", "holds_any", "judge_clauses", "modifies_what_follows", "sound_hits", "scope_of"]
+__all__ = ["Judged", "clauses_of", "holds_any", "judge_clauses", "modifies_what_follows", "prepare_models", "sound_hits", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -246,6 +246,13 @@ _SHORT_MIN_SIMILARITY = 0.6
 # bench/model_findings.py --text nopunct --no-brief-floor bench/unseen_calls/scripts_*`).
 _BRIEF_MAX_CHARS = 8
 _BRIEF_MIN_SIMILARITY = 0.35
+
+
+def prepare_models(policy: Policy) -> int:
+    """Fit (or load from the user's cache) the model of every intent with examples, so that the first
+    call judged does not wait for it (``qa serve`` does this as it starts); the number prepared."""
+    ready = [intent_model(i.examples) for i in policy.intents.values() if i.examples.all_positive]
+    return len(ready)
 
 
 @lru_cache(maxsize=16384)

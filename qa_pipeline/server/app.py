@@ -29,6 +29,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from qa_pipeline.asr.factory import decoding_id
 from qa_pipeline.config import PipelineOptions
 from qa_pipeline.policy.policy import Policy
+from qa_pipeline.rules.judge import prepare_models
 from qa_pipeline.store.results import CallKey, ResultStore
 from qa_pipeline.errors import StreamProtocolError
 from qa_pipeline.config import LiveAsrOptions
@@ -361,10 +362,11 @@ def create_app(config: ServerConfig, recognizer: Recognizer, policy: Policy,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.start()
         indexing = asyncio.create_task(asyncio.to_thread(workbench.sync))  # the review workbench's call index
+        judging = asyncio.create_task(asyncio.to_thread(prepare_models, policy))  # not on the first call's time
         try:
             yield
         finally:
-            await asyncio.gather(indexing, return_exceptions=True)
+            await asyncio.gather(indexing, judging, return_exceptions=True)
             await server.stop()
 
     app = FastAPI(title="qa_pipeline live", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
