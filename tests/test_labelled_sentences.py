@@ -74,12 +74,12 @@ def test_an_unknown_intent_or_a_file_not_utf8_is_named(tmp_path: Path) -> None:
 
 def test_the_bundled_files_parse_and_share_no_sentence_with_the_held_out_corpora() -> None:
     files = sorted(default_policy_dir().glob("labelled_*.tsv"))
-    assert [f.name for f in files] == ["labelled_forbidden.tsv"]
+    assert [f.name for f in files] == ["labelled_comfort.tsv", "labelled_complaint.tsv", "labelled_forbidden.tsv"]
     held_out = {line.split("\t")[-1].strip() for path in JUDGEMENT_CORPORA
                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
     for path in files:
         sentences = read_labelled(path)
-        assert len(sentences.positive) > 1000 and len(sentences.negative) > 3000, path.name
+        assert len(sentences.positive) > 500 and len(sentences.negative) > 3000, path.name
         assert not set(sentences.positive) & set(sentences.negative), path.name
         assert not (set(sentences.positive) | set(sentences.negative)) & held_out, path.name
 
@@ -123,6 +123,57 @@ def test_the_builder_writes_labelled_spans_and_unlabelled_clauses_of_the_same_sp
     assert "这个我哪知道啊" not in forbidden.negative and "我的卡被锁了" not in forbidden.negative
     assert {"您自己去网点问", "您的卡号后四位是多少？", "我保证明天一定给您解锁"} <= set(forbidden.negative)
     promise = read_labelled(policy / "labelled_promise.tsv")
+    assert read_labelled(policy / "labelled_forbidden.tsv").intent == "forbidden"
     assert promise.positive == ("我保证明天一定给您解锁",)
     assert "我保证明天一定给您解锁" not in promise.negative and "这个我哪知道啊" in promise.negative
     assert load_policy(policy).intents["promise"].examples.labelled_positive[-1] == "我保证明天一定给您解锁"
+
+
+COMPLAINT_CALL = '''call_id = "T-2"
+direction = "inbound"
+
+[[turn]]
+role = "customer"
+text = "你们这效率也太低了吧，我等了一个礼拜。"
+complaint = ["你们这效率也太低了吧"]
+
+[[turn]]
+role = "customer"
+text = "钱到现在都没退回来。"
+
+[[turn]]
+role = "agent"
+text = "我马上帮您查一下退款进度。"
+'''
+
+CALM_CALL = '''call_id = "T-3"
+direction = "inbound"
+
+[[turn]]
+role = "customer"
+text = "我想问一下信用卡怎么调额度。"
+
+[[turn]]
+role = "agent"
+text = "您可以在手机银行里申请。"
+'''
+
+
+def test_complaint_and_comfort_negatives_come_only_from_calls_that_vouch_for_them(tmp_path: Path) -> None:
+    scripts = tmp_path / "scripts_u"
+    scripts.mkdir()
+    (scripts / "u01.toml").write_text(COMPLAINT_CALL, encoding="utf-8")
+    (scripts / "u02.toml").write_text(CALM_CALL, encoding="utf-8")
+    (tmp_path / "policy").mkdir()
+    policy = _copy_policy(tmp_path / "policy")
+    command = [sys.executable, str(ROOT / "tools" / "labelled_from_scripts.py"), str(scripts), "--policy", str(policy),
+               "--easy", "100", "--intent", "complaint", "--intent", "comfort"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    complaint = read_labelled(policy / "labelled_complaint.tsv")
+    assert complaint.positive == ("你们这效率也太低了吧",)
+    # the unlabelled grumble of a complaint call is no negative; a call without complaint vouches for its customer
+    assert complaint.negative == ("我想问一下信用卡怎么调额度",)
+    comfort = read_labelled(policy / "labelled_comfort.tsv")
+    # a complaint left without comfort vouches for its agent's clauses; a calm call's agent does not count
+    assert comfort.positive == () and comfort.negative == ("我马上帮您查一下退款进度",)

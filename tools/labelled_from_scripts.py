@@ -1,21 +1,24 @@
 """Write a policy's ``labelled_<intent>.tsv`` files from labelled call scripts (run from the repo root).
 
 Each script turn (``[[turn]]`` with ``role`` and ``text``, as in ``bench/unseen_calls/scripts_*``) may
-label spans of an intent: ``forbidden`` and ``promise`` on agent turns. For every intent asked:
+label spans of an intent: ``forbidden``, ``promise`` and ``comfort`` on agent turns, ``complaint`` on
+customer turns. For every intent asked:
 
 * positives: the labelled spans of five characters or more, once each. The model judges clauses of
   that length (shorter ones only when they nearly repeat an example); a shorter span (不行, 不管这个)
   is the phrase lists' and patterns' to find, and as an example it would teach the model that any
   clause holding it offends (我们不管这个钱是谁转的，都得先冻结 concedes, it does not disown);
-* negatives: the clauses of the same speaker's turns that hold no labelled span. Most of them are
+* negatives: the clauses of the same speaker's turns that hold no labelled span (for complaint, only
+  in calls without any complaint; for comfort, only in calls whose complaint got none). Most of them are
   plain talk the model already reads as nothing, so only the hard ones are kept — those the policy's
   own model (its TOML examples, without any labelled file) scores at ``--hard`` or more — and a fixed
   sample of ``--easy`` others (the smallest CRC-32 of their text: the same every run).
 
-    python tools/labelled_from_scripts.py bench/unseen_calls/scripts_* [--policy DIR] [--intent promise]
+    python tools/labelled_from_scripts.py bench/unseen_calls/scripts_* [--policy DIR] [--intent complaint ...]
 
-The default policy ships ``labelled_forbidden.tsv`` only: a promise file built the same way made no
-difference on 128 fresh calls (stereo and mono) and turned three hand-written promise cases.
+The default policy ships ``labelled_forbidden.tsv``, ``labelled_complaint.tsv`` and
+``labelled_comfort.tsv``: a promise file built the same way made no difference on 128 fresh calls
+(stereo and mono) and turned three hand-written promise cases.
 
 Sets whose calls still measure the product must not be given: their sentences would then be in the
 policy they test.
@@ -39,7 +42,8 @@ from qa_pipeline.text.intent import intent_model  # noqa: E402
 from qa_pipeline.text.normalize import match_form  # noqa: E402
 
 # intent -> (speaker whose turns carry it, label key of the turn)
-INTENTS = {"forbidden": ("agent", "forbidden"), "promise": ("agent", "promise")}
+INTENTS = {"forbidden": ("agent", "forbidden"), "promise": ("agent", "promise"),
+           "complaint": ("customer", "complaint"), "comfort": ("agent", "comfort")}
 MIN_CLAUSE_CHARS = 3
 MIN_POSITIVE_CHARS = 5
 
@@ -49,12 +53,27 @@ def _phrases(turn: dict, key: str) -> list[str]:
     return [str(i.get("phrase", "")) if isinstance(i, dict) else str(i) for i in items]
 
 
+def _labels_any(script: dict, key: str) -> bool:
+    return any(_phrases(turn, key) for turn in script.get("turn", []))
+
+
+# Where an intent's negatives may come from. A writer labels a few complaint spans of a call and
+# leaves the customer's other grumbles unlabelled, so only a call with no complaint at all vouches
+# that its customer clauses are none; only a complaint left without comfort vouches for the agent's.
+NEGATIVES_FROM = {
+    "complaint": lambda script: not _labels_any(script, "complaint"),
+    "comfort": lambda script: _labels_any(script, "complaint") and not _labels_any(script, "comfort"),
+}
+
+
 def sentences(scripts: list[dict], intent: str) -> tuple[list[str], list[str]]:
     """Labelled spans and unlabelled clauses of the intent's speaker, in script order, each once."""
     role, key = INTENTS[intent]
+    vouches = NEGATIVES_FROM.get(intent, lambda script: True)
     positive: dict[str, None] = {}
     negative: dict[str, None] = {}
     for script in scripts:
+        clean = vouches(script)
         for turn in script.get("turn", []):
             if turn.get("role") != role:
                 continue
@@ -62,7 +81,7 @@ def sentences(scripts: list[dict], intent: str) -> tuple[list[str], list[str]]:
             positive.update((p, None) for p in spans if len(match_form(p)) >= MIN_POSITIVE_CHARS)
             for clause in clauses(str(turn["text"])):
                 text = clause.text.strip()
-                if len(match_form(text)) >= MIN_CLAUSE_CHARS and not any(p in text or text in p for p in spans):
+                if clean and len(match_form(text)) >= MIN_CLAUSE_CHARS and not any(p in text or text in p for p in spans):
                     negative[text] = None
     return list(positive), [n for n in negative if n not in positive]
 
@@ -81,7 +100,7 @@ def main() -> None:
     parser.add_argument("sets", nargs="+", type=Path, help="folders of labelled scripts (*.toml)")
     parser.add_argument("--policy", type=Path, default=default_policy_dir(), help="policy folder to write into")
     parser.add_argument("--intent", action="append", choices=sorted(INTENTS),
-                        help="intent (repeatable; default: forbidden, the only one the default policy ships)")
+                        help="intent (repeatable; default: the three the default policy ships)")
     parser.add_argument("--hard", type=float, default=0.2, help="model probability of a kept negative")
     parser.add_argument("--easy", type=int, default=3000, help="other negatives kept")
     args = parser.parse_args()
@@ -90,7 +109,7 @@ def main() -> None:
         parser.error("no scripts (*.toml) in the folders given")
     scripts = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
     policy = load_policy(args.policy, labelled=False)
-    for intent in args.intent or ["forbidden"]:
+    for intent in args.intent or ["forbidden", "complaint", "comfort"]:
         positive, negative = sentences(scripts, intent)
         negative = hard_negatives(negative, policy, intent, args.hard, args.easy)
         out = args.policy / f"{LABELLED_PREFIX}{intent}.tsv"
