@@ -137,7 +137,8 @@ _ID_SLOT = ("代表", "工号")
 
 def _id_after_title(agent_id: str, form: str) -> bool:
     """An ID-sized token right after 客户服务代表, the bank or 工号, heard as words that sound like its
-    digits (客户服务代表二次武器 for 二四五七): all places but one agree by digit or sound."""
+    digits (客户服务代表二次武器 for 二四五七): all places but one agree by digit or sound; after 工号
+    heard as another gong-hao word (公号, 功耗), all places but two, as after 工号 itself."""
     size = len(agent_id)
     if size < 4:
         return False
@@ -146,7 +147,17 @@ def _id_after_title(agent_id: str, form: str) -> bool:
             window = form[found.end(): found.end() + size]
             if len(window) == size and _heard_as_words(window, agent_id, loose=title in _ID_SLOT):
                 return True
-    return False
+    return any(len(w) == size and _heard_as_words(w, agent_id, loose=True) for w in _after_gonghao(form, size))
+
+
+def _after_gonghao(form: str, size: int) -> list[str]:
+    """The ``size`` characters after each pair of characters that sounds gong hao (公号, 功耗, 工号)."""
+    from pypinyin import lazy_pinyin
+
+    sounds = lazy_pinyin(form, errors=lambda text: ["?"] * len(text))
+    if len(sounds) != len(form):
+        return []
+    return [form[i + 2: i + 2 + size] for i in range(len(form) - 1) if sounds[i] == "gong" and sounds[i + 1] == "hao"]
 
 
 _DIGIT_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5", "liu": "6",
