@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, Levenshtein
 
-from qa_pipeline.text.match import find_sound_alike, index_text
+from qa_pipeline.text.match import find_sound_alike, index_text, syllables_of
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.outbound import addressed, outbound_closing, representative_named
@@ -152,12 +152,8 @@ def _id_after_title(agent_id: str, form: str) -> bool:
 
 def _after_gonghao(form: str, size: int) -> list[str]:
     """The ``size`` characters after each pair of characters that sounds gong hao (公号, 功耗, 工号)."""
-    from pypinyin import lazy_pinyin
-
-    sounds = lazy_pinyin(form, errors=lambda text: ["?"] * len(text))
-    if len(sounds) != len(form):
-        return []
-    return [form[i + 2: i + 2 + size] for i in range(len(form) - 1) if sounds[i] == "gong" and sounds[i + 1] == "hao"]
+    sounds = syllables_of(form)
+    return [form[i + 2: i + 2 + size] for i in range(len(form) - 1) if sounds[i : i + 2] == ("gong", "hao")]
 
 
 _DIGIT_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "san": "3", "si": "4", "wu": "5", "liu": "6",
