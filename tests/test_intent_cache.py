@@ -81,3 +81,10 @@ def test_prepare_models_leaves_every_intents_model_ready(cache_home: Path) -> No
     after = intent_model.cache_info()
     assert after.misses == before.misses and after.hits == before.hits + len(with_examples)
     assert len(list((cache_home / "qa_pipeline" / "intents").glob("*.pickle"))) == len(with_examples)
+
+
+def test_examples_keep_their_hash_but_never_pickle_it() -> None:
+    # a string's hash is salted per process: a cached hash carried inside a pickled model would lie
+    assert hash(EXAMPLES) == hash(IntentExamples(*(getattr(EXAMPLES, f) for f in (
+        "name", "positive", "negative", "background", "labelled_positive", "labelled_negative"))))
+    assert "_hash" in EXAMPLES.__dict__ and "_hash" not in pickle.loads(pickle.dumps(EXAMPLES)).__dict__

@@ -45,6 +45,20 @@ class IntentExamples:
     def all_positive(self) -> tuple[str, ...]:
         return self.positive + self.labelled_positive
 
+    def __hash__(self) -> int:
+        # looked up in intent_model's cache for every clause judged: with thousands of labelled
+        # sentences, hashing every field each time cost tens of microseconds a lookup
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.name, self.positive, self.negative, self.background,
+                           self.labelled_positive, self.labelled_negative))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict:
+        # a string's hash differs from process to process: a pickled one must not travel
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 LABELLED_WEIGHT = 0.5
 
