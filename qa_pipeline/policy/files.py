@@ -25,6 +25,7 @@ __all__ = [
     "check_policy",
     "default_policy_dir",
     "read_policy_files",
+    "read_utf8",
 ]
 
 # ---------------------------------------------------------------- schema
@@ -374,3 +375,13 @@ def check_policy(path: Path | None = None) -> list[PolicyError]:
     except PolicyError as exc:
         return [exc]
     return list(files.errors)
+
+
+def read_utf8(path: Path, what: str) -> str:
+    """A text file beside the policy files (``what`` names it in the error: 'the background talk')."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read {what}: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{what} is not UTF-8 (byte {exc.start})", str(path)) from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_pipeline.errors import PolicyError
+from qa_pipeline.policy.files import read_utf8
 
 __all__ = ["LABELLED_PREFIX", "LabelledSentences", "labelled_beside", "read_labelled"]
 
@@ -39,12 +40,7 @@ class LabelledSentences:
 
 def read_labelled(path: Path) -> LabelledSentences:
     """The sentences of one file; a PolicyError names ``file:line`` of the first malformed line."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read the labelled sentences: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"labelled sentences are not UTF-8 (byte {exc.start})", str(path)) from None
+    text = read_utf8(path, "the labelled-sentence file")
     positive: list[str] = []
     negative: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):

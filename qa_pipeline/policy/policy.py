@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from qa_pipeline.text.intent import IntentExamples
 from qa_pipeline.text.match import GappedPattern, MatchOptions
 from qa_pipeline.errors import PolicyError
-from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files
+from qa_pipeline.policy.files import PHRASE_LISTS, SCHEMA, default_policy_dir, read_policy_files, read_utf8
 from qa_pipeline.policy.labelled import LabelledSentences, labelled_beside
 from qa_pipeline.policy.standard import StandardRules, build_standard
 
@@ -177,11 +177,11 @@ def load_policy(path: Path | None = None, *, labelled: bool = True) -> Policy:
     folder = root if root.is_dir() else root.parent
     user_dict = folder / "userdict.txt"
     if user_dict.is_file():
-        digest.update(b"userdict.txt\0" + _read_utf8(user_dict, "the user dictionary").encode())
+        digest.update(b"userdict.txt\0" + read_utf8(user_dict, "the user dictionary").encode())
     tables = _with_background_talk(files.tables, folder / "background_talk.txt", digest)
     sentences = labelled_beside(folder) if labelled and root.is_dir() else ()
     for item in sentences:
-        digest.update(item.path.name.encode() + b"\0" + item.path.read_bytes())
+        digest.update("\0".join((item.path.name, *item.positive, "\1", *item.negative)).encode())
     policy = _build(tables, digest.hexdigest()[:12], str(root), user_dict if user_dict.is_file() else None)
     policy = _with_labelled(policy, sentences)
     return replace(policy, weight_lines=MappingProxyType(_weight_lines(files)))
@@ -207,21 +207,12 @@ def _with_background_talk(tables: Mapping[str, Any], path: Path, digest) -> Mapp
     """The policy tables with ``background_talk.txt`` (if present) added to ``[judgement] background``."""
     if not path.is_file():
         return tables
-    talk = _read_utf8(path, "the background talk")
+    talk = read_utf8(path, "the background talk")
     digest.update(b"background_talk.txt\0" + talk.encode())
     lines = [line.strip() for line in talk.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     judgement = dict(tables.get("judgement", {}))
     judgement["background"] = list(judgement.get("background", [])) + lines
     return {**tables, "judgement": judgement}
-
-
-def _read_utf8(path: Path, what: str) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read {what}: {exc.strerror}", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{what} is not UTF-8 (byte {exc.start})", str(path)) from None
 
 
 def _weight_lines(files) -> dict[str, str]:

@@ -10,6 +10,7 @@ read-only home) only costs the fit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -49,14 +50,15 @@ def cached(path: Path, fit: Callable[[], Model], valid: Callable[[object], bool]
     except Exception:  # missing, truncated, or from another version: fit it again
         pass
     model = fit()
+    written: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            written = Path(handle.name)
             pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
+        os.replace(written, path)
     except OSError:
-        try:
-            os.unlink(handle.name)
-        except (OSError, UnboundLocalError):
-            pass
+        if written is not None:
+            with contextlib.suppress(OSError):
+                written.unlink(missing_ok=True)
     return model
