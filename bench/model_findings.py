@@ -29,7 +29,7 @@ from qa_pipeline.rules import judge  # noqa: E402
 from qa_pipeline.rules.phrases import forbidden_hits  # noqa: E402
 from qa_pipeline.text.normalize import normalize_display  # noqa: E402
 from qa_pipeline.types import Role, Utterance  # noqa: E402
-from script_agreement import _S_PER_CHAR, read_script, turn_text  # noqa: E402
+from script_agreement import _S_PER_CHAR, read_scripts, turn_text  # noqa: E402
 
 # Similarity bands (lower bounds) and clause lengths the model's findings are split by.
 _BANDS = (0.0, 0.3, 0.35, 0.4, 0.5)
@@ -95,11 +95,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.no_brief_floor:
         judge._BRIEF_MIN_SIMILARITY = 0.0  # this run only: what the floor keeps out is counted too
-    files = [path for folder in args.sets for path in sorted(folder.glob("*.toml"))]
-    if not files:
-        parser.error("no scripts (*.toml) in the folders given")
     try:
-        scripts = [read_script(path) for path in files]
+        files, scripts = read_scripts(args.sets)
     except ValueError as error:
         parser.error(str(error))
     policy = load_policy(None)

@@ -111,6 +111,14 @@ def read_script(path: Path) -> dict:
     return script
 
 
+def read_scripts(folders: list[Path]) -> tuple[list[Path], list[dict]]:
+    """Every script of the folders, in name order; ValueError naming the first bad one, or none found."""
+    files = [f for folder in folders for f in sorted(folder.glob("*.toml"))]
+    if not files:
+        raise ValueError("no scripts (*.toml) in the folders given")
+    return files, [read_script(f) for f in files]
+
+
 def outcomes_of(script: dict, mode: str, alphabet: str, policy) -> dict[str, Outcome]:
     """One outcome per check of ``CHECKS`` (comfort only for a call with a labelled complaint)."""
     transcript = transcript_of(script, mode, alphabet)
@@ -130,11 +138,8 @@ def main() -> None:
     parser.add_argument("--text", choices=TEXTS, default="clean", help="how the turns are written")
     parser.add_argument("-v", action="store_true", help="list every disagreement")
     args = parser.parse_args()
-    files = [f for folder in args.sets for f in sorted(folder.glob("*.toml"))]
-    if not files:
-        parser.error("no scripts (*.toml) in the folders given")
     try:
-        scripts = [read_script(f) for f in files]
+        files, scripts = read_scripts(args.sets)
     except ValueError as error:
         parser.error(str(error))
     alphabet = "".join(sorted({c for s in scripts for t in s["turn"] for c in t["text"]}))

@@ -84,6 +84,21 @@ def test_the_bundled_files_parse_and_share_no_sentence_with_the_held_out_corpora
         assert not (set(sentences.positive) | set(sentences.negative)) & held_out, path.name
 
 
+def _build(tmp_path: Path, scripts: dict[str, str], *intents: str) -> Path:
+    """Run the builder on ``scripts`` (file name -> TOML) for ``intents``; the policy folder it wrote."""
+    folder = tmp_path / "scripts_t"
+    folder.mkdir()
+    for name, text in scripts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (tmp_path / "policy").mkdir()
+    policy = _copy_policy(tmp_path / "policy")
+    command = [sys.executable, str(ROOT / "tools" / "labelled_from_scripts.py"), str(folder), "--policy", str(policy),
+               "--easy", "100", *(arg for intent in intents for arg in ("--intent", intent))]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return policy
+
+
 SCRIPT = '''call_id = "T-1"
 direction = "inbound"
 
@@ -108,15 +123,7 @@ promise = ["我保证明天一定给您解锁"]
 
 
 def test_the_builder_writes_labelled_spans_and_unlabelled_clauses_of_the_same_speaker(tmp_path: Path) -> None:
-    scripts = tmp_path / "scripts_t"
-    scripts.mkdir()
-    (scripts / "t01.toml").write_text(SCRIPT, encoding="utf-8")
-    (tmp_path / "policy").mkdir()
-    policy = _copy_policy(tmp_path / "policy")
-    command = [sys.executable, str(ROOT / "tools" / "labelled_from_scripts.py"), str(scripts), "--policy", str(policy),
-               "--easy", "100", "--intent", "forbidden", "--intent", "promise"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
+    policy = _build(tmp_path, {"t01.toml": SCRIPT}, "forbidden", "promise")
     forbidden = read_labelled(policy / "labelled_forbidden.tsv")
     assert forbidden.positive == ("这个我哪知道啊",)
     # the agent's other clauses (the customer's 不行 never), none holding the labelled span
@@ -160,16 +167,7 @@ text = "您可以在手机银行里申请。"
 
 
 def test_complaint_and_comfort_negatives_come_only_from_calls_that_vouch_for_them(tmp_path: Path) -> None:
-    scripts = tmp_path / "scripts_u"
-    scripts.mkdir()
-    (scripts / "u01.toml").write_text(COMPLAINT_CALL, encoding="utf-8")
-    (scripts / "u02.toml").write_text(CALM_CALL, encoding="utf-8")
-    (tmp_path / "policy").mkdir()
-    policy = _copy_policy(tmp_path / "policy")
-    command = [sys.executable, str(ROOT / "tools" / "labelled_from_scripts.py"), str(scripts), "--policy", str(policy),
-               "--easy", "100", "--intent", "complaint", "--intent", "comfort"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
+    policy = _build(tmp_path, {"u01.toml": COMPLAINT_CALL, "u02.toml": CALM_CALL}, "complaint", "comfort")
     complaint = read_labelled(policy / "labelled_complaint.tsv")
     assert complaint.positive == ("你们这效率也太低了吧",)
     # the unlabelled grumble of a complaint call is no negative; a call without complaint vouches for its customer
@@ -177,3 +175,14 @@ def test_complaint_and_comfort_negatives_come_only_from_calls_that_vouch_for_the
     comfort = read_labelled(policy / "labelled_comfort.tsv")
     # a complaint left without comfort vouches for its agent's clauses; a calm call's agent does not count
     assert comfort.positive == () and comfort.negative == ("我马上帮您查一下退款进度",)
+
+
+def test_the_builder_names_a_broken_script_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "scripts_b"
+    folder.mkdir()
+    (folder / "b01.toml").write_text('call_id = "B-1"\n[[turn]\nrole = ', encoding="utf-8")
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labelled_from_scripts.py"), str(folder),
+                           "--policy", str(_copy_policy(tmp_path))], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(f"{folder / 'b01.toml'}: not a readable TOML script "
+                                                          "(Expected ']]' at the end of an array declaration (at line 2, column 7))")

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from qa_pipeline.paths import default_policy_dir  # noqa: E402
 from qa_pipeline.policy.labelled import LABELLED_PREFIX  # noqa: E402
@@ -40,6 +40,7 @@ from qa_pipeline.policy.policy import load_policy  # noqa: E402
 from qa_pipeline.text.analysis import clauses  # noqa: E402
 from qa_pipeline.text.intent import intent_model  # noqa: E402
 from qa_pipeline.text.normalize import match_form  # noqa: E402
+from script_agreement import read_scripts  # noqa: E402  (bench/: the scripts' reader, every error named)
 
 # intent -> (speaker whose turns carry it, label key of the turn)
 INTENTS = {"forbidden": ("agent", "forbidden"), "promise": ("agent", "promise"),
@@ -104,10 +105,10 @@ def main() -> None:
     parser.add_argument("--hard", type=float, default=0.2, help="model probability of a kept negative")
     parser.add_argument("--easy", type=int, default=3000, help="other negatives kept")
     args = parser.parse_args()
-    files = [f for folder in args.sets for f in sorted(folder.glob("*.toml"))]
-    if not files:
-        parser.error("no scripts (*.toml) in the folders given")
-    scripts = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
+    try:
+        files, scripts = read_scripts(args.sets)
+    except ValueError as error:
+        parser.error(str(error))
     policy = load_policy(args.policy, labelled=False)
     for intent in args.intent or ["forbidden", "complaint", "comfort"]:
         positive, negative = sentences(scripts, intent)
