@@ -19,6 +19,7 @@ from qa_pipeline.text.intent import intent_model
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGEMENT_CORPORA = sorted((ROOT / "tests" / "judgement").glob("*.tsv"))
+DEV_README = (ROOT.parent / "shared" / "calls" / "README.md").read_text(encoding="utf-8")
 
 
 def _copy_policy(tmp_path: Path, labelled: bool = False) -> Path:
@@ -82,6 +83,8 @@ def test_the_bundled_files_parse_and_share_no_sentence_with_the_held_out_corpora
         assert len(sentences.positive) > 500 and len(sentences.negative) > 3000, path.name
         assert not set(sentences.positive) & set(sentences.negative), path.name
         assert not (set(sentences.positive) | set(sentences.negative)) & held_out, path.name
+        # nothing the dev calls' labels quote (built with --never ../shared/calls/README.md)
+        assert not [s for s in sentences.positive + sentences.negative if s in DEV_README], path.name
 
 
 def _build(tmp_path: Path, scripts: dict[str, str], *intents: str) -> Path:

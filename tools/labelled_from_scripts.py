@@ -21,7 +21,9 @@ The default policy ships ``labelled_forbidden.tsv``, ``labelled_complaint.tsv`` 
 (stereo and mono) and turned three hand-written promise cases.
 
 Sets whose calls still measure the product must not be given: their sentences would then be in the
-policy they test.
+policy they test. ``--never FILE`` leaves out every sentence found in that file's text: the default
+policy's files are built with ``--never ../shared/calls/README.md``, so that no sentence the dev
+calls' labels quote (writers read that README) becomes an example.
 """
 
 from __future__ import annotations
@@ -104,14 +106,18 @@ def main() -> None:
                         help="intent (repeatable; default: the three the default policy ships)")
     parser.add_argument("--hard", type=float, default=0.2, help="model probability of a kept negative")
     parser.add_argument("--easy", type=int, default=3000, help="other negatives kept")
+    parser.add_argument("--never", type=Path, action="append", default=[],
+                        help="a text file none of whose sentences may become an example (repeatable)")
     args = parser.parse_args()
     try:
         files, scripts = read_scripts(args.sets)
     except ValueError as error:
         parser.error(str(error))
     policy = load_policy(args.policy, labelled=False)
+    never = [path.read_text(encoding="utf-8") for path in args.never]
     for intent in args.intent or ["forbidden", "complaint", "comfort"]:
-        positive, negative = sentences(scripts, intent)
+        positive, negative = (
+            [t for t in found if not any(t in text for text in never)] for found in sentences(scripts, intent))
         negative = hard_negatives(negative, policy, intent, args.hard, args.easy)
         out = args.policy / f"{LABELLED_PREFIX}{intent}.tsv"
         head = (f"# {intent}: labelled spans (+) and unlabelled clauses of the same speaker (-) of "
