@@ -41,7 +41,8 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
     for utterance in utterances:
-        if _title_heard(utterance.text, rules.address_titles) or _slot_before_hello(utterance.text):
+        if (_title_heard(utterance.text, rules.address_titles) or _slot_before_hello(utterance.text)
+                or _asked_for(utterance.text)):
             return True
         for clause in _CLAUSES.split(utterance.text):
             if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
@@ -56,6 +57,29 @@ _ASKED = re.compile(rf"(?:是|试|事|市|式)(?P<name>[{_CJK}]{{1,3}}?)(?P<titl
 # Toneless pinyin letters the title may be off here, where no hello anchors the slot: 女士 heard 女师 or
 # 泥师 (one letter), never 的事 (two).
 _ASKED_SLIPS = 1
+
+
+# 请问是林女士吗 / 是杨女士吧 / 请问是周文华老师吗, however Whisper spelled name and title (请问是林宁师茫,
+# 请问是阿姨鼓励你事吗, 是杨御世伯，我是…): asking for the customer by name is the address. The slot: two
+# to seven characters after 是 that opens the turn or follows 请问/您好, up to the clause's end or the
+# agent's 我是/这里是; a closing question particle is known by its sound (吗/嘛/吧/么, heard 茫/伯/疤).
+_ASKING = re.compile(
+    rf"(?:^[{_INTERJECTIONS}]?|请问您?|[您你]好)[，,、\s]*是(?P<slot>[{_CJK}]{{2,7}}?)(?=[，,。．.？?！!；;\s]|我是|这里是|$)")
+_PARTICLE_SOUNDS = frozenset({"ma", "ba", "mang", "bo", "me", "mo", "a", "ya"})
+# Slots that ask for a role or a thing, not a person (请问是本人吗, 请问是机主吗, 请问是哪位, 请问是这样的).
+_NOT_ASKED_FOR = ("本人", "机主", "持卡人", "户主", "家属", "家人", "哪", "谁", "什么", "这", "那", "您", "你们",
+                  "我", "的", "不", "没", "银行", "客服", "关于", "要", "想")
+
+
+def _asked_for(text: str) -> bool:
+    """The agent asks whether the one who answered is the customer, by name (see ``_ASKING``)."""
+    for asked in _ASKING.finditer(text):
+        slot = asked.group("slot")
+        if index_text(slot[-1]).readings and index_text(slot[-1]).readings[-1] & _PARTICLE_SOUNDS:
+            slot = slot[:-1]
+        if 2 <= len(slot) <= 6 and not any(word in slot for word in _NOT_ASKED_FOR):
+            return True
+    return False
 
 
 def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
@@ -105,7 +129,8 @@ def _slot_before_hello(text: str) -> bool:
     slot = said.group("slot")
     if all(c in _INTERJECTIONS for c in slot):
         return False  # 嗯嗯，您好
-    return slot[0] not in _NOT_A_SURNAME + _NOT_A_NAME and not any(word in slot for word in _NO_ADDRESS)
+    # 和 opening a turn joins nothing: it is the surname 何 heard (和女士您好)
+    return slot[0] not in _NOT_A_SURNAME + _NOT_A_NAME.replace("和", "") and not any(word in slot for word in _NO_ADDRESS)
 
 
 # Words that open a clause but are no surname (我们是，您好 / 请问是，您好 / 就是，你好).

@@ -302,13 +302,30 @@ def _outbound_found(context: CallContext, policy: Policy) -> tuple[Opening, dict
     rules = policy.standard.outbound
     opening = opening_turns(context, rules.opening_turns, rules.window_s)
     said = opening.utterances
+    introduced = _introduction(context, policy)
     return opening, {
         "address": addressed(said, policy),
         "您好": _hello_found(said, policy),
-        "bank": _bank_found(said, policy),
-        "agent_id": _agent_id_found(said, context.meta.agent_id, policy)
-        or (rules.representative_for_id and representative_named(said, policy)),
+        "bank": _bank_found(introduced or said, policy),
+        "agent_id": _agent_id_found(introduced or said, context.meta.agent_id, policy)
+        or (rules.representative_for_id and representative_named(introduced or said, policy)),
     }
+
+
+def _introduction(context: CallContext, policy: Policy) -> tuple[Utterance, ...]:
+    """The agent's first turn when the agent introduced themself in it (the ID or 客服代表 said), else
+    nothing: the bank and ID belong to that introduction, and a bank named turns later (不好意思，忘了说，
+    我们是…银行的) mends a greeting that lacked it."""
+    rules = policy.standard.outbound
+    first = opening_turns(context, 1, rules.window_s).utterances
+    if (_agent_id_found(first, context.meta.agent_id, policy) or representative_named(first, policy)
+            or any(_INTRODUCED.search(u.text) for u in first)):
+        return first
+    return ()
+
+
+# 我是…银行的客服 (客服 heard 克服 too): the agent's introduction without a number.
+_INTRODUCED = re.compile(r"我是[^，,。？?！!]{0,14}?(?:客服|克服)")
 
 
 def _judged(context: CallContext, policy: Policy) -> tuple[str, Opening, list[str]]:
