@@ -75,7 +75,8 @@ def _asked_for(text: str) -> bool:
     """The agent asks whether the one who answered is the customer, by name (see ``_ASKING``)."""
     for asked in _ASKING.finditer(text):
         slot = asked.group("slot")
-        if index_text(slot[-1]).readings and index_text(slot[-1]).readings[-1] & _PARTICLE_SOUNDS:
+        readings = index_text(slot[-1]).readings
+        if readings and readings[-1] & _PARTICLE_SOUNDS:
             slot = slot[:-1]
         if 2 <= len(slot) <= 6 and not any(word in slot for word in _NOT_ASKED_FOR):
             return True

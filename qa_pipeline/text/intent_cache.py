@@ -32,7 +32,8 @@ def _versions() -> str:
 
 
 def cache_path(name: str, parts: tuple[tuple[str, ...], ...]) -> Path:
-    """Where the model of an intent's examples (``parts``: positive, negative, background) is kept."""
+    """Where the model of an intent's examples is kept (``parts``: every example list and anything
+    else the fit depends on, such as the labelled sentences' weight)."""
     digest = hashlib.sha256(f"{_FORMAT}\0{_versions()}\0{name}".encode())
     for part in parts:
         digest.update(b"\1" + "\0".join(part).encode())
