@@ -104,7 +104,7 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
     """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every new
     pattern finding and the model's surest. Beside a listed phrase or a pattern's finding the model may
     only name an offence in another sentence (``_other_offence``); in the same one it would restate it."""
-    judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True)
+    judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True, read_run_ons=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
     patterns = [j for j in judged if j.via == "pattern" and not any(j.hit.overlaps(h) for h in listed)]

@@ -59,9 +59,11 @@ _HEDGE_TO_YOU = re.compile(r"(?:不能|不敢|没法|无法|没办法)(?:给|跟
 _YOU = ("你", "您")
 # Function words a negator's scope runs through (不敢说绝对, 没法向您保证, 不是想投诉), and adverbs of
 # manner or time before the verb (没办法直接退回来, 不能马上到账).
-_BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
+_BRIDGE = frozenset("说 想 要 能 会 敢 是 太 再 去 来 给 替 跟 向 对 和 帮 就 也 都 还 可 您 你 帮您 给您 跟您 向您 对您 替您 "
                     "一定 可以 随便 轻易 完全 绝对 百分之百 真的 真 敢说 能够 打算 准备 应该 必须 办法 允许 被 准 存在 "
                     "你们 我们 什么 找 直接 马上 立刻 立即 当场 主动 全额 全部".split())
+# A word of up to two characters after one of these is its object, inside a negator's scope (不能替系统给您…)
+_PREPOSITIONS = frozenset("给 替 跟 向 对 帮".split())
 # After a negator, these put the whole rest of the clause in its scope: 我没说你们态度不好 denies the
 # saying (not after 不是: 不是说好三天到账 recalls what was said).
 _WIDE_SCOPE = frozenset("说 讲 觉得 认为 是说 是想 想说 意思 怪 嫌 承诺 保证 担保".split())
@@ -362,6 +364,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
             wide = True
         elif found is not None and token in _BRIDGE:
             gap += len(token)
+        elif found is not None and previous in _PREPOSITIONS and len(token) <= 2 and token.isalpha():
+            pass  # the preposition's object (替系统, 给银): still inside the negator's scope
         else:
             found = None
         position = end
