@@ -299,8 +299,10 @@ def _run_on_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged 
     """The model's surest finding among the heads and tails of a run-on clause, if any holds up."""
     if not intent.examples.all_positive or len(match_form(clause.text)) < _RUN_ON_MIN_CHARS:
         return None
+    parts = _heads_and_tails(utterance.text, clause)
+    intent_model(intent.examples).resemble_all(tuple(utterance.text[s:e] for s, e in parts))  # one transform
     best = None
-    for start, end in _heads_and_tails(utterance.text, clause):
+    for start, end in parts:
         part = replace(clause, text=utterance.text[start:end], start_char=start, end_char=end)
         judged = _model_hit(utterance, part, intent)
         if judged is not None and (best is None or judged.score > best.score):
