@@ -287,8 +287,8 @@ def _model_hit(utterance: Utterance, clause: Clause, intent: Intent) -> Judged |
 
 # A clause this long holds more than one clause's words: ASR wrote the sentence without its commas
 # (对方账户名是对的钱已经到了您别在这瞎嚷嚷), and the words around an offence dilute what the model
-# reads. Forbidden phrases only: on the labelled scripts without punctuation it finds 11 more offences
-# than it costs (1,280 scripts), with punctuation it changes nothing; promises and complaints lose
+# reads. Forbidden phrases only: on the labelled scripts without punctuation it agrees with the
+# labels on 11 more calls of 1,280, with punctuation it changes nothing; promises and complaints lose
 # there (`python bench/script_agreement.py --text nopunct bench/unseen_calls/scripts_[ijk]*`).
 _RUN_ON_MIN_CHARS = 16
 # Its heads and tails of this many characters (on jieba word boundaries) are read on their own.
