@@ -35,7 +35,9 @@ WHATEVER = "随你：爱选哪个选哪个"
 _SAID = "(?:说|讲|解释|强调|重复|告诉您|告诉你|跟您说|跟你说|提醒)"
 _MANY = "(?:好几|好多|多少|几|两|三|四|五|六|七|八|九|十|N|[2-9])"
 # 说 as ASR also writes it, heard 收 (我都收了好几遍了): only with 遍, which counts sayings, never fees.
-_TOLD = re.compile(r"(?:" + _SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:遍|次|回)|收(?:了|过)(?:有)?" + _MANY + r"遍)")
+# 遍 as ASR also writes it by its sound (多少便, 好几变).
+_TIMES = "(?:遍|便|变)"
+_TOLD = re.compile(r"(?:" + _SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:" + _TIMES + r"|次|回)|收(?:了|过)(?:有)?" + _MANY + _TIMES + r")")
 # The speaker reproaching the customer with having said it already (我都跟您说了, 我刚才已经讲过了), with
 # no count: 我 right before 都/早/已经, so the staff or a time named instead (开户时都跟您讲过) explains.
 _TOLD_ALREADY = re.compile(r"我(?:刚才|刚刚|刚|之前|前面|早就|早)?(?:都|已经|早就|早)(?:跟|和|给|对)?(?:您|你)?"
@@ -102,5 +104,10 @@ def _told(clause: Clause) -> tuple[int, int] | None:
 
 
 def _rhetorical(text: str) -> bool:
-    """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it."""
-    return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲"))
+    """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it; nor does 跟你说了多少遍了,
+    the customer named as the one told (an agent does not ask the customer how often they were told)."""
+    return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲")) or bool(_TOLD_YOU.search(text))
+
+
+# (a count of 多少/好几/好多 only: 跟您说过几次 may still ask)
+_TOLD_YOU = re.compile(r"[跟给和对向][您你](?:说|讲|解释|强调|收)(?:了|过)(?:有)?(?:多少|好几|好多)")

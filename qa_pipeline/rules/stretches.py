@@ -18,6 +18,7 @@ from qa_pipeline.rules.outcomes import YOURSELF
 from qa_pipeline.rules.refusals import LABEL as REFUSAL_LABEL
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in
 from qa_pipeline.text.analysis import clause_at, sentence_index
+from qa_pipeline.text.match import PhraseMatch
 from qa_pipeline.text.normalize import match_form
 
 __all__ = ["SHORT_CLAUSE_CHARS", "one_per_stretch"]
@@ -39,6 +40,11 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if any(word in second.matched for word in _OTHERS_MANAGE):
         # 这么简单的都弄不明白，现在小学生都会用: the comparison drives the same mockery home
         return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
+    if _blames(first) and any(word in match_form(second.matched) for word in _BLAME_VERDICTS):
+        # 是你自己把验证码给人家的这钱转出去了怪谁呢: who is to blame, said after what the customer did, is
+        # the verdict on it, in the same sentence however long ASR ran it on
+        text = a.utterance.text
+        return sentence_index(text, first.start_char) == sentence_index(text, second.start_char)
     if not_knowing(a) != not_knowing(b):
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
         # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
@@ -77,6 +83,14 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
+# Who is to blame (怪谁, 这可怪不了银行), said after a finding about the customer (是您自己…, 你…错了).
+_BLAME_VERDICTS = ("怪谁", "怪不", "能怪", "赖不", "怨不得")
+
+
+def _blames(match: PhraseMatch) -> bool:
+    return any(word in match.phrase for word in ("自己", "你", "您"))
+
+
 # "Didn't I say so" (我刚才不是说了吗, 我都跟您说了) and "what's wrong with my manner" (我态度怎么了？):
 # said first, the retort leads into the rest of the same reply.
 _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了", "不是告诉您了", "不是告诉你了", "不是说过", "态度怎么了",
