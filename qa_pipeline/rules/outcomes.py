@@ -41,7 +41,8 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False
     if match_form(utterance.text[clause.start_char:outcome.start_char]).endswith(_WHOEVER):
         return False  # 不管谁让您转账，都不要转: whoever asks, a warning, not 谁让您 blaming the customer
-    if _HEAR_OUT.search(match_form(outcome.phrase)) and not _IMPATIENT.search(match_form(utterance.text)):
+    if _HEAR_OUT.search(match_form(outcome.phrase)) and not _IMPATIENT.search(match_form(utterance.text)) \
+            and not _PLAIN_YOU.search(utterance.text[clause.start_char:outcome.start_char]):
         return False  # 您先听我说完嘛，这个月办还打八折: asking to finish a pitch, no reproach
     if head is None:
         return True
@@ -106,10 +107,13 @@ _HOW_MANY = re.compile(r"几|多少|哪")
 _WHOEVER = ("不管", "无论", "不论", "甭管")
 # Asking to be heard out is impatience only with a demand (听我说完行不行, 能不能先听我说完) or a reproach
 # of being interrupted (一直打断我, 跟您解释半天了) or the customer cut off first (好了好了，…) in the same
-# utterance; alone it asks to finish a pitch.
+# utterance, or said with a plain 你 (below); alone and with 您 it asks to finish a pitch.
 _HEAR_OUT = re.compile(r"(?:听|让)我(?:说|讲|把话说|把话讲)完")
 _IMPATIENT = re.compile(r"行不行|好不好|能不能|可不可以|行吗|好吗|打断|插嘴|插话|抢话|半天|几遍|说过|别急|急什么|着什么急"
                         r"|行了行了|好了好了|停停|停了停了|打住|打岔|说完好吧|讲完好吧")
+# 你先听我说完 tells the customer to hear the agent out in the plain 你 an agent keeps from customers (您): the
+# register is the impatience, with no demand or reproach beside it (你们 is the bank's people, not the customer).
+_PLAIN_YOU = re.compile(r"你(?!们)")
 # A mistake counted (连续输错, 输错了三次): how the record reads. 自己 makes it blame again.
 _TIMES = re.compile(r"^了?[一二两三四五六七八九十\d]+(?:次|遍|回)")
 
