@@ -1,4 +1,5 @@
-"""A listed refusal (不行, 不可以, 不) said as the whole reply or opening it.
+"""A listed refusal (不行, 不可以, 不) said as the whole reply or opening it, alone or after what it is about
+(这个不可以, 那真不行).
 
 The bare 不 and its kin are taboo as an answer, not as a word: 不，我们这边不提供这个服务,
 不退。 and 不行不行，额度是系统定的 refuse, 不不不，这是应该的 deflects thanks, and 不按时还款就不能提额 is a
@@ -80,6 +81,7 @@ def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 不可能我都说了… as ASR writes 不可能，我都说了…: jieba splits 不/可能/我
     if len(tokens) > 2 and tokens[0] == "不" and _refused_again("".join(tokens[1:])):
         return True  # 不系统里改不了 as ASR writes 不，系统里改不了: 不 alone, then the refusal said out
+    core = _without_topic(core)
     stripped = True
     while stripped:
         stripped = False
@@ -89,6 +91,23 @@ def whole_reply(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
     if any(core == form * (len(core) // len(form)) for form in forms if form and len(core) % len(form) == 0):
         return True
     return _said_by_sound(core, forms)
+
+
+# What the refusal is about, said before it (这个不可以, 那真不行, 这事确实不能): the clause still only says no.
+_TOPICS = ("这个事", "这件事", "这事儿", "这事", "这个", "那个", "这", "那")
+_FIRMLY = ("真的", "真", "也", "肯定", "确实", "实在", "是")
+
+
+def _without_topic(core: str) -> str:
+    """The opening clause without a leading 这个/那 and the adverb after it (这个真不可以 → 不可以)."""
+    for topic in _TOPICS:
+        if core.startswith(topic) and len(core) > len(topic) + 1:
+            core = core[len(topic):]
+            for word in _FIRMLY:
+                if core.startswith(word) and len(core) > len(word) + 1:
+                    return core[len(word):]
+            return core
+    return core
 
 
 def _said_by_sound(core: str, forms: set[str]) -> bool:
