@@ -104,7 +104,7 @@ def _told(clause: Clause) -> tuple[int, int] | None:
 
 
 def _rhetorical(text: str) -> bool:
-    """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it; nor does 跟你说了多少遍了,
+    """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it; nor does 跟您讲了好几遍了,
     the customer named as the one told (an agent does not ask the customer how often they were told)."""
     return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲")) or bool(_TOLD_YOU.search(text))
 

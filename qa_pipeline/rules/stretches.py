@@ -83,7 +83,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
 
 # Others who manage what the customer cannot (小学生都会, 一般人都懂): said after a mockery, its end.
 _OTHERS_MANAGE = ("小学生都", "小孩子都", "小孩都", "谁都看得", "一般人都", "正常人都", "是个人都", "三岁小孩")
-# Who is to blame (怪谁, 这可怪不了银行), said after a finding about the customer (是您自己…, 你…错了).
+# Who is to blame (怪谁, 这也怪不着我们), said after a finding about the customer (是您自己…, 你…错了).
 _BLAME_VERDICTS = ("怪谁", "怪不", "能怪", "赖不", "怨不得")
 
 
