@@ -42,8 +42,11 @@ _TOLD = re.compile(r"(?:" + _SAID + r"(?:了|过)(?:有)?" + _MANY + r"(?:" + _T
 # no count: 我 right before 都/早/已经, so the staff or a time named instead (开户时都跟您讲过) explains.
 _TOLD_ALREADY = re.compile(r"我(?:刚才|刚刚|刚|之前|前面|早就|早)?(?:都|已经|早就|早)(?:跟|和|给|对)?(?:您|你)?"
                            r"(?:说|讲|解释|强调|告诉)(?:您|你)?(?:了|过)(?![吗嘛么])")
-# The customer as the one who said it (您已经说了三遍; 跟您说了 names the customer as the one told).
-_CUSTOMER_SAID = re.compile(r"(?<![跟给和对向])[您你]")
+# The customer as the one who said it (您已经说了三遍; 跟您说了 names the customer as the one told), and
+# as the one told, with a count of 多少/好几/好多 only (跟您说了多少遍; 跟您说过几次 may still ask).
+_TO = "[跟给和对向]"
+_CUSTOMER_SAID = re.compile(r"(?<!" + _TO + r")[您你]")
+_TOLD_YOU = re.compile(_TO + r"[您你](?:说|讲|解释|强调|收)(?:了|过)(?:有)?(?:多少|好几|好多)")
 # The agent offers to say it again.
 _OFFER = ("再", "重新")
 # A total read out from the record (一共刷了四次, heard 一共说了四次): counting, not a reproach.
@@ -107,7 +110,3 @@ def _rhetorical(text: str) -> bool:
     """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it; nor does 跟您讲了好几遍了,
     the customer named as the one told (an agent does not ask the customer how often they were told)."""
     return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲")) or bool(_TOLD_YOU.search(text))
-
-
-# (a count of 多少/好几/好多 only: 跟您说过几次 may still ask)
-_TOLD_YOU = re.compile(r"[跟给和对向][您你](?:说|讲|解释|强调|收)(?:了|过)(?:有)?(?:多少|好几|好多)")

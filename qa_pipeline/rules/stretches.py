@@ -37,13 +37,13 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
     if a.utterance is not b.utterance:
         return False
     first, second = sorted((a.match, b.match), key=lambda m: m.start_char)
+    text = a.utterance.text
     if any(word in second.matched for word in _OTHERS_MANAGE):
         # 这么简单的都弄不明白，现在小学生都会用: the comparison drives the same mockery home
-        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
+        return len(match_form(text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
     if _blames(first) and any(word in match_form(second.matched) for word in _BLAME_VERDICTS):
         # 是你自己把验证码给人家的这钱转出去了怪谁呢: who is to blame, said after what the customer did, is
         # the verdict on it, in the same sentence however long ASR ran it on
-        text = a.utterance.text
         return sentence_index(text, first.start_char) == sentence_index(text, second.start_char)
     if not_knowing(a) != not_knowing(b):
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
@@ -60,15 +60,14 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         said = clause_at(clauses_of(a.utterance, policy), first.start_char)
         one_clause = said is not None and said.end_char > second.start_char
         end = max(first.end_char, said.end_char) if said is not None and not one_clause else first.end_char
-        gap = a.utterance.text[end:second.start_char]
+        gap = text[end:second.start_char]
         return len(match_form(gap)) <= SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
     if any(word in match_form(first.matched) for word in _LEADS_INTO_REPLY):
         return True  # 我刚才不是说了吗？…您再说也没用: the reproach opens the reply it goes on to repeat
     if any(word in match_form(second.matched) for word in _OTHERS_WAITING):
         # 你快点讲重点嘛？后面还有好多人排队: the queue is the reason for the rush before it, across a
         # question mark ASR may have put there
-        return len(match_form(a.utterance.text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
-    text = a.utterance.text
+        return len(match_form(text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
     if sentence_index(text, first.start_char) != sentence_index(text, second.start_char):
         return False
     clauses = clauses_of(a.utterance, policy)
