@@ -11,8 +11,10 @@ no refusal.
 
 The bare form (a service verb, by sound, + 不了 and nothing else in the clause but time, degree and topic words)
 refuses what the customer asked for when the reply offers no way on: no alternative (可以, 不过, 建议,
-帮您…), no apology or reassurance before it (不好意思, 您放心), and the limit is not one of a channel or
-of the system (电话里改不了, 系统查不了: the way lies elsewhere, which the agent usually says next).
+帮您…, 到柜台就能办), no apology or reassurance before it (不好意思, 您放心), and the limit is not the
+system's or another desk's (系统查不了). The phone line's limit said curtly (电话里办不了, alone or before
+你自己去网点) is a refusal of its own kind, one brush-off with the sending away after it; told with the
+rule behind it (按规定需要本人到柜台，电话里是办不了的) it informs.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import index_text, syllables_of
 from qa_pipeline.types import Utterance
 
-__all__ = ["LABEL", "channel_rule", "emphatic_refusals", "lone_refusal"]
+__all__ = ["CHANNEL_LABEL", "LABEL", "channel_rule", "emphatic_refusals", "lone_refusal"]
 
 LABEL = "不行：把话说死"
+# 电话里办不了 and nothing more: the customer turned away from the line with no reason.
+CHANNEL_LABEL = "不行：只说电话里办不了"
 
 # 退是退不了 / 撤销是撤销不了 / 退是肯定退不了: the verb (one or two characters) repeated around 是 and
 # denied, the two verbs alike by sound (ASR writes 推是退不了); 是没办法退的 / 是没法改的: the means
@@ -75,18 +79,23 @@ _TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
 # ... or named after the demonstrative (那笔年费免不了, 这项服务费退不了).
 _MATTER = (r"(?:[这那](?:个|笔|项|张)?(?:费用|年费|手续费|服务费|利息|罚息|违约金|滞纳金|钱|款项|款|业务|额度|交易|扣款|积分"
            r"|申请|卡))?")
-_BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不{_LIAO})(?:{_FILL})*$")
+# The phone line (or the app) named as where it cannot be done, after a short topic (吞卡电话里办不了,
+# 里 heard as 礼 or 理): the curt 电话里办不了 sends the customer away with no reason.
+_LINES = r"(?:电话|线上|网上|手机上)"
+_LINE = rf"(?:[\u4e00-\u9fff]{{0,4}}?{_LINES}(?:里|上|礼|理|李|这边|那边)?)?"
+_LINE_NAMED = re.compile(_LINES)
+_BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}{_LINE}(?:{_FILL})*?(?P<said>(?P<verb>[\u4e00-\u9fff]{{1,2}})不{_LIAO})(?:{_FILL})*$")
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
-_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先")
-# The limit belongs to a channel or the system, not to the agent (电话里改不了, 系统查不了).
-_CHANNEL = ("电话", "线上", "网上", "手机", "系统", "机器", "柜台", "网点", "自助", "热线")
+_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行")
+# The limit belongs to the system or to another desk, not to the agent (系统查不了, 柜台办不了).
+_CHANNEL = ("系统", "机器", "柜台", "网点", "自助")
 
 
 # A channel's limit told as a rule (电话里是没办法改的 after 按规定需要您本人到网点): the channel before
 # the cannot, and the reply giving the rule or the requirement; a curt 线上这个办不了 gives neither.
-_CHANNEL_CANNOT = re.compile(r"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{0,6}?(?:不了|没有?办法|没法|不能|无法)")
+_CHANNEL_CANNOT = re.compile(rf"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{{0,6}}?(?:不{_LIAO}|没有?办法|没法|不能|无法)")
 _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
 
 
@@ -148,7 +157,8 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
         span = _emphatic(clause) or _bare(utterance.text, clauses, index)
         if span is None:
             continue
-        found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], LABEL))
+        label = CHANNEL_LABEL if _LINE_NAMED.search(clause.text[: span[0]]) else LABEL
+        found.append(Judged.spanning(utterance, clause.start_char + span[0], clause.start_char + span[1], label))
     return found
 
 
@@ -182,6 +192,6 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     after = text[clause.end_char:]
     if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
         return None
-    if any(word in body.replace("手机号", "") for word in _CHANNEL):
-        return None  # 电话里办不了 (换手机号这个办不了 names no channel)
+    if any(word in body for word in _CHANNEL):
+        return None  # 系统改不了
     return said.start("said"), said.end("said")

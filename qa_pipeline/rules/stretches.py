@@ -15,7 +15,7 @@ from qa_pipeline.rules.base import Hit
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.rules.not_knowing import not_knowing
 from qa_pipeline.rules.outcomes import YOURSELF
-from qa_pipeline.rules.refusals import LABEL as REFUSAL_LABEL
+from qa_pipeline.rules.refusals import CHANNEL_LABEL, LABEL as REFUSAL_LABEL
 from qa_pipeline.rules.sent_elsewhere import LABEL as SENT_ELSEWHERE, sending_in
 from qa_pipeline.text.analysis import clause_at, sentence_index
 from qa_pipeline.text.match import PhraseMatch
@@ -31,6 +31,9 @@ __all__ = ["SHORT_CLAUSE_CHARS", "one_per_stretch"]
 # Disowning the matter and sending the customer away (不归我们管。您去找网点吧) is one, even across a full stop.
 _ADJACENT_CHARS = 2
 SHORT_CLAUSE_CHARS = 8
+# Sending the customer away, and only saying the line cannot do it (电话里办不了，你自己去网点 is one
+# brush-off: the line's limit is why the customer is sent).
+_AWAY = frozenset({SENT_ELSEWHERE, CHANNEL_LABEL})
 
 
 def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
@@ -53,7 +56,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return False  # 不行，你错了: a flat refusal, then telling the customer off, are two offences
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
-    if SENT_ELSEWHERE in (a.match.phrase, b.match.phrase) or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
+    if _AWAY & {a.match.phrase, b.match.phrase} or (_disowns(a) and _sends(b)) or (_disowns(b) and _sends(a)):
         # 不归我们客服管。您找当时的经理去: disowning, then the way out, is one brush-off across a full stop;
         # the first finding's clause may say more of it (您去找手机厂商问问吧，这个不归我们管)
         # (您去找网点就行了我们这边管不了, the comma lost, is one clause: the place named may run longer)
