@@ -33,8 +33,9 @@ LABEL = "推诿：叫客户另找他处"
 _VERB_SOUNDS = {"zhao": "找", "wen": "问"}
 # Last characters of a party one can be sent to: a place (网点, 营业厅, 柜台, 收款行, 社保局, 派出所,
 # 法院, 中心), a body (厂商, 商户, 商家, 公司, 部门, 平台, 机构, 单位, 居委会, 物业, 旅行社), people (他们, 对方, 经理, 柜员, 警察,
-# 网点的人), a side (那边) or a shop (超市, 商场, 加油站). 店 is 网点 as ASR often writes it.
-_PARTY_ENDS = set("点厅台行局所院心商户家司门构位们方理员察人边店处会业社市场站")
+# 网点的人), a side (那边) or a shop (超市, 商场, 加油站). 店 is 网点 as ASR often writes it, and 听 is
+# 营业厅 (Whisper writes 营业听 more often than not on our recordings).
+_PARTY_ENDS = set("点厅听台行局所院心商户家司门构位们方理员察人边店处会业社市场站")
 # Before the verb these make a command a suggestion or a requirement: not a brush-off.
 _SOFTENERS = ("可以", "建议", "麻烦", "需要", "请", "要", "能", "最好", "方便", "不妨", "也可", "帮", "替", "陪", "让",
               "如果", "要是", "的话", "到时候", "再")
