@@ -99,9 +99,10 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
                      "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
                      "不是收了", "不是收过")
 # A flat refusal, and the kinds of offence that are not a refusal restated: telling the customer they
-# are wrong, declaring their words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
+# are wrong or to blame (是你自己没看清楚, found as 自己… by a head and its outcome; 怪谁), declaring their
+# words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
-_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问")
+_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
 
 
 def _kinds_apart(a: Hit, b: Hit) -> bool:
