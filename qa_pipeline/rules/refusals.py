@@ -12,9 +12,9 @@ no refusal.
 The bare form (a service verb, by sound, + 不了 and nothing else in the clause but time, degree and topic words)
 refuses what the customer asked for when the reply offers no way on: no alternative (可以, 不过, 建议,
 帮您…, 到柜台就能办), no apology or reassurance before it (不好意思, 您放心), and the limit is not the
-system's or another desk's (系统查不了). The phone line's limit said curtly (电话里办不了, alone or before
-你自己去网点) is a refusal of its own kind, one brush-off with the sending away after it; told with the
-rule behind it (按规定需要本人到柜台，电话里是办不了的) it informs.
+system's or another desk's (系统查不了). The phone line's limit said curtly (电话上改不了, alone or before
+您找网点去) is a refusal of its own kind, one brush-off with the sending away after it; told with the
+rule behind it (要本人带证件来签字，电话上是改不了的) it informs.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ _TOPIC = r"(?:[\u4e00-\u9fff]{1,6}?(?=这个|这笔|这事|这块))?"
 # ... or named after the demonstrative (那笔年费免不了, 这项服务费退不了).
 _MATTER = (r"(?:[这那](?:个|笔|项|张)?(?:费用|年费|手续费|服务费|利息|罚息|违约金|滞纳金|钱|款项|款|业务|额度|交易|扣款|积分"
            r"|申请|卡))?")
-# The phone line (or the app) named as where it cannot be done, after a short topic (吞卡电话里办不了,
+# The phone line (or the app) named as where it cannot be done, after a short topic (解挂电话上销不了,
 # 里 heard as 礼 or 理): the curt 电话里办不了 sends the customer away with no reason.
 _LINES = r"(?:电话|线上|网上|手机上)"
 _LINE = rf"(?:[\u4e00-\u9fff]{{0,4}}?{_LINES}(?:里|上|礼|理|李|这边|那边)?)?"

@@ -31,7 +31,7 @@ __all__ = ["SHORT_CLAUSE_CHARS", "one_per_stretch"]
 # Disowning the matter and sending the customer away (不归我们管。您去找网点吧) is one, even across a full stop.
 _ADJACENT_CHARS = 2
 SHORT_CLAUSE_CHARS = 8
-# Sending the customer away, and only saying the line cannot do it (电话里办不了，你自己去网点 is one
+# Sending the customer away, and only saying the line cannot do it (电话上改不了，您找网点去 is one
 # brush-off: the line's limit is why the customer is sent).
 _AWAY = frozenset({SENT_ELSEWHERE, CHANNEL_LABEL})
 
@@ -99,7 +99,7 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
                      "都说了", "都说过", "都讲了", "都讲过", "都跟您", "都跟你", "已经说", "已经讲", "已经跟",
                      "不是收了", "不是收过")
 # A flat refusal, and the kinds of offence that are not a refusal restated: telling the customer they
-# are wrong or to blame (是你自己没看清楚, found as 自己… by a head and its outcome; 怪谁), declaring their
+# are wrong or to blame (是您自己没核对, found as 自己… by a head and its outcome; 怪谁), declaring their
 # words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
 _OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
