@@ -90,12 +90,12 @@ _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心"
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
 _WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行")
 # The limit belongs to the system or to another desk, not to the agent (系统查不了, 柜台办不了).
-_CHANNEL = ("系统", "机器", "柜台", "网点", "自助")
+_SYSTEM_OR_DESK = ("系统", "机器", "柜台", "网点", "自助")
 
 
 # A channel's limit told as a rule (电话里是没办法改的 after 按规定需要您本人到网点): the channel before
 # the cannot, and the reply giving the rule or the requirement; a curt 线上这个办不了 gives neither.
-_CHANNEL_CANNOT = re.compile(rf"(?:电话|线上|网上|手机上|热线)[\u4e00-\u9fff]{{0,6}}?(?:不{_LIAO}|没有?办法|没法|不能|无法)")
+_CHANNEL_CANNOT = re.compile(rf"(?:{_LINES}|热线)[\u4e00-\u9fff]{{0,6}}?(?:不{_LIAO}|没有?办法|没法|不能|无法)")
 _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
 
 
@@ -192,6 +192,6 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     after = text[clause.end_char:]
     if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
         return None
-    if any(word in body for word in _CHANNEL):
+    if any(word in body for word in _SYSTEM_OR_DESK):
         return None  # 系统改不了
     return said.start("said"), said.end("said")
