@@ -15,6 +15,10 @@ refuses what the customer asked for when the reply offers no way on: no alternat
 system's or another desk's (系统查不了). The phone line's limit said curtly (电话上改不了, alone or before
 您找网点去) is a refusal of its own kind, one brush-off with the sending away after it; told with the
 rule behind it (要本人带证件来签字，电话上是改不了的) it informs.
+
+The matter named and then refused (跨行撤单办不了, 提额不可以的, 不可以改的) closes it as curtly, even
+after a bare fact (新卡昨天寄出，改址办不了); with an explanation anywhere in the reply (因为, 规定,
+需要本人) it informs, and so does the not-allowed said of someone else or as advice to the customer.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ _BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}{_LINE}(?:{_FILL})*?(?P<said>(?P<
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
-_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行")
+_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行", "才能", "要么")
 # The limit belongs to the system or to another desk, not to the agent (系统查不了, 柜台办不了).
 _SYSTEM_OR_DESK = ("系统", "机器", "柜台", "网点", "自助")
 
@@ -154,7 +158,7 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
             found.append(Judged.spanning(utterance, clause.start_char + disowned.start("said"),
                                          clause.start_char + disowned.end("said"), _NOT_OURS_LABEL))
             continue
-        span = _emphatic(clause) or _bare(utterance.text, clauses, index)
+        span = _emphatic(clause) or _bare(utterance.text, clauses, index) or _named(utterance.text, clauses, index)
         if span is None:
             continue
         label = CHANNEL_LABEL if _LINE_NAMED.search(clause.text[: span[0]]) else LABEL
@@ -195,3 +199,72 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     if any(word in body for word in _SYSTEM_OR_DESK):
         return None  # 系统改不了
     return said.start("said"), said.end("said")
+
+
+# The matter named in the customer's words, then the cannot (跨行撤单办不了, 挂失我这边办不了) or the
+# not-allowed (提额不可以, 不可以再延, 这笔利息不可以免的): a refusal unless the reply explains it. Writers
+# label the curt form (with a bare fact before it: 新卡昨天寄出，改址办不了) and leave the explained
+# one (替人办理不可以，按规定要本人来; 因为…所以免不了), so an explanation anywhere in the reply informs.
+_EXPLAINED = (*_RULE_GIVEN, "因为", "由于")
+# The not-allowed as ASR writes it (不可一, 不可已, 不可依: yi in another tone).
+_NOT_ALLOWED = re.compile(r"^(?P<topic>[\u4e00-\u9fff]{0,9}?)[是就]?(?P<said>不可[以一已依意亦易疑移]再?(?P<verb>[\u4e00-\u9fff]{0,2}))$")
+# 不了 ending the clause but for particles (撤是办不了的).
+_PARTICLES = "的了啊呀吧"
+_CANNOT_AT_END = re.compile(rf"不{_LIAO}[{_PARTICLES}]*$")
+_AROUND_LONGEST_FIRST = sorted(_AROUND, key=len, reverse=True)
+# A topic that is no matter of the customer's asking: someone else (别人拿去也解不了), the customer told what
+# not to do (您不可以…), or a consequence (那就换不了, 没有单据就办不了, 所以免不了).
+_NOT_A_MATTER = ("别人", "他人", "对方", "人家", "任何人", "谁", "您", "你", "就", "才", "那", "所以", "因此")
+_TOPIC_CHARS = re.compile(r"^[\u4e00-\u9fff]{2,9}$")
+
+
+def _named(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
+    """Where the clause names the matter and says it cannot be done or is not allowed, curtly (no
+    explanation, softening or way on in the reply), relative to the clause."""
+    body = clauses[index].text.rstrip(_CLAUSE_END)
+    said = _named_cannot(body) or _not_allowed(body)
+    if said is None or any(word in text for word in _EXPLAINED):
+        return None
+    before, after = text[: clauses[index].start_char], text[clauses[index].end_char:]
+    if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
+        return None
+    return None if any(word in body for word in _SYSTEM_OR_DESK) else said
+
+
+def _named_cannot(body: str) -> tuple[int, int] | None:
+    """A matter of two to nine characters, then (after time, degree and side words) a service verb
+    by sound + 不了 ending the clause (补寄办不了, 撤是办不了的)."""
+    cannot = _CANNOT_AT_END.search(body)
+    if cannot is None:
+        return None
+    for size in (2, 1):
+        verb = body[max(0, cannot.start() - size):cannot.start()]
+        topic = body[: cannot.start() - size]
+        if (len(verb) == size and index_text(verb).fuzzy_codes in _VERB_SOUNDS
+                and _TOPIC_CHARS.match(_strip_fill(topic)) and not any(word in topic for word in _NOT_A_MATTER)):
+            return cannot.start() - size, cannot.start() + 2
+    return None
+
+
+def _not_allowed(body: str) -> tuple[int, int] | None:
+    """不可以 said of the matter (提额不可以的, 不可以改的, 这个月不可以再延), the verb, if any, a
+    service verb by sound."""
+    said = _NOT_ALLOWED.match(body.rstrip(_PARTICLES))
+    if said is None or any(word in said.group("topic") for word in _NOT_A_MATTER):
+        return None
+    verb = said.group("verb")
+    if verb and index_text(verb).fuzzy_codes not in _VERB_SOUNDS:
+        return None
+    return said.start("said"), said.end("said")
+
+
+def _strip_fill(text: str) -> str:
+    """``text`` without the time, degree and side words (``_AROUND``) at its end."""
+    stripped = True
+    while stripped and text:
+        stripped = False
+        for word in _AROUND_LONGEST_FIRST:
+            if text.endswith(word) and len(text) > len(word):
+                text, stripped = text[: -len(word)], True
+                break
+    return text
