@@ -2,8 +2,9 @@
 
 A forbidden-phrase finding next to another of the same kind (不行，这个真不行), in one sentence with one
 short clause between them, disowning then sending away (不归我们管。您去找网点吧), or a rush and the queue
-it is hurried for, are one offending stretch; not knowing then sending away, or a flat refusal then
-telling the customer off, are two. ``one_per_stretch`` keeps one finding per stretch, spanning it all.
+it is hurried for, are one offending stretch; not knowing then sending away, a flat refusal then
+telling the customer off, and cutting the customer short (or reproaching them with how often it was
+said) then refusing, blaming or sending away, are two. ``one_per_stretch`` keeps one finding per stretch, spanning it all.
 """
 
 from __future__ import annotations
@@ -100,9 +101,12 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
                      "不是收了", "不是收过")
 # A flat refusal, and the kinds of offence that are not a refusal restated: telling the customer they
 # are wrong or to blame (是您自己没核对, found as 自己… by a head and its outcome; 怪谁), declaring their
-# words useless, sending them elsewhere (不行，这个办不了 restates one refusal).
+# words useless, sending them elsewhere, reproaching them with how often it was said (讲过三遍了，不行)
+# (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
-_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
+_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…", "遍")
+# Cutting the customer short (别说了, 听我说完, 行了行了, 别打断我, 别嚷了).
+_CUTTING_OFF = ("别说了", "听我说", "听我讲", "行了行了", "好了好了", "打断", "别插", "别嚷", "别吵")
 
 
 def _kinds_apart(a: Hit, b: Hit) -> bool:
@@ -112,7 +116,12 @@ def _kinds_apart(a: Hit, b: Hit) -> bool:
     def other(hit: Hit) -> bool:
         return any(word in hit.match.phrase for word in _OTHER_KINDS)
 
-    return (refuses(a) and other(b)) or (refuses(b) and other(a))
+    def cuts_off(hit: Hit) -> bool:
+        return any(word in hit.match.phrase for word in _CUTTING_OFF)
+
+    # 您别说了，改址办不了 / 行了行了，是您自己没填: cutting the customer short, then refusing, blaming
+    # or sending away, are two (cutting short, then rushing them, 行了行了，你快说, is one impatience)
+    return any(refuses(x) and other(y) or cuts_off(x) and (refuses(y) or other(y)) for x, y in ((a, b), (b, a)))
 
 
 # Others waiting (后面还有好多人排队, 还有好多电话): said after a rush, the reason for it.
