@@ -165,7 +165,12 @@ def _offers_help(text: str) -> bool:
     return False
 
 
+# 问 after 去 heard without its nasal (你去为收款行吧): 为 there asks, unless it is for someone (去为您办).
+_WEN_AS_WEI = re.compile(r"(?<=去)为(?![您你他她人大什])")
+
+
 @lru_cache(maxsize=4096)
 def _verbs_by_sound(text: str) -> str:
     """``text`` with a character that sounds like 找 or 问 written as that verb, same length."""
+    text = _WEN_AS_WEI.sub("问", text)
     return "".join(_VERB_SOUNDS.get(s, c) for c, s in zip(text, syllables_of(text)))
