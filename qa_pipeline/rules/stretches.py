@@ -9,6 +9,7 @@ said) then refusing, blaming or sending away, are two. ``one_per_stretch`` keeps
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from qa_pipeline.policy.policy import Policy
@@ -104,7 +105,10 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
 # words useless, sending them elsewhere, reproaching them with how often it was said (讲过三遍了，不行)
 # (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
-_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…", "遍")
+_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
+# The count of times already said (说了多少遍, 讲了好几遍); asking again declared futile (问几遍都一样)
+# restates the refusal instead.
+_TOLD_TIMES = re.compile(r"[说讲收].*[遍便变]")
 # Cutting the customer short (别说了, 听我说完, 行了行了, 别打断我, 别嚷了).
 _CUTTING_OFF = ("别说了", "听我说", "听我讲", "行了行了", "好了好了", "打断", "别插", "别嚷", "别吵")
 
@@ -114,7 +118,7 @@ def _kinds_apart(a: Hit, b: Hit) -> bool:
         return hit.match.phrase.lstrip("≈") in _FLAT_REFUSALS
 
     def other(hit: Hit) -> bool:
-        return any(word in hit.match.phrase for word in _OTHER_KINDS)
+        return any(word in hit.match.phrase for word in _OTHER_KINDS) or bool(_TOLD_TIMES.search(hit.match.phrase))
 
     def cuts_off(hit: Hit) -> bool:
         return any(word in hit.match.phrase for word in _CUTTING_OFF)
