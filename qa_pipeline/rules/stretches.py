@@ -4,7 +4,8 @@ A forbidden-phrase finding next to another of the same kind (不行，这个真�
 short clause between them, disowning then sending away (不归我们管。您去找网点吧), or a rush and the queue
 it is hurried for, are one offending stretch; not knowing then sending away, a flat refusal then
 telling the customer off, and cutting the customer short (or reproaching them with how often it was
-said) then refusing, blaming or sending away, are two. ``one_per_stretch`` keeps one finding per stretch, spanning it all.
+said) then refusing, blaming or sending away, are two. ``one_per_stretch`` keeps one finding per
+stretch, spanning it all.
 """
 
 from __future__ import annotations
