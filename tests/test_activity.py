@@ -75,3 +75,19 @@ def test_real_call_every_turn_start_is_found_within_a_tenth_of_a_second():
         starts = [s.start_s for s in activity.speech]
         for truth_s in DEV_CALL_04_STARTS[activity.role]:
             assert min(abs(s - truth_s) for s in starts) <= 0.1, (activity.role, truth_s)
+
+
+def test_hold_music_run_on_from_the_last_words_is_cut_off_a_mixed_speech_span():
+    """On one mixed channel the agent's words run straight into the hold music and VAD makes one span
+    of both; the music windows at its end are music, the words stay speech, and a speech span with no
+    music at its ends stays whole."""
+    from qa_pipeline.audio.channel import reclaim_speech
+
+    x = place(line_noise(22.0), speech_like(8.0, seed=3), 0.5)
+    x = place(x, chords(4.5), 8.5)
+    x = place(x, speech_like(6.0, seed=4), 15.0)
+    activity = reclaim_speech(x, RATE_HZ, analyse_channel(x, RATE_HZ, 0, Role.MIXED, VadOptions(), ToneOptions()))
+    first, second = activity.speech
+    assert first.start_s == pytest.approx(0.5, abs=0.1) and 8.4 <= first.end_s <= 10.5
+    assert any(m.start_s <= 10.5 and m.end_s >= 12.0 for m in activity.music)
+    assert edges([second]) == pytest.approx(edges([Span(15.0, 21.0)]), abs=0.1)
