@@ -111,15 +111,12 @@ def reclaim_speech(samples: np.ndarray, sample_rate_hz: int, activity: ChannelAc
         music.extend(held)
     for span in activity.music:
         steps = int(span.duration_s // window_s)
-        kinds = [
-            classify_sound(samples[int((span.start_s + k * window_s) * sample_rate_hz) : int((span.start_s + (k + 1) * window_s) * sample_rate_hz)], sample_rate_hz)
-            for k in range(steps)
-        ]
-        head = next((k for k, kind in enumerate(kinds) if kind != "speech"), steps)
-        tail = next((k for k, kind in enumerate(reversed(kinds)) if kind != "speech"), steps)
+        windows = [(span.start_s + k * window_s, span.start_s + (k + 1) * window_s) for k in range(steps)]
+        head = _window_run(samples, sample_rate_hz, windows, speech=True)
         if head >= steps:  # no music window at all: leave the span as it was classified
             music.append(span)
             continue
+        tail = _window_run(samples, sample_rate_hz, reversed(windows), speech=True)
         start_s = span.start_s + head * window_s
         end_s = span.end_s - tail * window_s if tail else span.end_s
         if head:
@@ -142,14 +139,9 @@ def _music_at_edges(samples: np.ndarray, sample_rate_hz: int, span: Span, window
     agent's last words before the hold, or into their first words after it)."""
     steps = int(span.duration_s // window_s)
 
-    def speech_in(start_s: float, end_s: float) -> bool:
-        # (a held note of the music may read as a tone: only speech stops a run of music)
-        return classify_sound(samples[int(start_s * sample_rate_hz): int(end_s * sample_rate_hz)], sample_rate_hz) == "speech"
-
     def music_run(at: Callable[[int], float]) -> int:
-        run = 0
-        while run < steps - 1 and not speech_in(at(run), at(run) + window_s):
-            run += 1
+        # (a held note of the music may read as a tone: only speech stops a run of music)
+        run = _window_run(samples, sample_rate_hz, ((at(k), at(k) + window_s) for k in range(steps - 1)), speech=False)
         return run if run >= _MIN_MUSIC_WINDOWS else 0
 
     if steps < _MIN_MUSIC_WINDOWS + 1:
@@ -158,12 +150,24 @@ def _music_at_edges(samples: np.ndarray, sample_rate_hz: int, span: Span, window
     head = music_run(lambda k: span.start_s + k * window_s) if steps - tail > _MIN_MUSIC_WINDOWS else 0
     start_s, end_s = span.start_s + head * window_s, span.end_s - tail * window_s
     half = window_s / 2  # the window at the change holds both: its speech half stays speech
-    if tail and speech_in(end_s, end_s + half):
+    if tail and _window_run(samples, sample_rate_hz, [(end_s, end_s + half)], speech=True):
         end_s += half
-    if head and speech_in(start_s - half, start_s):
+    if head and _window_run(samples, sample_rate_hz, [(start_s - half, start_s)], speech=True):
         start_s -= half
     held = ([Span(span.start_s, start_s)] if head else []) + ([Span(end_s, span.end_s)] if tail else [])
     return Span(start_s, end_s), held
+
+
+def _window_run(samples: np.ndarray, sample_rate_hz: int, windows: Iterable[tuple[float, float]], speech: bool) -> int:
+    """How many of ``windows`` ((start, end) in seconds, in the order given) are, one after another
+    from the first, speech (``speech``) or not speech; each is classified only when reached."""
+    run = 0
+    for start_s, end_s in windows:
+        kind = classify_sound(samples[int(start_s * sample_rate_hz): int(end_s * sample_rate_hz)], sample_rate_hz)
+        if (kind == "speech") != speech:
+            break
+        run += 1
+    return run
 
 
 @dataclass(frozen=True)
