@@ -75,7 +75,8 @@ _AROUND = (
     "真", "真的", "实在", "确实", "反正", "肯定", "也", "都", "就", "还是", "我们这边", "我这边", "这边", "我们", "我",
     "已经", "的", "啊", "了",
 )
-_FILL = "|".join(sorted(_AROUND, key=len, reverse=True))
+_AROUND_LONGEST_FIRST = sorted(_AROUND, key=len, reverse=True)
+_FILL = "|".join(_AROUND_LONGEST_FIRST)
 # The customer's figure echoed before the refusal (五十万？这个办不了 with the question mark lost).
 _ECHO = r"(?:[零一二两三四五六七八九十百千万亿\d.]+(?:万|千|块|元|天|个月|年)?)?"
 # The customer's matter named as the topic, then taken up by 这个 (寄卡这个办不了, 删号码这个改不了).
@@ -119,6 +120,11 @@ def channel_rule(clause: Clause, text: str) -> bool:
 
 # The verbs by their sound as ASR confuses it (消不了 and 绵不了 are 销不了 and 免不了 heard).
 _VERB_SOUNDS = frozenset(index_text(verb).fuzzy_codes for verb in _SERVICE_VERBS)
+
+
+def _service_verb(word: str) -> bool:
+    """``word`` sounds like a service the customer asks for (退, 办, 撤销…)."""
+    return index_text(word).fuzzy_codes in _VERB_SOUNDS
 
 
 # A whole reply that is only 不行 with bu heard as fu (复刑, 复行): no agent says those words alone.
@@ -190,15 +196,18 @@ def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int]
     clause = clauses[index]
     body = clause.text.rstrip(_CLAUSE_END)
     said = _BARE.match(body)
-    if said is None or index_text(said.group("verb")).fuzzy_codes not in _VERB_SOUNDS or body.startswith(("那就", "就")):
+    if said is None or not _service_verb(said.group("verb")) or body.startswith(("那就", "就")):
         return None  # 那就换不了: the consequence of what the customer found, not a refusal
-    before = text[: clause.start_char]
-    after = text[clause.end_char:]
+    return (said.start("said"), said.end("said")) if _no_way_on(text, clause, body) else None
+
+
+def _no_way_on(text: str, clause: Clause, body: str) -> bool:
+    """The reply leaves the cannot in ``clause`` (its text ``body``) as it is: no apology or reassurance
+    before it, no way on after it, and it is not the system's or another desk's limit (系统改不了)."""
+    before, after = text[: clause.start_char], text[clause.end_char:]
     if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
-        return None
-    if any(word in body for word in _SYSTEM_OR_DESK):
-        return None  # 系统改不了
-    return said.start("said"), said.end("said")
+        return False
+    return not any(word in body for word in _SYSTEM_OR_DESK)
 
 
 # The matter named in the customer's words, then the cannot (跨行撤单办不了, 挂失我这边办不了) or the
@@ -211,7 +220,6 @@ _NOT_ALLOWED = re.compile(r"^(?P<topic>[\u4e00-\u9fff]{0,9}?)[是就]?(?P<said>�
 # 不了 ending the clause but for particles (撤是办不了的).
 _PARTICLES = "的了啊呀吧"
 _CANNOT_AT_END = re.compile(rf"不{_LIAO}[{_PARTICLES}]*$")
-_AROUND_LONGEST_FIRST = sorted(_AROUND, key=len, reverse=True)
 # A topic that is no matter of the customer's asking: someone else (别人拿去也解不了), the customer told what
 # not to do (您不可以…), or a consequence (那就换不了, 没有单据就办不了, 所以免不了).
 _NOT_A_MATTER = ("别人", "他人", "对方", "人家", "任何人", "谁", "您", "你", "就", "才", "那", "所以", "因此")
@@ -225,10 +233,7 @@ def _named(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int
     said = _named_cannot(body) or _not_allowed(body)
     if said is None or any(word in text for word in _EXPLAINED):
         return None
-    before, after = text[: clauses[index].start_char], text[clauses[index].end_char:]
-    if any(word in before for word in _SOFTENED_BEFORE) or any(word in after for word in _WAY_ON):
-        return None
-    return None if any(word in body for word in _SYSTEM_OR_DESK) else said
+    return said if _no_way_on(text, clauses[index], body) else None
 
 
 def _named_cannot(body: str) -> tuple[int, int] | None:
@@ -240,7 +245,7 @@ def _named_cannot(body: str) -> tuple[int, int] | None:
     for size in (2, 1):
         verb = body[max(0, cannot.start() - size):cannot.start()]
         topic = body[: cannot.start() - size]
-        if (len(verb) == size and index_text(verb).fuzzy_codes in _VERB_SOUNDS
+        if (len(verb) == size and _service_verb(verb)
                 and _TOPIC_CHARS.match(_strip_fill(topic)) and not any(word in topic for word in _NOT_A_MATTER)):
             return cannot.start() - size, cannot.start() + 2
     return None
@@ -253,7 +258,7 @@ def _not_allowed(body: str) -> tuple[int, int] | None:
     if said is None or any(word in said.group("topic") for word in _NOT_A_MATTER):
         return None
     verb = said.group("verb")
-    if verb and index_text(verb).fuzzy_codes not in _VERB_SOUNDS:
+    if verb and not _service_verb(verb):
         return None
     return said.start("said"), said.end("said")
 
