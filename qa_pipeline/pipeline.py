@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_pipeline.audio.channel import analyse_call, reclaim_speech
+from qa_pipeline.audio.channel import analyse_call
 from qa_pipeline.audio.speakers import separate_speakers
 from qa_pipeline.audio.io import CallAudio, load_call_audio
 from qa_pipeline.config import PipelineOptions
@@ -97,7 +97,6 @@ def _transcribe_separated(
     """A mono call: two voices separated (``audio.speakers``), each voice's pieces decoded together,
     the voices named agent and customer (``text.diarize``)."""
     samples = audio.channels[mixed.channel]
-    mixed = reclaim_speech(samples, audio.sample_rate_hz, mixed)
     pieces, _ = separate_speakers(samples, audio.sample_rate_hz, mixed.speech, options.speakers)
     clips = []
     for piece in pieces:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fixtures.signals import busy_tone, chords, line_noise, place, speech_like
 
-from qa_pipeline.audio.channel import analyse_call, analyse_channel
+from qa_pipeline.audio.channel import ChannelTrack, analyse_call, analyse_channel
 from qa_pipeline.audio.io import load_call_audio
 from qa_pipeline.config import PipelineOptions, ToneOptions, VadOptions
 from qa_pipeline.types import Role, Span
@@ -77,17 +78,55 @@ def test_real_call_every_turn_start_is_found_within_a_tenth_of_a_second():
             assert min(abs(s - truth_s) for s in starts) <= 0.1, (activity.role, truth_s)
 
 
+def _words_into_music() -> np.ndarray:
+    """Words run straight into hold music (8.5-13 s), then words again after a pause."""
+    x = place(line_noise(22.0), speech_like(8.0, seed=3), 0.5)
+    x = place(x, chords(4.5), 8.5)
+    return place(x, speech_like(6.0, seed=4), 15.0)
+
+
+def _words_then_long_music() -> np.ndarray:
+    """Two seconds of words, then twelve of hold music in the same breath: a music span with words at its head."""
+    x = place(line_noise(20.0), speech_like(2.5, seed=5), 1.0)
+    return place(x, chords(12.0), 3.5)
+
+
 def test_hold_music_run_on_from_the_last_words_is_cut_off_a_mixed_speech_span():
     """On one mixed channel the agent's words run straight into the hold music and VAD makes one span
     of both; the music windows at its end are music, the words stay speech, and a speech span with no
-    music at its ends stays whole."""
-    from qa_pipeline.audio.channel import reclaim_speech
-
-    x = place(line_noise(22.0), speech_like(8.0, seed=3), 0.5)
-    x = place(x, chords(4.5), 8.5)
-    x = place(x, speech_like(6.0, seed=4), 15.0)
-    activity = reclaim_speech(x, RATE_HZ, analyse_channel(x, RATE_HZ, 0, Role.MIXED, VadOptions(), ToneOptions()))
+    music at its ends stays whole. A party's own channel is not parted (music and words never share
+    a span there)."""
+    x = _words_into_music()
+    activity = analyse_channel(x, RATE_HZ, 0, Role.MIXED, VadOptions(), ToneOptions())
     first, second = activity.speech
     assert first.start_s == pytest.approx(0.5, abs=0.1) and 8.4 <= first.end_s <= 10.5
     assert any(m.start_s <= 10.5 and m.end_s >= 12.0 for m in activity.music)
     assert edges([second]) == pytest.approx(edges([Span(15.0, 21.0)]), abs=0.1)
+    whole = analyse_channel(x, RATE_HZ, 0, Role.AGENT, VadOptions(), ToneOptions())
+    assert not any(s.start_s < 1.0 and 10.5 < s.end_s < 12.0 for s in whole.speech)
+
+
+def test_words_at_the_head_of_a_mixed_music_span_are_given_back_as_speech():
+    activity = analyse_channel(_words_then_long_music(), RATE_HZ, 0, Role.MIXED, VadOptions(), ToneOptions())
+    assert [s for s in activity.speech if s.start_s < 2.0 and 2.5 <= s.end_s <= 4.5]
+    assert any(m.start_s <= 5.0 and m.end_s >= 14.0 for m in activity.music)
+
+
+@pytest.mark.parametrize("signal, seed", [(_words_into_music, 7), (_words_then_long_music, 8)])
+def test_a_mixed_channel_streamed_in_chunks_is_parted_as_the_whole_channel_is(signal, seed):
+    """Live and batch part words from hold music alike on a mono call: the track sorts each span as it closes."""
+    x = signal()
+    options = PipelineOptions()
+    track = ChannelTrack(0, Role.MIXED, RATE_HZ, options, tone_every_s=0.5, tone_window_s=4.0)
+    rng = np.random.default_rng(seed)
+    at = 0
+    while at < len(x):
+        step = int(rng.integers(1, 6000))
+        track.push(x[at: at + step])
+        at += step
+    track.finish()
+    live = track.activity(len(x) / RATE_HZ)
+    batch = analyse_channel(x, RATE_HZ, 0, Role.MIXED, options.vad, options.tone)
+    assert batch.speech and batch.music
+    assert edges(live.speech) == pytest.approx(edges(batch.speech), abs=1e-6)
+    assert edges(live.music) == pytest.approx(edges(batch.music), abs=1e-6)

@@ -2,7 +2,8 @@
 
 Order matters: the disconnect tone is found first and everything from its onset on is left
 out of VAD; VAD spans are then sorted by sound (``sort_sounds``) and music (hold music) is split
-off, leaving the speech spans that go to ASR and count as talk. One analyser, two feeds:
+off, leaving the speech spans that go to ASR and count as talk; on a mixed (mono) channel the
+words and music that share a span are parted (``reclaim_mixed``). One analyser, two feeds:
 ``analyse_channel`` takes a whole channel (batch); ``ChannelTrack`` takes a stream in chunks (live),
 running the same state machines (``vad.VadStream``, ``tones``) and the same sorting, so a channel
 fed in chunks yields the spans the whole file yields (a test replays the samples in random chunks).
@@ -32,8 +33,11 @@ logger = logging.getLogger(__name__)
 # Music pieces closer than this are one stretch of music (VAD cuts long music into pieces).
 MUSIC_JOIN_GAP_S = 1.5
 
+#: The samples of a stretch of one channel (a VAD span, or a window of one).
+SamplesOf = Callable[[Span], np.ndarray]
 
-def sort_sounds(spans: Iterable[Span], samples_of: Callable[[Span], np.ndarray], rate_hz: int,
+
+def sort_sounds(spans: Iterable[Span], samples_of: SamplesOf, rate_hz: int,
                 channel: int) -> tuple[list[Span], list[Span]]:
     """(speech, music) among VAD spans; tonal sounds are left out of both (never sent to ASR)."""
     speech: list[Span] = []
@@ -65,6 +69,8 @@ def analyse_channel(
         return head[int(span.start_s * sample_rate_hz) : int(span.end_s * sample_rate_hz)]
 
     speech, music = sort_sounds(speech_spans(head, sample_rate_hz, vad), samples_of, sample_rate_hz, channel)
+    if role is Role.MIXED:
+        speech, music = reclaim_mixed(speech, music, samples_of, sample_rate_hz)
     return ChannelActivity(
         channel=channel,
         role=role,
@@ -93,39 +99,44 @@ def join_spans(spans: list[Span], max_gap_s: float) -> list[Span]:
     return joined
 
 
-def reclaim_speech(samples: np.ndarray, sample_rate_hz: int, activity: ChannelActivity, window_s: float = 1.0) -> ChannelActivity:
-    """Speech at the edges of music spans, given back as speech (for a mixed channel).
+def reclaim_mixed(speech: Iterable[Span], music: Iterable[Span], samples_of: SamplesOf, rate_hz: int,
+                  window_s: float = 1.0) -> tuple[list[Span], list[Span]]:
+    """(speech, music) of a mixed channel's VAD spans, sorted as ``sort_sounds`` sorted them, with
+    the speech and music at their edges given back to their own kind.
 
     On one mixed channel the agent's last words before a hold run straight into the hold
     music, and VAD makes one span of both, which is classified as music as a whole. Windows of
     ``window_s`` are classified from each end of a music span inward; the speech windows there
     become speech spans. (On separate channels music and speech never share a span.) The other way
     round, hold music starting right after the agent's words can stay in their speech span: two or
-    more music windows at either end of a speech span are music (``_music_at_edges``).
+    more music windows at either end of a speech span are music (``_music_at_edges``). Span by span,
+    so that a stream (``ChannelTrack``) sorts each span as it closes, as the whole channel does.
     """
-    speech: list[Span] = []
-    music: list[Span] = []
-    for span in activity.speech:
-        kept, held = _music_at_edges(samples, sample_rate_hz, span, window_s)
-        speech.append(kept)
-        music.extend(held)
-    for span in activity.music:
-        steps = int(span.duration_s // window_s)
-        windows = [(span.start_s + k * window_s, span.start_s + (k + 1) * window_s) for k in range(steps)]
-        head = _window_run(samples, sample_rate_hz, windows, speech=True)
-        if head >= steps:  # no music window at all: leave the span as it was classified
-            music.append(span)
-            continue
-        tail = _window_run(samples, sample_rate_hz, reversed(windows), speech=True)
-        start_s = span.start_s + head * window_s
-        end_s = span.end_s - tail * window_s if tail else span.end_s
-        if head:
-            speech.append(Span(span.start_s, start_s))
-        if tail:
-            speech.append(Span(end_s, span.end_s))
-        music.append(Span(start_s, end_s))
-    return ChannelActivity(activity.channel, activity.role, tuple(sorted(speech, key=lambda s: s.start_s)),
-                           activity.tone, tuple(sorted(music, key=lambda s: s.start_s)))
+    kept: list[Span] = []
+    held: list[Span] = []
+    for span in speech:
+        voiced, played = _music_at_edges(samples_of, rate_hz, span, window_s)
+        kept.append(voiced)
+        held.extend(played)
+    for span in music:
+        voiced, played = _speech_at_edges(samples_of, rate_hz, span, window_s)
+        kept.extend(voiced)
+        held.extend(played)
+    return sorted(kept, key=lambda s: s.start_s), sorted(held, key=lambda s: s.start_s)
+
+
+def _speech_at_edges(samples_of: SamplesOf, rate_hz: int, span: Span, window_s: float) -> tuple[list[Span], list[Span]]:
+    """The speech windows at either end of a music span, and the music between them."""
+    steps = int(span.duration_s // window_s)
+    windows = [Span(span.start_s + k * window_s, span.start_s + (k + 1) * window_s) for k in range(steps)]
+    head = _window_run(samples_of, rate_hz, windows, speech=True)
+    if head >= steps:  # no music window at all: leave the span as it was classified
+        return [], [span]
+    tail = _window_run(samples_of, rate_hz, reversed(windows), speech=True)
+    start_s = span.start_s + head * window_s
+    end_s = span.end_s - tail * window_s if tail else span.end_s
+    voiced = ([Span(span.start_s, start_s)] if head else []) + ([Span(end_s, span.end_s)] if tail else [])
+    return voiced, [Span(start_s, end_s)]
 
 
 # Music windows that must stand together at an end of a speech span before they are cut off as music:
@@ -134,14 +145,15 @@ def reclaim_speech(samples: np.ndarray, sample_rate_hz: int, activity: ChannelAc
 _MIN_MUSIC_WINDOWS = 2
 
 
-def _music_at_edges(samples: np.ndarray, sample_rate_hz: int, span: Span, window_s: float) -> tuple[Span, list[Span]]:
+def _music_at_edges(samples_of: SamplesOf, rate_hz: int, span: Span, window_s: float) -> tuple[Span, list[Span]]:
     """The speech span without the music at its ends, and that music (hold music run on from the
     agent's last words before the hold, or into their first words after it)."""
     steps = int(span.duration_s // window_s)
 
     def music_run(at: Callable[[int], float]) -> int:
         # (a held note of the music may read as a tone: only speech stops a run of music)
-        run = _window_run(samples, sample_rate_hz, ((at(k), at(k) + window_s) for k in range(steps - 1)), speech=False)
+        windows = (Span(at(k), at(k) + window_s) for k in range(steps - 1))
+        run = _window_run(samples_of, rate_hz, windows, speech=False)
         return run if run >= _MIN_MUSIC_WINDOWS else 0
 
     if steps < _MIN_MUSIC_WINDOWS + 1:
@@ -150,21 +162,20 @@ def _music_at_edges(samples: np.ndarray, sample_rate_hz: int, span: Span, window
     head = music_run(lambda k: span.start_s + k * window_s) if steps - tail > _MIN_MUSIC_WINDOWS else 0
     start_s, end_s = span.start_s + head * window_s, span.end_s - tail * window_s
     half = window_s / 2  # the window at the change holds both: its speech half stays speech
-    if tail and _window_run(samples, sample_rate_hz, [(end_s, end_s + half)], speech=True):
+    if tail and _window_run(samples_of, rate_hz, [Span(end_s, end_s + half)], speech=True):
         end_s += half
-    if head and _window_run(samples, sample_rate_hz, [(start_s - half, start_s)], speech=True):
+    if head and _window_run(samples_of, rate_hz, [Span(start_s - half, start_s)], speech=True):
         start_s -= half
     held = ([Span(span.start_s, start_s)] if head else []) + ([Span(end_s, span.end_s)] if tail else [])
     return Span(start_s, end_s), held
 
 
-def _window_run(samples: np.ndarray, sample_rate_hz: int, windows: Iterable[tuple[float, float]], speech: bool) -> int:
-    """How many of ``windows`` ((start, end) in seconds, in the order given) are, one after another
-    from the first, speech (``speech``) or not speech; each is classified only when reached."""
+def _window_run(samples_of: SamplesOf, rate_hz: int, windows: Iterable[Span], speech: bool) -> int:
+    """How many of ``windows`` (in the order given) are, one after another from the first, speech
+    (``speech``) or not speech; each is classified only when reached."""
     run = 0
-    for start_s, end_s in windows:
-        kind = classify_sound(samples[int(start_s * sample_rate_hz): int(end_s * sample_rate_hz)], sample_rate_hz)
-        if (kind == "speech") != speech:
+    for window in windows:
+        if (classify_sound(samples_of(window), rate_hz) == "speech") != speech:
             break
         run += 1
     return run
@@ -211,6 +222,12 @@ class ChannelHistory:
         """(start time, samples) of the newest ``seconds``."""
         n = min(self._used, int(seconds * self.sample_rate_hz))
         return (self.end_index - n) / self.sample_rate_hz, self._buf[self._used - n : self._used]
+
+    def between(self, span: Span) -> np.ndarray:
+        """The samples of ``span`` kept, indexed as a whole channel's samples are (``samples[int(t * rate)]``)."""
+        first = max(self._first, int(span.start_s * self.sample_rate_hz))
+        last = max(first, int(span.end_s * self.sample_rate_hz))
+        return self._buf[first - self._first : min(last, self.end_index) - self._first]
 
     def window(self, start_s: float) -> tuple[float, np.ndarray]:
         """(start time, samples) from ``start_s`` (or the oldest kept sample) to the newest."""
@@ -367,12 +384,9 @@ class ChannelTrack:
 
     def _classify(self, spans: Iterable[Span]) -> list[Span]:
         """Keep speech; music (hold music) and tones never reach ASR (``sort_sounds``, as for whole channels)."""
-
-        def samples_of(span: Span) -> np.ndarray:
-            offset_s, samples = self._history.window(span.start_s)
-            return samples[: int((span.end_s - offset_s) * self.rate_hz)]
-
-        speech, music = sort_sounds(spans, samples_of, self.rate_hz, self.channel)
+        speech, music = sort_sounds(spans, self._history.between, self.rate_hz, self.channel)
+        if self.role is Role.MIXED:
+            speech, music = reclaim_mixed(speech, music, self._history.between, self.rate_hz)
         self.speech += speech
         self.music += music
         return speech
