@@ -110,3 +110,13 @@ def test_giving_in_asks_nothing_and_i_dont_know_runs_on_into_what_is_not_known()
         ("能", 0.0, 0.2), ("退", 0.2, 0.4), ("吗", 0.4, 0.6), ("我", 1.4, 1.6), ("不", 1.6, 1.8), ("知道", 1.8, 2.2),
         ("还有", 3.0, 3.4), ("这个", 3.4, 3.7), ("规定", 3.7, 4.2)])
     assert [u.role for u in split_replies([answered])] == [Role.CUSTOMER, Role.AGENT, Role.CUSTOMER]
+
+
+def test_any_a_not_a_form_ending_a_clause_asks_but_one_inside_it_may_be_what_is_not_known():
+    # a dialect tag question (成不成, as 中不中 or 得不得) is asked like 行不行
+    asked = _said(Role.CUSTOMER, 0.0, 5.0, "这个月的年费您就给免了成不成，不行。")  # ASR wrote no question mark
+    assert [(u.role, u.text) for u in split_replies([asked])] == [
+        (Role.CUSTOMER, "这个月的年费您就给免了成不成，"), (Role.AGENT, "不行。")]
+    # whether it arrived is what the agent does not know: their own words stay theirs
+    unknown = _said(Role.AGENT, 0.0, 5.0, "钱已经从我们这边转出去了，对方收没收到，我不知道。")
+    assert split_replies([unknown]) == [unknown]

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from qa_pipeline.text.segment import default_segmenter
 
-__all__ = ["ASKS_OPENING", "PUNCT", "QUESTION_MARKS", "TAGS", "is_question", "only_by_ba", "plain"]
+__all__ = ["ASKS_OPENING", "A_NOT_A", "PUNCT", "QUESTION_MARKS", "TAGS", "is_question", "only_by_ba", "plain"]
 
 PUNCT = set("，。？！；：、,.?!;:…—~")
 QUESTION_MARKS = set("？?")
@@ -31,7 +31,7 @@ ASKS_OPENING = re.compile(r"^(?:好的|好|嗯|哦|那|那么|对|行|是的)?(?
 # Asks when it ends the clause (扣了两百块是什么钱, 这笔扣款是什么), unlike 什么 inside (没什么问题).
 _FINAL_WHAT = ("是什么", "是什么钱", "是什么费")
 # 行不行, 是不是, 有没有; not 不行不行 or 不不不 (a refusal said twice, not a question)
-_A_NOT_A = re.compile(r"(?<![不没])([^不没])[不没]\1")
+A_NOT_A = re.compile(r"(?<![不没])([^不没])[不没]\1")
 
 
 # A tag at the end seeks agreement to what was just said (给您补偿一千元，您看行吗): the content before
@@ -61,7 +61,7 @@ def is_question(body: str, tokens: tuple[str, ...]) -> bool:
     words = [t for t in tokens if any(c.isalnum() for c in t)]
     if words and (words[-1] in _QUESTION_FINALS or words[-1][-1:] in ("吗", "么")):
         return True
-    if _A_NOT_A.search(body) or bare.endswith(_FINAL_WHAT) or _CHOICE.search(bare) or ASKS_OPENING.search(bare):
+    if A_NOT_A.search(body) or bare.endswith(_FINAL_WHAT) or _CHOICE.search(bare) or ASKS_OPENING.search(bare):
         return True
     body = _DEMONSTRATIVE_FEW.sub("", body)  # 这几天, 前几天: a stretch of days, asked of nobody
     return any(word in body and not (word in _CORRELATIVES and body.count(word) > 1) for word in _QUESTION_WORDS)

@@ -13,7 +13,8 @@ reads), and only when all of these hold:
 
 - the clause before it asks, or one of the two before it in the same sentence with only more of
   the request between (能不能让我爱人去办，我过两天再去看，不行): a question mark or 吗/吧/呢/么, or
-  能不能/行不行/为什么 (具体卡在哪一步，我哪知道 names no question put to anyone);
+  能不能/行不行/为什么 or any other A-not-A form ending it (中不中, 给不给) (具体卡在哪一步，我哪知道
+  names no question put to anyone);
 - the voice placed the utterance surely (a piece the voices could not place was placed by its
   words already, and may be the other party's whole);
 - the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
@@ -33,6 +34,7 @@ from typing import Iterable
 
 from qa_pipeline.text.analysis import Clause, clauses, sentence_index, word_offsets
 from qa_pipeline.text.normalize import match_form
+from qa_pipeline.text.questions import A_NOT_A, plain
 from qa_pipeline.types import Role, Utterance
 
 #: Whole-clause answers that refuse or profess not to know (after fillers and particles are dropped).
@@ -85,7 +87,11 @@ def split_replies(utterances: Iterable[Utterance], pause_s: float = 0.45) -> lis
 
 def _asks(clause: Clause) -> bool:
     said = clause.text.rstrip()
-    return _ASKS.search(said) is not None and _ACQUIESCES.match(said) is None
+    # an A-not-A form ending the clause asks (中不中, 给不给, 对不对), not only the common ones _ASKS names;
+    # inside it, it may be what is not known (后面到没到账，我不知道: the agent's own words)
+    tag = A_NOT_A.search(plain(said))
+    return ((_ASKS.search(said) is not None or (tag is not None and tag.end() == len(plain(said))))
+            and _ACQUIESCES.match(said) is None)
 
 
 def _asked_before(text: str, found: tuple[Clause, ...], index: int) -> bool:
