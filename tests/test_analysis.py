@@ -31,6 +31,9 @@ def _negator(text: str, word: str) -> str | None:
         ("不用担心我保证明天到账", "保证", None),
         # 不错 is a word of its own, not a negator
         ("不错我保证明天到账", "保证", None),
+        # 不好 completing a verb (写不好: cannot write it well) negates nothing after it; as a negator it does
+        ("填个表都写不好这么容易的事也学不会", "这么容易", None),
+        ("这个我们也不好保证", "保证", "不好"),
     ],
 )
 def test_negation_scope(text: str, word: str, negator: str | None) -> None:

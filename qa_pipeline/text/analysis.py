@@ -358,7 +358,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
             break
         suggestion = token == "不" and previous == "要" and clause.tokens[0] == "要"  # 要不您…: "how about"
         glued = token in _GLUED_TO_ADVERB or (len(token) == 2 and token[0] == "别" and token[1] in _GLUED_VERBS)
-        if (token in _NEGATORS or glued) and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token):
+        if (token in _NEGATORS or glued) and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token) \
+                and not _complement(previous, token):
             found, gap, wide = token, 0, False
         elif found is not None and (wide or (previous == found != "不是" and token in _WIDE_SCOPE)):
             wide = True
@@ -377,6 +378,15 @@ def _rhetorical(clause: Clause, token: str) -> bool:
     """不是…吗 asks to agree, it does not deny (这不是明摆着的吗)."""
     words = [t for t in clause.tokens if any(c.isalnum() for c in t)]
     return token == "不是" and bool(words) and words[-1] in ("吗", "嘛")
+
+
+# 不好 after a one-character verb completes it (扫不好, 弄不好: cannot do it well) and negates nothing after it
+# (扫个码都扫不好这么简单的事都不会, run on); after these adverbs and pronouns it negates (也不好办, 我不好说).
+_BEFORE_NEGATOR = frozenset("也都就还可真很太最更又再才并是我你您他她它这那")
+
+
+def _complement(previous: str, token: str) -> bool:
+    return token == "不好" and len(previous) == 1 and "\u4e00" <= previous <= "\u9fff" and previous not in _BEFORE_NEGATOR
 
 
 def _a_not_a(previous: str, token: str) -> bool:
