@@ -128,6 +128,21 @@ def opens_inquiry(hit: Hit, clause: Clause | None) -> bool:
     return at > clause.start_char and text[at + 3:at + 4] in ("您", "你") and text[at - 1] not in _KNOWER
 
 
+# A question opened by 不知道 that runs on this long asks the customer even with its 您 dropped or
+# misheard (不知道之前有没有做过风险测评呢, 您 heard as 云云); a short one (不知道呢) is not knowing.
+_INQUIRY_MIN_CHARS = 5
+# ... unless it is about a third party: 不知道对方有没有收到 is what the agent does not know.
+_THIRD_PARTY = ("他", "她", "它", "对方", "人家", "那边", "收款", "商户", "别人")
+
+
+def asks_politely(hit: Hit, clause: Clause | None) -> bool:
+    """不知道 opening a question put to the customer (``opens_inquiry``), whoever ASR heard it put to."""
+    if clause is None or not opens_inquiry(hit, clause):
+        return False
+    rest = match_form(hit.utterance.text[hit.match.end_char:clause.end_char])
+    return len(rest) >= _INQUIRY_MIN_CHARS and not rest.startswith(_THIRD_PARTY)
+
+
 def _asks_if_done(rest: str) -> bool:
     """The words after 不知道 end in 没有/了没 with something said before (…开通了刷脸认证没有)."""
     said = rest.rstrip("，,。.？?！! ")

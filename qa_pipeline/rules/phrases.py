@@ -8,7 +8,7 @@ from qa_pipeline.text.match import find_phrases
 from qa_pipeline.policy.policy import ForbiddenPhrase, Policy
 from qa_pipeline.rules import describe
 from qa_pipeline.rules.base import CheckSpec, LiveWhen, CallContext, Hit, agent_utterances, register
-from qa_pipeline.rules.not_knowing import finds_out, helps_after, not_knowing, opens_inquiry
+from qa_pipeline.rules.not_knowing import asks_politely, finds_out, helps_after, not_knowing, opens_inquiry
 from qa_pipeline.rules.sent_elsewhere import sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
@@ -43,6 +43,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 你自己看看是不是绑了自动扣费: something to check, not a brush-off
     if rule.phrase == "不知道" and finds_out(hit, clause, policy):
         return True  # 这个我一下子答不上来，我查一下政策文件: not knowing yet, and finding out
+    if rule.phrase == "不知道" and asks_politely(hit, clause):
+        return True  # 不知道之前有没有做过风险测评呢: a question to the customer, its 您 dropped
     if clause is not None and _ALONE.search(hit.utterance.text[clause.start_char:hit.match.start_char]):
         return True  # 光拿着卡去是不行的: what is not enough on its own, told as a requirement
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
