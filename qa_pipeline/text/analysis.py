@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
 
+from qa_pipeline.text.normalize import is_cjk
 from qa_pipeline.text.questions import PUNCT, QUESTION_MARKS, TAGS, is_question, only_by_ba, plain
 from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Word
@@ -386,7 +387,7 @@ _BEFORE_NEGATOR = frozenset("也都就还可真很太最更又再才并是我你
 
 
 def _complement(previous: str, token: str) -> bool:
-    return token == "不好" and len(previous) == 1 and "\u4e00" <= previous <= "\u9fff" and previous not in _BEFORE_NEGATOR
+    return token == "不好" and len(previous) == 1 and is_cjk(previous) and previous not in _BEFORE_NEGATOR
 
 
 def _a_not_a(previous: str, token: str) -> bool:
