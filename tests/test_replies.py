@@ -120,3 +120,9 @@ def test_any_a_not_a_form_ending_a_clause_asks_but_one_inside_it_may_be_what_is_
     # whether it arrived is what the agent does not know: their own words stay theirs
     unknown = _said(Role.AGENT, 0.0, 5.0, "钱已经从我们这边转出去了，对方收没收到，我不知道。")
     assert split_replies([unknown]) == [unknown]
+
+
+def test_an_a_not_a_form_ending_the_clause_asks_after_another_inside_it():
+    asked = _said(Role.CUSTOMER, 0.0, 5.0, "到底扣没扣钱你给个准话成不成，不行。")
+    assert [(u.role, u.text) for u in split_replies([asked])] == [
+        (Role.CUSTOMER, "到底扣没扣钱你给个准话成不成，"), (Role.AGENT, "不行。")]

@@ -55,6 +55,9 @@ REPLY_CONFIDENCE = 0.6
 SURE_VOICE = 0.8
 #: An answer ending its utterance this close before the other party's next one is that turn's head.
 HEAD_OF_NEXT_S = 1.0
+# An A-not-A form ending the clause asks (中不中, 给不给, 对不对), not only the common ones _ASKS names;
+# inside it, it may be what is not known (后面到没到账，我不知道: the agent's own words).
+_A_NOT_A_ENDING = re.compile(A_NOT_A.pattern + "$")
 _ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
 #: Giving in (那好吧, 行吧, 算了吧) ends in 吧 but asks nothing.
 _ACQUIESCES = re.compile(r"^(?:那|嗯|哦|唉)?(?:好|行|算了|也行|也好|那好)吧[，,。.！!]?$")
@@ -87,11 +90,8 @@ def split_replies(utterances: Iterable[Utterance], pause_s: float = 0.45) -> lis
 
 def _asks(clause: Clause) -> bool:
     said = clause.text.rstrip()
-    # an A-not-A form ending the clause asks (中不中, 给不给, 对不对), not only the common ones _ASKS names;
-    # inside it, it may be what is not known (后面到没到账，我不知道: the agent's own words)
-    tag = A_NOT_A.search(plain(said))
-    return ((_ASKS.search(said) is not None or (tag is not None and tag.end() == len(plain(said))))
-            and _ACQUIESCES.match(said) is None)
+    asks = _ASKS.search(said) is not None or _A_NOT_A_ENDING.search(plain(said)) is not None
+    return asks and _ACQUIESCES.match(said) is None
 
 
 def _asked_before(text: str, found: tuple[Clause, ...], index: int) -> bool:
