@@ -112,7 +112,26 @@ def test_words_at_the_head_of_a_mixed_music_span_are_given_back_as_speech():
     assert any(m.start_s <= 5.0 and m.end_s >= 14.0 for m in activity.music)
 
 
-@pytest.mark.parametrize("signal, seed", [(_words_into_music, 7), (_words_then_long_music, 8)])
+def _real_call_into_music() -> np.ndarray:
+    """dev_call_04 summed to one channel, with six seconds of hold music right after the agent's second turn."""
+    audio = load_call_audio(SAMPLES / "dev_call_04.wav")
+    assert audio.sample_rate_hz == RATE_HZ
+    mixed = np.clip(audio.channels[0] + audio.channels[1], -1.0, 1.0)
+    agent = analyse_channel(audio.channels[0], RATE_HZ, 0, Role.AGENT, VadOptions(), ToneOptions())
+    cut = int(agent.speech[1].end_s * RATE_HZ)
+    return np.concatenate([mixed[:cut], chords(6.0), mixed[cut:]]).astype(np.float32)
+
+
+def test_hold_music_run_on_from_recorded_words_is_parted_only_on_a_mixed_channel():
+    x = _real_call_into_music()
+    mixed = analyse_channel(x, RATE_HZ, 0, Role.MIXED, VadOptions(), ToneOptions())
+    whole = analyse_channel(x, RATE_HZ, 0, Role.CUSTOMER, VadOptions(), ToneOptions())
+    assert any(s.start_s < 1.0 and s.end_s > 22.5 for s in whole.speech)  # words and music one span
+    assert any(m.start_s <= 18.0 and m.end_s >= 22.5 for m in mixed.music)
+    assert not any(s.start_s < 18.0 and s.end_s > 18.5 for s in mixed.speech)
+
+
+@pytest.mark.parametrize("signal, seed", [(_words_into_music, 7), (_words_then_long_music, 8), (_real_call_into_music, 9)])
 def test_a_mixed_channel_streamed_in_chunks_is_parted_as_the_whole_channel_is(signal, seed):
     """Live and batch part words from hold music alike on a mono call: the track sorts each span as it closes."""
     x = signal()
