@@ -126,3 +126,13 @@ def test_an_a_not_a_form_ending_the_clause_asks_after_another_inside_it():
     asked = _said(Role.CUSTOMER, 0.0, 5.0, "到底扣没扣钱你给个准话成不成，不行。")
     assert [(u.role, u.text) for u in split_replies([asked])] == [
         (Role.CUSTOMER, "到底扣没扣钱你给个准话成不成，"), (Role.AGENT, "不行。")]
+
+
+def test_a_bare_refusal_after_a_request_to_the_listener_is_the_listeners():
+    # the customer demands, with no question asked; nobody refuses their own demand
+    demanded = _said(Role.CUSTOMER, 0.0, 4.0, "那你马上把卡给我寄到家里，不可以。")
+    assert [(u.role, u.text) for u in split_replies([demanded])] == [
+        (Role.CUSTOMER, "那你马上把卡给我寄到家里，"), (Role.AGENT, "不可以。")]
+    # the request, then the customer's own 不行 and what they will do then: theirs
+    planned = _said(Role.CUSTOMER, 0.0, 4.0, "你帮我查一下流水，不行，我就去网点。")
+    assert split_replies([planned]) == [planned]

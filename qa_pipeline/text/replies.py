@@ -14,7 +14,8 @@ reads), and only when all of these hold:
 - the clause before it asks, or one of the two before it in the same sentence with only more of
   the request between (能不能让我爱人去办，我过两天再去看，不行): a question mark or 吗/吧/呢/么, or
   能不能/行不行/为什么 or any other A-not-A form ending it (中不中, 给不给) (具体卡在哪一步，我哪知道
-  names no question put to anyone);
+  names no question put to anyone); or it asks the listener to do something for the speaker
+  (你现在就把钱给我打到卡上，| 不可以: nobody refuses their own demand);
 - the voice placed the utterance surely (a piece the voices could not place was placed by its
   words already, and may be the other party's whole);
 - the asker does not go on with what they will do then (不行，我就去投诉 is the customer's own
@@ -59,6 +60,8 @@ HEAD_OF_NEXT_S = 1.0
 # inside it, it may be what is not known (后面到没到账，我不知道: the agent's own words).
 _A_NOT_A_ENDING = re.compile(A_NOT_A.pattern + "$")
 _ASKS = re.compile(r"[?？]$|[吗吧呢么]$|能不能|可不可以|行不行|是不是|有没有|会不会|要不要|为什么|凭什么")
+#: The listener asked to do something for the speaker (你帮我挂失, 您给我退回来, 麻烦你…).
+_REQUESTS = re.compile(r"(?:你|您)[\u4e00-\u9fff]{0,6}?(?:帮我|给我|替我)|^(?:麻烦|请)(?:你|您)")
 #: Giving in (那好吧, 行吧, 算了吧) ends in 吧 but asks nothing.
 _ACQUIESCES = re.compile(r"^(?:那|嗯|哦|唉)?(?:好|行|算了|也行|也好|那好)吧[，,。.！!]?$")
 #: A profession of ignorance that runs on into what is not known (我不知道还有这个规定): a clause that
@@ -90,7 +93,8 @@ def split_replies(utterances: Iterable[Utterance], pause_s: float = 0.45) -> lis
 
 def _asks(clause: Clause) -> bool:
     said = clause.text.rstrip()
-    asks = _ASKS.search(said) is not None or _A_NOT_A_ENDING.search(plain(said)) is not None
+    asks = (_ASKS.search(said) is not None or _A_NOT_A_ENDING.search(plain(said)) is not None
+            or _REQUESTS.search(said) is not None)
     return asks and _ACQUIESCES.match(said) is None
 
 
