@@ -25,8 +25,7 @@ from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import index_text, syllables_of
 from qa_pipeline.text.normalize import match_form
-from qa_pipeline.text.questions import is_question
-from qa_pipeline.text.segment import default_segmenter
+from qa_pipeline.text.questions import asks
 from qa_pipeline.types import Utterance
 
 __all__ = ["CUT_SHORT", "TOLD", "WAVED_OFF", "WHATEVER", "told_again"]
@@ -111,7 +110,7 @@ def _misheard_cut(said: re.Match[str], text: str) -> bool:
         return False  # 请问您问的是… : the second 问 is the customer's, asked about
     end = _SENTENCE_END.search(text, said.end())
     rest = text[said.end(): end.end() if end else len(text)].lstrip("，,、 ")
-    return not rest or not is_question(rest, tuple(default_segmenter()(rest)))
+    return not rest or not asks(rest)
 
 
 def _told(clause: Clause) -> tuple[int, int] | None:

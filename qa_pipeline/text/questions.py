@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from qa_pipeline.text.segment import default_segmenter
 
-__all__ = ["ASKS_OPENING", "A_NOT_A", "PUNCT", "QUESTION_MARKS", "TAGS", "is_question", "only_by_ba", "plain"]
+__all__ = ["ASKS_OPENING", "A_NOT_A", "PUNCT", "QUESTION_MARKS", "TAGS", "asks", "is_question", "only_by_ba", "plain"]
 
 PUNCT = set("，。？！；：、,.?!;:…—~")
 QUESTION_MARKS = set("？?")
@@ -55,7 +55,7 @@ def is_question(body: str, tokens: tuple[str, ...]) -> bool:
     for tag in TAGS:
         if bare.endswith(tag) and len(bare) - len(tag) >= _TAG_MIN_CONTENT_CHARS:
             content = bare[: -len(tag)]
-            return is_question(content, _words(content))
+            return asks(content)
     if any(c in QUESTION_MARKS for c in body):
         return True
     words = [t for t in tokens if any(c.isalnum() for c in t)]
@@ -73,7 +73,12 @@ def only_by_ba(body: str, tokens: tuple[str, ...]) -> bool:
     if not words or words[-1] != "吧":
         return False
     content = body[: body.rfind("吧")]
-    return not is_question(content, _words(content))
+    return not asks(content)
+
+
+def asks(text: str) -> bool:
+    """``is_question`` of a piece of text outside any clause analysis, segmented here."""
+    return is_question(text, _words(text))
 
 
 @lru_cache(maxsize=4096)
