@@ -21,7 +21,8 @@ __all__ = ["YOURSELF", "closes", "modifies_what_follows", "outcome_stands"]
 
 
 # After an outcome, these make it a modifier, not what is said of anyone (我不清楚的地方, 不行的话).
-_MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户")
+_MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分", "的情况", "的客户",
+                   "上的", "上来说", "上讲")  # 还有理论上的风险: 还有理论 (as ASR hears 还有理了) in a modifier
 
 
 _FINAL_PARTICLES = frozenset(("吗", "呢", "吧", "嘛"))

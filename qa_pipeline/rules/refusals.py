@@ -50,6 +50,13 @@ _DOUBLED = tuple(
     re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}}){_SHI}{_STRESS}(?P<second>[\u4e00-\u9fff]{{{n}}})不(?:{_LIAO}|成|掉)))")
     for n in (2, 1)
 )
+# 不可以就是不可以 / 贷不了就是贷不了 / 没有就是没有: a refusal said twice around 就是 closes the matter
+# however the customer asks (alike by sound: ASR writes 带不了就是贷不了). Only a denial: 规定就是规定
+# states the rule.
+_ECHOED = tuple(
+    re.compile(rf"(?=(?P<said>(?P<first>[\u4e00-\u9fff]{{{n}}})就是(?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (4, 3, 2)
+)
+_DENIALS = ("不", "没")
 _NO_MEANS = re.compile(_SHI + r"没(?:有)?(?:办法|法子|法)[\u4e00-\u9fff]{1,2}的")
 # 不可能给您免 / 不可能帮你改: the service ruled out for the customer.
 _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|减|批|调|延|撤|补|弄|解|开|提)")
@@ -182,13 +189,23 @@ def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str) -> tuple[int, 
 
 
 def _emphatic(clause: Clause) -> tuple[int, int] | None:
-    """Where the clause doubles the verb around 是 (by sound), stresses 是没办法…的 or rules the service
-    out (不可能给您免)."""
-    doubled = _said_twice(_DOUBLED, clause.text)
+    """Where the clause doubles the verb around 是 (by sound), says the refusal twice around 就是,
+    stresses 是没办法…的 or rules the service out (不可能给您免)."""
+    doubled = _said_twice(_DOUBLED, clause.text) or _echoed(clause.text)
     if doubled is not None:
         return doubled
     said = _NO_MEANS.search(clause.text) or _RULED_OUT.search(clause.text)
     return (said.start(), said.end()) if said else None
+
+
+def _echoed(text: str) -> tuple[int, int] | None:
+    """Where a refusal is said twice around 就是 (不可以就是不可以, 贷不了就是贷不了), the two alike by sound."""
+    for pattern in _ECHOED:
+        for said in pattern.finditer(text):
+            first, second = said.group("first"), said.group("second")
+            if any(word in first + second for word in _DENIALS) and syllables_of(first) == syllables_of(second):
+                return said.start("said"), said.end("said")
+    return None
 
 
 def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
