@@ -1,8 +1,8 @@
 """The flat refusal in its own words: the verb made the topic, then denied (退是退不了的, 改是改不了的,
 这笔钱是没办法退的), and the bare 办不了 said as a clause of its own (拦不了，钱已经出去了; 今晚销不了;
 寄卡这个办不了 with the matter named first; 办不良 as ASR writes it), and 不可能给您免; take it or leave it
-(您爱办不办), which the A-not-A would otherwise make a question; and the matter disowned by the desk
-(我们这边不管这个).
+(您爱办不办), which the A-not-A would otherwise make a question; a refusal said twice around 就是
+(不可以就是不可以, 贷不了就是贷不了); and the matter disowned by the desk (我们这边不管这个).
 
 Saying a thing cannot be done is often plain information (这笔费用退不了，不过可以…); doubling the verb
 (V是V不了) or stressing 是没办法V的 closes the matter on the customer, which the standard's 不行 stands
