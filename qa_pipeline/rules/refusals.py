@@ -179,10 +179,13 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     return found
 
 
-def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str) -> tuple[int, int] | None:
-    """Where one of ``patterns`` says its verb twice, the two alike by sound (退是推不了, 爱办不办)."""
+def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str, holding: tuple[str, ...] = ()) -> tuple[int, int] | None:
+    """Where one of ``patterns`` says its verb twice, the two alike by sound (退是推不了, 爱办不办); with
+    ``holding``, only where what is said holds one of those words (a denial: 不可以就是不可以)."""
     for pattern in patterns:
         for said in pattern.finditer(text):
+            if holding and not any(word in said.group("said") for word in holding):
+                continue
             if syllables_of(said.group("first")) == syllables_of(said.group("second")):
                 return said.start("said"), said.end("said")
     return None
@@ -191,21 +194,11 @@ def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str) -> tuple[int, 
 def _emphatic(clause: Clause) -> tuple[int, int] | None:
     """Where the clause doubles the verb around 是 (by sound), says the refusal twice around 就是,
     stresses 是没办法…的 or rules the service out (不可能给您免)."""
-    doubled = _said_twice(_DOUBLED, clause.text) or _echoed(clause.text)
+    doubled = _said_twice(_DOUBLED, clause.text) or _said_twice(_ECHOED, clause.text, _DENIALS)
     if doubled is not None:
         return doubled
     said = _NO_MEANS.search(clause.text) or _RULED_OUT.search(clause.text)
     return (said.start(), said.end()) if said else None
-
-
-def _echoed(text: str) -> tuple[int, int] | None:
-    """Where a refusal is said twice around 就是 (不可以就是不可以, 贷不了就是贷不了), the two alike by sound."""
-    for pattern in _ECHOED:
-        for said in pattern.finditer(text):
-            first, second = said.group("first"), said.group("second")
-            if any(word in first + second for word in _DENIALS) and syllables_of(first) == syllables_of(second):
-                return said.start("said"), said.end("said")
-    return None
 
 
 def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
