@@ -66,8 +66,9 @@ _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|
 _TAKE_IT_OR_LEAVE_IT = tuple(
     re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (4, 3, 2, 1)
 )
-# 不买拉倒 / 不办就拉倒 / 拉倒吧: the customer's choice dismissed ("then forget it"); 拉到 (拉到最下面) is not it.
-_GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒")
+# 不买拉倒 / 不办就拉倒 / 拉倒吧 / 不办就算了: the customer's choice dismissed ("then forget it"); 拉到
+# (拉到最下面) is not it, nor 不用算了 (no need to work it out), 不太划算了 or 算了一下 (reckoned).
+_GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒|不(?![用必要需会能太划])[\u4e00-\u9fff]{1,2}?[就也]算了(?![一下])")
 _LEAVE_IT_LABEL = "随便你：爱X不X"
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
@@ -113,7 +114,9 @@ _RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核�
 
 # 我们这边不管这个 / 我们电话这边不管这些: the matter disowned, 不管这个 ending the clause (不管这个钱是谁转的，
 # 都得先冻结 concedes, and goes on).
-_NOT_OURS = re.compile(r"(?:我们|我|这边|咱们)[\u4e00-\u9fff]{0,4}?(?P<said>不管(?:这个|这事|这些|这块|这种事))(?:的|啊|呀|哦|了)?$")
+# 对公业务我们热线不管 / 这些我不管: 不管 alone ending the clause disowns as well; 我们不会不管 reassures.
+_NOT_OURS = re.compile(r"(?:我们|我|这边|咱们)[\u4e00-\u9fff]{0,4}?(?<![会能可])(?P<said>不管(?:这个|这事|这些|这块|这种事)?)"
+                       r"(?:的|啊|呀|哦|了)?$")
 _NOT_OURS_LABEL = "这不归我管：推卸"
 # Punctuation that may close a clause's text; the patterns anchored at its end read it without.
 _CLAUSE_END = "，,。.！!；; "
@@ -225,8 +228,9 @@ def _no_way_on(text: str, clause: Clause, body: str) -> bool:
 # label the curt form (with a bare fact before it: 新卡昨天寄出，改址办不了) and leave the explained
 # one (替人办理不可以，按规定要本人来; 因为…所以免不了), so an explanation anywhere in the reply informs.
 _EXPLAINED = (*_RULE_GIVEN, "因为", "由于")
-# The not-allowed as ASR writes it (不可一, 不可已, 不可依: yi in another tone).
-_NOT_ALLOWED = re.compile(r"^(?P<topic>[\u4e00-\u9fff]{0,9}?)[是就]?(?P<said>不可[以一已依意亦易疑移]再?(?P<verb>[\u4e00-\u9fff]{0,2}))$")
+# The not-allowed as ASR writes it (不可一, 不可已, 不可遗: yi in another tone or spelling).
+_YI = "以一已依意亦易疑移遗宜仪义议异益亿"
+_NOT_ALLOWED = re.compile(rf"^(?P<topic>[\u4e00-\u9fff]{{0,9}}?)[是就]?(?P<said>不可[{_YI}]再?(?P<verb>[\u4e00-\u9fff]{{0,2}}))$")
 # 不了 ending the clause but for particles (撤是办不了的).
 _PARTICLES = "的了啊呀吧"
 _CANNOT_AT_END = re.compile(rf"不{_LIAO}[{_PARTICLES}]*$")
