@@ -13,7 +13,7 @@ from qa_pipeline.rules.sent_elsewhere import sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
 from qa_pipeline.rules.repeated import told_again
-from qa_pipeline.rules.stretches import SHORT_CLAUSE_CHARS, one_per_stretch
+from qa_pipeline.rules.stretches import SHORT_CLAUSE_CHARS, kinds_apart, mocks, one_per_stretch
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
@@ -130,9 +130,12 @@ def _asks_or_finds_out(hit: Hit, policy: Policy) -> bool:
 def _other_offence(listed: Hit, found: Hit) -> bool:
     """The model's finding is an offence of its own when it is in another sentence than the listed
     phrase. In the same sentence it tells how the listed one was said (我哪知道，您自己找找吧: not
-    knowing and leaving the customer to it, one offence); a pattern's finding there still counts."""
+    knowing and leaving the customer to it, one offence); a pattern's finding there still counts, and so
+    does mockery after a refusal or a cutting-short (不行，这么简单的规定您都搞不懂: two offences)."""
     text = listed.utterance.text
-    return sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char)
+    if sentence_index(text, listed.match.start_char) != sentence_index(text, found.match.start_char):
+        return True
+    return mocks(found) and kinds_apart(listed, found)
 
 
 # A finding in the next utterance, this soon after the last, continues the same reply (…没开通。| 怪不了别人。)

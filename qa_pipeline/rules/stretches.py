@@ -24,7 +24,7 @@ from qa_pipeline.text.analysis import clause_at, sentence_index
 from qa_pipeline.text.match import PhraseMatch
 from qa_pipeline.text.normalize import match_form
 
-__all__ = ["SHORT_CLAUSE_CHARS", "one_per_stretch"]
+__all__ = ["SHORT_CLAUSE_CHARS", "kinds_apart", "mocks", "one_per_stretch"]
 
 
 # Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are
@@ -55,7 +55,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         # 我也不清楚，你问别人吧: not knowing and sending away are two offences; not knowing and leaving
         # the customer to look it up themself (我哪知道，您自己翻翻看吧) is one
         return _left_to_look(a, b, policy)
-    if _kinds_apart(a, b):
+    if kinds_apart(a, b):
         return False  # 不行，你错了: a flat refusal, then telling the customer off, are two offences
     if second.start_char - first.end_char <= _ADJACENT_CHARS:
         return True
@@ -107,6 +107,8 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
 # (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
 _OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
+# Mocking what the customer cannot understand or do (这么简单都搞不懂, 连这点常识都没有): telling them off.
+_MOCKING = ("不懂", "不明白", "简单", "常识", "都不会", "搞不来", "弄不来")
 # The count of times already said (说了多少遍, 讲了好几遍); asking again declared futile (问几遍都一样)
 # restates the refusal instead.
 _TOLD_TIMES = re.compile(r"[说讲收].*[遍便变]")
@@ -114,12 +116,16 @@ _TOLD_TIMES = re.compile(r"[说讲收].*[遍便变]")
 _CUTTING_OFF = ("别说了", "听我说", "听我讲", "听我收", "行了行了", "好了好了", "打断", "别插", "别嚷", "别吵")
 
 
-def _kinds_apart(a: Hit, b: Hit) -> bool:
+def kinds_apart(a: Hit, b: Hit) -> bool:
+    """The two findings are offences of different kinds: a flat refusal or a cutting-short, and a
+    telling-off (blame, mockery, futility), a send-away or a count of times said."""
+
     def refuses(hit: Hit) -> bool:
         return hit.match.phrase.lstrip("≈") in _FLAT_REFUSALS
 
     def other(hit: Hit) -> bool:
-        return any(word in hit.match.phrase for word in _OTHER_KINDS) or bool(_TOLD_TIMES.search(hit.match.phrase))
+        return (any(word in hit.match.phrase for word in _OTHER_KINDS) or mocks(hit)
+                or bool(_TOLD_TIMES.search(hit.match.phrase)))
 
     def cuts_off(hit: Hit) -> bool:
         return any(word in hit.match.phrase for word in _CUTTING_OFF)
@@ -127,6 +133,11 @@ def _kinds_apart(a: Hit, b: Hit) -> bool:
     # 您别说了，改址办不了 / 行了行了，是您自己没填: cutting the customer short, then refusing, blaming
     # or sending away, are two (cutting short, then rushing them, 行了行了，你快说, is one impatience)
     return any(refuses(x) and other(y) or cuts_off(x) and (refuses(y) or other(y)) for x, y in ((a, b), (b, a)))
+
+
+def mocks(hit: Hit) -> bool:
+    """The finding mocks what the customer cannot understand or do (这么简单都搞不懂)."""
+    return any(word in hit.match.phrase for word in _MOCKING)
 
 
 # Others waiting (后面还有好多人排队, 还有好多电话): said after a rush, the reason for it.
