@@ -2,9 +2,9 @@
 
 A listed promise phrase or a head…tail pattern counts unless negated, hedged, asked or supposed; the
 ``promise`` intent's model adds clauses in other words. Promises count once per sentence unless pledged
-anew; the agent's own job (我一定给您回电话), verdicts (那肯定不行), guesses at feelings, purposes, rule
-consequences (这样就不会逾期了) and apologies for trouble caused are no commitment
-(``rules.phrases`` reports them as the unauthorized_promise check).
+anew or granted on top (再给您补偿, 以后也不收了); the agent's own job (我一定给您回电话), verdicts
+(那肯定不行), guesses at feelings, purposes, rule consequences (这样就不会逾期了) and apologies for trouble
+caused are no commitment (``rules.phrases`` reports them as the unauthorized_promise check).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def promise_judgements(utterances: tuple[Utterance, ...], policy: Policy) -> lis
 
 def _same_sentence(a: Hit, b: Hit) -> bool:
     """Promises are counted per sentence (这款我跟您打包票，…一分钱都不会亏 is one guarantee), unless a
-    later clause pledges anew or adds a promise with 另外."""
+    later clause pledges anew, adds a promise with 另外 or 再给, or grants the charges to come (以后也不收)."""
     text = a.utterance.text
     if a.utterance is not b.utterance:
         return False
@@ -140,6 +140,9 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
     if _when_of_the_last(text, first, second):
         return True  # 肯定能批下来。三天之内就能放款: the time of the outcome just promised
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
+    last_clause = match_form(text[first.end_char + breaks[-1]: second.end_char]) if breaks else ""
+    if _complete(first) and last_clause.lstrip(_CLAUSE_BREAKS).startswith(_FROM_NOW_ON):
+        return False  # 这笔年费给您免了，以后每年都不收了: this charge waived, and the ones to come
     if breaks and any(p in text[first.end_char + breaks[-1]: second.end_char] for p in _PLEDGES):
         return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge
     if not breaks and _complete(first) and any(p in text[first.end_char: second.end_char] for p in _PLEDGES):
@@ -181,7 +184,9 @@ _WHEN = ("今天", "明天", "后天", "之前", "以前", "之内", "以内", "
 
 # 另外/额外 may open the second finding itself (…退给您，我再额外补偿您五十元).
 _ADDED_REACH = 4
-_ADDED = ("另外", "此外", "同时", "并且", "而且", "额外")
+_ADDED = ("另外", "此外", "同时", "并且", "而且", "额外", "再给", "再补", "再赔", "再送")
+# A clause about the charges to come (以后也不收了, 下次就不会再扣了) after a waiver of this one: a second grant.
+_FROM_NOW_ON = ("以后", "今后", "往后", "下次", "下回", "从下个月", "下个月起", "从明年", "明年起")
 # A clause pledged anew by its own adverb counts apart; one carried by the first pledge does not
 # (这笔钱肯定能给您退回来，三天之内就到账 is one promise).
 _PLEDGES = ("保证", "一定", "肯定", "绝对", "百分之百", "保准", "准保", "打包票", "担保", "包您", "再也")
