@@ -160,6 +160,8 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     for index, clause in enumerate(clauses):
         left = _said_twice(_TAKE_IT_OR_LEAVE_IT, clause.text)  # (its A-not-A makes the clause look like a question)
         riddance = _GOOD_RIDDANCE.search(clause.text)
+        if riddance and riddance.group().endswith("算了") and clause.hypothetical:
+            riddance = None  # 您要是不方便就算了，我们改天再联系: a supposition, the customer spared
         left = left or (riddance.span() if riddance else None)
         if left is not None:
             found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], _LEAVE_IT_LABEL))
