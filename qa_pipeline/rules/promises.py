@@ -141,7 +141,7 @@ def _same_sentence(a: Hit, b: Hit) -> bool:
         return True  # 肯定能批下来。三天之内就能放款: the time of the outcome just promised
     breaks = [at for at, c in enumerate(between) if c in _CLAUSE_BREAKS]
     last_clause = text[first.end_char + breaks[-1]: second.end_char] if breaks else ""
-    if _complete(first) and match_form(last_clause).lstrip(_CLAUSE_BREAKS).startswith(_FROM_NOW_ON):
+    if _complete(first) and match_form(last_clause).startswith(_FROM_NOW_ON):
         return False  # 这笔年费给您免了，以后每年都不收了: this charge waived, and the ones to come
     if any(p in last_clause for p in _PLEDGES):
         return False  # 我保证明天一定到账，绝对耽误不了您的事; …退给您，以后再也不会…: a second pledge

@@ -66,9 +66,11 @@ _RULED_OUT = re.compile(r"不可能(?:给|帮|替)(?:您|你)(?:退|免|办|改|
 _TAKE_IT_OR_LEAVE_IT = tuple(
     re.compile(rf"(?=(?P<said>爱(?P<first>[\u4e00-\u9fff]{{{n}}})[不就](?P<second>[\u4e00-\u9fff]{{{n}}})))") for n in (4, 3, 2, 1)
 )
-# 不买拉倒 / 不办就拉倒 / 拉倒吧 / 不办就算了: the customer's choice dismissed ("then forget it"); 拉到
-# (拉到最下面) is not it, nor 不用算了 (no need to work it out), 不太划算了 or 算了一下 (reckoned).
-_GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒|不(?![用必要需会能太划])[\u4e00-\u9fff]{1,2}?[就也]算了(?![一下])")
+# 不买拉倒 / 不办就拉倒 / 拉倒吧: the customer's choice dismissed ("then forget it"); 拉到 (拉到最下面) is not it.
+_GOOD_RIDDANCE = re.compile(r"(?:不[\u4e00-\u9fff]{1,2}?[就也]?)?拉倒")
+# 不办就算了 dismisses it as well, unless supposed (您要是不方便就算了，我们改天再联系); 不用算了 (no need to
+# work it out), 不太划算了 and 算了一下 (reckoned) are not it.
+_NEVER_MIND = re.compile(r"不(?![用必要需会能太划])[\u4e00-\u9fff]{1,2}?[就也]算了(?![一下])")
 _LEAVE_IT_LABEL = "随便你：爱X不X"
 
 # What the customer asks a bank to do, and what the bare refusal denies (退不了, 办不了, 撤销不了).
@@ -159,9 +161,7 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
     clauses = clauses_of(utterance, policy)
     for index, clause in enumerate(clauses):
         left = _said_twice(_TAKE_IT_OR_LEAVE_IT, clause.text)  # (its A-not-A makes the clause look like a question)
-        riddance = _GOOD_RIDDANCE.search(clause.text)
-        if riddance and riddance.group().endswith("算了") and clause.hypothetical:
-            riddance = None  # 您要是不方便就算了，我们改天再联系: a supposition, the customer spared
+        riddance = _GOOD_RIDDANCE.search(clause.text) or (None if clause.hypothetical else _NEVER_MIND.search(clause.text))
         left = left or (riddance.span() if riddance else None)
         if left is not None:
             found.append(Judged.spanning(utterance, clause.start_char + left[0], clause.start_char + left[1], _LEAVE_IT_LABEL))
