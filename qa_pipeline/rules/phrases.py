@@ -166,7 +166,12 @@ _POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|�
                             r"(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般|手头|资金|周转|能不能|是不是)")
 # 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
-_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快")
+_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快", "感谢您的配合", "谢谢您的配合", "不打扰您了")
+# How far (characters in match form) a clause may stand from the closing courtesy and still be part
+# of the leave-taking: 那就不打扰您了，感谢您的接听，再见 holds six between. A reply the recogniser
+# ran on without its full stops can put a taunt many characters before a garbled 再见 (你是不是没听懂
+# 而已领卡要本人带身份证…最近的网点再见, 办证 heard 再见): that taunt is not the closing.
+_COURTESY_REACH = 8
 
 
 def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool:
@@ -194,7 +199,7 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if _DENIED_OFFENCE.search(utterance.text[said_from:judged.hit.match.end_char]):
         return True  # 这是规定，不是我们故意为难您: the agent denies the very offence the model saw
     courtesy = sound_hits((utterance,), _COURTESY, policy)
-    if any(sentence_index(utterance.text, h.match.start_char) == sentence for h in courtesy):
+    if any(sentence_index(utterance.text, h.match.start_char) == sentence and _runs_into(judged.hit, h) for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
     if _promised_in(utterance, sentence, policy):
         return True  # 就您这个条件，肯定能批下来: the sentence pledges an outcome; the promise check reads it
@@ -204,6 +209,16 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if any(h.match.start_char < start and sentence_index(utterance.text, h.match.start_char) == sentence for h in phrases):
         return True  # 实在抱歉，耽误了您这么长时间: what follows an apology in its sentence is what it regrets
     return any(c.overlaps(judged.hit) for c in comforting + phrases)
+
+
+def _runs_into(hit: Hit, courtesy: Hit) -> bool:
+    """Whether ``hit``'s clause and the closing ``courtesy`` stand together in their utterance."""
+    text = hit.utterance.text
+    if courtesy.match.start_char >= hit.match.end_char:
+        between = text[hit.match.end_char : courtesy.match.start_char]
+    else:
+        between = text[courtesy.match.end_char : hit.match.start_char]
+    return len(match_form(between)) <= _COURTESY_REACH
 
 
 # The offence denied (不是我们不给您办, 并不是故意的): an explanation, never labelled a taboo by any writer.
