@@ -36,16 +36,18 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     familiar = "|".join(re.escape(t) for t in rules.address_familiar) or "(?!)"
     # 孙叔叔，您好 / 刘阿姨您好: a familiar title only where the address stands, opening its clause
     by_familiar = re.compile(rf"^[{_INTERJECTIONS}]?[{_CJK}]{{1,2}}(?<![{_NOT_A_NAME}])(?:{familiar})(?:{_HELLO})?$|^[{_CJK}]{{1,2}}(?:{familiar}){_HELLO}")
+    # 请问是开面馆的张老板吗 / 请问您是王德芬阿姨吗 (是 heard 世): a familiar title asked for, ending the question
+    by_familiar_asked = re.compile(rf"(?:请问您?|您)[是世事市试式][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[吗吧嘛么啊呀]?$")
     surnames = _surnames(policy)
     by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
     for utterance in utterances:
         if (_title_heard(utterance.text, rules.address_titles) or _slot_before_hello(utterance.text)
-                or _asked_for(utterance.text)):
+                or _asked_for(utterance.text, rules.address_titles + rules.address_familiar)):
             return True
         for clause in _CLAUSES.split(utterance.text):
-            if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
+            if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause) or by_familiar_asked.search(clause)
                     or _title_heard(clause, rules.address_titles) or _asked_by_title(clause, rules.address_titles)):
                 return True
     return False
@@ -71,14 +73,15 @@ _NOT_ASKED_FOR = ("本人", "机主", "持卡人", "户主", "家属", "家人",
                   "我", "的", "不", "没", "银行", "客服", "关于", "要", "想")
 
 
-def _asked_for(text: str) -> bool:
-    """The agent asks whether the one who answered is the customer, by name (see ``_ASKING``)."""
+def _asked_for(text: str, bare_titles: tuple[str, ...]) -> bool:
+    """The agent asks whether the one who answered is the customer, by name (see ``_ASKING``); a
+    title alone names nobody (请问您是老板吗)."""
     for asked in _ASKING.finditer(text):
         slot = asked.group("slot")
         readings = index_text(slot[-1]).readings
         if readings and readings[-1] & _PARTICLE_SOUNDS:
             slot = slot[:-1]
-        if 2 <= len(slot) <= 6 and not any(word in slot for word in _NOT_ASKED_FOR):
+        if 2 <= len(slot) <= 6 and slot not in bare_titles and not any(word in slot for word in _NOT_ASKED_FOR):
             return True
     return False
 
