@@ -37,7 +37,8 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     # 孙叔叔，您好 / 刘阿姨您好: a familiar title only where the address stands, opening its clause
     by_familiar = re.compile(rf"^[{_INTERJECTIONS}]?[{_CJK}]{{1,2}}(?<![{_NOT_A_NAME}])(?:{familiar})(?:{_HELLO})?$|^[{_CJK}]{{1,2}}(?:{familiar}){_HELLO}")
     # 请问是开面馆的张老板吗 / 请问您是王德芬阿姨吗 (是 heard 世): a familiar title asked for, ending the question
-    by_familiar_asked = re.compile(rf"(?:请问您?|您)[是世事市试式][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[吗吧嘛么啊呀]?$")
+    by_familiar_asked = re.compile(
+        rf"(?:请问您?|您)[是世事市试式][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[吗吧嘛么啊呀]?$")
     surnames = _surnames(policy)
     by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
@@ -47,7 +48,8 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
                 or _asked_for(utterance.text, rules.address_titles + rules.address_familiar)):
             return True
         for clause in _CLAUSES.split(utterance.text):
-            if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause) or by_familiar_asked.search(clause)
+            if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
+                    or by_familiar_asked.search(clause)
                     or _title_heard(clause, rules.address_titles) or _asked_by_title(clause, rules.address_titles)):
                 return True
     return False

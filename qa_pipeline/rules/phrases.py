@@ -168,9 +168,9 @@ _POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|�
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快", "感谢您的配合", "谢谢您的配合", "不打扰您了")
 # How far (characters in match form) a clause may stand from the closing courtesy and still be part
-# of the leave-taking: 那就不打扰您了，感谢您的接听，再见 holds six between. A reply the recogniser
-# ran on without its full stops can put a taunt many characters before a garbled 再见 (你是不是没听懂
-# 而已领卡要本人带身份证…最近的网点再见, 办证 heard 再见): that taunt is not the closing.
+# of the leave-taking (没问题，那就先这样，感谢您的接听，再见: five between 没问题 and the thanks). A reply the
+# recogniser ran on without its full stops can put a taunt many characters before a misheard 再见
+# (你是不是没听明白而已补卡要带户口本…支行再见身证, 办证 heard 再见): that taunt is not the closing.
 _COURTESY_REACH = 8
 
 
@@ -199,7 +199,8 @@ def _model_overruled(judged: Judged, excused: list[Hit], policy: Policy) -> bool
     if _DENIED_OFFENCE.search(utterance.text[said_from:judged.hit.match.end_char]):
         return True  # 这是规定，不是我们故意为难您: the agent denies the very offence the model saw
     courtesy = sound_hits((utterance,), _COURTESY, policy)
-    if any(sentence_index(utterance.text, h.match.start_char) == sentence and _runs_into(judged.hit, h) for h in courtesy):
+    if any(sentence_index(utterance.text, h.match.start_char) == sentence and _runs_into(judged.hit, h)
+           for h in courtesy):
         return True  # 那就不打扰您了，感谢您的接听，再见: the closing courtesy
     if _promised_in(utterance, sentence, policy):
         return True  # 就您这个条件，肯定能批下来: the sentence pledges an outcome; the promise check reads it
