@@ -19,6 +19,10 @@ _NOT_A_NAME = "位们的是个这那各和"
 _CLAUSES = re.compile(r"[，,。．.？?！!；;：:、\s]+")
 _HELLO = "(?:您好|你好)"
 _INTERJECTIONS = "喂嗯啊哎诶噢哦呃唉"
+# 是 as Whisper also writes it where a name is asked for (请问试王女士吗), and the particles that may
+# close the question.
+_SHI = "是试事市式"
+_QUESTION_END = "吗吧嘛么啊呀"
 # The address slot: one character (a surname) and two more right before the hello opening a turn
 # (a comma may stand between: 琉仙生，你好 for 刘先生，您好).
 _SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}})[，,、\s]*(?:{_HELLO}|我是)")
@@ -38,14 +42,15 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     by_familiar = re.compile(rf"^[{_INTERJECTIONS}]?[{_CJK}]{{1,2}}(?<![{_NOT_A_NAME}])(?:{familiar})(?:{_HELLO})?$|^[{_CJK}]{{1,2}}(?:{familiar}){_HELLO}")
     # 请问是开面馆的张老板吗 / 请问您是王德芬阿姨吗 (是 heard 世): a familiar title asked for, ending the question
     by_familiar_asked = re.compile(
-        rf"(?:请问您?|您)[是世事市试式][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[吗吧嘛么啊呀]?$")
+        rf"(?:请问您?|您)[{_SHI}世][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[{_QUESTION_END}]?$")
     surnames = _surnames(policy)
     by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
     by_name = re.compile(rf"^{name}{_HELLO}|(?:请问是|请问您是|您是){name}(?:吗|本人)")
+    bare_titles = rules.address_titles + rules.address_familiar
     for utterance in utterances:
         if (_title_heard(utterance.text, rules.address_titles) or _slot_before_hello(utterance.text)
-                or _asked_for(utterance.text, rules.address_titles + rules.address_familiar)):
+                or _asked_for(utterance.text, bare_titles)):
             return True
         for clause in _CLAUSES.split(utterance.text):
             if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
@@ -57,7 +62,7 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
 
 # 请问是蒲女士吗 asked after the introduction: 是 (or its sound), a name of one to three characters, a
 # title, then at most a question particle ending the clause (heard 请问是普女师吗, 是张你事吧, 试和先生忙).
-_ASKED = re.compile(rf"(?:是|试|事|市|式)(?P<name>[{_CJK}]{{1,3}}?)(?P<title>[{_CJK}]{{2}})[吗吧嘛么忙啊呀]?$")
+_ASKED = re.compile(rf"[{_SHI}](?P<name>[{_CJK}]{{1,3}}?)(?P<title>[{_CJK}]{{2}})[{_QUESTION_END}忙]?$")
 # Toneless pinyin letters the title may be off here, where no hello anchors the slot: 女士 heard 女师 or
 # 泥师 (one letter), never 的事 (two).
 _ASKED_SLIPS = 1

@@ -166,7 +166,8 @@ _POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|�
                             r"(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般|手头|资金|周转|能不能|是不是)")
 # 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
-_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快", "感谢您的配合", "谢谢您的配合", "不打扰您了")
+_COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快",
+             "感谢您的配合", "谢谢您的配合", "不打扰您了")
 # How far (characters in match form) a clause may stand from the closing courtesy and still be part
 # of the leave-taking (没问题，那就先这样，感谢您的接听，再见: five between 没问题 and the thanks). A reply the
 # recogniser ran on without its full stops can put a taunt many characters before a misheard 再见
