@@ -41,6 +41,8 @@ def digit_runs(text: str) -> list[str]:
         next_is_digit = _digit(nxt) is not None
         if current and char in ".,，-－" and nxt.isascii() and nxt.isdigit():
             continue  # ASR writes an ID as an amount, a decimal or digits spelled apart (3.07, 4,307, 3-7-1-5)
+        if current and char == "、" and next_is_digit:
+            continue  # or as a list of digits said one by one (5、0、2、8, 五、零、二、八)
         if current and is_cjk(char) and next_is_digit and not current.endswith(" "):
             current += " "  # a single skipped character
             continue
