@@ -29,6 +29,8 @@ from qa_pipeline.text.normalize import (
         ("I  want  OK", "I want OK"),  # spaces between Latin words are kept (single)
         ("您别著急，看著我说", "您别着急，看着我说"),  # Whisper's traditional 著 for the particle 着
         ("著名的银行，效果显著", "著名的银行，效果显著"),  # where simplified Chinese keeps 著
+        ("这笔钱肯定点您退回来，我这边点你加急", "这笔钱肯定给您退回来，我这边给你加急"),  # 给 heard 点 after a pledge
+        ("下午五点你再打，晚点您再来，快点您说", "下午五点你再打，晚点您再来，快点您说"),  # o'clock, "a little": 点
         ("", ""),
     ],
 )

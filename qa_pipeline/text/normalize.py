@@ -114,6 +114,12 @@ def _collapse_spaces(text: str) -> str:
 _ZHE = re.compile(r"(?<![显名巨原专编土昭卓])著(?![名作称述录书])")
 
 
+# The recogniser writes 给 (gei) before 您/你 as 点 in some voices (肯定点您退回来, 我这边点您加急处理). After a
+# pledge, a time or a place word 点 is never "o'clock" or "a little", which follow a number or a measure
+# (五点你再打, 晚点您再来, 快点您说): there it is 给.
+_GEI = re.compile(r"(一定|肯定|保证|直接|马上|立刻|这边|那边|今天|明天|尽快|抱歉|先|再)点(?=[您你])")
+
+
 def normalize_display(raw: str) -> str:
     """Simplified Chinese with Chinese punctuation and no spaces between Chinese characters.
 
@@ -122,7 +128,7 @@ def normalize_display(raw: str) -> str:
     """
     if not raw:
         return ""
-    text = _ZHE.sub("着", _t2s().convert(raw))
+    text = _GEI.sub(r"\1给", _ZHE.sub("着", _t2s().convert(raw)))
     text = "".join(_half_width(c) for c in text)
     text = _collapse_spaces(text)
     return _unify_punct(text)
