@@ -54,7 +54,7 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
             return True
         for clause in _CLAUSES.split(utterance.text):
             if (by_title.search(clause) or by_name.search(clause) or by_familiar.search(clause)
-                    or by_familiar_asked.search(clause)
+                    or by_familiar_asked.search(clause) or _asked_after_description(clause, bare_titles)
                     or _title_heard(clause, rules.address_titles) or _asked_by_title(clause, rules.address_titles)):
                 return True
     return False
@@ -99,6 +99,22 @@ def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
     if asked is None or asked.group("name")[0] in _NOT_A_SURNAME + _INTERJECTIONS:
         return False
     return _near_title(asked.group("title"), titles, _ASKED_SLIPS)
+
+
+# 请问是沙溪镇开茶馆的钟女士吗 asked with who the customer is before the name: the question ends with a
+# surname-sized character and a title heard by its sound alone (钟女是吗, 陈老伴吗, 杨老版吗). With the
+# description in front the slot is wide, so the title's syllables must be exact.
+_ASKED_DESCRIBED = re.compile(
+    rf"(?:请问您?|您)[{_SHI}世][{_CJK}]*?(?P<name>[{_CJK}])(?P<title>[{_CJK}]{{2}})[{_QUESTION_END}忙]?$")
+
+
+def _asked_after_description(clause: str, titles: tuple[str, ...]) -> bool:
+    """The customer asked for by a description, a name and a title (see ``_ASKED_DESCRIBED``); 请问您是
+    做生意的老板吗 asks for a role (的 before the title), not a person."""
+    asked = _ASKED_DESCRIBED.search(clause)
+    if asked is None or asked.group("name") in _NOT_A_NAME + _NOT_A_SURNAME + _INTERJECTIONS:
+        return False
+    return _near_title(asked.group("title"), titles, 0)
 
 
 def _near_title(heard: str, titles: tuple[str, ...], slips: int) -> bool:
