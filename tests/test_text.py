@@ -31,6 +31,7 @@ from qa_pipeline.text.normalize import (
         ("著名的银行，效果显著", "著名的银行，效果显著"),  # where simplified Chinese keeps 著
         ("这笔钱肯定点您退回来，我这边点你加急", "这笔钱肯定给您退回来，我这边给你加急"),  # 给 heard 点 after a pledge
         ("下午五点你再打，晚点您再来，快点您说", "下午五点你再打，晚点您再来，快点您说"),  # o'clock, "a little": 点
+        ("您先点您的头像，再点你那个转账", "您先点您的头像，再点你那个转账"),  # tapping the customer's screen: 点
         ("", ""),
     ],
 )

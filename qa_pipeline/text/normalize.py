@@ -116,8 +116,9 @@ _ZHE = re.compile(r"(?<![显名巨原专编土昭卓])著(?![名作称述录书]
 
 # The recogniser writes 给 (gei) before 您/你 as 点 in some voices (肯定点您退回来, 我这边点您加急处理). After a
 # pledge, a time or a place word 点 is never "o'clock" or "a little", which follow a number or a measure
-# (五点你再打, 晚点您再来, 快点您说): there it is 给.
-_GEI = re.compile(r"(一定|肯定|保证|直接|马上|立刻|这边|那边|今天|明天|尽快|抱歉|先|再)点(?=[您你])")
+# (五点你再打, 晚点您再来, 快点您说): there it is 给. Tapping something of the customer's stays 点 (您先点您的
+# 头像, 再点你那个转账按钮).
+_GEI = re.compile(r"(一定|肯定|保证|直接|马上|立刻|这边|那边|今天|明天|尽快|抱歉|先|再)点(?=[您你](?![的那这]))")
 
 
 def normalize_display(raw: str) -> str:
