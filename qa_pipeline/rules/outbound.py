@@ -23,6 +23,9 @@ _INTERJECTIONS = "喂嗯啊哎诶噢哦呃唉"
 # close the question.
 _SHI = "是试事市式"
 _QUESTION_END = "吗吧嘛么啊呀"
+# 请问(您)是 (是 heard 世 too) and whatever describes the customer before the name and title asked for
+# (请问是开面馆的…): the opening both patterns for a customer asked for by title share.
+_ASKED_WHO = rf"(?:请问您?|您)[{_SHI}世][{_CJK}]*?"
 # The address slot: one character (a surname) and two more right before the hello opening a turn
 # (a comma may stand between: 琉仙生，你好 for 刘先生，您好).
 _SLOT = re.compile(rf"^([{_CJK}])([{_CJK}]{{2}})[，,、\s]*(?:{_HELLO}|我是)")
@@ -41,8 +44,7 @@ def addressed(utterances: Iterable[Utterance], policy: Policy) -> bool:
     # 孙叔叔，您好 / 刘阿姨您好: a familiar title only where the address stands, opening its clause
     by_familiar = re.compile(rf"^[{_INTERJECTIONS}]?[{_CJK}]{{1,2}}(?<![{_NOT_A_NAME}])(?:{familiar})(?:{_HELLO})?$|^[{_CJK}]{{1,2}}(?:{familiar}){_HELLO}")
     # 请问是开面馆的张老板吗 / 请问您是王德芬阿姨吗 (是 heard 世): a familiar title asked for, ending the question
-    by_familiar_asked = re.compile(
-        rf"(?:请问您?|您)[{_SHI}世][{_CJK}]*?[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[{_QUESTION_END}]?$")
+    by_familiar_asked = re.compile(rf"{_ASKED_WHO}[{_CJK}](?<![{_NOT_A_NAME}])(?:{familiar})[{_QUESTION_END}]?$")
     surnames = _surnames(policy)
     by_title = re.compile(rf"[{_CJK}](?<![{_NOT_A_NAME}])(?:{titles})")
     name = rf"(?:{surnames})[{_CJK}]{{1,2}}?"
@@ -104,8 +106,7 @@ def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
 # 请问是沙溪镇开茶馆的钟女士吗 asked with who the customer is before the name: the question ends with a
 # surname-sized character and a title heard by its sound alone (钟女是吗, 陈老伴吗, 杨老版吗). With the
 # description in front the slot is wide, so the title's syllables must be exact.
-_ASKED_DESCRIBED = re.compile(
-    rf"(?:请问您?|您)[{_SHI}世][{_CJK}]*?(?P<name>[{_CJK}])(?P<title>[{_CJK}]{{2}})[{_QUESTION_END}忙]?$")
+_ASKED_DESCRIBED = re.compile(rf"{_ASKED_WHO}(?P<name>[{_CJK}])(?P<title>[{_CJK}]{{2}})[{_QUESTION_END}忙]?$")
 
 
 def _asked_after_description(clause: str, titles: tuple[str, ...]) -> bool:

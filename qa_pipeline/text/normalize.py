@@ -129,7 +129,9 @@ def normalize_display(raw: str) -> str:
     """
     if not raw:
         return ""
-    text = _GEI.sub(r"\1给", _ZHE.sub("着", _t2s().convert(raw)))
+    text = _ZHE.sub("着", _t2s().convert(raw))
+    if "点" in text:  # match_form reads every text through here: skip the pattern where it cannot apply
+        text = _GEI.sub(r"\1给", text)
     text = "".join(_half_width(c) for c in text)
     text = _collapse_spaces(text)
     return _unify_punct(text)
