@@ -103,8 +103,8 @@ def _asked_by_title(clause: str, titles: tuple[str, ...]) -> bool:
     return _near_title(asked.group("title"), titles, _ASKED_SLIPS)
 
 
-# 请问是沙溪镇开茶馆的钟女士吗 asked with who the customer is before the name: the question ends with a
-# surname-sized character and a title heard by its sound alone (钟女是吗, 陈老伴吗, 杨老版吗). With the
+# 请问是河坝村种柑橘的罗女士吗 asked with who the customer is before the name: the question ends with a
+# surname-sized character and a title heard by its sound alone (罗女是吗, 罗老伴吗, 罗老版吗). With the
 # description in front the slot is wide, so the title's syllables must be exact.
 _ASKED_DESCRIBED = re.compile(rf"{_ASKED_WHO}(?P<name>[{_CJK}])(?P<title>[{_CJK}]{{2}})[{_QUESTION_END}忙]?$")
 

@@ -234,12 +234,12 @@ def _own_job(judged: Judged, policy: Policy) -> bool:
     if own and any(outcome in text[min(own):] for outcome in _OUTCOMES_AFTER):
         return False  # 一定有人联系您处理好: the call-back carries the outcome with it
     if any(word in text for word in _CALL_BACK) and _DEADLINE.search(text):
-        return False  # 今天下午五点之前一定给您回电话: a call-back pledged by a deadline binds the bank
+        return False  # 明天中午前一定给您回个电话: a call-back pledged by a deadline binds the bank
     return bool(own) or bool(_MENTIONED.search(before))
 
 
 _OUTCOMES_AFTER = ("处理好", "解决", "办好", "办妥", "搞定", "弄好", "到账", "退回", "退给您")
-# A call-back pledged with a deadline (今天下午五点之前一定给您回电话, 下周一之前我肯定给您回电话) commits
+# A call-back pledged with a deadline (明天中午前一定给您回个电话, 周五之前我肯定联系您) commits
 # the bank to a time, as a recommended 我们会尽快…回复您 does not: writers of labelled calls count it a
 # promise in every such turn (14 of 14), and never a firm call-back without one.
 _CALL_BACK = ("回电话", "回个电话", "回电", "回复您", "联系您", "通知您")

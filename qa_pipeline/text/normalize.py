@@ -114,7 +114,7 @@ def _collapse_spaces(text: str) -> str:
 _ZHE = re.compile(r"(?<![显名巨原专编土昭卓])著(?![名作称述录书])")
 
 
-# The recogniser writes 给 (gei) before 您/你 as 点 in some voices (肯定点您退回来, 我这边点您加急处理). After a
+# The recogniser writes 给 (gei) before 您/你 as 点 in some voices (明天肯定点您办好, 我这边点您登记). After a
 # pledge, a time or a place word 点 is never "o'clock" or "a little", which follow a number or a measure
 # (五点你再打, 晚点您再来, 快点您说): there it is 给. Tapping something of the customer's stays 点 (您先点您的
 # 头像, 再点你那个转账按钮).
