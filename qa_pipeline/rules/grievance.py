@@ -196,10 +196,11 @@ _EXONERATES = re.compile(
 )
 
 
-# The caller thanking or apologising to the agent (麻烦你了，让你查了这么久): courtesy, whatever the model
-# makes of the rest.
+# The caller thanking or apologising to the agent (麻烦你了，让你查了这么久; 耽误您半天了, the agent's time
+# taken): courtesy, whatever the model makes of the rest.
 _COURTEOUS = ("麻烦你了", "麻烦您了", "麻烦你们了", "辛苦你了", "辛苦您了", "辛苦你们", "辛苦了", "谢谢你", "谢谢您", "不好意思啊",
-              "不好意思哈", "不好意思呀", "不好意思了", "不好意思啦", "对不起", "抱歉", "没关系", "能理解", "理解你们")
+              "不好意思哈", "不好意思呀", "不好意思了", "不好意思啦", "对不起", "抱歉", "没关系", "能理解", "理解你们",
+              "耽误你", "耽误您", "打扰你", "打扰您")
 
 
 def courtesy_at(text: str, start: int, end: int) -> bool:
