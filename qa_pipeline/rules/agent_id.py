@@ -73,17 +73,27 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
     size = len(agent_id)
     if size < 4:
         return False
-    for marker in re.finditer("号", form):
+    for marker in re.finditer(f"[{_HAO}]", form):
         window = form[marker.start() - size : marker.start()]
-        if len(window) == size:
-            digits = [_digit(c) for c in window]
-            agree = sum(g == d for g, d in zip(digits, agent_id))
-            # the other places must be misheard non-digits: another digit means another ID
-            if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
-                return True
-            if _lost_digits(window, agent_id) or _heard_as_words(window, agent_id):
-                return True
+        if len(window) != size:
+            continue
+        if marker.group() != "号":
+            if _heard_as_words(window, agent_id):
+                return True  # 号 itself misheard (五幺五九号 heard 福妖舞酒浩): the ID's sounds must carry it
+            continue
+        digits = [_digit(c) for c in window]
+        agree = sum(g == d for g, d in zip(digits, agent_id))
+        # the other places must be misheard non-digits: another digit means another ID
+        if agree >= size - 2 and all(g is None or g == d for g, d in zip(digits, agent_id)):
+            return True
+        if _lost_digits(window, agent_id) or _heard_as_words(window, agent_id):
+            return True
     return False
+
+
+# 号 and what the recogniser writes for it after a number: other hao syllables (浩, 好, 耗), and 行 or 航,
+# pulled by the 银行 just before (三四七幺号 heard 三四七幺行)
+_HAO = "号浩昊好耗豪行航"
 
 
 # What the ID follows in the greeting: the outbound title, the bank, the word 工号.
