@@ -67,9 +67,14 @@ def _id_in_runs(agent_id: str, runs: list[str]) -> bool:
     return False
 
 
+# 号 and what the recogniser writes for it after a number: other hao syllables (浩, 好, 耗), and 行 or 航,
+# pulled by the 银行 just before (三四七幺号 heard 三四七幺行)
+_HAO = "号浩昊好耗豪行航"
+
+
 def _id_before_marker(agent_id: str, form: str) -> bool:
     """An ID-sized token right before 号 with the ID's digits in place but two, which are not
-    digits at all (次次七一号 for 四四七一号)."""
+    digits at all (次次七一号 for 四四七一号); before a stand-in for 号 (``_HAO``) only the ID's sounds count."""
     size = len(agent_id)
     if size < 4:
         return False
@@ -89,11 +94,6 @@ def _id_before_marker(agent_id: str, form: str) -> bool:
         if _lost_digits(window, agent_id) or _heard_as_words(window, agent_id):
             return True
     return False
-
-
-# 号 and what the recogniser writes for it after a number: other hao syllables (浩, 好, 耗), and 行 or 航,
-# pulled by the 银行 just before (三四七幺号 heard 三四七幺行)
-_HAO = "号浩昊好耗豪行航"
 
 
 # What the ID follows in the greeting: the outbound title, the bank, the word 工号.
