@@ -191,8 +191,9 @@ def _best_fuzzy(
             continue
         start, end = alignment.dest_start, alignment.dest_end
         # partial alignment may trim a differing edge (来订 for 来电) and only tries windows of the
-        # phrase's length: try full-length windows and one character more or less (ASR drops and
-        # inserts characters)
+        # phrase's length: try full-length windows, one character more or less (ASR drops and
+        # inserts characters), and the window one character over (an alignment that took the
+        # character before the phrase for its first: 我说了好多 for 说了好多遍 in 我说了好多电了)
         windows = {(start, end), (start, min(length, start + size)), (max(0, end - size), end)}
         windows |= {
             shifted
@@ -202,6 +203,8 @@ def _best_fuzzy(
                 (w_start + 1, w_end),
                 (w_start, min(length, w_end + 1)),
                 (max(0, w_start - 1), w_end),
+                (w_start + 1, min(length, w_end + 1)),
+                (max(0, w_start - 1), w_end - 1),
             )
         }
         for w_start, w_end in windows:
