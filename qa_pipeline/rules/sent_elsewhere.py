@@ -43,7 +43,7 @@ _SOFTENERS = ("可以", "建议", "麻烦", "需要", "请", "要", "能", "最�
 _OWN_HELP = ("帮您", "给您", "为您", "替您", "转接", "发给您", "发您", "我联系", "我们联系", "我们会", "我会")
 _NEGATIONS = ("不", "没", "别")
 # Disowning beside the command (…，我们这边管不了; …，别来问我们): with it, 您得去… is sending away too.
-_DISOWNING = ("管不了", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了", "弄不了", "不管",
+_DISOWNING = ("管不了", "管不到", "不归", "别问", "别来", "别打", "没关系", "处理不了", "办不了", "帮不了", "弄不了", "不管",
               "哪知道", "哪清楚", "哪晓得")  # …or the rhetorical not-knowing (我哪知道，你得问商户)
 # In what follows the verb, these end a plan, not a party (找大堂经理就行了: 行 is no bank there).
 _PLAN_WORDS = ("就", "才", "可以")

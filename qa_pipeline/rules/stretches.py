@@ -162,7 +162,7 @@ def _left_to_look(a: Hit, b: Hit, policy: Policy) -> bool:
 
 
 # Words that disown the matter (跟我们银行没关系, 不归我们管, 与我们无关).
-_DISOWNING = ("没关系", "无关", "不归", "不关", "管不了", "不相干", "没啥关系", "没什么关系")
+_DISOWNING = ("没关系", "无关", "不归", "不关", "管不了", "管不到", "不相干", "没啥关系", "没什么关系")
 
 
 def _disowns(hit: Hit) -> bool:
