@@ -30,7 +30,15 @@ ELEMENTS = ("您好", "bank", "agent_id", "很高兴为您服务")
 OUTBOUND_ELEMENTS = ("address", "您好", "bank", "agent_id")
 _ELEMENT_ZH = {"bank": "银行名", "agent_id": "工号", "address": "称呼客户"}
 # Words before 银行 that do not name a bank (我行, 手机银行, ...).
-_NOT_A_BANK = ("我", "本", "贵", "手机", "网上", "电话", "你们", "其他", "对方", "各大", "哪个", "什么")
+_NOT_A_BANK = ("我", "本", "手机", "网上", "电话", "你们", "其他", "对方", "各大", "哪个", "什么")
+# 贵行 is the listener's bank (请问贵行…) when 贵 stands alone or after a word that addresses or places
+# it; after another character it ends a name (连贵银行, 富贵银行).
+_YOUR_BANK = re.compile(r"(?:^|[您你们问在向给对到去和跟与])贵$")
+
+
+def _not_a_bank(before: str) -> bool:
+    """What precedes 银行 (or its stand-in) names no bank."""
+    return before.endswith(_NOT_A_BANK) or _YOUR_BANK.search(before) is not None
 _MIN_CUSTOMER_TURN_S = 1.0
 
 
@@ -79,7 +87,7 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
             # the greeting is where a bank name is expected: accept a suffix that merely sounds alike
             for match in find_sound_alike(display, suffix, policy.matching):
                 before = match_form(display[: match.start_char])
-                if len(before) >= 2 and not before.endswith(_NOT_A_BANK):
+                if len(before) >= 2 and not _not_a_bank(before):
                     return True
     return False
 
@@ -100,7 +108,7 @@ def _slot_closed_by_hang(form: str) -> bool:
             continue
         before = form[:index]
         name = before[:-1] if before.endswith("银") else before  # 手机银行 is no bank's name
-        if is_cjk(before[-1]) and is_cjk(before[-2]) and not name.endswith(_NOT_A_BANK + ("不", "进", "可")):
+        if is_cjk(before[-1]) and is_cjk(before[-2]) and not _not_a_bank(name) and not name.endswith(("不", "进", "可")):
             return True
     return False
 
