@@ -101,16 +101,31 @@ _AFTER_BANK = re.compile(rf"(?:我是)?(?:[{_NUMERALS}0-9]|工号|客户|客服|
 def _slot_closed_by_hang(form: str) -> bool:
     """A bank name ASR garbled but for its last syllable: a character read háng (行, 航, 杭) after at
     least two characters and right before the ID or the title (居然海鷻航客户服务代表 for
-    居延海银行客户服务代表) — the greeting's slot for the bank, closed as bank names end."""
+    居延海银行客户服务代表) — the greeting's slot for the bank, closed as bank names end. 银行 heard
+    whole as another y- syllable and hao or heng (员好, 也好, 延毫, 云恒; ``_YIN_HEARD``) closes it too."""
     readings = index_text(form).readings
     for index in range(2, len(form) - 1):
-        if "hang" not in readings[index] or not _closes_bank_slot(form, readings, index + 1):
+        if not _closes_bank_slot(form, readings, index + 1):
             continue
-        before = form[:index]
-        name = before[:-1] if before.endswith("银") else before  # 手机银行 is no bank's name
-        if is_cjk(before[-1]) and is_cjk(before[-2]) and not _not_a_bank(name) and not name.endswith(("不", "进", "可")):
+        if "hang" in readings[index]:
+            before = form[:index]
+            name = before[:-1] if before.endswith("银") else before  # 手机银行 is no bank's name
+        elif readings[index] & _HANG_HEARD and readings[index - 1] & _YIN_HEARD and form[index] != "号":
+            before = name = form[: index - 1]
+            if before and before[-1] in _NUMERALS:
+                continue  # the ID before a misheard 号 (…三二五一号), not a bank's name
+        else:
+            continue
+        if len(before) >= 2 and is_cjk(before[-1]) and is_cjk(before[-2]) and not _not_a_bank(name) \
+                and not name.endswith(("不", "进", "可")):
             return True
     return False
+
+
+#: 银行 as the recogniser hears it whole on a phone line: 银 as another y- syllable (员, 也, 延, 云; never
+#: yao or yi, the readings of the ID's 幺 and 一) and 行 as hao or heng (好, 毫, 恒).
+_YIN_HEARD = frozenset(("yin", "ying", "yun", "yuan", "yan", "ye"))
+_HANG_HEARD = frozenset(("hao", "heng"))
 
 
 def _closes_bank_slot(form: str, readings: tuple[frozenset[str], ...], at: int) -> bool:
