@@ -22,6 +22,7 @@ from typing import Iterable
 from rapidfuzz.distance import Levenshtein
 
 from qa_pipeline.policy.policy import ClausePattern, Intent, Policy
+from qa_pipeline.rules.adverbs import read_past
 from qa_pipeline.rules.base import Hit, find_in
 from qa_pipeline.rules.outcomes import closes, modifies_what_follows, outcome_stands
 from qa_pipeline.text.analysis import (
@@ -189,33 +190,11 @@ def _may_contain(text: str, word: str, policy: Policy) -> bool:
 
 def _found(utterance: Utterance, clause: Clause, word: str, policy: Policy) -> list[PhraseMatch]:
     """Matches of ``word`` in the clause, with utterance offsets, that pass the length-graded tolerance;
-    failing those, matches once the adverbs ``_ADVERBS`` the word lacks are read past (``_found_past``)."""
+    failing those, matches once the adverbs the word lacks are read past (``rules.adverbs``)."""
     if not _may_contain(clause.text, word, policy):
         return []
     found = list(_found_in(utterance.text, clause.start_char, clause.end_char, word, policy.matching))
-    return found or list(_found_past(utterance.text, clause.start_char, clause.end_char, word, policy.matching))
-
-
-#: Adverbs a speaker slips into a set phrase without changing what it does (我们这边也管不了 is
-#: 这边管不了 said with 也; 跟我们都没关系): a phrase without one is also sought with them read past.
-_ADVERBS = frozenset("也都还")
-
-
-@lru_cache(maxsize=65536)
-def _found_past(text: str, start_char: int, end_char: int, word: str, matching: MatchOptions) -> tuple[PhraseMatch, ...]:
-    """``_found_in`` on the clause with the adverbs ``word`` lacks left out, mapped back to ``text``:
-    a match must span an adverb it read past (one with none was already sought as written)."""
-    skip = _ADVERBS - set(word)
-    kept = [i for i in range(start_char, end_char) if text[i] not in skip]
-    if not skip or len(kept) == end_char - start_char:
-        return ()
-    reduced = "".join(text[i] for i in kept)
-    out = []
-    for m in _found_in(reduced, 0, len(reduced), word, matching):
-        start, end = kept[m.start_char], kept[m.end_char - 1] + 1
-        if end - start > m.end_char - m.start_char:
-            out.append(PhraseMatch(m.phrase, text[start:end], start, end, m.similarity))
-    return tuple(out)
+    return found or list(read_past(utterance.text, clause.start_char, clause.end_char, word, policy.matching, _found_in))
 
 
 @lru_cache(maxsize=65536)

@@ -36,10 +36,12 @@ _NOT_A_BANK = ("我", "本", "手机", "网上", "电话", "你们", "其他", "
 _YOUR_BANK = re.compile(r"(?:^|[您你们问在向给对到去和跟与])贵$")
 
 
+_MIN_CUSTOMER_TURN_S = 1.0
+
+
 def _not_a_bank(before: str) -> bool:
     """What precedes 银行 (or its stand-in) names no bank."""
     return before.endswith(_NOT_A_BANK) or _YOUR_BANK.search(before) is not None
-_MIN_CUSTOMER_TURN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ def _bank_found(opening: tuple[Utterance, ...], policy: Policy) -> bool:
 _AFTER_BANK = re.compile(rf"(?:我是)?(?:[{_NUMERALS}0-9]|工号|客户|客服|服务代表|很高兴)")
 
 
+#: 银行 as the recogniser hears it whole on a phone line: 银 as another y- syllable (员, 也, 延, 云; never
+#: yao or yi, the readings of the ID's 幺 and 一) and 行 as hao or heng (好, 毫, 恒).
+_YIN_HEARD = frozenset(("yin", "ying", "yun", "yuan", "yan", "ye"))
+_HANG_HEARD = frozenset(("hao", "heng"))
+
+
 def _slot_closed_by_hang(form: str) -> bool:
     """A bank name ASR garbled but for its last syllable: a character read háng (行, 航, 杭) after at
     least two characters and right before the ID or the title (居然海鷻航客户服务代表 for
@@ -120,12 +128,6 @@ def _slot_closed_by_hang(form: str) -> bool:
                 and not name.endswith(("不", "进", "可")):
             return True
     return False
-
-
-#: 银行 as the recogniser hears it whole on a phone line: 银 as another y- syllable (员, 也, 延, 云; never
-#: yao or yi, the readings of the ID's 幺 and 一) and 行 as hao or heng (好, 毫, 恒).
-_YIN_HEARD = frozenset(("yin", "ying", "yun", "yuan", "yan", "ye"))
-_HANG_HEARD = frozenset(("hao", "heng"))
 
 
 def _closes_bank_slot(form: str, readings: tuple[frozenset[str], ...], at: int) -> bool:
