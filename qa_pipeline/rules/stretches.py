@@ -170,8 +170,9 @@ def _disowns(hit: Hit) -> bool:
 
 
 def _sends(hit: Hit) -> bool:
-    """The finding sends the customer elsewhere (你去找商户, 您问网点去)."""
-    return "找" in hit.match.phrase or "问" in hit.match.phrase
+    """The finding sends the customer elsewhere (你去找商户, 您问网点去), also as heard by a phrase of
+    its own words (你自己去网点 found by sound as 你自己去查)."""
+    return "找" in hit.match.phrase or "问" in hit.match.phrase or "自己去" in match_form(hit.match.matched)
 
 
 def one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tuple[str, Judged]]:
