@@ -13,7 +13,7 @@ from qa_pipeline.rules.sent_elsewhere import sending_in, sent_elsewhere
 from qa_pipeline.rules.harmless import CHECK_FOR_YOURSELF, PERMITTED, clears_customer, reads_otherwise
 from qa_pipeline.rules.refusals import channel_rule, emphatic_refusals, lone_refusal
 from qa_pipeline.rules.repeated import told_again
-from qa_pipeline.rules.stretches import SHORT_CLAUSE_CHARS, kinds_apart, mocks, one_per_stretch
+from qa_pipeline.rules.stretches import SHORT_CLAUSE_CHARS, kinds_apart, mocks, one_per_stretch, taken_in
 from qa_pipeline.rules.whole_reply import heard_doubled, whole_reply
 from qa_pipeline.rules.judge import Judged, judge_clauses, modifies_what_follows, scope_of, sound_hits
 from qa_pipeline.rules.promises import REASSURING, promise_judgements
@@ -93,19 +93,25 @@ def forbidden_hits(utterances: tuple[Utterance, ...], policy: Policy) -> list[tu
         for hit in hits:
             if not any(hit.overlaps(other.hit) for _, other in found):
                 found.append((rule.phrase, Judged(hit, "phrase", hit.match.phrase, hit.match.similarity)))
+    restating: list[Judged] = []
     for utterance in utterances:
         listed = [judged.hit for _, judged in found if judged.hit.utterance is utterance]
-        for judged in _clause_findings(utterance, listed, excused, policy):
+        findings, restated = _clause_findings(utterance, listed, excused, policy)
+        restating += restated
+        for judged in findings:
             if not any(judged.hit.overlaps(other.hit) for _, other in found):
                 found.append((f"≈{judged.label}", judged))
     found.sort(key=lambda pair: (pair[1].hit.utterance.start_s, pair[1].hit.match.start_char))
-    return _one_per_reply(one_per_stretch(found, policy))
+    return _one_per_reply(one_per_stretch(taken_in(found, restating), policy))
 
 
-def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit], policy: Policy) -> list[Judged]:
+def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit],
+                     policy: Policy) -> tuple[list[Judged], list[Judged]]:
     """What the ``forbidden`` intent finds in one utterance besides its listed phrases: every new
-    pattern finding and the model's surest. Beside a listed phrase or a pattern's finding the model may
-    only name an offence in another sentence (``_other_offence``); in the same one it would restate it."""
+    pattern finding and the model's surest; and apart, the model's findings that restate one of those
+    in its sentence. Beside a listed phrase or a pattern's finding the model may only name an offence
+    in another sentence (``_other_offence``); in the same one it restates it (我都跟你说了，你这个人咋个
+    听不懂呢 is one reproach), and the evidence takes it in."""
     judged = judge_clauses(utterance, "forbidden", policy, model_spares_explanations=True, read_run_ons=True)
     judged = [j for j in judged if j.via != "model" or not _model_overruled(j, excused, policy)]
     judged = [j for j in judged if not (not_knowing(j.hit) and _asks_or_finds_out(j.hit, policy))]
@@ -116,9 +122,10 @@ def _clause_findings(utterance: Utterance, listed: list[Hit], excused: list[Hit]
         if not any(extra.hit.overlaps(h) for h in listed) and not any(extra.hit.overlaps(p.hit) for p in patterns):
             patterns.append(extra)
     found = [*listed, *(p.hit for p in patterns)]
-    models = [j for j in judged if j.via == "model" and not any(j.hit.overlaps(h) for h in found)
-              and all(_other_offence(h, j.hit) for h in found)]
-    return patterns + sorted(models, key=lambda j: -j.score)[:1]
+    models = [j for j in judged if j.via == "model" and not any(j.hit.overlaps(h) for h in found)]
+    restating = [j for j in models if not all(_other_offence(h, j.hit) for h in found)]
+    models = [j for j in models if j not in restating]
+    return patterns + sorted(models, key=lambda j: -j.score)[:1], restating
 
 
 def _asks_or_finds_out(hit: Hit, policy: Policy) -> bool:

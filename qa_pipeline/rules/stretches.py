@@ -24,7 +24,7 @@ from qa_pipeline.text.analysis import clause_at, sentence_index
 from qa_pipeline.text.match import PhraseMatch
 from qa_pipeline.text.normalize import match_form
 
-__all__ = ["SHORT_CLAUSE_CHARS", "kinds_apart", "mocks", "one_per_stretch"]
+__all__ = ["SHORT_CLAUSE_CHARS", "kinds_apart", "mocks", "one_per_stretch", "taken_in"]
 
 
 # Findings of one kind this close in one utterance are one offending stretch (不行，这个真不行), and so are
@@ -191,6 +191,32 @@ def one_per_stretch(found: list[tuple[str, Judged]], policy: Policy) -> list[tup
         else:
             spans[at] = (min(spans[at][0], match.start_char), max(spans[at][1], match.end_char))
     return [(phrase, _stretched(judged, span)) for (phrase, judged), span in zip(kept, spans)]
+
+
+def taken_in(found: list[tuple[str, Judged]], restating: list[Judged]) -> list[tuple[str, Judged]]:
+    """The findings, each spanning what restates it in its sentence (我都跟你说了，你这个人咋个听不懂呢:
+    the reproach found, the taunt after it the model's), so its evidence is the whole stretch; a
+    restatement with no finding in its sentence is left out."""
+    out = list(found)
+    for judged in restating:
+        hit = judged.hit
+        sentence = sentence_index(hit.utterance.text, hit.match.start_char)
+        near = [(_distance(other.hit.match, hit.match), index) for index, (_, other) in enumerate(out)
+                if other.hit.utterance is hit.utterance
+                and sentence_index(hit.utterance.text, other.hit.match.start_char) == sentence]
+        if not near:
+            continue
+        index = min(near)[1]  # the nearest finding: what it restates
+        phrase, other = out[index]
+        match = other.hit.match
+        span = (min(match.start_char, hit.match.start_char), max(match.end_char, hit.match.end_char))
+        out[index] = (phrase, _stretched(other, span))
+    return out
+
+
+def _distance(a: PhraseMatch, b: PhraseMatch) -> int:
+    """Characters between two matches of one text (0 when they meet or overlap)."""
+    return max(0, b.start_char - a.end_char, a.start_char - b.end_char)
 
 
 def _stretched(judged: Judged, span: tuple[int, int]) -> Judged:
