@@ -49,11 +49,12 @@ _DISOWNING = ("管不了", "管不到", "不归", "别问", "别来", "别打", 
 _PLAN_WORDS = ("就", "才", "可以")
 # Before 地方, these make it another party's place (找别的地方问吧), not a spot to stand in.
 _OTHER = ("别的", "别", "其他", "其它", "另外")
-# What may follow the party to end the command.
-_TAIL_WORDS = re.compile(r"(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈)?")
+# What may follow the party to end the command, with the south-western command particles too (你去网点问嘛,
+# 去问收款行噻).
+_TAIL_WORDS = re.compile(r"(?:去|去问|问|问问|问一下|查|查查|去查|办|去办|一下)?(?:吧|啊|呀|了|哈|嘛|噻)?")
 _TAIL = re.compile(_TAIL_WORDS.pattern + "$")
 # ...or a particle, then the agent disowning the matter or taking the line back (我们这边管不了, 别打这个电话了).
-_THEN_DISOWNS = re.compile(_TAIL_WORDS.pattern + r"(?<=[吧去])(?=我们|我这|这边|这个不|电话里|别)|" + _TAIL_WORDS.pattern + "(?=别)")
+_THEN_DISOWNS = re.compile(_TAIL_WORDS.pattern + r"(?<=[吧去嘛噻])(?=我们|我这|这边|这个不|电话里|别)|" + _TAIL_WORDS.pattern + "(?=别)")
 # How far before the customer a softener still governs the command (麻烦您, 最好还是您).
 _SOFTENER_REACH = 4
 _SENDING = re.compile(r"(?:去|到)?(?P<before>[\u4e00-\u9fff]{0,8}?)(?P<verb>找|问|打)(?P=verb)?(?P<party>[\u4e00-\u9fff]{0,10}?)$")
