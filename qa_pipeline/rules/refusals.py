@@ -103,7 +103,9 @@ _BARE = re.compile(rf"^{_ECHO}{_TOPIC}{_MATTER}{_LINE}(?:{_FILL})*?(?P<said>(?P<
 # Before the refusal in the reply: the agent is sorry or reassures (不好意思，代领是办理不了的).
 _SOFTENED_BEFORE = ("不好意思", "抱歉", "对不起", "放心", "别担心", "不用担心", "理解")
 # After it: a way on (不过可以…, 您可以…, 我帮您…, 建议…).
-_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行", "才能", "要么")
+# 要等半年后再申请: a later time named for it is a way on too.
+_WAY_ON = ("可以", "不过", "但是", "但", "建议", "帮您", "给您", "为您", "替您", "我来", "我先", "就能", "就行", "才能", "要么",
+           "后再")
 # The limit belongs to the system or to another desk, not to the agent (系统查不了, 柜台办不了).
 _SYSTEM_OR_DESK = ("系统", "机器", "柜台", "网点", "自助")
 
@@ -111,7 +113,10 @@ _SYSTEM_OR_DESK = ("系统", "机器", "柜台", "网点", "自助")
 # A channel's limit told as a rule (电话里是没办法改的 after 按规定需要您本人到网点): the channel before
 # the cannot, and the reply giving the rule or the requirement; a curt 线上这个办不了 gives neither.
 _CHANNEL_CANNOT = re.compile(rf"(?:{_LINES}|热线)[\u4e00-\u9fff]{{0,6}}?(?:不{_LIAO}|没有?办法|没法|不能|无法)")
-_RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全")
+# The papers the customer is told to bring state the requirement as well (带身份证去柜台办，电话上解不了;
+# 身分证 as ASR spells it).
+_RULE_GIVEN = ("需要", "必须", "规定", "要求", "为了", "本人", "核实", "核验", "安全",
+               "身份证", "身分证", "证件", "户口本", "户口簿", "营业执照")
 
 
 # 我们这边不管这个 / 我们电话这边不管这些: the matter disowned, 不管这个 ending the clause (不管这个钱是谁转的，
