@@ -23,6 +23,7 @@ from qa_pipeline.policy.policy import Policy
 from qa_pipeline.rules.judge import Judged, clauses_of
 from qa_pipeline.text.analysis import Clause
 from qa_pipeline.text.match import syllables_of
+from qa_pipeline.text.questions import asks
 from qa_pipeline.types import Utterance
 
 __all__ = ["LABEL", "Sending", "sending_in", "sent_elsewhere"]
@@ -84,9 +85,10 @@ def sent_elsewhere(utterance: Utterance, policy: Policy) -> list[Judged]:
 
 def sending_in(utterance: Utterance, clause: Clause) -> Sending | None:
     """The sending in ``clause`` of ``utterance`` (subject to party), excused or not; None if none."""
-    if (clause.question and not clause.only_by_ba) or clause.hypothetical:
+    stated = _stated(clause)
+    if stated is None:
         return None
-    text = _verbs_by_sound(clause.text)
+    text = _verbs_by_sound(stated)
     plain = text.rstrip("，,。.！!？?；; ")
     for opened, subject in _subjects(text):
         for stop in range(len(plain), subject, -1):
@@ -99,6 +101,24 @@ def sending_in(utterance: Utterance, clause: Clause) -> Sending | None:
             end = stop + len(_TAIL_WORDS.match(plain, stop).group())
             return Sending(clause.start_char + opened, clause.start_char + end, _excused(utterance.text, before_verb))
     return None
+
+
+# Whisper writes the command's 嘛 as 吗 and adds a question mark (你去网点问吗？): right after the sending
+# verb or 去, with nothing else in the clause asking, it commands (an agent asking the customer's plan says
+# 您要去…问吗 or 问过吗, which 要 and 过 keep apart).
+_MA_FOR_MA = re.compile(r"(?<=[问去])吗(?=[？?。.！!，,]*$)")
+
+
+def _stated(clause: Clause) -> str | None:
+    """The clause's text as a command reads it (吗 heard for 嘛 put back), or None if it asks or supposes."""
+    if clause.hypothetical:
+        return None
+    if not clause.question or clause.only_by_ba:
+        return clause.text
+    heard = _MA_FOR_MA.search(clause.text)
+    if heard is None or asks(clause.text[: heard.start()]):
+        return None
+    return clause.text[: heard.start()] + "嘛" + clause.text[heard.end():]
 
 
 def _command_ends(rest: str) -> bool:
