@@ -130,9 +130,14 @@ def kinds_apart(a: Hit, b: Hit) -> bool:
     def cuts_off(hit: Hit) -> bool:
         return any(word in hit.match.phrase for word in _CUTTING_OFF)
 
+    def counts(hit: Hit) -> bool:
+        return bool(_TOLD_TIMES.search(hit.match.phrase)) and not mocks(hit)
+
     # 您别说了，改址办不了 / 行了行了，是您自己没填: cutting the customer short, then refusing, blaming
-    # or sending away, are two (cutting short, then rushing them, 行了行了，你快说, is one impatience)
-    return any(refuses(x) and other(y) or cuts_off(x) and (refuses(y) or other(y)) for x, y in ((a, b), (b, a)))
+    # or sending away, are two (cutting short, then rushing them, 行了行了，你快说, is one impatience, and so
+    # is cutting short with the count of times it was said, 行了行了，我都说了三遍了)
+    return any(refuses(x) and other(y) or cuts_off(x) and (refuses(y) or other(y) and not counts(y))
+               for x, y in ((a, b), (b, a)))
 
 
 def mocks(hit: Hit) -> bool:
