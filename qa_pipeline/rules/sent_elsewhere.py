@@ -106,7 +106,7 @@ def sending_in(utterance: Utterance, clause: Clause) -> Sending | None:
 # Whisper writes the command's 嘛 as 吗 and adds a question mark (你去网点问吗？): right after the sending
 # verb or 去, with nothing else in the clause asking, it commands (an agent asking the customer's plan says
 # 您要去…问吗 or 问过吗, which 要 and 过 keep apart).
-_MA_FOR_MA = re.compile(r"(?<=[问去])吗(?=[？?。.！!，,]*$)")
+_MA_AFTER_SENDING = re.compile(r"(?<=[问去])吗(?=[？?。.！!，,]*$)")
 
 
 def _stated(clause: Clause) -> str | None:
@@ -115,7 +115,7 @@ def _stated(clause: Clause) -> str | None:
         return None
     if not clause.question or clause.only_by_ba:
         return clause.text
-    heard = _MA_FOR_MA.search(clause.text)
+    heard = _MA_AFTER_SENDING.search(clause.text)
     if heard is None or asks(clause.text[: heard.start()]):
         return None
     return clause.text[: heard.start()] + "嘛" + clause.text[heard.end():]
