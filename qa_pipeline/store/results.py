@@ -20,24 +20,22 @@ whose calls are then rescored from their report's utterances (``RescoreInput.fro
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
 import sqlite3
-import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping, TypeVar
 
 from qa_pipeline.errors import StoreError
+from qa_pipeline.store.sqlite_file import STORE_FILE_MODE, Transaction, create_private, exclusive_lock, use_wal
+from qa_pipeline.store.stored import CallKey, RescoreInput, StoredCall, call_date, row_to_call
 from qa_pipeline.text.pii import mask_identifier, mask_report_dict
 from qa_pipeline.types import CallMeta, Transcript
 
+__all__ = ["FULL_CHECK_MAX_BYTES", "SCHEMA_VERSION", "STORE_FILE_MODE", "CallKey", "RescoreInput", "ResultStore",
+           "StoredCall", "call_date"]
+
 SCHEMA_VERSION = 1
-#: Store, WAL and lock files: owner only.
-STORE_FILE_MODE = 0o600
 #: Stores up to this size get the full integrity check on opening (indexes included); larger ones the quick one.
 FULL_CHECK_MAX_BYTES = 512 * 1024 * 1024
 _T = TypeVar("_T")
@@ -88,70 +86,6 @@ _INSERT_COLUMNS = (
 _COLUMNS = "id, " + _INSERT_COLUMNS
 
 
-@dataclass(frozen=True)
-class CallKey:
-    """What makes a scoring unique: the audio bytes, the policy and the model."""
-
-    audio_sha256: str
-    policy_id: str
-    model_id: str
-
-
-@dataclass(frozen=True)
-class StoredCall:
-    """One row of the store. ``report`` is the (masked) report dict, None for a failed call."""
-
-    row_id: int
-    key: CallKey
-    source: str
-    status: str
-    error: str | None
-    call_id: str | None
-    agent_id: str | None
-    direction: str | None
-    started_at: str | None
-    call_date: str
-    duration_s: float | None
-    score: float | None
-    report: Mapping[str, Any] | None
-    created_at: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def check_passed(self, name: str) -> bool | None:
-        """A check's ``passed`` (None when it did not apply, the call failed or lacks the check)."""
-        if self.report is None:
-            return None
-        check = self.report.get("checks", {}).get(name)
-        return None if check is None else check.get("passed")
-
-
-@dataclass(frozen=True)
-class RescoreInput:
-    """What ``--rescore`` scores anew: a stored transcript JSON and metadata dict of one call.
-
-    ``from_report`` is True for a call stored before transcripts were kept: its utterances come
-    from the report and it has no signal analysis (hang-up tone, hold music) nor full metadata.
-    """
-
-    audio_sha256: str
-    model_id: str
-    source: str
-    transcript: Mapping[str, Any]
-    meta: Mapping[str, Any]
-    from_report: bool = False
-
-
-def call_date(started_at: str | None, scored_at: datetime) -> str:
-    """The day a call belongs to: its ``started_at`` date (as telephony wrote it), else the scoring day."""
-    if started_at:
-        try:
-            return datetime.fromisoformat(started_at).date().isoformat()
-        except ValueError:
-            pass
-    return scored_at.astimezone().date().isoformat()
 
 
 class ResultStore:
@@ -160,13 +94,13 @@ class ResultStore:
     def __init__(self, path: str | Path, *, mask_pii: bool = True, verify: bool = True) -> None:
         self.path = Path(path)
         self.mask_pii = mask_pii
-        _create_private(self.path)
+        create_private(self.path)
         try:
             self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open results store: {exc}", str(self.path)) from None
         try:
-            _use_wal(self._db)
+            use_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._init_schema()
@@ -186,28 +120,13 @@ class ResultStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read results store: {exc}", str(self.path)) from None
 
-    @contextlib.contextmanager
-    def batch_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    def batch_lock(self, on_wait: Callable[[], None] | None = None) -> ContextManager[None]:
         """Hold the store's batch lock (``<store>.lock``); a second holder waits until it is free.
 
         ``on_wait`` is called once if the lock is taken by another process. The OS drops the lock when
         its process ends, even by ``kill -9``.
         """
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, STORE_FILE_MODE)
-        except OSError as exc:
-            raise StoreError(f"cannot create the batch lock file: {exc.strerror}", str(lock_path)) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if on_wait is not None:
-                    on_wait()
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+        return exclusive_lock(self.path.with_name(self.path.name + ".lock"), on_wait)
 
     def _init_schema(self) -> None:
         with self._transaction():
@@ -223,8 +142,8 @@ class ResultStore:
                     str(self.path),
                 )
 
-    def _transaction(self) -> "_Transaction":
-        return _Transaction(self._db)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -354,7 +273,7 @@ class ResultStore:
         rows = self._read(lambda: self._db.execute(sql + " ORDER BY id", params).fetchall())
         for row in rows:
             if wanted is None or CallKey(*row[1:4]) in wanted:
-                yield _row_to_call(row, self.path)
+                yield row_to_call(row, self.path)
 
     def iter_reports(self, *, date: str | None = None) -> Iterator[Mapping[str, Any]]:
         """The (masked) report dicts of the successfully scored calls."""
@@ -377,7 +296,7 @@ class ResultStore:
             " WHERE t.audio_sha256 = c.audio_sha256 AND t.model_id = c.model_id) ORDER BY id"
         )
         for row in self._db.execute(sql).fetchall():
-            call = _row_to_call(row, self.path)
+            call = row_to_call(row, self.path)
             meta = {"call_id": call.call_id, "agent_id": call.agent_id, "direction": call.direction,
                     "started_at": call.started_at}
             yield RescoreInput(call.key.audio_sha256, call.key.model_id, call.source,
@@ -385,7 +304,7 @@ class ResultStore:
 
     def get_call(self, row_id: int) -> StoredCall | None:
         row = self._read(lambda: self._db.execute(f"SELECT {_COLUMNS} FROM calls WHERE id=?", (row_id,)).fetchone())
-        return None if row is None else _row_to_call(row, self.path)
+        return None if row is None else row_to_call(row, self.path)
 
     def count(self, status: str | None = None) -> int:
         if status is None:
@@ -419,43 +338,6 @@ class ResultStore:
         return self._read(lambda: self._db.execute(f"PRAGMA {pragma}").fetchone()[0]) == "ok"
 
 
-def _use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
-    """Put the store in WAL mode once; later opens find it there and change nothing.
-
-    Switching the journal mode needs the file to itself, and SQLite answers "database is locked" at
-    once rather than waiting on the busy timeout when another process is opening the same new store.
-    So the switch is retried for up to ``wait_s``; once a file is in WAL, the mode is persistent.
-    """
-    deadline = time.monotonic() + wait_s
-    last = "database is locked"
-    while True:
-        try:
-            if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
-                return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            last = str(exc)
-        if time.monotonic() > deadline:
-            raise sqlite3.OperationalError(f"could not switch the store to WAL mode: {last}")
-        time.sleep(0.05)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
 def _passed_int(passed: Any) -> int | None:
     return None if passed is None else int(bool(passed))
 
@@ -465,36 +347,3 @@ def _check_date(date: str) -> str:
         return datetime.strptime(date, "%Y-%m-%d").date().isoformat()
     except ValueError:
         raise ValueError(f"date must be YYYY-MM-DD, not {date!r}") from None
-
-
-def _create_private(path: Path) -> None:
-    """Create an empty store file readable by its owner only (SQLite's WAL files copy its mode)."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE))
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise StoreError(f"cannot create results store: {exc.strerror}", str(path)) from None
-
-
-def _load_report(report_json: str | None, row_id: int, path: Path) -> Mapping[str, Any] | None:
-    if report_json is None:
-        return None
-    try:
-        report = json.loads(report_json)
-    except (ValueError, RecursionError):
-        report = None
-    if not isinstance(report, dict):
-        raise StoreError(f"row {row_id} holds a report that is not a JSON object; the store is damaged", str(path))
-    return report
-
-
-def _row_to_call(row: tuple[Any, ...], path: Path) -> StoredCall:
-    (row_id, sha, policy_id, model_id, source, status, error, call_id, agent_id, direction,
-     started_at, day, duration_s, score, report_json, created_at) = row
-    return StoredCall(
-        row_id=row_id, key=CallKey(sha, policy_id, model_id), source=source, status=status,
-        error=error, call_id=call_id, agent_id=agent_id, direction=direction,
-        started_at=started_at, call_date=day, duration_s=duration_s, score=score,
-        report=_load_report(report_json, row_id, path), created_at=created_at,
-    )
