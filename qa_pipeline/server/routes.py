@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from importlib import resources
-from typing import Any, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -74,7 +74,7 @@ def refusal_response(refusal: Refusal) -> JSONResponse:
 
 
 def add_routes(app: FastAPI, server: Served, workbench: Workbench) -> None:
-    """Health, ingest, console page and assets, live calls, stored reports, console events."""
+    """Health, ingest, the console (``_add_console``), live calls, stored reports, console events."""
     token = server.config.console_token
 
     def refused(conn: Request | WebSocket) -> Refusal | None:
@@ -92,6 +92,43 @@ def add_routes(app: FastAPI, server: Served, workbench: Workbench) -> None:
     @app.websocket("/v1/calls/{call_id}/stream")
     async def ingest(ws: WebSocket, call_id: str) -> None:
         await server.ingest(ws, call_id)
+
+    _add_console(app, server, workbench, refused)
+
+    @app.get("/v1/calls")
+    async def calls(request: Request) -> JSONResponse:
+        if refusal := refused(request):
+            return refusal_response(refusal)
+        return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
+
+    @app.get("/v1/reports/{row_id}")
+    async def report(row_id: int, request: Request) -> Response:
+        if refusal := refused(request):
+            return refusal_response(refusal)
+        page = await server.report_html(row_id)
+        if page is None:
+            return JSONResponse({"detail": "no such report"}, status_code=404)
+        return HTMLResponse(page, headers={"Content-Security-Policy": inline_script_csp(page)})
+
+    @app.websocket("/v1/console/events")
+    async def console_events(ws: WebSocket) -> None:
+        await ws.accept()
+        reason = "origin not allowed: open the console from this server" if not same_origin(ws.headers) else None
+        if reason is None and (refusal := refused(ws)):
+            reason = refusal.reason
+        if reason is not None:
+            try:
+                await ws.close(CLOSE_POLICY, reason)
+            except WebSocketDisconnect:
+                pass  # the page left before hearing why
+            return
+        await server.hub.serve(ws, server.calls.values(), server.recent)
+
+
+def _add_console(app: FastAPI, server: Served, workbench: Workbench,
+                 refused: Callable[[Request | WebSocket], Refusal | None]) -> None:
+    """The console page (with its one-time token exchange), its session and its files."""
+    token = server.config.console_token
 
     @app.get("/")
     async def console(request: Request) -> Response:
@@ -124,32 +161,3 @@ def add_routes(app: FastAPI, server: Served, workbench: Workbench) -> None:
             return JSONResponse({"detail": "not found"}, status_code=404)
         body = resources.files("qa_pipeline.server").joinpath("console", name).read_text(encoding="utf-8")
         return Response(body, media_type=_CONSOLE_FILES[name])
-
-    @app.get("/v1/calls")
-    async def calls(request: Request) -> JSONResponse:
-        if refusal := refused(request):
-            return refusal_response(refusal)
-        return JSONResponse(server.hub.snapshot(server.calls.values(), server.recent))
-
-    @app.get("/v1/reports/{row_id}")
-    async def report(row_id: int, request: Request) -> Response:
-        if refusal := refused(request):
-            return refusal_response(refusal)
-        page = await server.report_html(row_id)
-        if page is None:
-            return JSONResponse({"detail": "no such report"}, status_code=404)
-        return HTMLResponse(page, headers={"Content-Security-Policy": inline_script_csp(page)})
-
-    @app.websocket("/v1/console/events")
-    async def console_events(ws: WebSocket) -> None:
-        await ws.accept()
-        reason = "origin not allowed: open the console from this server" if not same_origin(ws.headers) else None
-        if reason is None and (refusal := refused(ws)):
-            reason = refusal.reason
-        if reason is not None:
-            try:
-                await ws.close(CLOSE_POLICY, reason)
-            except WebSocketDisconnect:
-                pass  # the page left before hearing why
-            return
-        await server.hub.serve(ws, server.calls.values(), server.recent)
