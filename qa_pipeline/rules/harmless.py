@@ -11,8 +11,9 @@ from qa_pipeline.text.normalize import match_form
 
 __all__ = ["CHECK_FOR_YOURSELF", "PERMITTED", "clears_customer", "reads_otherwise"]
 
-# 不买也没关系, 不办也行: leaving it to the customer, not refusing
-PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)")
+# 不买也没关系, 不办也行: leaving it to the customer, not refusing; 卡号不知道没关系 says it without 也 (the
+# words between never name a party: 不是跟我们没关系 disowns)
+PERMITTED = re.compile(r"不.{1,4}也(?:没关系|没事|行|可以|不要紧)|不[^跟和与同关，。？！,.?!\s]{1,3}(?:没关系|没事|不要紧)")
 _COMMITMENTS = ("保证", "打包票", "承诺", "担保", "保票")
 
 
