@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping, TypeVar
 
 from qa_pipeline.errors import StoreError
-from qa_pipeline.store.sqlite_file import STORE_FILE_MODE, Transaction, create_private, exclusive_lock, use_wal
+from qa_pipeline.store.sqlite_file import STORE_FILE_MODE, create_private, exclusive_lock, transaction, use_wal
 from qa_pipeline.store.stored import CallKey, RescoreInput, StoredCall, call_date, row_to_call
 from qa_pipeline.text.pii import mask_identifier, mask_report_dict
 from qa_pipeline.types import CallMeta, Transcript
@@ -142,8 +142,8 @@ class ResultStore:
                     str(self.path),
                 )
 
-    def _transaction(self) -> Transaction:
-        return Transaction(self._db)
+    def _transaction(self) -> ContextManager[sqlite3.Connection]:
+        return transaction(self._db)
 
     def close(self) -> None:
         self._db.close()

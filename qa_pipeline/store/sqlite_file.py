@@ -1,5 +1,6 @@
 """A private SQLite file: created readable by its owner only, switched to WAL once, written in
-immediate transactions, and guarded by an OS file lock that dies with its process."""
+immediate transactions (the results store and the workbench tables alike), and guarded by an OS file
+lock that dies with its process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Callable, Iterator
 
 from qa_pipeline.errors import StoreError
 
-__all__ = ["STORE_FILE_MODE", "Transaction", "create_private", "exclusive_lock", "use_wal"]
+__all__ = ["STORE_FILE_MODE", "create_private", "exclusive_lock", "transaction", "use_wal"]
 
 #: Store, WAL and lock files: owner only.
 STORE_FILE_MODE = 0o600
@@ -53,17 +54,16 @@ def use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-class Transaction:
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 @contextlib.contextmanager

@@ -10,12 +10,14 @@ DELETE). ``open_workbench`` opens a connection and creates whatever is missing.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from qa_pipeline.errors import StoreError
 from qa_pipeline.store.results import ResultStore
+from qa_pipeline.store.sqlite_file import transaction
+
+__all__ = ["connect", "open_workbench", "transaction"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wb_users (
@@ -137,18 +139,6 @@ def connect(path: str | Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout=30000")
     return db
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _statements(script: str) -> Iterator[str]:
