@@ -70,7 +70,7 @@ def _adjacent(a: Hit, b: Hit, policy: Policy) -> bool:
         return len(match_form(gap)) <= SHORT_CLAUSE_CHARS * (2 if one_clause else 1)
     if any(word in match_form(first.matched) for word in _LEADS_INTO_REPLY):
         return True  # 我刚才不是说了吗？…您再说也没用: the reproach opens the reply it goes on to repeat
-    if any(word in match_form(second.matched) for word in _OTHERS_WAITING + _HURRY):
+    if any(word in match_form(second.matched) for word in _DRIVEN_HOME):
         # 你快点讲重点嘛？后面还有好多人排队: the queue is the reason for the rush before it, and 你到底要说啥子嘛，
         # 快点说 hurries the question it follows, across a question mark ASR may have put there
         return len(match_form(text[first.end_char:second.start_char])) <= SHORT_CLAUSE_CHARS
@@ -149,6 +149,8 @@ def mocks(hit: Hit) -> bool:
 _OTHERS_WAITING = ("排队", "排着", "好多电话", "很多电话", "一堆电话", "人等着", "一堆人")
 # The customer told to hurry up (快点说, 说重点), said after a retort: the same impatience driven home.
 _HURRY = ("快点说", "说快点", "快说", "说重点", "讲重点")
+# Either, said after a retort or a rush, drives the same impatience home.
+_DRIVEN_HOME = _OTHERS_WAITING + _HURRY
 # Looking it up oneself, not going to a party (您自己查吧, 你自己琢磨吧, 您自己上网查).
 _LOOKING = ("看吧", "查吧", "弄吧", "琢磨吧", "研究吧", "去查", "上网查", "想办法", "看着办")
 
