@@ -34,6 +34,9 @@ def _negator(text: str, word: str) -> str | None:
         # 不好 completing a verb (写不好: cannot write it well) negates nothing after it; as a negator it does
         ("填个表都写不好这么容易的事也学不会", "这么容易", None),
         ("这个我们也不好保证", "保证", "不好"),
+        # 不对 judging (wrong) run on without a stop negates nothing after it; 对 as a preposition stays in scope
+        ("密码不对肯定是您自己输错了", "您", None),
+        ("我们不对您收取任何费用", "收取", "不"),
     ],
 )
 def test_negation_scope(text: str, word: str, negator: str | None) -> None:

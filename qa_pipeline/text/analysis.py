@@ -347,7 +347,7 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
     gap = 0
     wide = False
     previous = ""
-    for token in clause.tokens:
+    for index, token in enumerate(clause.tokens):
         at = clause.text.find(token, position)
         position = at if at >= 0 else position  # spaces between tokens are not tokens themselves
         end = position + len(token)
@@ -362,6 +362,8 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
         if (token in _NEGATORS or glued) and not suggestion and not _a_not_a(previous, token) and not _rhetorical(clause, token) \
                 and not _complement(previous, token):
             found, gap, wide = token, 0, False
+        elif found == previous == "不" and token == "对" and _verdict_follows(clause.tokens[index + 1 : index + 2]):
+            found = None  # 不对 judging, run on without a stop (卡号不对肯定是您输错了): it negates nothing after it
         elif found is not None and (wide or (previous == found != "不是" and token in _WIDE_SCOPE)):
             wide = True
         elif found is not None and token in _BRIDGE:
@@ -373,6 +375,14 @@ def negated_before(clause: Clause, offset: int, max_gap_chars: int = 4) -> str |
         position = end
         previous = token
     return found if found is not None and (wide or gap <= max_gap_chars) else None
+
+
+# After 不对 these open a new statement, never the object of 对 as a preposition (不对您收费 keeps it).
+_AFTER_VERDICT = frozenset("肯定 一定 应该 可能 估计 就是 就 是 那 那就 所以 反正 明明 吧 啊 呀 嘛 呢 的 了 哦 哈 吗".split())
+
+
+def _verdict_follows(following: tuple[str, ...]) -> bool:
+    return bool(following) and following[0] in _AFTER_VERDICT
 
 
 def _rhetorical(clause: Clause, token: str) -> bool:
