@@ -56,8 +56,12 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False  # 您自己有没有把密码告诉过别人: asked whether, not told to go (你有没有搞错 still retorts)
     if _of_equipment(between, outcome):
         return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
+    if _raised_by_you(between, outcome):
+        return False
     if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
         return False  # 请您保证明天之前余额充足: the customer is asked to see to it
+    if _guessed_of_you(match_form(utterance.text[clause.start_char:head.start_char]), head):
+        return False
     if match_form(head.phrase) in _YOU_HEADS:
         if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
             return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
@@ -93,6 +97,29 @@ _CAUSES = ("的问题", "的原因", "的故障")
 def _of_equipment(between: str, outcome: PhraseMatch) -> bool:
     """The outcome is a cause (的问题) and what stands before it is a thing of the customer's."""
     return match_form(outcome.phrase) in _CAUSES and any(thing in between for thing in _EQUIPMENT)
+
+
+# Right after 您, a verb of telling or meeting with 的 makes the problem the one the customer raised
+# (您上周反映的排队太久的问题, 是您刚才说的那个扣费的问题): named to follow it up, not blamed on them.
+_RAISED = re.compile(r"(反映|反应|提到|提出|提|说|讲|问|咨询|投诉|遇到|碰到|讲到|说到)(过)?的")
+
+
+def _raised_by_you(between: str, outcome: PhraseMatch) -> bool:
+    return match_form(outcome.phrase) in _CAUSES and bool(_RAISED.search(between))
+
+
+# A guess put before the customer named (可能是您输错了吧, 应该是您操作超时了) offers a likely cause; 可能是您自己
+# 输错了 with 自己 still lays it on them.
+_GUESSES = ("可能", "也许", "或许", "大概", "应该", "估计", "好像")
+
+
+def _guessed_of_you(before: str, head: PhraseMatch) -> bool:
+    form = match_form(head.phrase)
+    if form in _YOU_HEADS:
+        before = before[:-1] if before.endswith("是") else ""
+    elif form not in ("是您", "是你"):
+        return False
+    return before.endswith(_GUESSES)
 
 
 # Before a head, these ask the customer to do it (请您保证…, 您得保证…) or advise it (建议您自己去柜台查一下).
