@@ -181,7 +181,7 @@ def emphatic_refusals(utterance: Utterance, policy: Policy) -> list[Judged]:
             found.append(Judged.spanning(utterance, clause.start_char + disowned.start("said"),
                                          clause.start_char + disowned.end("said"), _NOT_OURS_LABEL))
             continue
-        span = _emphatic(clause) or _bare(utterance.text, clauses, index) or _named(utterance.text, clauses, index)
+        span = _emphatic(clause, utterance.text) or _bare(utterance.text, clauses, index) or _named(utterance.text, clauses, index)
         if span is None:
             continue
         label = CHANNEL_LABEL if _LINE_NAMED.search(clause.text[: span[0]]) else LABEL
@@ -201,14 +201,22 @@ def _said_twice(patterns: tuple[re.Pattern[str], ...], text: str, holding: tuple
     return None
 
 
-def _emphatic(clause: Clause) -> tuple[int, int] | None:
+def _emphatic(clause: Clause, text: str) -> tuple[int, int] | None:
     """Where the clause doubles the verb around 是 (by sound), says the refusal twice around 就是,
-    stresses 是没办法…的 or rules the service out (不可能给您免)."""
+    rules the service out (不可能给您免) or stresses 是没办法…的 in a reply that neither softens nor
+    explains it."""
     doubled = _said_twice(_DOUBLED, clause.text) or _said_twice(_ECHOED, clause.text, _DENIALS)
     if doubled is not None:
         return doubled
-    said = _NO_MEANS.search(clause.text) or _RULED_OUT.search(clause.text)
+    said = _RULED_OUT.search(clause.text)
+    if said is None and not any(word in text for word in _INFORMING):
+        said = _NO_MEANS.search(clause.text)
     return (said.start(), said.end()) if said else None
+
+
+# 是没办法解锁的 with an apology, a way on or the reason anywhere in the reply (带身份证到办事处就可以，不好意思，
+# 网上是没办法解锁的; 封闭期内是没法赎回的，到期后可以) informs; the doubled 退是退不了 stays curt.
+_INFORMING = (*_SOFTENED_BEFORE, *_WAY_ON, *_RULE_GIVEN, "因为", "由于")
 
 
 def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
