@@ -47,6 +47,8 @@ def _excused(hit: Hit, rule: ForbiddenPhrase, policy: Policy) -> bool:
         return True  # 不知道之前有没有做过风险测评呢: a question to the customer, its 您 dropped
     if clause is not None and _ALONE.search(hit.utterance.text[clause.start_char:hit.match.start_char]):
         return True  # 光拿着卡去是不行的: what is not enough on its own, told as a requirement
+    if rule.phrase == "不行" and clause is not None and _rule_described(hit, clause):
+        return True  # 家人代办是不行的，因为涉及账户安全: what the rules rule out, with the reason or the way
     asked = (clause is None or clause.question or clause.in_question or clause.hypothetical
              or opens_inquiry(hit, clause) or _POLITE_ASKING.match(hit.utterance.text, hit.match.start_char) is not None)
     # 不知道你自己去问吧 (the comma lost): the customer left to find out, no polite question
@@ -173,6 +175,21 @@ _POLITE_ASKING = re.compile(r"不(?:知道|晓得)(?:您|你)(?:这边|那边|�
                             r"(?:打算|想|需要|是否|方便|考虑|有兴趣|感兴趣|有没有|什么时候|还有|平时|一般|手头|资金|周转|能不能|是不是)")
 # 光拿着卡去是不行的, 只凭身份证办不了: X alone is not enough, a requirement told, not a refusal
 _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)")
+# 家人代办是不行的 / 少一个字都不行 / 比如一二三四五六这种就不行: 不行 said of a thing described, with the reason,
+# the rule or the way on given in the reply, tells what the rules rule out; 宽限是不行的，这周必须还上 gives none,
+# and 反正就是不行 describes nothing.
+_DESCRIBED = re.compile(r"(?P<thing>[\u4e00-\u9fff]{2,})(?:也|还)?[是都就]$")
+_NOT_A_THING = ("反正", "说了", "肯定", "真的", "确实", "实在", "根本", "那", "就是")
+_REASON_OR_WAY = ("因为", "由于", "规定", "规则", "要求", "监管", "为了", "安全", "建议", "比如", "例如", "校验")
+
+
+def _rule_described(hit: Hit, clause: Clause) -> bool:
+    before = match_form(hit.utterance.text[clause.start_char:hit.match.start_char])
+    if _DESCRIBED.search(before) is None or any(word in before for word in _NOT_A_THING):
+        return False
+    return any(word in hit.utterance.text for word in _REASON_OR_WAY)
+
+
 _COURTESY = ("再见", "感谢您的接听", "谢谢您的接听", "感谢您的来电", "祝您生活愉快",
              "感谢您的配合", "谢谢您的配合", "不打扰您了")
 # How far (characters in match form) a clause may stand from the closing courtesy and still be part
