@@ -50,6 +50,7 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
     if outcome.end_char <= head.start_char:
         return closes(utterance, clause, head)  # …恢复使用，我保证: the commitment comes last
     between = utterance.text[head.end_char:outcome.start_char]
+    before_head = match_form(utterance.text[clause.start_char:head.start_char])
     if any(word in between for word in TENTATIVE) or _asks_for(between):
         return False
     if match_form(head.phrase) in YOURSELF and "有没有" in between:
@@ -58,14 +59,14 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False  # 是您手机摄像头的问题: a fault found in a device, not blame laid on the customer
     if _raised_by_you(between, outcome):
         return False
-    if match_form(utterance.text[clause.start_char:head.start_char]).endswith(_ASKING_YOU):
+    if before_head.endswith(_ASKING_YOU):
         return False  # 请您保证明天之前余额充足: the customer is asked to see to it
-    if _guessed_of_you(match_form(utterance.text[clause.start_char:head.start_char]), head):
+    if _guessed_of_you(before_head, head):
         return False
     if match_form(head.phrase) in _YOU_HEADS:
         if clause.question and any(w in utterance.text[clause.start_char:head.start_char] for w in TENTATIVE):
             return False  # 是不是您那边信号不好？: a supposition asked, not a verdict
-        if ASKS_OPENING.search(match_form(utterance.text[clause.start_char:head.start_char])) or (
+        if ASKS_OPENING.search(before_head) or (
                 clause.question and _HOW_MANY.search(utterance.text[outcome.end_char:clause.end_char])):
             return False  # 请问您输错了几次密码, 您一共输错过几次: asks how often, not a verdict
         if _counted(between, utterance.text[outcome.end_char:clause.end_char]):

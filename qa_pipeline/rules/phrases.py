@@ -178,7 +178,7 @@ _ALONE = re.compile(r"(?:光|只|单|仅|单单)(?:凭|靠|拿|有|带|用|打)"
 # 家人代办是不行的 / 少一个字都不行 / 比如一二三四五六这种就不行: 不行 said of a thing described, with the reason,
 # the rule or the way on given in the reply, tells what the rules rule out; 宽限是不行的，这周必须还上 gives none,
 # and 反正就是不行 describes nothing.
-_DESCRIBED = re.compile(r"(?P<thing>[\u4e00-\u9fff]{2,})(?:也|还)?[是都就]$")
+_DESCRIBED = re.compile(r"[\u4e00-\u9fff]{2,}(?:也|还)?[是都就]$")
 _NOT_A_THING = ("反正", "说了", "肯定", "真的", "确实", "实在", "根本", "那", "就是")
 _REASON_OR_WAY = ("因为", "由于", "规定", "规则", "要求", "监管", "为了", "安全", "建议", "比如", "例如", "校验")
 

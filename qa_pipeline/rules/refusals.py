@@ -214,11 +214,6 @@ def _emphatic(clause: Clause, text: str) -> tuple[int, int] | None:
     return (said.start(), said.end()) if said else None
 
 
-# 是没办法解锁的 with an apology, a way on or the reason anywhere in the reply (带身份证到办事处就可以，不好意思，
-# 网上是没办法解锁的; 封闭期内是没法赎回的，到期后可以) informs; the doubled 退是退不了 stays curt.
-_INFORMING = (*_SOFTENED_BEFORE, *_WAY_ON, *_RULE_GIVEN, "因为", "由于")
-
-
 def _bare(text: str, clauses: tuple[Clause, ...], index: int) -> tuple[int, int] | None:
     """Where the clause is a bare 办不了 that refuses with no way on, relative to the clause."""
     clause = clauses[index]
@@ -243,6 +238,9 @@ def _no_way_on(text: str, clause: Clause, body: str) -> bool:
 # label the curt form (with a bare fact before it: 新卡昨天寄出，改址办不了) and leave the explained
 # one (替人办理不可以，按规定要本人来; 因为…所以免不了), so an explanation anywhere in the reply informs.
 _EXPLAINED = (*_RULE_GIVEN, "因为", "由于")
+# 是没办法解锁的 with an apology, a way on or the reason anywhere in the reply (带身份证到办事处就可以，不好意思，
+# 网上是没办法解锁的; 封闭期内是没法赎回的，到期后可以) informs; the doubled 退是退不了 stays curt.
+_INFORMING = (*_SOFTENED_BEFORE, *_WAY_ON, *_EXPLAINED)
 # The not-allowed as ASR writes it (不可一, 不可已, 不可遗: yi in another tone or spelling).
 _YI = "以一已依意亦易疑移遗宜仪义议异益亿"
 _NOT_ALLOWED = re.compile(rf"^(?P<topic>[\u4e00-\u9fff]{{0,9}}?)[是就]?(?P<said>不可[{_YI}]再?(?P<verb>[\u4e00-\u9fff]{{0,2}}))$")
