@@ -304,12 +304,16 @@ _RETURNS = ("亏", "赚", "收益", "本金", "风险", "损失", "回报")
 _REASSURING_FORMS = tuple(match_form(r) for r in REASSURING)
 
 
+# 给您带来 / 给您的生意造成 / 让您受: what the bank's fault did to the customer (or to their business,
+# their work: a short possession between them)
+_TROUBLE = re.compile(r"(?:给|让|令)(?:您|你)(?:的[\u4e00-\u9fff]{1,4})?(?:带来|造成|添|受)")
+
+
 def _trouble_caused(clause: Clause) -> bool:
-    """给您带来(这么多)困扰/不便: the trouble the bank caused, said in apology; never a promise unless
-    pledged or about a return (保证给您带来百分之五的收益)."""
+    """给您带来(这么多)困扰/不便, 给您的生意带来了影响: the trouble the bank caused, said in apology; never
+    a promise unless pledged or about a return (保证给您带来百分之五的收益)."""
     text = match_form(clause.text)
-    return any(w in text for w in ("给您带来", "给你带来", "让您受", "给您添")) and not any(
-        w in text for w in (*_PLEDGES, *_RETURNS))
+    return bool(_TROUBLE.search(text)) and not any(w in text for w in (*_PLEDGES, *_RETURNS))
 
 
 def _pledged_before(utterance: Utterance, clause: Clause) -> bool:
