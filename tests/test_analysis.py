@@ -79,6 +79,13 @@ def test_clauses_without_punctuation_cut_at_markers_and_pauses() -> None:
     assert [c.text for c in clauses("好的我帮您查您稍等", words, pause_s=0.5)] == ["好的我帮您查", "您稍等"]
 
 
+def test_namo_of_degree_opens_no_clause() -> None:
+    # 那么 before 多/久/着急… says how much; as "then" it still opens a clause
+    assert [c.text for c in clauses("您别问那么多了")] == ["您别问那么多了"]
+    assert [c.text for c in clauses("这个要等那么久吗")] == ["这个要等那么久吗"]
+    assert [c.text for c in clauses("材料都齐了那么您明天来办")] == ["材料都齐了", "那么您明天来办"]
+
+
 def test_supposition_belongs_to_an_asked_sentence() -> None:
     found = clauses("如果我要投诉的话，应该打哪个电话？")
     assert found[0].hypothetical and found[0].in_question and not found[0].question

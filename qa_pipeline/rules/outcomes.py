@@ -28,6 +28,23 @@ _MODIFIER_TAILS = ("的地方", "的话", "的时候", "的内容", "的部分",
 _FINAL_PARTICLES = frozenset(("吗", "呢", "吧", "嘛"))
 
 
+# What 没(有) denies when it clears the customer (没有问题, 没错, 没关系, 没什么责任)
+_NOTHING_WRONG = re.compile(r"(?:什么|啥)?(?:问题|错|关系|责任|影响|事)")
+
+
+def _cleared(text: str, head: PhraseMatch, outcome: PhraseMatch) -> bool:
+    """没(有) right after the head denies a fault (是您自己没有问题), not a duty (…操作晚了，跟我们没有关系
+    still blames: the 没有 there is the disowning's)."""
+    return outcome.phrase in ("没", "没有") and outcome.start_char - head.end_char <= 2 \
+        and _NOTHING_WRONG.match(text, outcome.end_char) is not None
+
+
+def _greets(text: str, head: PhraseMatch) -> bool:
+    """The head's 你/您 is the greeting's (你好, 您好), not the one of 你好好看看 (look carefully)."""
+    after = text[head.end_char:head.end_char + 2]
+    return match_form(head.matched).endswith(("你", "您")) and after[:1] == "好" and after != "好好"
+
+
 def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | None, outcome: PhraseMatch) -> bool:
     """The outcome is said, of the head's subject: not negated (您没记错), not a modifier (不清楚的地方),
     not merely supposed (您是不是输错了) or asked for (帮您申请减免), and, after 你/您, no switch to 我/我们 in between
@@ -47,6 +64,10 @@ def outcome_stands(utterance: Utterance, clause: Clause, head: PhraseMatch | Non
         return False  # 您先听我说完嘛，这个月办还打八折: asking to finish a pitch, no reproach
     if head is None:
         return True
+    if _greets(utterance.text, head):
+        return False  # …女士你好 heard 是你好, then the greeting runs on: 你好 greets, it names no one
+    if _cleared(utterance.text, head, outcome):
+        return False  # 是您自己没有问题: nothing wrong said of the customer, no failing
     if outcome.end_char <= head.start_char:
         return closes(utterance, clause, head)  # …恢复使用，我保证: the commitment comes last
     between = utterance.text[head.end_char:outcome.start_char]

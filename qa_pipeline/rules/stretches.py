@@ -106,7 +106,7 @@ _LEADS_INTO_REPLY = ("不是说了", "不是跟您说了", "不是跟你说了",
 # words useless, sending them elsewhere, reproaching them with how often it was said (讲过三遍了，不行)
 # (不行，这个办不了 restates one refusal).
 _FLAT_REFUSALS = ("不行", "不可以", "不能", REFUSAL_LABEL)
-_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问", "怪", "自己…")
+_OTHER_KINDS = ("错", "没用", "找", "别来问", "别问我", "怪", "自己…")
 # Mocking what the customer cannot understand or do (这么简单都搞不懂, 连这点常识都没有): telling them off.
 _MOCKING = ("不懂", "不明白", "简单", "常识", "都不会", "搞不来", "弄不来")
 # The count of times already said (说了多少遍, 讲了好几遍); asking again declared futile (问几遍都一样)

@@ -156,7 +156,7 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if any(c in _SENTENCE_ENDS for c in token) else 0))
             continue
-        if pieces[-1] and (at in cuts or token in _MARKERS or pieces[-1][-1][0] in _CLOSES_CLAUSE):
+        if pieces[-1] and (at in cuts or _opens_clause(text, token, at) or pieces[-1][-1][0] in _CLOSES_CLAUSE):
             pieces.append([])
             sentence_of.append(sentence_of[-1] + (1 if at in cuts else 0))
         pieces[-1].append((token, at))
@@ -170,6 +170,15 @@ def _clauses(text: str, words: tuple[Word, ...], pause_s: float) -> tuple[Clause
         if _consequence(out[i].text) and _conditioned(out, [sentence for _, sentence in kept], i):
             out[i] = replace(out[i], hypothetical=True)  # 刷满六次，明年就不收了: the rule's consequence
     return tuple(out)
+
+
+# 那么 before a gradable word (别问那么多, 那么着急干什么, 要那么久) says how much, not "then".
+_DEGREE_NEXT = frozenset("多少大小久长快慢贵高低急着难简复远近重严容麻")
+
+
+def _opens_clause(text: str, token: str, at: int) -> bool:
+    """A discourse marker opens a clause, but not 那么 as an adverb of degree."""
+    return token in _MARKERS and not (token == "那么" and text[at + 2:at + 3] in _DEGREE_NEXT)
 
 
 _CONDITION = re.compile(r"如果|要是|假如|万一|只要|一旦|只需|(满|够|达到|达标|超过)(?!意)|^(?:您|你)(?:可以|只要|需要)(?!放心|理解)")
