@@ -211,7 +211,7 @@ _OWN_JOB = ("回电话", "回个电话", "回电", "回复您", "联系您", "�
             "跟进", "记录下来", "转达", "报上去", "我马上回来", "我很快回来", "我马上就回来")
 # A clause that is only the agent's return (马上回来, 好的我马上就回来), also after what they go to do
 # (我查到以后马上回来, 我核实完很快回来); 钱马上就回来了 names what returns, and so does any money word.
-_BACK_SOON = re.compile(r"^(?:好的?|好嘞|行|嗯|那|您稍等|稍等)*(?:我?|我(?:这边)?[^钱款账费息退额]{1,8}?)"
+_BACK_SOON = re.compile(r"^(?:好的?|好嘞|行|嗯|那|您稍等|稍等)*(?:我(?:这边)?[^钱款账费息退额]{0,8}?)?"
                         r"(?:马上|立刻|立马|很快)就?回来[了啊哈啦]?$")
 # What someone else said, mentioned (理财经理说的保证收益…, 所谓的稳赚): not said by the agent.
 _MENTIONED = re.compile(r"(?:说的|讲的|所谓的?|说什么)$")
